@@ -1,0 +1,134 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rt-runtime/rt/libcontainer"
+)
+
+// createFlags are shared by create and run.
+var createFlags = []cli.Flag{
+	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the bundle directory"},
+	&cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to (process.terminal)"},
+	&cli.StringFlag{Name: "pidfd-socket", Hidden: true, Usage: "unix socket to send the init's pidfd to"},
+	&cli.StringFlag{Name: "pid-file", Usage: "file to write the container init's pid to"},
+	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on a ramdisk)"},
+	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
+	&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more fds (3 to 3+N-1) to the container"},
+}
+
+var createCommand = &cli.Command{
+	Name:      "create",
+	Usage:     "create a container, ready to be started",
+	ArgsUsage: "CONTAINER_ID",
+	Flags:     createFlags,
+	Action: func(cliCtx *cli.Context) error {
+		c, err := createContainer(cliCtx)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	},
+}
+
+// createContainer is create's work, shared with run: the container is left created and locked.
+func createContainer(cliCtx *cli.Context) (*libcontainer.Container, error) {
+	id, err := idArg(cliCtx)
+	if err != nil {
+		return nil, err
+	}
+	if err := libcontainer.ValidateID(id); err != nil {
+		return nil, err
+	}
+	bundle, err := filepath.Abs(cliCtx.String("bundle"))
+	if err != nil {
+		return nil, fmt.Errorf("--bundle: %w", err)
+	}
+	spec, err := libcontainer.LoadSpec(bundle)
+	if err != nil {
+		return nil, err
+	}
+	if spec.Process != nil && spec.Process.Terminal {
+		if cliCtx.String("console-socket") == "" {
+			return nil, fmt.Errorf("config.json: process.terminal is true: a terminal needs --console-socket")
+		}
+		return nil, fmt.Errorf("config.json: process.terminal: terminals are not supported by rt yet")
+	}
+	if cliCtx.String("console-socket") != "" {
+		return nil, fmt.Errorf("--console-socket is only for a container with process.terminal true")
+	}
+	io, err := passedFiles(cliCtx.Int("preserve-fds"))
+	if err != nil {
+		return nil, err
+	}
+	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
+		Bundle:       bundle,
+		Spec:         spec,
+		NoPivot:      cliCtx.Bool("no-pivot"),
+		NoNewKeyring: cliCtx.Bool("no-new-keyring"),
+		IO:           io,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if path := cliCtx.String("pid-file"); path != "" {
+		if err := writePidFile(path, c.Pid()); err != nil {
+			_ = c.Delete(true)
+			c.Close()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// passedFiles collects the fds rt passes on as 3, 4, ...: systemd's LISTEN_FDS when they are meant for this
+// process, then --preserve-fds more (runc's order).
+func passedFiles(preserve int) (libcontainer.ProcessIO, error) {
+	var io libcontainer.ProcessIO
+	if preserve < 0 {
+		return io, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
+	}
+	n := 0
+	if pid, err := strconv.Atoi(os.Getenv("LISTEN_PID")); err == nil && pid == os.Getpid() {
+		if fds, err := strconv.Atoi(os.Getenv("LISTEN_FDS")); err == nil && fds > 0 {
+			n = fds
+		}
+	}
+	for fd := 3; fd < 3+n+preserve; fd++ {
+		f := os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd))
+		if _, err := f.Stat(); err != nil {
+			return io, fmt.Errorf("--preserve-fds %d: fd %d is not open", preserve, fd)
+		}
+		io.ExtraFiles = append(io.ExtraFiles, f)
+	}
+	return io, nil
+}
+
+// writePidFile writes pid in decimal without a newline, atomically (temp file + rename), as runc does.
+func writePidFile(path string, pid int) error {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.WriteString(strconv.Itoa(pid)); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	return nil
+}

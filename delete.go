@@ -1,0 +1,32 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rt-runtime/rt/libcontainer"
+)
+
+var deleteCommand = &cli.Command{
+	Name:      "delete",
+	Aliases:   []string{"rm"},
+	Usage:     "delete a stopped or created container (--force: any container)",
+	ArgsUsage: "CONTAINER_ID",
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the container first if it is running"},
+	},
+	Action: func(cliCtx *cli.Context) error {
+		force := cliCtx.Bool("force")
+		c, err := loadContainer(cliCtx)
+		// Managers call delete --force after the container is gone; runc answers 0.
+		if errors.Is(err, libcontainer.ErrNotExist) && force {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.Delete(force)
+	},
+}

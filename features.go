@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"sort"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+
+	"github.com/rt-runtime/rt/libcontainer"
+)
+
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "print what rt supports, as runtime-spec features JSON",
+	Action: func(cliCtx *cli.Context) error {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "    ")
+		return enc.Encode(rtFeatures())
+	},
+}
+
+// rtFeatures tells the truth about this build: only what rt implements is listed.
+func rtFeatures() *features.Features {
+	yes, no := true, false
+	caps := libcontainer.CapabilityNames()
+	sort.Strings(caps)
+	return &features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: specs.Version,
+		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+		MountOptions:  libcontainer.MountOptions(),
+		Linux: &features.Linux{
+			Namespaces: []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+			Capabilities: caps,
+			Cgroup: &features.Cgroup{
+				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
+			},
+			Seccomp:         seccompFeatures(),
+			Apparmor:        &features.Apparmor{Enabled: &no},
+			Selinux:         &features.Selinux{Enabled: &no},
+			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+		},
+		Annotations: map[string]string{
+			"io.github.rt-runtime.rt.version": version,
+			"io.github.rt-runtime.rt.commit":  commit,
+			"io.github.rt-runtime.rt.cgroups": libcontainer.CgroupMode(),
+		},
+	}
+}

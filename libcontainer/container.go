@@ -1,0 +1,279 @@
+// Package libcontainer is rt's engine: a container's lifecycle and state, the parent side of the parent<->child
+// protocol, and the init side that runs inside the container.
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
+)
+
+// Container is one container's state directory, held locked for as long as the Container is open.
+type Container struct {
+	dir   string // <root>/<id>
+	lock  *os.File
+	state State
+	cg    *cgroups.Manager
+}
+
+// ID is the container's id.
+func (c *Container) ID() string { return c.state.ID }
+
+// Bundle is the absolute path of the container's bundle.
+func (c *Container) Bundle() string { return c.state.Bundle }
+
+// Rootfs is the absolute path of the container's root filesystem.
+func (c *Container) Rootfs() string { return c.state.Rootfs }
+
+// Config is the spec the container was created from.
+func (c *Container) Config() *specs.Spec { return c.state.Config }
+
+// State is the saved state (for display; Status and Pid derive the live parts).
+func (c *Container) State() *State { return &c.state }
+
+// Dir is the container's state directory.
+func (c *Container) Dir() string { return c.dir }
+
+func (c *Container) cgroup() *cgroups.Manager {
+	if c.cg == nil {
+		c.cg = cgroups.Load(c.state.CgroupPaths)
+	}
+	return c.cg
+}
+
+// Cgroup is the container's cgroup manager.
+func (c *Container) Cgroup() *cgroups.Manager { return c.cgroup() }
+
+// Close releases the container's lock.
+func (c *Container) Close() error {
+	if c.lock == nil {
+		return nil
+	}
+	err := c.lock.Close()
+	c.lock = nil
+	return err
+}
+
+// lockDir takes an exclusive flock on the state directory itself, so two rt processes never act on one container at
+// once. It blocks until the other process is done.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
+	}
+	return f, nil
+}
+
+// Load opens and locks the container id under root. An unknown id is ErrNotExist; so is a directory whose creator
+// died before writing its state (it is removed).
+func Load(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, id)
+	lock, err := lockDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
+	}
+	c := &Container{dir: dir, lock: lock}
+	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		// We hold the lock, so its creator is gone: it failed half-way. Nothing else refers to the directory.
+		_ = os.RemoveAll(dir)
+		lock.Close()
+		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &c.state)
+	}
+	if err != nil {
+		lock.Close()
+		return nil, fmt.Errorf("container %q: read state: %w", id, err)
+	}
+	return c, nil
+}
+
+// List returns the ids of the containers under root, in directory order. A missing root means none.
+func List(root string) ([]string, error) {
+	entries, err := os.ReadDir(root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && ValidateID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// Signal sends sig to the container's init, or with all to every process in its cgroup. Signalling a stopped
+// container is an ErrState error, as in runc.
+func (c *Container) Signal(sig syscall.Signal, all bool) error {
+	status := c.Status()
+	if all {
+		if status == Stopped && sig != unix.SIGKILL {
+			return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+		}
+		return c.cgroup().Signal(sig)
+	}
+	if status == Stopped {
+		return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+	}
+	if err := c.signalInit(sig); err != nil {
+		return err
+	}
+	// A paused container cannot act on SIGTERM; thaw it after a SIGKILL so it dies (runc does the same).
+	if status == Paused && sig == unix.SIGKILL {
+		return c.cgroup().Thaw()
+	}
+	return nil
+}
+
+// signalInit signals the init through a pidfd checked against its start time, so a recycled pid is never hit.
+func (c *Container) signalInit(sig syscall.Signal) error {
+	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		if err == unix.ESRCH {
+			return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+		}
+		return os.NewSyscallError("pidfd_open", err)
+	}
+	defer unix.Close(fd)
+	if !c.initAlive() {
+		return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+	}
+	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
+		return os.NewSyscallError("pidfd_send_signal", err)
+	}
+	return nil
+}
+
+// Delete removes a stopped or created container: its init is killed (created), the cgroup removed, the poststop hooks
+// run, the state directory removed. A running or paused container needs force, which kills it first.
+func (c *Container) Delete(force bool) error {
+	switch st := c.Status(); st {
+	case Running, Paused:
+		if !force {
+			return fmt.Errorf("container %q is %s, not stopped (use delete --force): %w", c.ID(), st, ErrState)
+		}
+	}
+	if err := c.kill(); err != nil {
+		return err
+	}
+	return c.destroy()
+}
+
+// kill stops every process of the container and waits until the init is gone.
+func (c *Container) kill() error {
+	if !c.initAlive() {
+		return nil
+	}
+	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		return nil // already gone
+	}
+	defer unix.Close(fd)
+	if !c.initAlive() {
+		return nil
+	}
+	_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	// Processes outside the init's pid namespace (or without one) survive it; the cgroup reaches them.
+	_ = c.cgroup().Signal(unix.SIGKILL)
+	_ = c.cgroup().Thaw()
+	return waitPidfd(fd)
+}
+
+// waitPidfd blocks until the process behind fd has exited (the pidfd becomes readable).
+func waitPidfd(fd int) error {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("poll", err)
+		}
+		return nil
+	}
+}
+
+// destroy removes what the container holds on the host once its processes are gone, then runs the poststop hooks
+// (their failures are logged, not returned: runtime-spec config.md "poststop").
+func (c *Container) destroy() error {
+	if err := c.cgroup().Destroy(); err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	if hooks := c.state.Config.Hooks; hooks != nil && len(hooks.Poststop) > 0 {
+		state := c.OCIState()
+		state.Status = specs.StateStopped
+		state.Pid = 0
+		runHooksWarn("poststop", hooks.Poststop, state)
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
+}
+
+// Pause freezes the container's cgroup.
+func (c *Container) Pause() error {
+	if st := c.Status(); st != Running && st != Created {
+		return fmt.Errorf("container %q is %s, not running: %w", c.ID(), st, ErrState)
+	}
+	return c.cgroup().Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	if st := c.Status(); st != Paused {
+		return fmt.Errorf("container %q is %s, not paused: %w", c.ID(), st, ErrState)
+	}
+	return c.cgroup().Thaw()
+}
+
+// Processes lists the host pids in the container's cgroup.
+func (c *Container) Processes() ([]int, error) {
+	return c.cgroup().Pids()
+}
+
+// Update applies new resource limits to a live container and records them in its state.
+func (c *Container) Update(r *specs.LinuxResources) error {
+	if c.Status() == Stopped {
+		return fmt.Errorf("container %q is stopped: %w", c.ID(), ErrState)
+	}
+	if err := c.cgroup().Set(r); err != nil {
+		return err
+	}
+	if c.state.Config.Linux == nil {
+		c.state.Config.Linux = &specs.Linux{}
+	}
+	c.state.Config.Linux.Resources = r
+	return c.saveLocked()
+}

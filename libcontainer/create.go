@@ -1,0 +1,280 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
+)
+
+// CreateOpts are the options of `rt create` besides the id.
+type CreateOpts struct {
+	Bundle       string // absolute path
+	Spec         *specs.Spec
+	NoPivot      bool
+	NoNewKeyring bool
+	IO           ProcessIO
+}
+
+// Create makes container id under root from opts.Spec: its state directory, cgroup and init process, which is left
+// waiting on the exec fifo. On failure nothing is left behind. The returned Container is locked; Close it.
+func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	spec := opts.Spec
+	rootfs, err := Validate(spec, opts.Bundle)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("state root: %w", err)
+	}
+	dir := filepath.Join(root, id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("container %q: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("state directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		_ = os.Remove(dir)
+		return nil, err
+	}
+	c = &Container{dir: dir, lock: lock, state: State{
+		ID:      id,
+		Bundle:  opts.Bundle,
+		Rootfs:  rootfs,
+		Created: time.Now().UTC(),
+		Config:  spec,
+	}}
+	defer func() {
+		if retErr != nil {
+			_ = c.kill()
+			if c.cg != nil {
+				_ = c.cg.Destroy()
+			}
+			_ = os.RemoveAll(dir)
+			c.Close()
+		}
+	}()
+
+	if err := c.createCgroup(); err != nil {
+		return c, err
+	}
+	fifo, err := c.makeFifo()
+	if err != nil {
+		return c, err
+	}
+	defer fifo.Close()
+
+	p := &parentProcess{
+		config: &initConfig{
+			ID:           id,
+			Bundle:       opts.Bundle,
+			Spec:         spec,
+			Rootfs:       rootfs,
+			NoPivot:      opts.NoPivot,
+			NoNewKeyring: opts.NoNewKeyring,
+			CgroupPaths:  c.state.CgroupPaths,
+			ParentHooks:  hasParentHooks(spec),
+			NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
+			NewUserNS:    createsNamespace(spec, specs.UserNamespace),
+			PreserveFDs:  len(opts.IO.ExtraFiles),
+		},
+		boot:   bootstrapFor(spec.Linux),
+		placed: c.cg.Apply,
+	}
+	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
+	if err := p.start(&opts.IO, fifo); err != nil {
+		if p.pid > 0 {
+			c.state.InitPid = p.pid // so the deferred cleanup kills what is left
+		}
+		return c, err
+	}
+	if err := c.recordInit(p.pid); err != nil {
+		return c, err
+	}
+	if spec.Process != nil && spec.Process.OOMScoreAdj != nil {
+		// Written from the host: inside a user namespace the init could not lower it (proc(5)).
+		path := fmt.Sprintf("/proc/%d/oom_score_adj", p.pid)
+		if err := os.WriteFile(path, []byte(fmt.Sprint(*spec.Process.OOMScoreAdj)), 0); err != nil {
+			return c, fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+	}
+	if err := c.saveLocked(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// recordInit stores the init's pid and start time, the pair that identifies it later.
+func (c *Container) recordInit(pid int) error {
+	st, err := readProcStat(pid)
+	if err != nil {
+		return fmt.Errorf("container init %d: %w", pid, err)
+	}
+	c.state.InitPid = pid
+	c.state.InitStartTime = st.startTime
+	return nil
+}
+
+func (c *Container) createCgroup() error {
+	var cgPath string
+	var res *specs.LinuxResources
+	if l := c.state.Config.Linux; l != nil {
+		cgPath, res = l.CgroupsPath, l.Resources
+	}
+	m, err := cgroups.New(cgPath, c.state.ID)
+	if err != nil {
+		return fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	if err := m.Create(res); err != nil {
+		return fmt.Errorf("create cgroup: %w", err)
+	}
+	c.cg = m
+	c.state.CgroupPaths = m.Paths()
+	if res != nil {
+		if err := m.Set(res); err != nil {
+			return fmt.Errorf("linux.resources: %w", err)
+		}
+	}
+	return nil
+}
+
+// makeFifo creates the exec fifo and opens it O_PATH for the init, which reopens it for writing through its fd and
+// blocks there until `rt start` opens it for reading. 0622: the init may have dropped to another uid by then.
+func (c *Container) makeFifo() (*os.File, error) {
+	path := filepath.Join(c.dir, fifoName)
+	if err := unix.Mkfifo(path, 0o622); err != nil {
+		return nil, &os.PathError{Op: "mkfifo", Path: path, Err: err}
+	}
+	if err := os.Chmod(path, 0o622); err != nil { // mkfifo is subject to the umask
+		return nil, err
+	}
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func hasParentHooks(spec *specs.Spec) bool {
+	h := spec.Hooks
+	//nolint:staticcheck // Prestart is deprecated but still part of the spec.
+	return h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || len(h.CreateContainer) > 0)
+}
+
+func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return ns.Path == ""
+		}
+	}
+	return false
+}
+
+// runCreateHooks runs the prestart and createRuntime hooks in the runtime namespace while the init waits, and
+// returns the state JSON for the init's createContainer hooks.
+func (c *Container) runCreateHooks(pid int) ([]byte, error) {
+	state := c.OCIState()
+	state.Pid = pid
+	state.Status = specs.StateCreating
+	if h := c.state.Config.Hooks; h != nil {
+		//nolint:staticcheck // Prestart is deprecated but still part of the spec.
+		if err := runHooks("prestart", h.Prestart, state); err != nil {
+			return nil, err
+		}
+		if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(state)
+}
+
+// Start releases a created container's init to exec the workload: it opens the exec fifo for reading, which the init
+// is blocked opening for writing, and reads the init's byte. Then the poststart hooks run.
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return fmt.Errorf("container %q has stopped: cannot start it: %w", c.ID(), ErrState)
+	default:
+		return fmt.Errorf("container %q is %s: cannot start it: %w", c.ID(), st, ErrState)
+	}
+	if c.state.Config.Process == nil {
+		return fmt.Errorf("container %q has no process to start (config.json: process): %w", c.ID(), ErrConfig)
+	}
+	path := filepath.Join(c.dir, fifoName)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := c.awaitFifo(fd); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
+		// Poststart failures are logged, not returned (runtime-spec config.md "poststart").
+		runHooksWarn("poststart", h.Poststart, c.OCIState())
+	}
+	return nil
+}
+
+// awaitFifo waits until the init has written its byte into the fifo, or has died. A fifo with no writer yet does not
+// report POLLHUP (fs/pipe.c), so the poll sleeps until one of the two happens.
+func (c *Container) awaitFifo(fifo int) error {
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
+	}
+	defer unix.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return os.NewSyscallError("poll", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			if n, err := unix.Read(fifo, b[:]); err == nil && n == 1 {
+				return nil
+			}
+		}
+		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
+			return fmt.Errorf("container %q init exited before it was started: %w", c.ID(), ErrState)
+		}
+	}
+}
+
+// Wait waits for the container's init, which must be a child of this process (rt run), and returns its exit code:
+// 128+signal when it was killed.
+func (c *Container) Wait() (int, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(c.state.InitPid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, os.NewSyscallError("wait4", err)
+		}
+		return ExitCode(ws), nil
+	}
+}

@@ -1,0 +1,48 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
+// child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it.
+func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
+	if st := c.Status(); st != Running && st != Created {
+		return 0, fmt.Errorf("container %q is %s, not running: %w", c.ID(), st, ErrState)
+	}
+	if err := ValidateProcess(process, "process"); err != nil {
+		return 0, err
+	}
+	boot, err := joinBootstrap(c.state.InitPid)
+	if err != nil {
+		return 0, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
+	}
+	spec := *c.state.Config
+	spec.Process = process
+	p := &parentProcess{
+		config: &initConfig{
+			Exec:        true,
+			ID:          c.ID(),
+			Bundle:      c.state.Bundle,
+			Spec:        &spec,
+			PreserveFDs: len(io.ExtraFiles),
+		},
+		boot:   boot,
+		placed: c.cgroup().Apply,
+	}
+	if err := p.start(io, nil); err != nil {
+		return 0, err
+	}
+	if process.OOMScoreAdj != nil {
+		path := fmt.Sprintf("/proc/%d/oom_score_adj", p.pid)
+		if err := os.WriteFile(path, []byte(fmt.Sprint(*process.OOMScoreAdj)), 0); err != nil {
+			_ = unix.Kill(p.pid, unix.SIGKILL)
+			return 0, fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+	}
+	return p.pid, nil
+}

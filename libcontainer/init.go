@@ -1,0 +1,347 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/nsenter"
+	"github.com/rt-runtime/rt/rootfs"
+)
+
+// Init is `rt init`, the Go side of the process the nsenter constructor has put in the container's namespaces. It
+// never returns: it execs the container's process, or reports its error to the parent and exits 1. The caller has
+// locked the main goroutine to the main thread: capabilities and the seccomp filter are per thread.
+func Init() {
+	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rt init: this command is run by rt itself, not by hand")
+		os.Exit(1)
+	}
+	sock := os.NewFile(uintptr(fd), "init-sock")
+	unix.CloseOnExec(fd)
+	if err := initProcess(sock); err != nil {
+		_, _ = sock.Write(appendMsg(nil, nsenter.MsgError, []byte(err.Error())))
+		os.Exit(1)
+	}
+	os.Exit(0) // not reached: initProcess execs
+}
+
+func initProcess(sock *os.File) error {
+	typ, payload, err := nsenter.ReadMsg(sock)
+	if err != nil {
+		return fmt.Errorf("read init config: %w", err)
+	}
+	if typ != msgConfig {
+		return fmt.Errorf("read init config: message %d: %w", typ, unix.EPROTO)
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(payload, &cfg); err != nil {
+		return fmt.Errorf("decode init config: %w", err)
+	}
+	if cfg.Exec {
+		return execProcess(&cfg, sock, nil)
+	}
+	return containerInit(&cfg, sock)
+}
+
+// containerInit sets up a new container from inside its namespaces, then waits on the exec fifo and execs.
+func containerInit(cfg *initConfig, sock *os.File) error {
+	spec := cfg.Spec
+	unix.CloseOnExec(fifoFd)
+	if cfg.NewNetNS {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if !cfg.NoNewKeyring {
+		if err := joinSessionKeyring(cfg.ID); err != nil {
+			return err
+		}
+	}
+	// A handle on the host's procfs, taken before pivot_root hides it: the exec fifo is reopened through it, so
+	// that neither a missing nor a hostile /proc in the container can get in the way.
+	procfd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "/proc", Err: err}
+	}
+	if err := rootfs.Prepare(spec, cfg.Rootfs, &rootfs.Options{CgroupPaths: cfg.CgroupPaths}); err != nil {
+		return err
+	}
+	if spec.Process != nil && spec.Process.Cwd != "" {
+		// The cwd is created if missing, as root and inside the rootfs, as runc does.
+		if err := pathrs.MkdirAll(cfg.Rootfs, spec.Process.Cwd, 0o755); err != nil {
+			return fmt.Errorf("process.cwd %s: %w", spec.Process.Cwd, err)
+		}
+	}
+	if cfg.ParentHooks {
+		state, err := syncHooks(sock)
+		if err != nil {
+			return err
+		}
+		if h := spec.Hooks; h != nil {
+			if err := runHooks("createContainer", h.CreateContainer, state); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot); err != nil {
+		return err
+	}
+	if spec.Hostname != "" {
+		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
+			return fmt.Errorf("hostname %q: %w", spec.Hostname, os.NewSyscallError("sethostname", err))
+		}
+	}
+	if spec.Domainname != "" {
+		if err := unix.Setdomainname([]byte(spec.Domainname)); err != nil {
+			return fmt.Errorf("domainname %q: %w", spec.Domainname, os.NewSyscallError("setdomainname", err))
+		}
+	}
+	for key, value := range spec.Linux.Sysctl {
+		if err := writeSysctl(key, value); err != nil {
+			return err
+		}
+	}
+	if err := rootfs.Finalize(spec); err != nil {
+		return err
+	}
+	fifo := &execFifo{procfd: procfd, fd: fifoFd}
+	return execProcess(cfg, sock, fifo)
+}
+
+// execFifo is the init's end of <state>/exec.fifo, reopened for writing through procfs.
+type execFifo struct {
+	procfd int
+	fd     int
+}
+
+// wait blocks until `rt start` opens the fifo for reading, then tells it the init is going on.
+func (f *execFifo) wait() error {
+	path := "self/fd/" + strconv.Itoa(f.fd)
+	fd, err := unix.Openat(f.procfd, path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "exec fifo", Err: err}
+	}
+	if _, err := unix.Write(fd, []byte("0")); err != nil {
+		return &os.PathError{Op: "write", Path: "exec fifo", Err: err}
+	}
+	unix.Close(fd)
+	unix.Close(f.fd)
+	unix.Close(f.procfd)
+	return nil
+}
+
+// syncHooks asks the parent to run its hooks and returns the state it sends back for the createContainer hooks.
+func syncHooks(sock *os.File) (*specs.State, error) {
+	if _, err := sock.Write(appendMsg(nil, msgHooks, nil)); err != nil {
+		return nil, fmt.Errorf("sync with parent: %w", err)
+	}
+	typ, payload, err := nsenter.ReadMsg(sock)
+	if err != nil {
+		return nil, fmt.Errorf("sync with parent: %w", err)
+	}
+	if typ != msgHooksDone {
+		return nil, fmt.Errorf("sync with parent: message %d: %w", typ, unix.EPROTO)
+	}
+	var state specs.State
+	if err := json.Unmarshal(payload, &state); err != nil {
+		return nil, fmt.Errorf("sync with parent: %w", err)
+	}
+	return &state, nil
+}
+
+// execProcess does what is common to a container's init and an exec'd process: limits, user, capabilities, the
+// fifo wait (init only), then execve. Privileged steps come first; the order follows runc's init.
+func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
+	p := cfg.Spec.Process
+	if p == nil {
+		// Created without a process: the container can be inspected and deleted, never started.
+		if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
+			return err
+		}
+		sock.Close()
+		for {
+			_ = unix.Pause()
+		}
+	}
+	if err := setRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if p.ApparmorProfile != "" {
+		if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
+			return fieldError("process.apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
+		}
+		return fieldError("process.apparmorProfile", "AppArmor profiles are not supported by rt yet")
+	}
+	if p.SelinuxLabel != "" {
+		return fieldError("process.selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
+	}
+	if p.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("process.noNewPrivileges: %w", os.NewSyscallError("prctl", err))
+		}
+	}
+	os.Clearenv()
+	for _, kv := range p.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := os.Setenv(k, v); err != nil {
+			return fmt.Errorf("process.env %q: %w", kv, err)
+		}
+	}
+	path, err := exec.LookPath(p.Args[0])
+	if err != nil {
+		return fmt.Errorf("process.args[0]: %w", err)
+	}
+	if err := setupUser(p, cfg.NewUserNS); err != nil {
+		return err
+	}
+	if err := unix.Chdir(p.Cwd); err != nil {
+		return fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
+	}
+	// CVE-2024-21626: a leaked host directory fd as cwd shows up as "(unreachable)" in getcwd.
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %s: working directory is outside the container", p.Cwd)
+	}
+	if p.Capabilities != nil {
+		if err := applyCaps(p.Capabilities); err != nil {
+			return err
+		}
+	}
+	if err := movePreservedFds(cfg.PreserveFDs); err != nil {
+		return err
+	}
+	if fifo != nil {
+		if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
+			return fmt.Errorf("sync with parent: %w", err)
+		}
+		sock.Close()
+		if err := fifo.wait(); err != nil {
+			return err
+		}
+		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
+			state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(), Bundle: cfg.Bundle}
+			if err := runHooks("startContainer", h.StartContainer, state); err != nil {
+				return err
+			}
+		}
+	}
+	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
+		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
+	}
+	return nil
+}
+
+// setupUser switches to process.user: supplementary groups, gid, uid, umask. Capabilities survive the uid change
+// (PR_SET_KEEPCAPS) and are set to the config's sets right after. Bounding-set drops need CAP_SETPCAP, so they come
+// first.
+func setupUser(p *specs.Process, newUserNS bool) error {
+	if p.Capabilities != nil {
+		if err := dropBounding(p.Capabilities); err != nil {
+			return err
+		}
+	}
+	u := p.User
+	// In a user namespace created without privilege, setgroups is denied (user_namespaces(7)).
+	if !newUserNS || setgroupsAllowed() {
+		groups := make([]int, len(u.AdditionalGids))
+		for i, g := range u.AdditionalGids {
+			groups[i] = int(g)
+		}
+		if err := unix.Setgroups(groups); err != nil {
+			return fmt.Errorf("process.user.additionalGids: %w", os.NewSyscallError("setgroups", err))
+		}
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
+	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("process.user.gid %d: %w", u.GID, os.NewSyscallError("setresgid", err))
+	}
+	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("process.user.uid %d: %w", u.UID, os.NewSyscallError("setresuid", err))
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
+	umask := uint32(0o022) // runc's default
+	if u.Umask != nil {
+		umask = *u.Umask
+	}
+	unix.Umask(int(umask))
+	return nil
+}
+
+func setgroupsAllowed() bool {
+	data, err := os.ReadFile("/proc/self/setgroups")
+	return err != nil || strings.TrimSpace(string(data)) == "allow"
+}
+
+// movePreservedFds puts the fds passed after the init's own (from fd 5) at 3, 4, ... and marks every other fd
+// close-on-exec, so nothing of rt or its caller reaches the container (CVE-2024-21626).
+func movePreservedFds(n int) error {
+	for i := 0; i < n; i++ {
+		if err := unix.Dup3(fifoFd+1+i, 3+i, 0); err != nil {
+			return fmt.Errorf("preserve fd %d: %w", 3+i, os.NewSyscallError("dup3", err))
+		}
+	}
+	if err := unix.CloseRange(uint(3+n), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return os.NewSyscallError("close_range", err)
+	}
+	return nil
+}
+
+// loopbackUp brings up lo in a new network namespace, as runc does.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bring up lo: %w", os.NewSyscallError("socket", err))
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return err
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring up lo: %w", os.NewSyscallError("ioctl SIOCGIFFLAGS", err))
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bring up lo: %w", os.NewSyscallError("ioctl SIOCSIFFLAGS", err))
+	}
+	return nil
+}
+
+// joinSessionKeyring gives the container a session keyring of its own, named after it as runc does. Kernels or
+// user namespaces without keyrings are tolerated.
+func joinSessionKeyring(id string) error {
+	_, err := unix.KeyctlJoinSessionKeyring("_ses." + id)
+	if err != nil && !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EDQUOT) {
+		return fmt.Errorf("join session keyring: %w", os.NewSyscallError("keyctl", err))
+	}
+	return nil
+}
+
+// writeSysctl writes one linux.sysctl entry under the container's /proc/sys.
+func writeSysctl(key, value string) error {
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err == nil {
+		_, err = f.WriteString(value)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("linux.sysctl %s: %w", key, err)
+	}
+	return nil
+}

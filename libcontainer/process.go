@@ -1,0 +1,338 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/nsenter"
+)
+
+// The parent <-> child protocol. One socketpair, framed messages (4-byte type, 4-byte length, payload):
+//
+//	parent                                  child (nsenter constructor, then Go `rt init`)
+//	start `rt init`; add it to the cgroup
+//	bootstrap records                   --> nsenter: namespaces, clone init (see nsenter.c)
+//	uid/gid maps on MsgUsermap          <-> nsenter
+//	init pid                            <-- MsgPid
+//	msgConfig (JSON)                    --> init: mounts
+//	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
+//	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
+//	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
+//	                                    <-- EOF             (exec: the socket is close-on-exec)
+//
+// Any failure in the child is a MsgError with its text, and the child exits.
+const (
+	msgConfig    = 110
+	msgHooks     = 111
+	msgHooksDone = 112
+	msgReady     = 113
+)
+
+// initConfig is the JSON the parent sends the Go side of `rt init`.
+type initConfig struct {
+	Exec         bool              `json:"exec,omitempty"` // join a running container rather than create one
+	ID           string            `json:"id"`
+	Bundle       string            `json:"bundle"`
+	Spec         *specs.Spec       `json:"spec"`           // the container's config; Process is the one to run
+	Rootfs       string            `json:"rootfs"`
+	NoPivot      bool              `json:"no_pivot,omitempty"`
+	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
+	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
+	ParentHooks  bool              `json:"parent_hooks,omitempty"`
+	NewNetNS     bool              `json:"new_netns,omitempty"`
+	NewUserNS    bool              `json:"new_userns,omitempty"`
+	PreserveFDs  int               `json:"preserve_fds,omitempty"`
+}
+
+// Child fds of `rt init`: 0-2 stdio, then these, then the preserved ones are moved in place by the init.
+const (
+	initSockFd = 3
+	fifoFd     = 4
+)
+
+// ProcessIO is the stdio given to the container's process; nil means rt's own.
+type ProcessIO struct {
+	Stdin, Stdout, Stderr *os.File
+	// ExtraFiles are passed as fds 3, 4, ... (--preserve-fds, LISTEN_FDS).
+	ExtraFiles []*os.File
+}
+
+// parentProcess drives one `rt init` child through the protocol above.
+type parentProcess struct {
+	cmd    *exec.Cmd
+	sock   *os.File
+	pid    int // the container process (init or exec'd), from MsgPid
+	config *initConfig
+	boot   nsenter.Bootstrap
+	// hooks runs the parent's hooks when the child asks; it returns the state JSON for the child's own hooks.
+	hooks func(pid int) ([]byte, error)
+	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
+	placed func(pid int) error
+}
+
+// start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
+func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socketpair", err)
+	}
+	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
+	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
+	defer child.Close()
+
+	cmd := &exec.Cmd{
+		Path:   "/proc/self/exe",
+		Args:   []string{"rt", "init"},
+		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd)},
+		Stdin:  orStd(stdio.Stdin, os.Stdin),
+		Stdout: orStd(stdio.Stdout, os.Stdout),
+		Stderr: orStd(stdio.Stderr, os.Stderr),
+	}
+	// Without a fifo (exec) fd 4 is still taken, by the socket again, so preserved fds always start at 5.
+	second := fifo
+	if second == nil {
+		second = child
+	}
+	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
+	if err := cmd.Start(); err != nil {
+		p.sock.Close()
+		return fmt.Errorf("start init: %w", err)
+	}
+	p.cmd = cmd
+	defer func() {
+		if retErr != nil {
+			p.sock.Close()
+			if p.pid > 0 {
+				_ = unix.Kill(p.pid, unix.SIGKILL)
+				var ws unix.WaitStatus
+				_, _ = unix.Wait4(p.pid, &ws, 0, nil)
+			}
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	}()
+	if p.placed != nil {
+		if err := p.placed(cmd.Process.Pid); err != nil {
+			return err
+		}
+	}
+
+	if _, err := p.sock.Write(p.boot.Encode(nil)); err != nil {
+		return fmt.Errorf("send bootstrap: %w", p.childError(err))
+	}
+	return p.sync()
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+// appendMsg frames one message as nsenter.ReadMsg reads it.
+func appendMsg(buf []byte, typ uint32, payload []byte) []byte {
+	buf = binary.NativeEndian.AppendUint32(buf, typ)
+	buf = binary.NativeEndian.AppendUint32(buf, uint32(len(payload)))
+	return append(buf, payload...)
+}
+
+// sync answers the child until it is ready (create) or has exec'd (exec, EOF).
+func (p *parentProcess) sync() error {
+	for {
+		typ, payload, err := nsenter.ReadMsg(p.sock)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			if p.config.Exec && p.pid > 0 {
+				return p.reapBootstrap()
+			}
+			return p.childError(errors.New("container init exited before it was ready"))
+		}
+		if err != nil {
+			return err
+		}
+		switch typ {
+		case nsenter.MsgUsermap:
+			if err := writeIDMaps(p.cmd.Process.Pid, p.config.Spec.Linux); err != nil {
+				return err
+			}
+			if err := nsenter.WriteMsg(p.sock, nsenter.MsgUsermapDone); err != nil {
+				return fmt.Errorf("sync with init: %w", err)
+			}
+		case nsenter.MsgPid:
+			if len(payload) != 4 {
+				return fmt.Errorf("sync with init: pid message of %d bytes: %w", len(payload), unix.EPROTO)
+			}
+			p.pid = int(binary.NativeEndian.Uint32(payload))
+			if err := p.reapBootstrap(); err != nil {
+				return err
+			}
+			// The config goes once the namespaces are done: a large one cannot fill the socket while the
+			// bootstrap child waits for its uid maps.
+			cfg, err := json.Marshal(p.config)
+			if err != nil {
+				return fmt.Errorf("encode init config: %w", err)
+			}
+			if _, err := p.sock.Write(appendMsg(nil, msgConfig, cfg)); err != nil {
+				return fmt.Errorf("send init config: %w", err)
+			}
+		case msgHooks:
+			var state []byte
+			if p.hooks != nil {
+				if state, err = p.hooks(p.pid); err != nil {
+					return err
+				}
+			}
+			if _, err := p.sock.Write(appendMsg(nil, msgHooksDone, state)); err != nil {
+				return fmt.Errorf("sync with init: %w", err)
+			}
+		case msgReady:
+			return p.reapBootstrap()
+		default:
+			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
+		}
+	}
+}
+
+// reapBootstrap waits for the bootstrap child, which exits right after it has cloned the container process.
+func (p *parentProcess) reapBootstrap() error {
+	if p.cmd.ProcessState != nil {
+		return nil
+	}
+	if err := p.cmd.Wait(); err != nil {
+		return fmt.Errorf("container init bootstrap: %w", err)
+	}
+	return nil
+}
+
+// childError turns a broken pipe into the reason the child died, when it has reported none.
+func (p *parentProcess) childError(err error) error {
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Wait()
+	}
+	if ps := p.cmd.ProcessState; ps != nil && !ps.Success() {
+		return fmt.Errorf("%w (%s)", err, ps)
+	}
+	return err
+}
+
+// writeIDMaps writes the user namespace's uid and gid maps for the child with the given pid (user_namespaces(7)).
+// Without privilege over the parent namespace, setgroups must be denied before gid_map can be written.
+func writeIDMaps(pid int, l *specs.Linux) error {
+	base := "/proc/" + strconv.Itoa(pid) + "/"
+	if os.Geteuid() != 0 {
+		if err := os.WriteFile(base+"setgroups", []byte("deny"), 0); err != nil {
+			return fmt.Errorf("write setgroups: %w", err)
+		}
+	}
+	if err := os.WriteFile(base+"uid_map", idMap(l.UIDMappings), 0); err != nil {
+		return fmt.Errorf("write uid_map (linux.uidMappings): %w", err)
+	}
+	if err := os.WriteFile(base+"gid_map", idMap(l.GIDMappings), 0); err != nil {
+		return fmt.Errorf("write gid_map (linux.gidMappings): %w", err)
+	}
+	return nil
+}
+
+func idMap(m []specs.LinuxIDMapping) []byte {
+	var b strings.Builder
+	for _, e := range m {
+		fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
+	}
+	return []byte(b.String())
+}
+
+// nsFlags maps the spec's namespace types to clone flags.
+var nsFlags = map[specs.LinuxNamespaceType]uint32{
+	specs.PIDNamespace:     unix.CLONE_NEWPID,
+	specs.NetworkNamespace: unix.CLONE_NEWNET,
+	specs.MountNamespace:   unix.CLONE_NEWNS,
+	specs.IPCNamespace:     unix.CLONE_NEWIPC,
+	specs.UTSNamespace:     unix.CLONE_NEWUTS,
+	specs.UserNamespace:    unix.CLONE_NEWUSER,
+	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	specs.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// nsProcName maps the spec's namespace types to their /proc/PID/ns names.
+var nsProcName = map[specs.LinuxNamespaceType]string{
+	specs.PIDNamespace:     "pid",
+	specs.NetworkNamespace: "net",
+	specs.MountNamespace:   "mnt",
+	specs.IPCNamespace:     "ipc",
+	specs.UTSNamespace:     "uts",
+	specs.UserNamespace:    "user",
+	specs.CgroupNamespace:  "cgroup",
+	specs.TimeNamespace:    "time",
+}
+
+// bootstrapFor builds the nsenter records for a new container from its namespaces.
+func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
+	var b nsenter.Bootstrap
+	if l == nil {
+		return b
+	}
+	for _, ns := range l.Namespaces {
+		if ns.Path != "" {
+			b.Join = append(b.Join, nsenter.NsPath{Type: nsFlags[ns.Type], Path: ns.Path})
+			continue
+		}
+		b.CloneFlags |= nsFlags[ns.Type]
+		if ns.Type == specs.TimeNamespace {
+			b.TimeOffsets = timeOffsets(l.TimeOffsets)
+		}
+	}
+	return b
+}
+
+// timeOffsets renders linux.timeOffsets as /proc/PID/timens_offsets takes them (time_namespaces(7)).
+func timeOffsets(offs map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if o, ok := offs[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+		}
+	}
+	return b.String()
+}
+
+// joinBootstrap builds the nsenter records to enter every namespace of a running process that differs from rt's own.
+// Entering one's own user namespace is EINVAL (setns(2)), and entering the others again is wasted work.
+func joinBootstrap(pid int) (nsenter.Bootstrap, error) {
+	var b nsenter.Bootstrap
+	for _, t := range []specs.LinuxNamespaceType{
+		specs.UserNamespace, specs.MountNamespace, specs.PIDNamespace, specs.NetworkNamespace,
+		specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace, specs.TimeNamespace,
+	} {
+		path := "/proc/" + strconv.Itoa(pid) + "/ns/" + nsProcName[t]
+		var theirs, ours unix.Stat_t
+		if err := unix.Stat(path, &theirs); err != nil {
+			if err == unix.ENOENT && t == specs.TimeNamespace {
+				continue // kernel without time namespaces
+			}
+			return b, &os.PathError{Op: "stat", Path: path, Err: err}
+		}
+		if err := unix.Stat("/proc/self/ns/"+nsProcName[t], &ours); err == nil && ours.Ino == theirs.Ino && ours.Dev == theirs.Dev {
+			continue
+		}
+		b.Join = append(b.Join, nsenter.NsPath{Type: nsFlags[t], Path: path})
+	}
+	return b, nil
+}
+
+// ExitCode turns a wait status into a shell-style exit code: 128+signal when killed, as runc reports it.
+func ExitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,0 +1,186 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Error classes, checked with errors.Is.
+var (
+	ErrNotExist  = errors.New("container does not exist")
+	ErrExist     = errors.New("container already exists")
+	ErrInvalidID = errors.New("invalid container id")
+	ErrState     = errors.New("container is not in the right state")
+	ErrConfig    = errors.New("invalid config")
+)
+
+// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
+
+const maxIDLen = 1024
+
+// ValidateID refuses ids that are empty, too long, or could name a path outside the state root ("/", "..").
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("container id is empty: %w", ErrInvalidID)
+	case len(id) > maxIDLen:
+		return fmt.Errorf("container id is %d bytes, longer than %d: %w", len(id), maxIDLen, ErrInvalidID)
+	case id == "." || id == ".." || !idPattern.MatchString(id):
+		return fmt.Errorf("container id %q must match %s: %w", id, idPattern, ErrInvalidID)
+	}
+	return nil
+}
+
+// Status is a container's lifecycle state, always derived from the live process.
+type Status int
+
+// The statuses of runtime-spec's runtime.md, plus runc's "paused".
+const (
+	Created Status = iota
+	Running
+	Paused
+	Stopped
+)
+
+func (s Status) String() string {
+	switch s {
+	case Created:
+		return string(specs.StateCreated)
+	case Running:
+		return string(specs.StateRunning)
+	case Paused:
+		return "paused"
+	}
+	return string(specs.StateStopped)
+}
+
+// State is what rt keeps about a container between invocations, in <root>/<id>/state.json.
+type State struct {
+	ID            string            `json:"id"`
+	InitPid       int               `json:"init_pid"`
+	InitStartTime uint64            `json:"init_start_time"`
+	Bundle        string            `json:"bundle"`
+	Rootfs        string            `json:"rootfs"`
+	Created       time.Time         `json:"created"`
+	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
+	Config        *specs.Spec       `json:"config"`
+}
+
+const (
+	stateFile = "state.json"
+	fifoName  = "exec.fifo"
+)
+
+// saveLocked writes the state file atomically (temp file + rename). The caller holds the container's lock.
+func (c *Container) saveLocked() error {
+	data, err := json.Marshal(&c.state)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	tmp, err := os.CreateTemp(c.dir, ".state-")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, stateFile)); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
+}
+
+// procStat is what rt reads of /proc/<pid>/stat: the process state letter and its start time in clock ticks.
+type procStat struct {
+	state     byte
+	startTime uint64
+}
+
+// readProcStat parses /proc/<pid>/stat. The command name may contain spaces and parentheses, so fields are counted
+// from the last ')'. proc(5): state is field 3, starttime field 22.
+func readProcStat(pid int) (procStat, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return procStat{}, err
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat: %w", pid, unix.EINVAL)
+	}
+	fields := bytes.Fields(data[i+2:])
+	if len(fields) < 20 {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat: %w", pid, unix.EINVAL)
+	}
+	start, err := strconv.ParseUint(string(fields[19]), 10, 64)
+	if err != nil {
+		return procStat{}, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return procStat{state: fields[0][0], startTime: start}, nil
+}
+
+// initAlive reports whether the container's init is the live process it was: same pid, same start time, not a zombie.
+func (c *Container) initAlive() bool {
+	if c.state.InitPid <= 0 {
+		return false
+	}
+	st, err := readProcStat(c.state.InitPid)
+	if err != nil {
+		return false
+	}
+	return st.startTime == c.state.InitStartTime && st.state != 'Z' && st.state != 'X'
+}
+
+// Status derives the container's status: init gone => stopped; frozen cgroup => paused; exec fifo still there =>
+// created; else running. Never trusted from disk.
+func (c *Container) Status() Status {
+	if !c.initAlive() {
+		return Stopped
+	}
+	if frozen, err := c.cgroup().Frozen(); err == nil && frozen {
+		return Paused
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, fifoName)); err == nil {
+		return Created
+	}
+	return Running
+}
+
+// Pid is the container init's host pid, 0 when it is stopped (runc reports 0 too).
+func (c *Container) Pid() int {
+	if c.Status() == Stopped {
+		return 0
+	}
+	return c.state.InitPid
+}
+
+// OCIState is the runtime-spec state of the container, as hooks get it on stdin.
+func (c *Container) OCIState() *specs.State {
+	st := c.Status()
+	s := &specs.State{
+		Version:     specs.Version,
+		ID:          c.state.ID,
+		Status:      specs.ContainerState(st.String()),
+		Bundle:      c.state.Bundle,
+		Annotations: c.state.Config.Annotations,
+	}
+	if st != Stopped {
+		s.Pid = c.state.InitPid
+	}
+	return s
+}

@@ -1,0 +1,266 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// LoadSpec reads <bundle>/config.json. A malformed file is an error naming the line and column, or the JSON path of
+// a field of the wrong type.
+func LoadSpec(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &syn):
+			line, col := position(data, syn.Offset)
+			return nil, fmt.Errorf("%s: line %d column %d: %v: %w", path, line, col, syn, ErrConfig)
+		case errors.As(err, &typ):
+			return nil, fmt.Errorf("%s: %s: %s is not a %s: %w", path, typ.Field, typ.Value, typ.Type, ErrConfig)
+		}
+		return nil, fmt.Errorf("%s: %v: %w", path, err, ErrConfig)
+	}
+	return &spec, nil
+}
+
+// position turns a byte offset into a 1-based line and column.
+func position(data []byte, off int64) (line, col int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	before := data[:off]
+	line = bytes.Count(before, []byte("\n")) + 1
+	col = int(off) - bytes.LastIndexByte(before, '\n') - 1
+	return line, col
+}
+
+// fieldError names the JSON path of the offending config field.
+func fieldError(field, format string, args ...any) error {
+	return fmt.Errorf("config.json: %s: %s: %w", field, fmt.Sprintf(format, args...), ErrConfig)
+}
+
+// Validate checks a spec for what rt must refuse before doing anything, and returns the absolute rootfs path.
+func Validate(spec *specs.Spec, bundle string) (string, error) {
+	if err := validateVersion(spec.Version); err != nil {
+		return "", err
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return "", fieldError("root.path", "must be set")
+	}
+	rootfs := spec.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(bundle, rootfs)
+	}
+	rootfs, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return "", fieldError("root.path", "%v", err)
+	}
+	if fi, err := os.Stat(rootfs); err != nil {
+		return "", fieldError("root.path", "%v", err)
+	} else if !fi.IsDir() {
+		return "", fieldError("root.path", "%s is not a directory", rootfs)
+	}
+	if p := spec.Process; p != nil {
+		if err := validateProcess(p, "process"); err != nil {
+			return "", err
+		}
+	}
+	if spec.Linux == nil {
+		return "", fieldError("linux", "must be set on Linux")
+	}
+	if err := validateLinux(spec); err != nil {
+		return "", err
+	}
+	for i, m := range spec.Mounts {
+		if m.Destination == "" {
+			return "", fieldError(fmt.Sprintf("mounts[%d].destination", i), "must be set")
+		}
+	}
+	if err := validateHooks(spec.Hooks); err != nil {
+		return "", err
+	}
+	return rootfs, nil
+}
+
+// validateVersion accepts every 1.x config: rt implements runtime-spec 1.3, and minor versions only add fields.
+func validateVersion(v string) error {
+	if v == "" {
+		return fieldError("ociVersion", "must be set")
+	}
+	major, _, _ := strings.Cut(v, ".")
+	if major != "1" {
+		return fieldError("ociVersion", "%q is not supported: rt implements runtime-spec 1.0 to %s", v, specs.Version)
+	}
+	return nil
+}
+
+// ValidateProcess checks a process config (the container's, or one given to exec) and names the field that is
+// wrong under the given JSON path prefix.
+func ValidateProcess(p *specs.Process, prefix string) error { return validateProcess(p, prefix) }
+
+func validateProcess(p *specs.Process, prefix string) error {
+	if len(p.Args) == 0 && p.CommandLine == "" {
+		return fieldError(prefix+".args", "must not be empty")
+	}
+	if p.Cwd == "" || !filepath.IsAbs(p.Cwd) {
+		return fieldError(prefix+".cwd", "%q is not an absolute path", p.Cwd)
+	}
+	if c := p.Capabilities; c != nil {
+		for _, set := range []struct {
+			name  string
+			names []string
+		}{
+			{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
+			{"permitted", c.Permitted}, {"ambient", c.Ambient},
+		} {
+			for i, capName := range set.names {
+				if _, ok := capabilityValue(capName); !ok {
+					return fieldError(fmt.Sprintf("%s.capabilities.%s[%d]", prefix, set.name, i), "unknown capability %q", capName)
+				}
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for i, r := range p.Rlimits {
+		if _, ok := rlimitTypes[r.Type]; !ok {
+			return fieldError(fmt.Sprintf("%s.rlimits[%d].type", prefix, i), "unknown rlimit %q", r.Type)
+		}
+		if seen[r.Type] {
+			return fieldError(fmt.Sprintf("%s.rlimits[%d].type", prefix, i), "%s given twice", r.Type)
+		}
+		seen[r.Type] = true
+		if r.Soft > r.Hard {
+			return fieldError(fmt.Sprintf("%s.rlimits[%d]", prefix, i), "soft limit %d is above hard limit %d", r.Soft, r.Hard)
+		}
+	}
+	return nil
+}
+
+func validateLinux(spec *specs.Spec) error {
+	l := spec.Linux
+	has := map[specs.LinuxNamespaceType]bool{}
+	for i, ns := range l.Namespaces {
+		field := fmt.Sprintf("linux.namespaces[%d]", i)
+		if _, ok := nsFlags[ns.Type]; !ok {
+			return fieldError(field+".type", "unknown namespace type %q", ns.Type)
+		}
+		if has[ns.Type] {
+			return fieldError(field+".type", "namespace %q given twice", ns.Type)
+		}
+		has[ns.Type] = true
+		if ns.Path != "" && !filepath.IsAbs(ns.Path) {
+			return fieldError(field+".path", "%q is not an absolute path", ns.Path)
+		}
+		if ns.Path != "" {
+			if _, err := os.Stat(ns.Path); err != nil {
+				return fieldError(field+".path", "%v", err)
+			}
+		}
+	}
+	if (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) && !has[specs.UserNamespace] {
+		return fieldError("linux.uidMappings", "set without a user namespace in linux.namespaces")
+	}
+	if createsNamespace(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
+		return fieldError("linux.uidMappings", "a new user namespace needs linux.uidMappings and linux.gidMappings")
+	}
+	if spec.Hostname != "" && !has[specs.UTSNamespace] {
+		return fieldError("hostname", "needs a uts namespace in linux.namespaces")
+	}
+	if spec.Domainname != "" && !has[specs.UTSNamespace] {
+		return fieldError("domainname", "needs a uts namespace in linux.namespaces")
+	}
+	if len(l.TimeOffsets) > 0 {
+		if !createsNamespace(spec, specs.TimeNamespace) {
+			return fieldError("linux.timeOffsets", "needs a new time namespace in linux.namespaces")
+		}
+		for clock := range l.TimeOffsets {
+			if clock != "monotonic" && clock != "boottime" {
+				return fieldError("linux.timeOffsets", "unknown clock %q (monotonic or boottime)", clock)
+			}
+		}
+	}
+	switch l.RootfsPropagation {
+	case "", "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable":
+	default:
+		return fieldError("linux.rootfsPropagation", "unknown propagation %q", l.RootfsPropagation)
+	}
+	for key := range l.Sysctl {
+		if err := validateSysctl(key, has); err != nil {
+			return err
+		}
+	}
+	for i, d := range l.Devices {
+		field := fmt.Sprintf("linux.devices[%d]", i)
+		switch d.Type {
+		case "c", "b", "u", "p":
+		default:
+			return fieldError(field+".type", "unknown device type %q", d.Type)
+		}
+		if !filepath.IsAbs(d.Path) {
+			return fieldError(field+".path", "%q is not an absolute path", d.Path)
+		}
+	}
+	return nil
+}
+
+// validateSysctl refuses a sysctl that would change the host rather than the container: only keys that belong to a
+// namespace the container has of its own are allowed, as runc's validator does.
+func validateSysctl(key string, ns map[specs.LinuxNamespaceType]bool) error {
+	field := "linux.sysctl." + strconv.Quote(key)
+	ipc := map[string]bool{
+		"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true, "kernel.sem": true,
+		"kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true, "kernel.shm_rmid_forced": true,
+	}
+	switch {
+	case ipc[key] || strings.HasPrefix(key, "fs.mqueue."):
+		if !ns[specs.IPCNamespace] {
+			return fieldError(field, "needs an ipc namespace")
+		}
+	case strings.HasPrefix(key, "net."):
+		if !ns[specs.NetworkNamespace] {
+			return fieldError(field, "needs a network namespace")
+		}
+	case key == "kernel.hostname" || key == "kernel.domainname":
+		if !ns[specs.UTSNamespace] {
+			return fieldError(field, "needs a uts namespace")
+		}
+	default:
+		return fieldError(field, "not namespaced: it would change the host")
+	}
+	return nil
+}
+
+func validateHooks(h *specs.Hooks) error {
+	if h == nil {
+		return nil
+	}
+	//nolint:staticcheck // Prestart is deprecated but still part of the spec.
+	for kind, hooks := range map[string][]specs.Hook{
+		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
+		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
+	} {
+		for i, hook := range hooks {
+			if !filepath.IsAbs(hook.Path) {
+				return fieldError(fmt.Sprintf("hooks.%s[%d].path", kind, i), "%q is not an absolute path", hook.Path)
+			}
+			if hook.Timeout != nil && *hook.Timeout <= 0 {
+				return fieldError(fmt.Sprintf("hooks.%s[%d].timeout", kind, i), "must be greater than zero")
+			}
+		}
+	}
+	return nil
+}

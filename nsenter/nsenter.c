@@ -1,0 +1,267 @@
+// nsenter: the part of `rt init` that must run before the Go runtime starts its threads.
+//
+// setns(2) into a user or mount namespace, and unshare(CLONE_NEWUSER), require a single-threaded caller, and a new
+// pid or time namespace only applies to children. So this constructor runs first, in the process that the parent
+// exec'd as `rt init`, and does all namespace work there:
+//
+//   parent (rt create/exec)              bootstrap child (this code)             init (forked child)
+//   ------------------------             ---------------------------             -------------------
+//   start child, add it to cgroup
+//   send message: records + JSON  --->   read records (not the JSON)
+//                                        open every namespace path
+//                                        setns user ns, then the others
+//   write uid_map/gid_map        <---    [new user ns] unshare, MSG_USERMAP
+//   reply MSG_USERMAP_DONE       --->    setresuid/setresgid 0
+//                                        unshare the other new namespaces
+//                                        write timens_offsets
+//                                        clone(CLONE_PARENT) -------------->  setsid, return to Go: `rt init`
+//   read pid                     <---    MSG_PID, _exit(0)                     reads the JSON and goes on
+//
+// Every failure is sent to the parent as MSG_ERROR with a message naming the operation, then the child exits 1.
+// The parent reports it; nothing is printed here.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "nsenter.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+#define MAX_PATHS 16
+#define MAX_PAYLOAD 4096
+
+struct bootstrap {
+	uint32_t cloneflags;
+	int npaths;
+	uint32_t pathtypes[MAX_PATHS];
+	char paths[MAX_PATHS][MAX_PAYLOAD];
+	char timeoffsets[MAX_PAYLOAD];
+	int has_timeoffsets;
+};
+
+static int syncfd = -1;
+
+// Send one framed message to the parent; errors are ignored because there is nobody left to tell.
+static void send_msg(uint32_t type, const void *data, uint32_t len)
+{
+	uint32_t hdr[2] = { type, len };
+
+	if (write(syncfd, hdr, sizeof(hdr)) != sizeof(hdr))
+		return;
+	if (len > 0 && write(syncfd, data, len) != (ssize_t)len)
+		return;
+}
+
+// Report a failure to the parent and exit. The message carries the operation and errno text.
+static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt, ...)
+{
+	char buf[1024];
+	int saved = errno;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (saved != 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, ": %s", strerror(saved));
+	send_msg(MSG_ERROR, buf, strlen(buf));
+	_exit(1);
+}
+
+// Read exactly len bytes or fail.
+static void read_full(void *buf, size_t len)
+{
+	char *p = buf;
+	while (len > 0) {
+		ssize_t n = read(syncfd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n == 0 ? EPIPE : errno;
+			fail("nsenter: read bootstrap message");
+		}
+		p += n;
+		len -= n;
+	}
+}
+
+static void read_bootstrap(struct bootstrap *b)
+{
+	for (;;) {
+		uint32_t hdr[2];
+		char payload[MAX_PAYLOAD];
+
+		read_full(hdr, sizeof(hdr));
+		if (hdr[0] == REC_END)
+			return;
+		if (hdr[1] >= sizeof(payload)) {
+			errno = E2BIG;
+			fail("nsenter: record %u", hdr[0]);
+		}
+		read_full(payload, hdr[1]);
+		payload[hdr[1]] = '\0';
+
+		switch (hdr[0]) {
+		case REC_CLONE_FLAGS:
+			if (hdr[1] != sizeof(uint32_t)) {
+				errno = EINVAL;
+				fail("nsenter: clone flags record");
+			}
+			memcpy(&b->cloneflags, payload, sizeof(uint32_t));
+			break;
+		case REC_NS_PATH:
+			// payload: 4-byte CLONE_NEW* type, then the path.
+			if (hdr[1] <= sizeof(uint32_t) || b->npaths == MAX_PATHS) {
+				errno = EINVAL;
+				fail("nsenter: namespace path record");
+			}
+			memcpy(&b->pathtypes[b->npaths], payload, sizeof(uint32_t));
+			strcpy(b->paths[b->npaths], payload + sizeof(uint32_t));
+			b->npaths++;
+			break;
+		case REC_TIME_OFFSETS:
+			strcpy(b->timeoffsets, payload);
+			b->has_timeoffsets = 1;
+			break;
+		default:
+			errno = EINVAL;
+			fail("nsenter: unknown record type %u", hdr[0]);
+		}
+	}
+}
+
+static const char *nsname(uint32_t type)
+{
+	switch (type) {
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWNS:
+		return "mount";
+	case CLONE_NEWPID:
+		return "pid";
+	case CLONE_NEWNET:
+		return "network";
+	case CLONE_NEWIPC:
+		return "ipc";
+	case CLONE_NEWUTS:
+		return "uts";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	case CLONE_NEWTIME:
+		return "time";
+	}
+	return "unknown";
+}
+
+// Join the namespaces named by path. All paths are opened first: joining a mount namespace changes what later paths
+// resolve to. The user namespace is joined first so the others are entered with its capabilities.
+static void join_namespaces(struct bootstrap *b)
+{
+	int fds[MAX_PATHS];
+	int i, pass;
+
+	for (i = 0; i < b->npaths; i++) {
+		fds[i] = open(b->paths[i], O_RDONLY | O_CLOEXEC);
+		if (fds[i] < 0)
+			fail("nsenter: open %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < b->npaths; i++) {
+			int user = b->pathtypes[i] == CLONE_NEWUSER;
+			if (user != (pass == 0))
+				continue;
+			if (setns(fds[i], b->pathtypes[i]) < 0)
+				fail("nsenter: setns %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+			close(fds[i]);
+		}
+	}
+}
+
+// Create a user namespace and wait for the parent to write its uid and gid maps, then become its root.
+static void new_user_namespace(void)
+{
+	uint32_t hdr[2];
+
+	// The parent writes /proc/<pid>/uid_map; that file belongs to root unless the process is dumpable.
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		fail("nsenter: prctl PR_SET_DUMPABLE");
+	if (unshare(CLONE_NEWUSER) < 0)
+		fail("nsenter: unshare user namespace");
+	send_msg(MSG_USERMAP, NULL, 0);
+	read_full(hdr, sizeof(hdr));
+	if (hdr[0] != MSG_USERMAP_DONE) {
+		errno = EPROTO;
+		fail("nsenter: waiting for uid/gid maps");
+	}
+	if (setresgid(0, 0, 0) < 0)
+		fail("nsenter: setresgid 0 in the new user namespace");
+	if (setresuid(0, 0, 0) < 0)
+		fail("nsenter: setresuid 0 in the new user namespace");
+}
+
+static void write_timens_offsets(const char *offsets)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(offsets);
+
+	if (fd < 0)
+		fail("nsenter: open /proc/self/timens_offsets");
+	if (write(fd, offsets, len) != (ssize_t)len)
+		fail("nsenter: write /proc/self/timens_offsets %s", offsets);
+	close(fd);
+}
+
+// Runs before main() and before the Go runtime starts any thread; a no-op unless the parent set ENV_INITSOCK.
+__attribute__((constructor)) static void rt_nsenter(void)
+{
+	struct bootstrap b;
+	const char *env = getenv(ENV_INITSOCK);
+	uint32_t rest;
+	pid_t pid;
+
+	if (env == NULL)
+		return;
+	syncfd = atoi(env);
+	memset(&b, 0, sizeof(b));
+	read_bootstrap(&b);
+
+	join_namespaces(&b);
+	if (b.cloneflags & CLONE_NEWUSER)
+		new_user_namespace();
+	rest = b.cloneflags & ~CLONE_NEWUSER;
+	if (rest != 0 && unshare(rest) < 0)
+		fail("nsenter: unshare namespaces 0x%x", rest);
+	if (b.has_timeoffsets)
+		write_timens_offsets(b.timeoffsets);
+
+	// A new (or joined) pid or time namespace applies to children only, so the init is a child. CLONE_PARENT
+	// makes it the parent's child, so `rt run` and `rt exec` wait for it directly.
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0)
+		fail("nsenter: clone init");
+	if (pid > 0) {
+		uint32_t p = pid;
+		send_msg(MSG_PID, &p, sizeof(p));
+		_exit(0);
+	}
+	// The container's processes get their own session, as runc's init does.
+	if (setsid() < 0)
+		fail("nsenter: setsid");
+}

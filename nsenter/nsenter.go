@@ -1,0 +1,90 @@
+// Package nsenter holds the C constructor that creates and joins namespaces in `rt init` before the Go runtime
+// starts, and the Go side of the bootstrap message the parent sends it (see nsenter.c for the protocol diagram).
+package nsenter
+
+// #cgo CFLAGS: -Wall -Wextra -Werror
+// #include "nsenter.h"
+import "C"
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sys/unix"
+)
+
+// EnvInitSock names the environment variable that carries the init socket's fd number to `rt init`.
+const EnvInitSock = C.ENV_INITSOCK
+
+// Message types the bootstrap child sends the parent.
+const (
+	MsgError       = C.MSG_ERROR
+	MsgUsermap     = C.MSG_USERMAP
+	MsgUsermapDone = C.MSG_USERMAP_DONE
+	MsgPid         = C.MSG_PID
+)
+
+// NsPath is a namespace to join: its CLONE_NEW* type and the path of its nsfs file.
+type NsPath struct {
+	Type uint32
+	Path string
+}
+
+// Bootstrap is what the constructor needs: the namespaces to create (CLONE_NEW* flags), the ones to join, and the
+// time namespace offsets ("monotonic 5 0\nboottime ..." as /proc/PID/timens_offsets takes them).
+type Bootstrap struct {
+	CloneFlags  uint32
+	Join        []NsPath
+	TimeOffsets string
+}
+
+// Encode appends the bootstrap records, ending with the end record, to buf.
+func (b *Bootstrap) Encode(buf []byte) []byte {
+	flags := binary.NativeEndian.AppendUint32(nil, b.CloneFlags)
+	buf = appendRecord(buf, C.REC_CLONE_FLAGS, flags)
+	for _, j := range b.Join {
+		p := binary.NativeEndian.AppendUint32(nil, j.Type)
+		buf = appendRecord(buf, C.REC_NS_PATH, append(p, j.Path...))
+	}
+	if b.TimeOffsets != "" {
+		buf = appendRecord(buf, C.REC_TIME_OFFSETS, []byte(b.TimeOffsets))
+	}
+	return appendRecord(buf, C.REC_END, nil)
+}
+
+func appendRecord(buf []byte, typ uint32, payload []byte) []byte {
+	buf = binary.NativeEndian.AppendUint32(buf, typ)
+	buf = binary.NativeEndian.AppendUint32(buf, uint32(len(payload)))
+	return append(buf, payload...)
+}
+
+// ReadMsg reads one message from the bootstrap child. A MsgError message comes back as an error with its text.
+func ReadMsg(r io.Reader) (typ uint32, payload []byte, err error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, nil, err
+	}
+	typ = binary.NativeEndian.Uint32(hdr[:4])
+	n := binary.NativeEndian.Uint32(hdr[4:])
+	if n > 1<<16 {
+		return 0, nil, fmt.Errorf("nsenter message %d: length %d: %w", typ, n, unix.EPROTO)
+	}
+	payload = make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		return 0, nil, err
+	}
+	if typ == MsgError {
+		return typ, nil, errors.New(string(payload))
+	}
+	return typ, payload, nil
+}
+
+// WriteMsg sends the parent's reply (MsgUsermapDone).
+func WriteMsg(w io.Writer, typ uint32) error {
+	var hdr [8]byte
+	binary.NativeEndian.PutUint32(hdr[:4], typ)
+	_, err := w.Write(hdr[:])
+	return err
+}

@@ -1,0 +1,17 @@
+package main
+
+import "github.com/urfave/cli/v2"
+
+var startCommand = &cli.Command{
+	Name:      "start",
+	Usage:     "start the process of a created container",
+	ArgsUsage: "CONTAINER_ID",
+	Action: func(cliCtx *cli.Context) error {
+		c, err := loadContainer(cliCtx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return c.Start()
+	},
+}

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/rt-runtime/rt/libcontainer"
+)
+
+// containerState is what `state` and `list -f json` print: runc's shape, which managers parse.
+type containerState struct {
+	Version        string            `json:"ociVersion"`
+	ID             string            `json:"id"`
+	InitProcessPid int               `json:"pid"`
+	Status         string            `json:"status"`
+	Bundle         string            `json:"bundle"`
+	Rootfs         string            `json:"rootfs"`
+	Created        time.Time         `json:"created"`
+	Annotations    map[string]string `json:"annotations,omitempty"`
+	Owner          string            `json:"owner"`
+}
+
+func stateOf(c *libcontainer.Container) containerState {
+	return containerState{
+		Version:        c.Config().Version,
+		ID:             c.ID(),
+		InitProcessPid: c.Pid(),
+		Status:         c.Status().String(),
+		Bundle:         c.Bundle(),
+		Rootfs:         c.Rootfs(),
+		Created:        c.State().Created,
+		Annotations:    c.Config().Annotations,
+	}
+}
+
+var stateCommand = &cli.Command{
+	Name:      "state",
+	Usage:     "print a container's state as JSON",
+	ArgsUsage: "CONTAINER_ID",
+	Action: func(cliCtx *cli.Context) error {
+		c, err := loadContainer(cliCtx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		data, err := json.MarshalIndent(stateOf(c), "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintln(os.Stdout, string(data))
+		return err
+	},
+}
