@@ -33,7 +33,7 @@ func rtFeatures() *features.Features {
 		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
 		MountOptions:  libcontainer.MountOptions(),
 		Linux: &features.Linux{
-			Namespaces: []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 			Capabilities: caps,
 			Cgroup: &features.Cgroup{
 				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,

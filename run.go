@@ -47,7 +47,7 @@ var runCommand = &cli.Command{
 			return c.Close()
 		}
 		// Unlock while the container runs, so that state, kill, exec and the rest can act on it.
-		pid := c.Pid()
+		pid := c.State().InitPid // even if it has exited already: it is still ours to reap
 		if err := c.Close(); err != nil {
 			return err
 		}

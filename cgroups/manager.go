@@ -1,59 +1,579 @@
 // Package cgroups manages a container's control groups: the cgroup v2 unified hierarchy, and the v1 hierarchies of
 // hybrid and v1-only hosts, behind one Manager.
+//
+// The layout is decided once per process from the host (Mode). A Manager's directories are keyed by controller
+// name, "" being the v2 unified directory: a v2 host has only "", a hybrid host has its v1 controllers plus "" (so
+// processes are tracked in the unified tree too, as runc does), a v1 host only v1 controllers. Limits go to the v1
+// controller when it is mounted, otherwise to the unified directory.
 package cgroups
 
 import (
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotSupported marks a resource the host's cgroup setup cannot honour.
 var ErrNotSupported = errors.New("not supported by this host's cgroups")
 
-// Manager controls one container's cgroup. (STUB: the real implementation replaces this file.)
+// ErrInvalidPath marks a cgroupsPath or a unified key that would name a directory or file outside the container's
+// cgroup.
+var ErrInvalidPath = errors.New("invalid cgroup path")
+
+// ErrInUse marks an existing cgroup that Create refuses to reuse: it has processes, or it is frozen (runtime-spec
+// config-linux.md "Control groups": a runtime MUST error on a cgroup that is not fit for purpose).
+var ErrInUse = errors.New("cgroup is in use")
+
+// ErrBelowUsage marks a memory limit refused because it is below the current usage (memory.checkBeforeUpdate).
+var ErrBelowUsage = errors.New("memory limit is below current usage")
+
+// Manager controls one container's cgroup. A Manager does no locking; callers serialise on the container lock.
 type Manager struct {
 	paths map[string]string
+	h     *host // nil: the real host, looked up when first needed
 }
 
-// New returns a manager for the container cgroup named by the spec's linux.cgroupsPath (empty means the default
-// for container id). Nothing is created on disk.
-func New(cgroupsPath, id string) (*Manager, error) { return &Manager{paths: map[string]string{}}, nil }
+// New returns a manager for the container cgroup named by the spec's linux.cgroupsPath (empty means the container
+// id relative to our own cgroup, as runc's cgroupfs driver does). Nothing is created on disk.
+func New(cgroupsPath, id string) (*Manager, error) {
+	h, err := hostInfo()
+	if err != nil {
+		return nil, err
+	}
+	return newManager(h, cgroupsPath, id)
+}
+
+func newManager(h *host, cgroupsPath, id string) (*Manager, error) {
+	paths, err := h.resolve(cgroupsPath, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no cgroup hierarchy mounted: %w", ErrNotSupported)
+	}
+	return &Manager{paths: paths, h: h}, nil
+}
 
 // Load returns the manager of an existing container from the paths its Paths method reported.
 func Load(paths map[string]string) *Manager { return &Manager{paths: paths} }
 
 // Paths reports the cgroup directories, keyed by controller ("" for the v2 unified hierarchy), for the state file.
+// The map is shared: do not modify it.
 func (m *Manager) Paths() map[string]string { return m.paths }
 
-// Mode says which hierarchy layout the host has: "v2", "hybrid" or "v1".
-func Mode() string { return "hybrid" }
+func (m *Manager) host() *host {
+	if m.h == nil {
+		h, err := hostInfo()
+		if err != nil {
+			h = &host{mode: "v1"}
+		}
+		m.h = h
+	}
+	return m.h
+}
 
-// Create makes the cgroup directories and enables the controllers the resources need; it refuses an existing
-// cgroup that has processes in it or is frozen.
-func (m *Manager) Create(r *specs.LinuxResources) error { return nil }
+// unifiedOnly reports whether the cgroup lives only in the v2 hierarchy (a pure v2 host).
+func (m *Manager) unifiedOnly() bool {
+	_, ok := m.paths[""]
+	return ok && len(m.paths) == 1
+}
 
-// Apply moves pid into the cgroup.
-func (m *Manager) Apply(pid int) error { return nil }
+// dirs returns the distinct directories (co-mounted v1 controllers share one), the unified one last, sorted so the
+// order of writes is stable.
+func (m *Manager) dirs() []string {
+	seen := map[string]bool{}
+	var out []string
+	for k, d := range m.paths {
+		if k == "" || d == "" || seen[d] {
+			continue
+		}
+		seen[d] = true
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	if d := m.paths[""]; d != "" && !seen[d] {
+		out = append(out, d)
+	}
+	return out
+}
 
-// Set writes the limits of r.
-func (m *Manager) Set(r *specs.LinuxResources) error { return nil }
+// Create makes the cgroup directories and enables the controllers the container may need; it refuses an existing
+// cgroup that has processes in it or is frozen. r may be nil; limits are written by Set.
+func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
+	var made []string
+	defer func() {
+		if retErr != nil {
+			for i := len(made) - 1; i >= 0; i-- {
+				_ = unix.Rmdir(made[i])
+			}
+		}
+	}()
+	for _, d := range m.dirs() {
+		if err := m.checkReusable(d); err != nil {
+			return err
+		}
+		created, err := mkdirAll(d)
+		made = append(made, created...)
+		if err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if hook := m.host().created; hook != nil {
+			for _, c := range created {
+				hook(c)
+			}
+		}
+	}
+	if m.unifiedOnly() {
+		if err := m.enableControllers(m.paths[""]); err != nil {
+			return err
+		}
+	} else if d := m.paths[""]; d != "" && m.paths["hugetlb"] == "" && r != nil && len(r.HugepageLimits) > 0 {
+		// Hybrid host with hugetlb only in the unified tree (as here): delegate it down to the container.
+		if err := m.enableControllers(d); err != nil {
+			return err
+		}
+	}
+	if d := m.paths["cpuset"]; d != "" {
+		if err := m.fillCpuset(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// Freeze freezes every process in the cgroup and waits until the kernel reports it frozen.
-func (m *Manager) Freeze() error { return nil }
+// checkReusable refuses an existing directory that has processes or is frozen; a missing one is fine.
+func (m *Manager) checkReusable(dir string) error {
+	procs, err := readFile(dir, "cgroup.procs")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("check cgroup %s: %w", dir, err)
+	}
+	if procs != "" {
+		return fmt.Errorf("cgroup %s has processes: %w", dir, ErrInUse)
+	}
+	if dir == m.paths["freezer"] {
+		if s, _ := readFile(dir, "freezer.state"); s != "" && s != "THAWED" {
+			return fmt.Errorf("cgroup %s is %s: %w", dir, strings.ToLower(s), ErrInUse)
+		}
+	}
+	if dir == m.paths[""] {
+		if s, _ := readFile(dir, "cgroup.freeze"); s == "1" {
+			return fmt.Errorf("cgroup %s is frozen: %w", dir, ErrInUse)
+		}
+	}
+	return nil
+}
+
+// mkdirAll is os.MkdirAll that reports the directories it made, so a failed Create removes only its own.
+func mkdirAll(dir string) ([]string, error) {
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		} else if !errors.Is(err, os.ErrNotExist) || d == "/" {
+			return nil, err
+		}
+		missing = append(missing, d)
+	}
+	var made []string
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return made, err
+		}
+		made = append(made, missing[i])
+	}
+	return made, nil
+}
+
+// enableControllers turns on, in every ancestor of dir below the mount point, each controller the ancestor has
+// (cgroup.controllers) but has not yet delegated (cgroup.subtree_control), as runc's fs2 CreateCgroupPath does,
+// so later Set and `rt update` calls find their files. A controller the kernel refuses (e.g. an ancestor with
+// processes, EBUSY) is skipped: Set then reports it as ErrNotSupported.
+func (m *Manager) enableControllers(dir string) error {
+	root := m.host().unified
+	if root == "" {
+		root = filepath.Dir(dir)
+	}
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cgroup %s is outside %s: %w", dir, root, ErrInvalidPath)
+	}
+	cur := root
+	for _, elem := range strings.Split(rel, "/") {
+		avail, err := readFile(cur, "cgroup.controllers")
+		if err != nil {
+			return fmt.Errorf("enable controllers: %w", err)
+		}
+		enabled, _ := readFile(cur, "cgroup.subtree_control")
+		have := strings.Fields(enabled)
+		var want []string
+		for _, c := range strings.Fields(avail) {
+			if !slices.Contains(have, c) {
+				want = append(want, "+"+c)
+			}
+		}
+		if len(want) > 0 {
+			if err := writeFile(cur, "cgroup.subtree_control", strings.Join(want, " ")); err != nil {
+				for _, c := range want {
+					_ = writeFile(cur, "cgroup.subtree_control", c)
+				}
+			}
+		}
+		cur = filepath.Join(cur, elem)
+	}
+	return nil
+}
+
+// fillCpuset copies cpuset.cpus and cpuset.mems from the parent into every empty level from the mount point down
+// to dir: a v1 cpuset cgroup starts empty and refuses tasks until both are set (runc's cpuset ensureParent).
+func (m *Manager) fillCpuset(dir string) error {
+	mnt := m.host().v1["cpuset"]
+	if mnt == "" {
+		mnt = filepath.Dir(dir)
+	}
+	rel, err := filepath.Rel(mnt, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cgroup %s is outside %s: %w", dir, mnt, ErrInvalidPath)
+	}
+	parent := mnt
+	for _, elem := range strings.Split(rel, "/") {
+		cur := filepath.Join(parent, elem)
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			v, err := readFile(cur, f)
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", f, err)
+			}
+			if v != "" {
+				continue
+			}
+			pv, err := readFile(parent, f)
+			if err != nil {
+				return fmt.Errorf("copy %s: %w", f, err)
+			}
+			if err := writeFile(cur, f, pv); err != nil {
+				return fmt.Errorf("copy %s: %w", f, err)
+			}
+		}
+		parent = cur
+	}
+	return nil
+}
+
+// Apply moves pid into the cgroup, in every hierarchy.
+func (m *Manager) Apply(pid int) error {
+	s := strconv.Itoa(pid)
+	for _, d := range m.dirs() {
+		var err error
+		// EINVAL can mean the task is still TASK_NEW (just forked); retry briefly, as runc's WriteCgroupProc does.
+		for i := 0; i < 5; i++ {
+			if err = writeFile(d, "cgroup.procs", s); !errors.Is(err, unix.EINVAL) {
+				break
+			}
+			time.Sleep(time.Duration(i+1) * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("add pid %d to cgroup %s: %w", pid, d, err)
+		}
+	}
+	return nil
+}
+
+// freezerDir returns the directory and kind ("v1" or "v2") of the freezer, preferring the v1 controller on hybrid
+// hosts; "" when neither is available.
+func (m *Manager) freezerDir() (string, string) {
+	if d := m.paths["freezer"]; d != "" {
+		return d, "v1"
+	}
+	if d := m.paths[""]; d != "" && exists(d, "cgroup.freeze") {
+		return d, "v2"
+	}
+	return "", ""
+}
+
+// freezeTimeout bounds how long Freeze waits for the kernel to report every task frozen.
+var freezeTimeout = 5 * time.Second
+
+// Freeze freezes every process in the cgroup and waits until the kernel reports it frozen. It fails with
+// ErrNotSupported when the host has no freezer. On timeout the cgroup is thawed again.
+func (m *Manager) Freeze() error {
+	dir, kind := m.freezerDir()
+	switch kind {
+	case "v2":
+		if err := writeFile(dir, "cgroup.freeze", "1"); err != nil {
+			return fmt.Errorf("freeze: %w", err)
+		}
+		// cgroup.events "frozen 1" once every task has stopped (Documentation/admin-guide/cgroup-v2.rst).
+		err := poll(freezeTimeout, func(int) (bool, error) {
+			ev, err := readKV(dir, "cgroup.events")
+			return ev["frozen"] == 1, err
+		})
+		if err != nil {
+			_ = writeFile(dir, "cgroup.freeze", "0")
+			return fmt.Errorf("freeze %s: %w", dir, err)
+		}
+		return nil
+	case "v1":
+		err := poll(freezeTimeout, func(i int) (bool, error) {
+			// Re-request FROZEN now and then: a task in an uninterruptible sleep can leave the cgroup FREEZING
+			// (runc's v1 freezer retries the same way).
+			if i%50 == 0 {
+				if err := writeFile(dir, "freezer.state", "FROZEN"); err != nil {
+					return false, err
+				}
+			}
+			s, err := readFile(dir, "freezer.state")
+			return s == "FROZEN", err
+		})
+		if err != nil {
+			_ = writeFile(dir, "freezer.state", "THAWED")
+			return fmt.Errorf("freeze %s: %w", dir, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("freeze: no freezer: %w", ErrNotSupported)
+}
 
 // Thaw resumes a frozen cgroup.
-func (m *Manager) Thaw() error { return nil }
+func (m *Manager) Thaw() error {
+	dir, kind := m.freezerDir()
+	var err error
+	switch kind {
+	case "v2":
+		err = writeFile(dir, "cgroup.freeze", "0")
+	case "v1":
+		err = writeFile(dir, "freezer.state", "THAWED")
+	default:
+		return fmt.Errorf("thaw: no freezer: %w", ErrNotSupported)
+	}
+	if err != nil {
+		return fmt.Errorf("thaw: %w", err)
+	}
+	return nil
+}
 
-// Frozen reports whether the cgroup is frozen.
-func (m *Manager) Frozen() (bool, error) { return false, nil }
+// Frozen reports whether the cgroup is frozen. A missing cgroup or a host without a freezer is not frozen.
+func (m *Manager) Frozen() (bool, error) {
+	dir, kind := m.freezerDir()
+	var s string
+	var err error
+	switch kind {
+	case "v2":
+		s, err = readFile(dir, "cgroup.freeze")
+		s = map[string]string{"1": "FROZEN"}[s]
+	case "v1":
+		s, err = readFile(dir, "freezer.state")
+	default:
+		return false, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read freezer state: %w", err)
+	}
+	return s == "FROZEN", nil
+}
 
-// Pids lists the processes in the cgroup (recursively).
-func (m *Manager) Pids() ([]int, error) { return nil, nil }
+// pidsDir picks the hierarchy whose cgroup.procs lists the container's processes.
+func (m *Manager) pidsDir() string {
+	for _, c := range []string{"", "pids", "freezer", "memory", "devices", "cpu"} {
+		if d := m.paths[c]; d != "" {
+			return d
+		}
+	}
+	for _, d := range m.dirs() {
+		return d
+	}
+	return ""
+}
 
-// Signal sends sig to every process in the cgroup (cgroup.kill for SIGKILL where the kernel has it).
-func (m *Manager) Signal(sig syscall.Signal) error { return nil }
+// Pids lists the processes in the cgroup and its descendants. A missing cgroup has none.
+func (m *Manager) Pids() ([]int, error) {
+	dir := m.pidsDir()
+	if dir == "" {
+		return nil, nil
+	}
+	var pids []int
+	err := walkProcs(dir, func(pid int) { pids = append(pids, pid) })
+	if errors.Is(err, os.ErrNotExist) {
+		return pids, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list cgroup pids: %w", err)
+	}
+	return pids, nil
+}
 
-// Destroy kills whatever is left in the cgroup and removes its directories. It is not an error if they are gone.
-func (m *Manager) Destroy() error { return nil }
+func walkProcs(dir string, fn func(int)) error {
+	s, err := readFile(dir, "cgroup.procs")
+	if err != nil {
+		return err
+	}
+	for _, f := range strings.Fields(s) {
+		if pid, err := strconv.Atoi(f); err == nil {
+			fn(pid)
+		}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			if err := walkProcs(filepath.Join(dir, e.Name()), fn); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Signal sends sig to every process in the cgroup. SIGKILL goes through cgroup.kill where the kernel has it
+// (Linux 5.14; also in the unified tree of a hybrid host); otherwise the cgroup is frozen, every process signalled
+// and the cgroup thawed, as runc's signalAllProcesses does, so nothing forks past the signal. A cgroup that was
+// already frozen stays frozen, except that SIGKILL thaws it so the kill takes effect.
+func (m *Manager) Signal(sig syscall.Signal) error {
+	if sig == unix.SIGKILL {
+		if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
+			if err := writeFile(d, "cgroup.kill", "1"); err != nil {
+				return fmt.Errorf("kill cgroup: %w", err)
+			}
+			return nil
+		}
+	}
+	wasFrozen, err := m.Frozen()
+	if err != nil {
+		return err
+	}
+	froze := false
+	if !wasFrozen {
+		froze = m.Freeze() == nil
+	}
+	pids, err := m.Pids()
+	if err == nil {
+		err = signalAll(pids, sig)
+	}
+	if froze || (wasFrozen && sig == unix.SIGKILL) {
+		if terr := m.Thaw(); err == nil {
+			err = terr
+		}
+	}
+	return err
+}
+
+func signalAll(pids []int, sig syscall.Signal) error {
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal pid %d: %w", pid, os.NewSyscallError("kill", err))
+		}
+	}
+	return nil
+}
+
+// destroyTimeout bounds how long Destroy keeps killing and retrying rmdir on a busy cgroup.
+var destroyTimeout = 5 * time.Second
+
+// Destroy kills whatever is left in the cgroup and removes its directories (and any sub-cgroups the container
+// made). It is not an error if they are gone. It never freezes: at teardown the container's pid-namespace init is
+// usually dead already and the kernel has killed the rest, so a plain kill-and-retry loop suffices.
+func (m *Manager) Destroy() error {
+	if len(m.paths) == 0 {
+		return nil
+	}
+	// A frozen v1 cgroup holds its tasks in the refrigerator, where SIGKILL cannot finish them.
+	if frozen, _ := m.Frozen(); frozen {
+		_ = m.Thaw()
+	}
+	err := poll(destroyTimeout, func(int) (bool, error) {
+		err := m.removeDirs()
+		if err == nil {
+			return true, nil
+		}
+		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
+			return false, err
+		}
+		if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
+			_ = writeFile(d, "cgroup.kill", "1")
+		} else if pids, _ := m.Pids(); len(pids) > 0 {
+			_ = signalAll(pids, unix.SIGKILL)
+		}
+		return false, nil
+	})
+	if err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	return nil
+}
+
+func (m *Manager) removeDirs() error {
+	for _, d := range m.dirs() {
+		if err := rmdirTree(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rmdirTree removes dir and the cgroups below it, deepest first; cgroupfs directories hold only kernel files, which
+// rmdir ignores.
+func rmdirTree(dir string) error {
+	err := unix.Rmdir(dir)
+	if err == nil || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.ENOTEMPTY) || errors.Is(err, unix.EEXIST) {
+		ents, rerr := os.ReadDir(dir)
+		if rerr != nil {
+			return &os.PathError{Op: "rmdir", Path: dir, Err: err}
+		}
+		sub := false
+		for _, e := range ents {
+			if e.IsDir() {
+				sub = true
+				if err := rmdirTree(filepath.Join(dir, e.Name())); err != nil {
+					return err
+				}
+			}
+		}
+		if sub {
+			err = unix.Rmdir(dir)
+			if err == nil || errors.Is(err, unix.ENOENT) {
+				return nil
+			}
+		}
+	}
+	return &os.PathError{Op: "rmdir", Path: dir, Err: err}
+}
+
+// poll calls fn until it reports done or fails, sleeping between tries with a backoff from 100µs up to 10ms, and
+// gives up after timeout. The argument is the attempt number, starting at 0.
+func poll(timeout time.Duration, fn func(i int) (bool, error)) error {
+	deadline := time.Now().Add(timeout)
+	wait := 100 * time.Microsecond
+	for i := 0; ; i++ {
+		done, err := fn(i)
+		if err != nil {
+			return err
+		}
+		if done {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("timed out after %v: %w", timeout, os.ErrDeadlineExceeded)
+		}
+		time.Sleep(wait)
+		wait = min(wait*2, 10*time.Millisecond)
+	}
+}

@@ -107,7 +107,9 @@ func applyCaps(c *specs.LinuxCapabilities) error {
 	}
 	for _, n := range c.Ambient {
 		v := capabilities[n]
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(v), 0, 0); err != nil {
+		// A capability missing from the permitted or inheritable set cannot be ambient; runc ignores that too,
+		// and `runc spec` configs rely on it (ambient set, inheritable empty).
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(v), 0, 0); err != nil && err != unix.EPERM {
 			return fmt.Errorf("raise ambient capability %s: %w", n, os.NewSyscallError("prctl", err))
 		}
 	}

@@ -268,12 +268,14 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.Status() == Stopped {
 		return fmt.Errorf("container %q is stopped: %w", c.ID(), ErrState)
 	}
-	if err := c.cgroup().Set(r); err != nil {
-		return err
-	}
 	if c.state.Config.Linux == nil {
 		c.state.Config.Linux = &specs.Linux{}
 	}
+	old := c.state.Config.Linux.Resources
 	c.state.Config.Linux.Resources = r
+	if err := c.setResources(); err != nil {
+		c.state.Config.Linux.Resources = old
+		return err
+	}
 	return c.saveLocked()
 }

@@ -92,6 +92,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		},
 		boot:   bootstrapFor(spec.Linux),
 		placed: c.cg.Apply,
+		ready:  c.setResources,
 	}
 	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
 	if err := p.start(&opts.IO, fifo); err != nil {
@@ -142,12 +143,49 @@ func (c *Container) createCgroup() error {
 	}
 	c.cg = m
 	c.state.CgroupPaths = m.Paths()
-	if res != nil {
-		if err := m.Set(res); err != nil {
-			return fmt.Errorf("linux.resources: %w", err)
-		}
+	return nil
+}
+
+// setResources writes the container's limits. It runs once the init is ready and waiting on the fifo, as runc's
+// parent does on procReady: a pids.max or memory.max meant for the workload must not starve rt's own init.
+func (c *Container) setResources() error {
+	r := effectiveResources(c.state.Config)
+	if r == nil {
+		return nil
+	}
+	if err := c.cgroup().Set(r); err != nil {
+		return fmt.Errorf("linux.resources: %w", err)
 	}
 	return nil
+}
+
+// effectiveResources is linux.resources with the device rules every container gets: the config's rules, then
+// runc's default allow list, then an allow rule for each linux.devices node (runc's order; later rules win).
+func effectiveResources(spec *specs.Spec) *specs.LinuxResources {
+	l := spec.Linux
+	if l == nil || l.Resources == nil && len(l.Devices) == 0 {
+		if os.Geteuid() != 0 {
+			return nil
+		}
+	}
+	var r specs.LinuxResources
+	if l != nil && l.Resources != nil {
+		r = *l.Resources
+	}
+	if os.Geteuid() != 0 {
+		r.Devices = nil // an unprivileged user cannot restrict devices; the user namespace does
+		return &r
+	}
+	devs := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
+	devs = append(devs, cgroups.DefaultDevices()...)
+	if l != nil {
+		for _, d := range l.Devices {
+			major, minor := d.Major, d.Minor
+			devs = append(devs, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
+		}
+	}
+	r.Devices = devs
+	return &r
 }
 
 // makeFifo creates the exec fifo and opens it O_PATH for the init, which reopens it for writing through its fd and

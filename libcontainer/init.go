@@ -28,14 +28,16 @@ func Init() {
 	}
 	sock := os.NewFile(uintptr(fd), "init-sock")
 	unix.CloseOnExec(fd)
-	if err := initProcess(sock); err != nil {
+	if err := initProcess(&sock); err != nil {
 		_, _ = sock.Write(appendMsg(nil, nsenter.MsgError, []byte(err.Error())))
 		os.Exit(1)
 	}
 	os.Exit(0) // not reached: initProcess execs
 }
 
-func initProcess(sock *os.File) error {
+// initProcess reads the config and runs the init; *sockp follows the socket when it is moved.
+func initProcess(sockp **os.File) error {
+	sock := *sockp
 	typ, payload, err := nsenter.ReadMsg(sock)
 	if err != nil {
 		return fmt.Errorf("read init config: %w", err)
@@ -47,16 +49,37 @@ func initProcess(sock *os.File) error {
 	if err := json.Unmarshal(payload, &cfg); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
 	}
+	// Move the socket and the fifo above the preserved fds (5...), which go to 3... before the exec.
+	sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs)
+	if err != nil {
+		return err
+	}
+	*sockp = sock
 	if cfg.Exec {
+		unix.Close(fifoFd) // a second copy of the socket when there is no fifo
 		return execProcess(&cfg, sock, nil)
 	}
 	return containerInit(&cfg, sock)
 }
 
+// moveFd duplicates f to the lowest free fd at or above min, close-on-exec, and closes f.
+func moveFd(f *os.File, min int) (*os.File, error) {
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, min)
+	if err != nil {
+		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
+	}
+	moved := os.NewFile(uintptr(fd), f.Name())
+	f.Close()
+	return moved, nil
+}
+
 // containerInit sets up a new container from inside its namespaces, then waits on the exec fifo and execs.
 func containerInit(cfg *initConfig, sock *os.File) error {
 	spec := cfg.Spec
-	unix.CloseOnExec(fifoFd)
+	fifoFile, err := moveFd(os.NewFile(fifoFd, "exec-fifo"), fifoFd+1+cfg.PreserveFDs)
+	if err != nil {
+		return err
+	}
 	if cfg.NewNetNS {
 		if err := loopbackUp(); err != nil {
 			return err
@@ -114,19 +137,19 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 	if err := rootfs.Finalize(spec); err != nil {
 		return err
 	}
-	fifo := &execFifo{procfd: procfd, fd: fifoFd}
+	fifo := &execFifo{procfd: procfd, file: fifoFile}
 	return execProcess(cfg, sock, fifo)
 }
 
-// execFifo is the init's end of <state>/exec.fifo, reopened for writing through procfs.
+// execFifo is the init's end of <state>/exec.fifo (an O_PATH fd), reopened for writing through procfs.
 type execFifo struct {
 	procfd int
-	fd     int
+	file   *os.File
 }
 
 // wait blocks until `rt start` opens the fifo for reading, then tells it the init is going on.
 func (f *execFifo) wait() error {
-	path := "self/fd/" + strconv.Itoa(f.fd)
+	path := "self/fd/" + strconv.Itoa(int(f.file.Fd()))
 	fd, err := unix.Openat(f.procfd, path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: "exec fifo", Err: err}
@@ -135,7 +158,7 @@ func (f *execFifo) wait() error {
 		return &os.PathError{Op: "write", Path: "exec fifo", Err: err}
 	}
 	unix.Close(fd)
-	unix.Close(f.fd)
+	f.file.Close()
 	unix.Close(f.procfd)
 	return nil
 }
@@ -211,10 +234,8 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("process.cwd %s: working directory is outside the container", p.Cwd)
 	}
-	if p.Capabilities != nil {
-		if err := applyCaps(p.Capabilities); err != nil {
-			return err
-		}
+	if err := applyCaps(caps(p)); err != nil {
+		return err
 	}
 	if err := movePreservedFds(cfg.PreserveFDs); err != nil {
 		return err
@@ -244,10 +265,8 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 // (PR_SET_KEEPCAPS) and are set to the config's sets right after. Bounding-set drops need CAP_SETPCAP, so they come
 // first.
 func setupUser(p *specs.Process, newUserNS bool) error {
-	if p.Capabilities != nil {
-		if err := dropBounding(p.Capabilities); err != nil {
-			return err
-		}
+	if err := dropBounding(caps(p)); err != nil {
+		return err
 	}
 	u := p.User
 	// In a user namespace created without privilege, setgroups is denied (user_namespaces(7)).
@@ -278,6 +297,14 @@ func setupUser(p *specs.Process, newUserNS bool) error {
 	}
 	unix.Umask(int(umask))
 	return nil
+}
+
+// caps is the process's capabilities; none at all when the config gives none, as with runc.
+func caps(p *specs.Process) *specs.LinuxCapabilities {
+	if p.Capabilities == nil {
+		return &specs.LinuxCapabilities{}
+	}
+	return p.Capabilities
 }
 
 func setgroupsAllowed() bool {

@@ -43,7 +43,7 @@ type initConfig struct {
 	Exec         bool              `json:"exec,omitempty"` // join a running container rather than create one
 	ID           string            `json:"id"`
 	Bundle       string            `json:"bundle"`
-	Spec         *specs.Spec       `json:"spec"`           // the container's config; Process is the one to run
+	Spec         *specs.Spec       `json:"spec"` // the container's config; Process is the one to run
 	Rootfs       string            `json:"rootfs"`
 	NoPivot      bool              `json:"no_pivot,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
@@ -78,6 +78,8 @@ type parentProcess struct {
 	hooks func(pid int) ([]byte, error)
 	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
 	placed func(pid int) error
+	// ready is called when the init reports it is ready (create only): the cgroup limits.
+	ready func() error
 }
 
 // start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
@@ -88,7 +90,6 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	}
 	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
-	defer child.Close()
 
 	cmd := &exec.Cmd{
 		Path:   "/proc/self/exe",
@@ -104,7 +105,10 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		second = child
 	}
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
+	child.Close()
+	if err != nil {
 		p.sock.Close()
 		return fmt.Errorf("start init: %w", err)
 	}
@@ -196,7 +200,10 @@ func (p *parentProcess) sync() error {
 				return fmt.Errorf("sync with init: %w", err)
 			}
 		case msgReady:
-			return p.reapBootstrap()
+			if p.ready != nil {
+				return p.ready()
+			}
+			return nil
 		default:
 			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
 		}

@@ -35,7 +35,7 @@ func ValidateID(id string) error {
 	case id == "":
 		return fmt.Errorf("container id is empty: %w", ErrInvalidID)
 	case len(id) > maxIDLen:
-		return fmt.Errorf("container id is %d bytes, longer than %d: %w", len(id), maxIDLen, ErrInvalidID)
+		return fmt.Errorf("container id %q... is %d bytes, longer than %d: %w", id[:32], len(id), maxIDLen, ErrInvalidID)
 	case id == "." || id == ".." || !idPattern.MatchString(id):
 		return fmt.Errorf("container id %q must match %s: %w", id, idPattern, ErrInvalidID)
 	}

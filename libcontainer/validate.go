@@ -86,8 +86,9 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 		return "", err
 	}
 	for i, m := range spec.Mounts {
-		if m.Destination == "" {
-			return "", fieldError(fmt.Sprintf("mounts[%d].destination", i), "must be set")
+		if !filepath.IsAbs(m.Destination) {
+			// runtime-spec config.md: "This value MUST be an absolute path" (runc 1.1 still took relative ones).
+			return "", fieldError(fmt.Sprintf("mounts[%d].destination", i), "%q is not an absolute path", m.Destination)
 		}
 	}
 	if err := validateHooks(spec.Hooks); err != nil {

@@ -1,22 +1,164 @@
 // Package rootfs builds a container's root filesystem inside its new mount namespace: the config's mounts, /dev,
 // pivot_root, masked and read-only paths.
+//
+// Every destination is resolved inside the rootfs with filepath-securejoin's pathrs-lite (openat2 RESOLVE_IN_ROOT
+// where the kernel has it), held as an O_PATH handle, re-verified through /proc/self/fd, and mounted on through
+// that handle, so a symlink or a rename race in a hostile rootfs can never lead a mount outside it.
 package rootfs
 
-import specs "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Errors Prepare and Finalize return, for errors.Is.
+var (
+	// ErrEscapesRoot means a path resolved, or a mount landed, outside the rootfs.
+	ErrEscapesRoot = errors.New("path escapes the rootfs")
+	// ErrUnsafeDestination means a proc or sysfs destination exists and is not a plain directory.
+	ErrUnsafeDestination = errors.New("destination is not a plain directory")
+	// ErrForbiddenDestination means a mount would cover /proc or a file under it that may not be covered.
+	ErrForbiddenDestination = errors.New("mount destination is not allowed")
+	// ErrNotDevNull means the /dev/null used to mask paths is not the 1:3 character device (CVE-2025-31133).
+	ErrNotDevNull = errors.New("not the null character device")
+	// ErrInvalidPropagation means linux.rootfsPropagation is not a propagation mode.
+	ErrInvalidPropagation = errors.New("not a propagation mode")
+	// ErrIdmap means an idmapped mount was asked for in a way rt cannot honour (not a bind, or no mappings).
+	ErrIdmap = errors.New("unsupported idmapped mount")
+)
 
 // Options carries what Prepare needs besides the spec.
 type Options struct {
 	// CgroupPaths are the container's cgroup directories keyed by controller ("" for the v2 hierarchy), for mounts
 	// of type "cgroup".
 	CgroupPaths map[string]string
+	// BundleDir, when set, is the directory relative bind-mount sources are resolved against (runc resolves them
+	// against the bundle); when empty they are relative to the working directory.
+	BundleDir string
+}
+
+// preparer is one Prepare call's state.
+type preparer struct {
+	spec     *specs.Spec
+	opts     *Options
+	root     *rootDir
+	userns   bool // running in a user namespace that is not the initial one
+	setupDev bool // rt creates /dev's devices and links (no bind mount of /dev in the spec)
+	cg       *cgroupHost
 }
 
 // Prepare sets up the rootfs at root (absolute host path, already resolved) in the current mount namespace:
-// propagation, the bind of root onto itself, every spec mount in order, /dev and its devices. (STUB.)
-func Prepare(spec *specs.Spec, root string, opts *Options) error { return nil }
+// propagation, the bind of root onto itself, every spec mount in order, /dev and its devices.
+//
+// It must run in the container's own mount namespace: it changes the propagation of "/". It does not make anything
+// read-only that must still be written before the container starts (see Finalize).
+func Prepare(spec *specs.Spec, root string, opts *Options) error {
+	if opts == nil {
+		opts = &Options{}
+	}
+	var lnx specs.Linux
+	if spec.Linux != nil {
+		lnx = *spec.Linux
+	}
+	prop, err := propagationFlag(lnx.RootfsPropagation)
+	if err != nil {
+		return err
+	}
+	// An unbindable "/" would make the bind of the rootfs onto itself fail; Finalize applies it after pivot_root.
+	if prop&unix.MS_UNBINDABLE != 0 {
+		prop = unix.MS_SLAVE | unix.MS_REC
+	}
+	if err := mountPath("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("set propagation of /: %w", err)
+	}
+	if err := parentPrivate(root); err != nil {
+		return err
+	}
+	if err := mountPath(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("bind rootfs onto itself: %w", err)
+	}
+	r, err := openRoot(root) // after the bind, so lookups start on the new mount
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer r.close()
+	userns, err := inUserNS()
+	if err != nil {
+		return err
+	}
+	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, setupDev: needsSetupDev(spec.Mounts)}
+	for i := range spec.Mounts {
+		if err := p.mount(&spec.Mounts[i]); err != nil {
+			return err
+		}
+	}
+	if p.setupDev {
+		if err := p.setupDevices(lnx.Devices); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
-// Pivot makes root the process's root directory with pivot_root(2), or MS_MOVE + chroot when noPivot is set.
-func Pivot(root string, noPivot bool) error { return nil }
+// needsSetupDev says whether rt creates /dev's contents: not when the spec bind-mounts something at /dev (runc's
+// needsSetupDev).
+func needsSetupDev(mounts []specs.Mount) bool {
+	for _, m := range mounts {
+		if filepath.Join("/", m.Destination) == "/dev" && isBind(m.Type, parseOptions(m.Options)) {
+			return false
+		}
+	}
+	return true
+}
 
-// Finalize runs after Pivot: masked paths, read-only paths, and the read-only remount of / for root.readonly.
-func Finalize(spec *specs.Spec) error { return nil }
+// parentPrivate makes the mount containing path private, so the bind of the rootfs does not propagate to other
+// namespaces and pivot_root(2) accepts it (it refuses a new root whose parent mount is shared). EINVAL from
+// mount(2) means "not a mount point": walk up (runc's rootfsParentMountPrivate).
+func parentPrivate(path string) error {
+	for {
+		err := unix.Mount("", path, "", unix.MS_PRIVATE, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || path == "/" {
+			return fmt.Errorf("make parent mount of rootfs private: %w", &os.PathError{Op: "mount", Path: path, Err: err})
+		}
+		path = filepath.Dir(path)
+	}
+}
+
+// inUserNS says whether this process is in a user namespace other than the initial one: the initial one maps the
+// whole uid range onto itself (user_namespaces(7)).
+func inUserNS() (bool, error) {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false, fmt.Errorf("read uid map: %w", err)
+	}
+	var inside, outside, length uint64
+	if n, _ := fmt.Sscan(string(b), &inside, &outside, &length); n != 3 {
+		return true, nil
+	}
+	return !(inside == 0 && outside == 0 && length == 4294967295), nil
+}
+
+// mountPath is mount(2) as an *os.PathError named after the syscall and the target.
+func mountPath(src, target, typ string, flags uintptr, data string) error {
+	if err := unix.Mount(src, target, typ, flags, data); err != nil {
+		return &os.PathError{Op: "mount", Path: target, Err: err}
+	}
+	return nil
+}
+
+// mountOn is mount(2) onto the handle dst (through its /proc/self/fd magic link); the error names dest, the
+// in-container path.
+func mountOn(src string, dst *os.File, dest, typ string, flags uintptr, data string) error {
+	if err := unix.Mount(src, fdPath(dst), typ, flags, data); err != nil {
+		return &os.PathError{Op: "mount", Path: dest, Err: err}
+	}
+	return nil
+}

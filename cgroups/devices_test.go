@@ -1,0 +1,177 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestCompileDeviceFilter(t *testing.T) {
+	denyAll := specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}
+	allowAll := specs.LinuxDeviceCgroup{Allow: true, Access: "rwm"}
+	null := specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rw"}
+	tests := []struct {
+		name    string
+		rules   []specs.LinuxDeviceCgroup
+		wantLen int
+		wantErr error
+	}{
+		// 7 prologue instructions; a rule with type+access+major+minor tests is 1+3+1+1 conditions + 2 verdict.
+		{name: "empty is default deny", rules: nil, wantLen: 7 + 2},
+		{name: "one specific rule", rules: []specs.LinuxDeviceCgroup{null}, wantLen: 7 + 8 + 2},
+		{name: "rules before a reset are dropped", rules: []specs.LinuxDeviceCgroup{null, null, denyAll, null}, wantLen: 7 + 8 + 2},
+		{name: "a trailing allow-all needs no default", rules: []specs.LinuxDeviceCgroup{null, allowAll}, wantLen: 7 + 2},
+		{name: "bad type", rules: []specs.LinuxDeviceCgroup{{Type: "x", Access: "r"}}, wantErr: errDeviceRule},
+		{name: "empty access", rules: []specs.LinuxDeviceCgroup{{Type: "c"}}, wantErr: errDeviceRule},
+		{name: "bad access", rules: []specs.LinuxDeviceCgroup{{Type: "c", Access: "rx"}}, wantErr: errDeviceRule},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			insns, err := compileDeviceFilter(tc.rules)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tc.wantErr)
+			}
+			if err == nil && len(insns) != tc.wantLen {
+				t.Errorf("%d instructions, want %d:\n%v", len(insns), tc.wantLen, insns)
+			}
+		})
+	}
+}
+
+func TestDeviceLines(t *testing.T) {
+	tests := []struct {
+		name string
+		rule specs.LinuxDeviceCgroup
+		want []string
+	}{
+		{name: "everything", rule: specs.LinuxDeviceCgroup{Access: "mrw"}, want: []string{"a"}},
+		{name: "char wildcard mknod", rule: specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "m"}, want: []string{"c *:* m"}},
+		{name: "block device", rule: specs.LinuxDeviceCgroup{Type: "b", Major: ptr(int64(8)), Minor: ptr(int64(0)), Access: "wr"}, want: []string{"b 8:0 rw"}},
+		{name: "narrow a rule splits", rule: specs.LinuxDeviceCgroup{Type: "a", Major: ptr(int64(1)), Access: "r"}, want: []string{"b 1:* r", "c 1:* r"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := parseDeviceRule(tc.rule)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := deviceLines(d)
+			if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+				t.Errorf("deviceLines = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// testV2Cgroup makes a fresh cgroup in the host's v2 hierarchy (the unified tree of a hybrid host), removed at the
+// end of the test, or skips when there is none or we are not root.
+func testV2Cgroup(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	h, err := hostInfo()
+	if err != nil || h.unified == "" {
+		t.Skip("no cgroup v2 hierarchy")
+	}
+	dir := filepath.Join(h.unified, fmt.Sprintf("rt-test-%d", rand.Uint64()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a v2 cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = Load(map[string]string{"": dir}).Destroy()
+		if _, err := os.Stat(dir); err == nil {
+			t.Errorf("cgroup %s left behind", dir)
+		}
+	})
+	return dir
+}
+
+// runIn runs a shell command in the cgroup dir (CLONE_INTO_CGROUP) and reports whether it succeeded.
+func runIn(t *testing.T, dir, script string) (bool, string) {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("run %q: %v", script, err)
+	}
+	return err == nil, string(out)
+}
+
+func TestDeviceFilterEnforced(t *testing.T) {
+	dir := testV2Cgroup(t)
+	nodes := t.TempDir()
+	// The program sees device numbers, not paths: make our own nodes so the test does not depend on the host /dev.
+	for _, n := range []struct {
+		name         string
+		major, minor uint32
+	}{{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}} {
+		if err := unix.Mknod(filepath.Join(nodes, n.name), unix.S_IFCHR|0o666, int(unix.Mkdev(n.major, n.minor))); err != nil {
+			t.Fatalf("mknod: %v", err)
+		}
+	}
+	null := func(allow bool, acc string) specs.LinuxDeviceCgroup {
+		return specs.LinuxDeviceCgroup{Allow: allow, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: acc}
+	}
+	zero := specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(5)), Access: "r"}
+	tests := []struct {
+		name   string
+		rules  []specs.LinuxDeviceCgroup
+		script string
+		want   bool
+	}{
+		{name: "default deny", rules: nil, script: "exec 3</NODES/null", want: false},
+		{name: "allowed read", rules: []specs.LinuxDeviceCgroup{zero}, script: "exec 3</NODES/zero", want: true},
+		{name: "write not granted by an r rule", rules: []specs.LinuxDeviceCgroup{zero}, script: "exec 3<>/NODES/zero", want: false},
+		{name: "other device stays denied", rules: []specs.LinuxDeviceCgroup{zero}, script: "exec 3</NODES/full", want: false},
+		{name: "later deny wins", rules: []specs.LinuxDeviceCgroup{null(true, "rw"), null(false, "w")}, script: "exec 3<>/NODES/null", want: false},
+		{name: "later deny leaves other access", rules: []specs.LinuxDeviceCgroup{null(true, "rw"), null(false, "w")}, script: "exec 3</NODES/null", want: true},
+		{name: "later allow wins", rules: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, null(true, "rw")}, script: "exec 3<>/NODES/null", want: true},
+		{name: "defaults allow null", rules: DefaultDevices(), script: "exec 3<>/NODES/null", want: true},
+		{name: "defaults allow mknod", rules: DefaultDevices(), script: "mknod /NODES/x c 1 1 && rm /NODES/x", want: true},
+		{name: "mknod denied without m", rules: []specs.LinuxDeviceCgroup{null(true, "rw")}, script: "mknod /NODES/y c 1 3", want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := attachDeviceFilter(dir, tc.rules); err != nil {
+				t.Fatal(err)
+			}
+			script := strings.ReplaceAll(tc.script, "/NODES", nodes)
+			ok, out := runIn(t, dir, script)
+			if ok != tc.want {
+				t.Errorf("%q succeeded=%v, want %v (output %q)", script, ok, tc.want, out)
+			}
+			// Each attach replaces the previous program: exactly one stays attached.
+			fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			q, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(q.Programs) != 1 {
+				t.Errorf("%d device programs attached, want 1", len(q.Programs))
+			}
+		})
+	}
+}

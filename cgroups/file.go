@@ -1,0 +1,114 @@
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// writeFile writes val to an existing cgroup control file. It never creates the file: a missing file means the
+// controller or the feature is absent, which callers turn into ErrNotSupported. O_TRUNC is harmless on cgroupfs
+// (the kernel ignores it) and keeps the plain-file test trees honest; cgroupfs holds no symlinks a container could
+// plant.
+func writeFile(dir, name, val string) error {
+	p := filepath.Join(dir, name)
+	for {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			return err
+		}
+		_, err = f.WriteString(val)
+		cerr := f.Close()
+		if errors.Is(err, syscall.EINTR) {
+			// A write interrupted before it reached the kernel's handler; retry as runc does (golang/go#38033).
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("write %q: %w", val, err)
+		}
+		return cerr
+	}
+}
+
+// readFile returns a control file's contents without the trailing newline.
+func readFile(dir, name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return "", err
+	}
+	return string(bytes.TrimSpace(b)), nil
+}
+
+// readUint parses a single-number file; "max" reads as MaxUint64, as runc's fscommon.GetCgroupParamUint does.
+func readUint(dir, name string) (uint64, error) {
+	s, err := readFile(dir, name)
+	if err != nil {
+		return 0, err
+	}
+	return parseUint(s, filepath.Join(dir, name))
+}
+
+func parseUint(s, where string) (uint64, error) {
+	if s == "max" {
+		return ^uint64(0), nil
+	}
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		// v1 files report "unlimited" as a negative number in some kernels; clamp as runc's ParseUint does.
+		if i, ierr := strconv.ParseInt(s, 10, 64); ierr == nil && i < 0 {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("parse %s: %w", where, err)
+	}
+	return v, nil
+}
+
+// readKV reads a flat-keyed file ("key value" lines: memory.stat, cpu.stat, memory.events).
+func readKV(dir, name string) (map[string]uint64, error) {
+	f, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]uint64{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		n, err := parseUint(strings.TrimSpace(v), filepath.Join(dir, name))
+		if err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, name), err)
+	}
+	return out, nil
+}
+
+// exists reports whether a control file or directory is present.
+func exists(dir, name string) bool {
+	_, err := os.Stat(filepath.Join(dir, name))
+	return err == nil
+}
+
+// notSupported turns a missing control file into ErrNotSupported, so callers can tell "this host cannot" from
+// "this write failed".
+func notSupported(what string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%s: %w: %w", what, ErrNotSupported, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

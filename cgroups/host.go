@@ -1,0 +1,136 @@
+package cgroups
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// host describes the cgroup filesystems of one machine as this process sees them. The real host is read once per
+// process (hostInfo); tests build one over a directory of plain files.
+type host struct {
+	mode    string            // "v2", "hybrid" or "v1"
+	unified string            // the cgroup2 mount point; "" if there is none
+	v1      map[string]string // v1 controller (or "name=systemd") -> its mount point
+	// own maps a controller ("" for v2) to this process's cgroup, relative to the hierarchy's mount point.
+	own map[string]string
+	// devices attaches the v2 device program; a seam so the file-logic tests do not need a kernel.
+	devices func(dir string, rules []specs.LinuxDeviceCgroup) error
+	// created, when set, is told of each directory Create makes: the plain-file tests use it to add the control
+	// files the kernel would create. Nil on the real host.
+	created func(dir string)
+}
+
+// knownV1 lists the v1 controllers rt manages; other hierarchies (e.g. a named one other than systemd) are ignored.
+// The list matches the subsystems runc's cgroupfs driver joins (libcontainer/cgroups/fs subsystems).
+var knownV1 = map[string]bool{
+	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "devices": true, "freezer": true,
+	"net_cls": true, "net_prio": true, "blkio": true, "perf_event": true, "hugetlb": true, "pids": true,
+	"rdma": true, "misc": true, "name=systemd": true,
+}
+
+// hostInfo reads /proc/self/mountinfo and /proc/self/cgroup once and caches the answer for the life of the process:
+// the container start path calls New several times and must not re-parse the mount table.
+var hostInfo = sync.OnceValues(func() (*host, error) {
+	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil, fmt.Errorf("read cgroup mounts: %w", err)
+	}
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h, err := parseHost(mounts, f)
+	if err != nil {
+		return nil, err
+	}
+	h.devices = attachDeviceFilter
+	return h, nil
+})
+
+// Mode reports the host's cgroup layout: "v2" (only the unified hierarchy), "hybrid" (v1 controllers plus a cgroup2
+// mount, usually /sys/fs/cgroup/unified) or "v1". It is decided once per process; "v1" is also the answer when the
+// mount table cannot be read.
+func Mode() string {
+	h, err := hostInfo()
+	if err != nil {
+		return "v1"
+	}
+	return h.mode
+}
+
+// parseHost builds a host from the cgroup mounts and the contents of /proc/self/cgroup.
+func parseHost(mounts []*mountinfo.Info, procCgroup io.Reader) (*host, error) {
+	h := &host{v1: map[string]string{}, own: map[string]string{}}
+	mountRoot := map[string]string{}
+	for _, m := range mounts {
+		switch m.FSType {
+		case "cgroup2":
+			if h.unified == "" {
+				h.unified = m.Mountpoint
+				mountRoot[""] = m.Root
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(m.VFSOptions, ",") {
+				if !knownV1[opt] {
+					continue
+				}
+				if _, dup := h.v1[opt]; !dup {
+					h.v1[opt] = m.Mountpoint
+					mountRoot[opt] = m.Root
+				}
+			}
+		}
+	}
+	controllers := 0
+	for c := range h.v1 {
+		if !strings.HasPrefix(c, "name=") {
+			controllers++
+		}
+	}
+	switch {
+	case controllers == 0 && h.unified != "":
+		h.mode = "v2"
+		h.v1 = map[string]string{}
+	case h.unified != "":
+		h.mode = "hybrid"
+	default:
+		h.mode = "v1"
+	}
+
+	// /proc/self/cgroup: "hierarchy-ID:controller-list:cgroup-path" (cgroups(7)); v2 is "0::path".
+	sc := bufio.NewScanner(procCgroup)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		names := []string{parts[1]}
+		if parts[1] != "" {
+			names = strings.Split(parts[1], ",")
+		}
+		for _, n := range names {
+			// The path is relative to the hierarchy root; a mount of a sub-cgroup (a container without cgroupns)
+			// shows that sub-cgroup at its mount point, so strip the mount's root.
+			p := parts[2]
+			if root := mountRoot[n]; root != "" && root != "/" {
+				if rel, err := filepath.Rel(root, p); err == nil && !strings.HasPrefix(rel, "..") {
+					p = "/" + rel
+				}
+			}
+			h.own[n] = filepath.Clean("/" + p)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
+	}
+	return h, nil
+}

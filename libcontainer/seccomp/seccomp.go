@@ -1,0 +1,436 @@
+// Package seccomp compiles the runtime-spec linux.seccomp object into a
+// libseccomp filter and installs it in the calling process.
+//
+// The parent calls Check at create time so a bad profile fails early with an
+// error naming the field; the container's init calls Load as its last step
+// before execve, after everything rt itself needs (config-linux.md "seccomp").
+//
+// Deliberately not done here:
+//   - no_new_privs: the caller sets it from process.noNewPrivileges; the filter
+//     is built with libseccomp's NNP attribute off so loading never sets it
+//     implicitly (needs CAP_SYS_ADMIN when no_new_privs is unset, seccomp(2)).
+//   - runc's "-ENOSYS patch" (runc libcontainer/seccomp/patchbpf): runc rewrites
+//     the BPF so syscalls newer than any the profile names return ENOSYS instead
+//     of the default action, letting libc fall back (clone3 -> clone). rt
+//     applies the default action to them; Docker's and podman's profiles list
+//     clone3 with errnoRet ENOSYS themselves.
+//
+// This package needs cgo: libseccomp-golang links libseccomp (statically in
+// the release build).
+package seccomp
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
+)
+
+// ErrInvalid is wrapped by errors for a profile that breaks the runtime-spec
+// or that libseccomp rejects.
+var ErrInvalid = errors.New("invalid seccomp profile")
+
+// ErrUnsupported is wrapped by errors for a profile that asks for something
+// the linked libseccomp or the running kernel cannot do.
+var ErrUnsupported = errors.New("not supported by libseccomp or the kernel")
+
+// fieldError names the offending config field, e.g.
+// `linux.seccomp.syscalls[3].action: unknown action "SCMP_ACT_FOO"`.
+type fieldError struct {
+	field string
+	msg   string
+	kind  error // ErrInvalid or ErrUnsupported
+	err   error // the cause, or nil
+}
+
+func (e *fieldError) Error() string {
+	if e.err != nil {
+		return e.field + ": " + e.msg + ": " + e.err.Error()
+	}
+	return e.field + ": " + e.msg
+}
+
+func (e *fieldError) Unwrap() []error {
+	if e.err != nil {
+		return []error{e.kind, e.err}
+	}
+	return []error{e.kind}
+}
+
+func invalid(field, format string, a ...any) error {
+	return &fieldError{field: field, msg: fmt.Sprintf(format, a...), kind: ErrInvalid}
+}
+
+const (
+	base = "linux.seccomp"
+	// flagTsync is accepted by runc but not defined in runtime-spec v1.3.0's Go types.
+	flagTsync specs.LinuxSeccompFlag = "SECCOMP_FILTER_FLAG_TSYNC"
+	// maxArgs is the number of syscall arguments seccomp_data carries (seccomp(2)).
+	maxArgs = 6
+	// notifyAPI is the libseccomp API level with working SCMP_ACT_NOTIFY together
+	// with TSYNC (seccomp_api_get(3)).
+	notifyAPI = 6
+)
+
+var actions = map[specs.LinuxSeccompAction]libseccomp.ScmpAction{
+	// SCMP_ACT_KILL is libseccomp's old name for KILL_THREAD (seccomp_init(3)).
+	specs.ActKill:        libseccomp.ActKillThread,
+	specs.ActKillThread:  libseccomp.ActKillThread,
+	specs.ActKillProcess: libseccomp.ActKillProcess,
+	specs.ActTrap:        libseccomp.ActTrap,
+	specs.ActErrno:       libseccomp.ActErrno,
+	specs.ActTrace:       libseccomp.ActTrace,
+	specs.ActAllow:       libseccomp.ActAllow,
+	specs.ActLog:         libseccomp.ActLog,
+	specs.ActNotify:      libseccomp.ActNotify,
+}
+
+var operators = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
+	specs.OpNotEqual:     libseccomp.CompareNotEqual,
+	specs.OpLessThan:     libseccomp.CompareLess,
+	specs.OpLessEqual:    libseccomp.CompareLessOrEqual,
+	specs.OpEqualTo:      libseccomp.CompareEqual,
+	specs.OpGreaterEqual: libseccomp.CompareGreaterEqual,
+	specs.OpGreaterThan:  libseccomp.CompareGreater,
+	specs.OpMaskedEqual:  libseccomp.CompareMaskedEqual,
+}
+
+// archs maps the spec's names (config-linux.md "architectures") to libseccomp's.
+var archs = map[specs.Arch]libseccomp.ScmpArch{
+	specs.ArchX86:         libseccomp.ArchX86,
+	specs.ArchX86_64:      libseccomp.ArchAMD64,
+	specs.ArchX32:         libseccomp.ArchX32,
+	specs.ArchARM:         libseccomp.ArchARM,
+	specs.ArchAARCH64:     libseccomp.ArchARM64,
+	specs.ArchMIPS:        libseccomp.ArchMIPS,
+	specs.ArchMIPS64:      libseccomp.ArchMIPS64,
+	specs.ArchMIPS64N32:   libseccomp.ArchMIPS64N32,
+	specs.ArchMIPSEL:      libseccomp.ArchMIPSEL,
+	specs.ArchMIPSEL64:    libseccomp.ArchMIPSEL64,
+	specs.ArchMIPSEL64N32: libseccomp.ArchMIPSEL64N32,
+	specs.ArchPPC:         libseccomp.ArchPPC,
+	specs.ArchPPC64:       libseccomp.ArchPPC64,
+	specs.ArchPPC64LE:     libseccomp.ArchPPC64LE,
+	specs.ArchS390:        libseccomp.ArchS390,
+	specs.ArchS390X:       libseccomp.ArchS390X,
+	specs.ArchPARISC:      libseccomp.ArchPARISC,
+	specs.ArchPARISC64:    libseccomp.ArchPARISC64,
+	specs.ArchRISCV64:     libseccomp.ArchRISCV64,
+	specs.ArchLOONGARCH64: libseccomp.ArchLOONGARCH64,
+	specs.ArchM68K:        libseccomp.ArchM68K,
+	specs.ArchSH:          libseccomp.ArchSH,
+	specs.ArchSHEB:        libseccomp.ArchSHEB,
+}
+
+// knownFlags are the filter flags rt recognises, in the order `rt features` lists them.
+var knownFlags = []specs.LinuxSeccompFlag{
+	flagTsync,
+	specs.LinuxSeccompFlagSpecAllow,
+	specs.LinuxSeccompFlagLog,
+	specs.LinuxSeccompFlagWaitKillableRecv,
+}
+
+// disabled reports a profile that turns seccomp off: no defaultAction and no
+// syscalls, as runc's specconv treats it.
+func disabled(s *specs.LinuxSeccomp) bool {
+	return s == nil || (s.DefaultAction == "" && len(s.Syscalls) == 0)
+}
+
+// Check validates s without loading anything, so that create fails early
+// with an error naming the field. Errors wrap ErrInvalid or ErrUnsupported.
+// A nil or empty s (seccomp disabled) is valid.
+//
+// It checks everything but the libseccomp rule insertion itself, which costs
+// about 20ms for a Docker-sized profile (libseccomp 2.5.4) and which Load
+// does anyway; libseccomp refusing a rule that passed Check is still
+// reported by Load, naming the field.
+func Check(s *specs.LinuxSeccomp) error {
+	if disabled(s) {
+		return nil
+	}
+	f, _, err := build(s, false)
+	if err != nil {
+		return err
+	}
+	f.Release()
+	return nil
+}
+
+// Load compiles s and installs it in the calling process (all threads, via
+// TSYNC) and returns the SCMP_ACT_NOTIFY listener fd, or -1 when no rule uses
+// SCMP_ACT_NOTIFY. The fd is close-on-exec and owned by the caller.
+//
+// Call it with the OS thread locked, as late as possible: every syscall
+// after it is filtered, so what init does between Load and execve must be
+// allowed by the profile. Load does not set no_new_privs; without it the
+// caller needs CAP_SYS_ADMIN (seccomp(2)), so, as runc does, call it just
+// before execve when no_new_privs is set, and before dropping capabilities
+// when it is not. A nil or empty s loads nothing.
+func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
+	if disabled(s) {
+		return -1, nil
+	}
+	f, notify, err := build(s, true)
+	if err != nil {
+		return -1, err
+	}
+	defer f.Release()
+	if err := f.Load(); err != nil {
+		return -1, fmt.Errorf("load seccomp filter: %w", os.NewSyscallError("seccomp", err))
+	}
+	if !notify {
+		return -1, nil
+	}
+	fd, err := f.GetNotifFd()
+	if err != nil {
+		return -1, fmt.Errorf("get seccomp notify fd: %w", err)
+	}
+	return int(fd), nil
+}
+
+// build validates s and compiles it into a filter the caller must Release;
+// without withRules it validates the rules but leaves them out of the filter.
+// notify reports whether any rule uses SCMP_ACT_NOTIFY.
+func build(s *specs.LinuxSeccomp, withRules bool) (_ *libseccomp.ScmpFilter, notify bool, retErr error) {
+	if s.DefaultAction == "" {
+		return nil, false, invalid(base+".defaultAction", "required when syscalls are listed")
+	}
+	defAct, err := action(s.DefaultAction, s.DefaultErrnoRet, base+".defaultAction", base+".defaultErrnoRet")
+	if err != nil {
+		return nil, false, err
+	}
+	if defAct == libseccomp.ActNotify {
+		// As runc: init must write the notify fd to the parent after loading.
+		return nil, false, invalid(base+".defaultAction", "%s cannot be the default action", specs.ActNotify)
+	}
+	if s.ListenerMetadata != "" && s.ListenerPath == "" {
+		return nil, false, invalid(base+".listenerMetadata", "set without listenerPath") // config-linux.md
+	}
+
+	f, err := libseccomp.NewFilter(defAct)
+	if err != nil {
+		return nil, false, fmt.Errorf("create seccomp filter: %w", err)
+	}
+	defer func() {
+		if retErr != nil {
+			f.Release()
+		}
+	}()
+	if err := setAttrs(f); err != nil {
+		return nil, false, err
+	}
+	for i, a := range s.Architectures {
+		field := fmt.Sprintf("%s.architectures[%d]", base, i)
+		arch, ok := archs[a]
+		if !ok {
+			return nil, false, invalid(field, "unknown architecture %q", a)
+		}
+		if err := f.AddArch(arch); err != nil {
+			return nil, false, &fieldError{field: field, msg: fmt.Sprintf("add architecture %q", a), kind: ErrUnsupported, err: err}
+		}
+	}
+	if err := setFlags(f, s.Flags); err != nil {
+		return nil, false, err
+	}
+
+	nrules := 0
+	for i, sc := range s.Syscalls {
+		field := fmt.Sprintf("%s.syscalls[%d]", base, i)
+		n, isNotify, err := addRules(f, field, &sc, defAct, withRules)
+		if err != nil {
+			return nil, false, err
+		}
+		nrules += n
+		notify = notify || isNotify
+	}
+	if notify && s.ListenerPath == "" {
+		// runc fails the same way, later, when init hands over the fd.
+		return nil, false, invalid(base+".listenerPath", "required when %s is used", specs.ActNotify)
+	}
+	// As runc: a binary tree for long profiles; libseccomp <= 2.5.4 misbehaves
+	// with it and no rules, and builds 4 syscalls per node, hence 32. Older
+	// libseccomp lacks the attribute, which only costs speed.
+	if withRules && nrules > 32 {
+		_ = f.SetOptimize(2)
+	}
+	return f, notify, nil
+}
+
+// setAttrs sets the filter attributes rt always wants.
+func setAttrs(f *libseccomp.ScmpFilter) error {
+	// no_new_privs is the caller's decision (process.noNewPrivileges), as in runc.
+	if err := f.SetNoNewPrivsBit(false); err != nil {
+		return fmt.Errorf("clear seccomp no_new_privs attribute: %w", err)
+	}
+	// Syscalls of an architecture the filter does not list kill the thread.
+	// This is libseccomp's default, made explicit: it is what stops 32-bit
+	// (int 0x80) and x32 syscalls from bypassing an amd64-only profile.
+	if err := f.SetBadArchAction(libseccomp.ActKillThread); err != nil {
+		return fmt.Errorf("set seccomp bad-arch action: %w", err)
+	}
+	// Report the kernel's errno from seccomp(2), not libseccomp's ECANCELED.
+	// Older libseccomp lacks the attribute; the error is then just vaguer.
+	_ = f.SetRawRC(true)
+	return nil
+}
+
+// setFlags applies linux.seccomp.flags. Absent flags (nil, not empty) mean
+// SPEC_ALLOW when supported, as runc does since 1.1.
+func setFlags(f *libseccomp.ScmpFilter, flags []specs.LinuxSeccompFlag) error {
+	if flags == nil {
+		_ = setFlag(f, specs.LinuxSeccompFlagSpecAllow)
+		return nil
+	}
+	for i, fl := range flags {
+		if err := setFlag(f, fl); err != nil {
+			var fe *fieldError
+			if errors.As(err, &fe) {
+				fe.field = fmt.Sprintf("%s.flags[%d]", base, i)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// setFlag sets one filter flag; its error is a *fieldError without a field.
+func setFlag(f *libseccomp.ScmpFilter, fl specs.LinuxSeccompFlag) error {
+	var err error
+	switch fl {
+	case flagTsync:
+		// libseccomp-golang's NewFilter always asks for TSYNC (and offers no
+		// way to turn it off), so there is nothing to do; as runc.
+		return nil
+	case specs.LinuxSeccompFlagLog:
+		err = f.SetLogBit(true)
+	case specs.LinuxSeccompFlagSpecAllow:
+		err = f.SetSSB(true)
+	case specs.LinuxSeccompFlagWaitKillableRecv:
+		err = f.SetWaitKill(true) // libseccomp >= 2.6.0, Linux >= 5.19
+	default:
+		return &fieldError{msg: fmt.Sprintf("unknown flag %q", fl), kind: ErrInvalid}
+	}
+	if err != nil {
+		return &fieldError{msg: fmt.Sprintf("flag %s", fl), kind: ErrUnsupported, err: err}
+	}
+	return nil
+}
+
+// action converts a spec action and its optional errno. For ERRNO and TRACE
+// the errno defaults to EPERM (config-linux.md; runc does the same for
+// TRACE); any other action with an errno is an error, as the spec requires.
+func action(a specs.LinuxSeccompAction, errnoRet *uint, field, errnoField string) (libseccomp.ScmpAction, error) {
+	act, ok := actions[a]
+	if !ok {
+		return libseccomp.ActInvalid, invalid(field, "unknown action %q", a)
+	}
+	if act == libseccomp.ActNotify {
+		if api, _ := libseccomp.GetAPI(); api < notifyAPI {
+			return libseccomp.ActInvalid, &fieldError{field: field,
+				msg: fmt.Sprintf("%s needs libseccomp API level %d, have %d", a, notifyAPI, api), kind: ErrUnsupported}
+		}
+	}
+	if act != libseccomp.ActErrno && act != libseccomp.ActTrace {
+		if errnoRet != nil {
+			return libseccomp.ActInvalid, invalid(errnoField, "not allowed with action %s", a)
+		}
+		return act, nil
+	}
+	code := uint(unix.EPERM)
+	if errnoRet != nil {
+		code = *errnoRet
+	}
+	// SECCOMP_RET_DATA is 16 bits wide (linux/seccomp.h); more would be truncated.
+	if code > 0xffff {
+		return libseccomp.ActInvalid, invalid(errnoField, "%d out of range (max 65535)", code)
+	}
+	return act.SetReturnCode(int16(code)), nil
+}
+
+// conditions converts a rule's args into the condition sets to add, one rule
+// each. As runc: all args are ANDed in one rule, unless two args test the same
+// argument index; then each arg becomes a rule of its own (so they OR).
+func conditions(args []specs.LinuxSeccompArg, field string) ([][]libseccomp.ScmpCondition, error) {
+	if len(args) == 0 {
+		return [][]libseccomp.ScmpCondition{nil}, nil
+	}
+	var conds []libseccomp.ScmpCondition
+	var seen [maxArgs]bool
+	repeated := false
+	for i, a := range args {
+		af := fmt.Sprintf("%s.args[%d]", field, i)
+		if a.Index >= maxArgs {
+			return nil, invalid(af+".index", "%d out of range (max %d)", a.Index, maxArgs-1)
+		}
+		op, ok := operators[a.Op]
+		if !ok {
+			return nil, invalid(af+".op", "unknown operator %q", a.Op)
+		}
+		// For SCMP_CMP_MASKED_EQ value is the mask and valueTwo the datum,
+		// libseccomp's operand order (seccomp_rule_add(3)).
+		c, err := libseccomp.MakeCondition(a.Index, op, a.Value, a.ValueTwo)
+		if err != nil {
+			return nil, &fieldError{field: af, msg: "make condition", kind: ErrInvalid, err: err}
+		}
+		repeated = repeated || seen[a.Index]
+		seen[a.Index] = true
+		conds = append(conds, c)
+	}
+	if !repeated {
+		return [][]libseccomp.ScmpCondition{conds}, nil
+	}
+	sets := make([][]libseccomp.ScmpCondition, len(conds))
+	for i, c := range conds {
+		sets[i] = []libseccomp.ScmpCondition{c}
+	}
+	return sets, nil
+}
+
+// addRules validates one linux.seccomp.syscalls entry and, if add, adds its
+// rules to f. It returns how many syscall names it covered and whether it
+// uses SCMP_ACT_NOTIFY.
+func addRules(f *libseccomp.ScmpFilter, field string, sc *specs.LinuxSyscall, defAct libseccomp.ScmpAction, add bool) (int, bool, error) {
+	if len(sc.Names) == 0 {
+		return 0, false, invalid(field+".names", "must list at least one syscall") // config-linux.md
+	}
+	act, err := action(sc.Action, sc.ErrnoRet, field+".action", field+".errnoRet")
+	if err != nil {
+		return 0, false, err
+	}
+	notify := act == libseccomp.ActNotify
+	sets, err := conditions(sc.Args, field)
+	if err != nil {
+		return 0, false, err
+	}
+	n := 0
+	for j, name := range sc.Names {
+		nf := fmt.Sprintf("%s.names[%d]", field, j)
+		if name == "" {
+			return 0, false, invalid(nf, "empty syscall name")
+		}
+		if notify && name == "write" {
+			// As runc: init writes the notify fd to the parent after loading.
+			return 0, false, invalid(nf, "%s cannot be used for write", specs.ActNotify)
+		}
+		if act == defAct {
+			continue // as runc: redundant, and libseccomp would refuse it
+		}
+		nr, err := libseccomp.GetSyscallFromName(name)
+		if err != nil {
+			continue // as runc: unknown to libseccomp, so likely not in this kernel either
+		}
+		n++
+		if !add {
+			continue
+		}
+		for _, conds := range sets {
+			if err := f.AddRuleConditional(nr, act, conds); err != nil {
+				return 0, false, &fieldError{field: nf, msg: fmt.Sprintf("add rule for %q", name), kind: ErrInvalid, err: err}
+			}
+		}
+	}
+	return n, notify, nil
+}

@@ -1,0 +1,212 @@
+package rootfs
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/sys/mountinfo"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// cgroupHost is what a "cgroup" mount needs to know about the host, read once per Prepare and only when the spec
+// has such a mount: the host's cgroup hierarchies (one mountinfo read) and this process's own cgroups.
+type cgroupHost struct {
+	unified bool              // /sys/fs/cgroup is cgroup2: a pure v2 host
+	mounts  []*mountinfo.Info // the v1 hierarchies, plus the hybrid cgroup2 one
+	own     map[string]string // /proc/self/cgroup: controller list ("" for v2) -> path
+}
+
+func (p *preparer) cgroupHost() (*cgroupHost, error) {
+	if p.cg != nil {
+		return p.cg, nil
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
+		return nil, &os.PathError{Op: "statfs", Path: "/sys/fs/cgroup", Err: err}
+	}
+	cg := &cgroupHost{unified: st.Type == unix.CGROUP2_SUPER_MAGIC}
+	if !cg.unified {
+		ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+		if err != nil {
+			return nil, fmt.Errorf("read mountinfo: %w", err)
+		}
+		seen := map[string]bool{}
+		for _, m := range ms {
+			// Only the host's own hierarchies under /sys/fs/cgroup, each once (bind mounts of them are skipped).
+			if filepath.Dir(m.Mountpoint) != "/sys/fs/cgroup" || seen[m.Mountpoint] {
+				continue
+			}
+			seen[m.Mountpoint] = true
+			cg.mounts = append(cg.mounts, m)
+		}
+		own, err := ownCgroups()
+		if err != nil {
+			return nil, err
+		}
+		cg.own = own
+	}
+	p.cg = cg
+	return cg, nil
+}
+
+// ownCgroups parses /proc/self/cgroup (cgroups(7)): "ID:controller-list:path".
+func ownCgroups() (map[string]string, error) {
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	own := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) == 3 {
+			own[parts[1]] = parts[2]
+		}
+	}
+	return own, sc.Err()
+}
+
+// controllers are the v1 controllers (and name=) of a hierarchy: its superblock options without the generic ones.
+func controllers(m *mountinfo.Info) []string {
+	var cs []string
+	for _, o := range strings.Split(m.VFSOptions, ",") {
+		switch {
+		case o == "rw" || o == "ro" || o == "" || o == "xattr" || o == "clone_children" || o == "noprefix" ||
+			o == "cpuset_v2_mode" || strings.HasPrefix(o, "release_agent="):
+		default:
+			cs = append(cs, o)
+		}
+	}
+	return cs
+}
+
+// hostDir is the container's directory in hierarchy m: the one in opts.CgroupPaths under it, else this process's
+// own cgroup there (the parent has already put it in the container's cgroups), as runc reads /proc/self/cgroup.
+func (p *preparer) hostDir(cg *cgroupHost, m *mountinfo.Info) (string, bool) {
+	for _, dir := range p.opts.CgroupPaths {
+		if dir == m.Mountpoint || strings.HasPrefix(dir, m.Mountpoint+"/") {
+			return dir, true
+		}
+	}
+	key := ""
+	if m.FSType == "cgroup" {
+		key = strings.Join(controllers(m), ",")
+	}
+	if path, ok := cg.own[key]; ok {
+		rel, err := filepath.Rel(m.Root, path)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			return "", false
+		}
+		return filepath.Join(m.Mountpoint, rel), true
+	}
+	return "", false
+}
+
+// defaultCgroupFlags are the flags of the tmpfs a v1 cgroup mount is built on (runc).
+const defaultCgroupFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
+
+// mountCgroup mounts a "cgroup" spec mount: cgroup2 itself on a v2 host; on a v1/hybrid host a tmpfs with each
+// hierarchy in it: mounted directly in a cgroup namespace, else a bind of the container's cgroup directory (runc's
+// mountCgroupV1/V2).
+func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
+	cg, err := p.cgroupHost()
+	if err != nil {
+		return err
+	}
+	cgroupns := hasNamespace(p.spec, specs.CgroupNamespace)
+	if cg.unified {
+		err := p.mountFS("cgroup2", dest, "cgroup2", o)
+		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
+			return err
+		}
+		// In a user namespace without a cgroup namespace cgroup2 cannot be mounted: bind it instead (runc).
+		src := "/sys/fs/cgroup"
+		if dir := p.opts.CgroupPaths[""]; dir != "" {
+			src = dir
+		}
+		o.flags |= unix.MS_BIND | unix.MS_REC
+		return p.mountBind(src, dest, o)
+	}
+	tmpfs := mountOpts{flags: defaultCgroupFlags, data: "mode=755", propagation: o.propagation}
+	if err := p.mountFS("tmpfs", dest, "tmpfs", tmpfs); err != nil {
+		return err
+	}
+	var comounted []string
+	for _, h := range cg.mounts {
+		name := filepath.Base(h.Mountpoint)
+		sub := filepath.Join(dest, name)
+		if strings.Contains(name, ",") {
+			comounted = append(comounted, name)
+		}
+		if cgroupns {
+			ho := o
+			ho.flags &^= unix.MS_BIND | unix.MS_REC
+			ho.data = strings.Join(controllers(h), ",")
+			if err := p.mountFS(h.FSType, sub, h.FSType, ho); err != nil {
+				return err
+			}
+			continue
+		}
+		dir, ok := p.hostDir(cg, h)
+		if !ok {
+			continue
+		}
+		bo := o
+		bo.flags |= unix.MS_BIND | unix.MS_REC
+		if err := p.mountBind(dir, sub, bo); err != nil {
+			return err
+		}
+	}
+	if err := p.comountLinks(dest, comounted); err != nil {
+		return err
+	}
+	if o.flags&unix.MS_RDONLY != 0 {
+		// The tmpfs goes read-only last, after the hierarchies and links are in it (runc).
+		mnt, _, err := p.root.open(dest)
+		if err != nil {
+			return err
+		}
+		defer mnt.Close()
+		return remount(mnt, dest, defaultCgroupFlags|unix.MS_RDONLY)
+	}
+	return nil
+}
+
+// comountLinks makes cpu -> cpu,cpuacct style symlinks for comounted hierarchies; existing names are kept.
+func (p *preparer) comountLinks(dest string, comounted []string) error {
+	if len(comounted) == 0 {
+		return nil
+	}
+	dir, _, err := p.root.open(dest)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	for _, name := range comounted {
+		for _, c := range strings.Split(name, ",") {
+			if err := unix.Symlinkat(name, int(dir.Fd()), c); err != nil && !errors.Is(err, unix.EEXIST) {
+				return &os.PathError{Op: "symlinkat", Path: filepath.Join(dest, c), Err: err}
+			}
+		}
+	}
+	return nil
+}
+
+// hasNamespace says whether the spec puts the container in a namespace of type t (new or joined).
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}

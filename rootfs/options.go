@@ -1,0 +1,222 @@
+package rootfs
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// mountOpts is a spec mount's option list parsed the way runc's specconv does: classic mount(2) flags, propagation
+// changes applied after the mount, recursive mount_setattr(2) attributes, and everything unknown as the data string.
+type mountOpts struct {
+	flags       uintptr         // MS_* flags for mount(2)
+	propagation []uintptr       // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (maybe |MS_REC), in the order given
+	recAttr     *unix.MountAttr // recursive attributes (rro, rnosuid, ...), nil when none was given
+	data        string          // unknown options, comma-joined, passed to the filesystem
+	tmpcopyup   bool            // copy the destination's contents into a new tmpfs (runc extension)
+	idmap       bool            // idmapped mount, top mount only
+	ridmap      bool            // idmapped mount, recursively
+}
+
+// flagOpt is one classic option: clear says whether it clears the flag rather than sets it.
+type flagOpt struct {
+	clear bool
+	flag  uintptr
+}
+
+// flagOptions are the mount(8) options runc accepts, with the same meanings (runc libcontainer/specconv).
+var flagOptions = map[string]flagOpt{
+	"async":         {true, unix.MS_SYNCHRONOUS},
+	"atime":         {true, unix.MS_NOATIME},
+	"bind":          {false, unix.MS_BIND},
+	"defaults":      {false, 0},
+	"dev":           {true, unix.MS_NODEV},
+	"diratime":      {true, unix.MS_NODIRATIME},
+	"dirsync":       {false, unix.MS_DIRSYNC},
+	"exec":          {true, unix.MS_NOEXEC},
+	"iversion":      {false, unix.MS_I_VERSION},
+	"lazytime":      {false, unix.MS_LAZYTIME},
+	"loud":          {true, unix.MS_SILENT},
+	"mand":          {false, unix.MS_MANDLOCK},
+	"noatime":       {false, unix.MS_NOATIME},
+	"nodev":         {false, unix.MS_NODEV},
+	"nodiratime":    {false, unix.MS_NODIRATIME},
+	"noexec":        {false, unix.MS_NOEXEC},
+	"noiversion":    {true, unix.MS_I_VERSION},
+	"nolazytime":    {true, unix.MS_LAZYTIME},
+	"nomand":        {true, unix.MS_MANDLOCK},
+	"norelatime":    {true, unix.MS_RELATIME},
+	"nostrictatime": {true, unix.MS_STRICTATIME},
+	"nosuid":        {false, unix.MS_NOSUID},
+	"nosymfollow":   {false, unix.MS_NOSYMFOLLOW},
+	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
+	"relatime":      {false, unix.MS_RELATIME},
+	"remount":       {false, unix.MS_REMOUNT},
+	"ro":            {false, unix.MS_RDONLY},
+	"rw":            {true, unix.MS_RDONLY},
+	"silent":        {false, unix.MS_SILENT},
+	"strictatime":   {false, unix.MS_STRICTATIME},
+	"suid":          {true, unix.MS_NOSUID},
+	"sync":          {false, unix.MS_SYNCHRONOUS},
+}
+
+// propagationOptions map the propagation options to the flags of a second mount(2) call (mount(2) "Changing the
+// propagation type of an existing mount").
+var propagationOptions = map[string]uintptr{
+	"private":     unix.MS_PRIVATE,
+	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
+	"shared":      unix.MS_SHARED,
+	"rshared":     unix.MS_SHARED | unix.MS_REC,
+	"slave":       unix.MS_SLAVE,
+	"rslave":      unix.MS_SLAVE | unix.MS_REC,
+	"unbindable":  unix.MS_UNBINDABLE,
+	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// atimeMode marks the recursive atime options: MOUNT_ATTR_{RELATIME,NOATIME,STRICTATIME} are an enum, not bits, so
+// mount_setattr(2) needs MOUNT_ATTR__ATIME in attr_clr whenever one is set (mount_setattr(2), "EINVAL").
+const atimeMode = ^uint64(0)
+
+// recAttrOptions are the recursive attributes runc accepts (runc 1.1+, applied with mount_setattr(2) and
+// AT_RECURSIVE). value is the attribute; clear says whether the option clears it. The atime ones select a mode.
+var recAttrOptions = map[string]struct {
+	clear bool
+	attr  uint64
+	atime uint64 // the atime mode selected, when attr == atimeMode
+}{
+	"rro":            {false, unix.MOUNT_ATTR_RDONLY, 0},
+	"rrw":            {true, unix.MOUNT_ATTR_RDONLY, 0},
+	"rnosuid":        {false, unix.MOUNT_ATTR_NOSUID, 0},
+	"rsuid":          {true, unix.MOUNT_ATTR_NOSUID, 0},
+	"rnodev":         {false, unix.MOUNT_ATTR_NODEV, 0},
+	"rdev":           {true, unix.MOUNT_ATTR_NODEV, 0},
+	"rnoexec":        {false, unix.MOUNT_ATTR_NOEXEC, 0},
+	"rexec":          {true, unix.MOUNT_ATTR_NOEXEC, 0},
+	"rnodiratime":    {false, unix.MOUNT_ATTR_NODIRATIME, 0},
+	"rdiratime":      {true, unix.MOUNT_ATTR_NODIRATIME, 0},
+	"rnosymfollow":   {false, unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
+	"rsymfollow":     {true, unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
+	"rnoatime":       {false, atimeMode, unix.MOUNT_ATTR_NOATIME},
+	"rstrictatime":   {false, atimeMode, unix.MOUNT_ATTR_STRICTATIME},
+	"rrelatime":      {false, atimeMode, unix.MOUNT_ATTR_RELATIME},
+	"ratime":         {false, atimeMode, unix.MOUNT_ATTR_RELATIME},    // "not noatime": the kernel default, relatime
+	"rnorelatime":    {false, atimeMode, unix.MOUNT_ATTR_STRICTATIME}, // "not relatime": always update
+	"rnostrictatime": {false, atimeMode, unix.MOUNT_ATTR_RELATIME},    // "not strictatime": the kernel default
+}
+
+// parseOptions parses a spec mount's options in order, so a later option wins ("ro,rw" is rw), as runc does.
+func parseOptions(options []string) mountOpts {
+	var o mountOpts
+	var data []string
+	for _, opt := range options {
+		if f, ok := flagOptions[opt]; ok {
+			if f.clear {
+				o.flags &^= f.flag
+			} else {
+				o.flags |= f.flag
+			}
+			continue
+		}
+		if p, ok := propagationOptions[opt]; ok {
+			o.propagation = append(o.propagation, p)
+			continue
+		}
+		if r, ok := recAttrOptions[opt]; ok {
+			if o.recAttr == nil {
+				o.recAttr = &unix.MountAttr{}
+			}
+			switch {
+			case r.attr == atimeMode:
+				o.recAttr.Attr_clr |= unix.MOUNT_ATTR__ATIME
+				o.recAttr.Attr_set = o.recAttr.Attr_set&^unix.MOUNT_ATTR__ATIME | r.atime
+			case r.clear:
+				o.recAttr.Attr_clr |= r.attr
+				o.recAttr.Attr_set &^= r.attr
+			default:
+				o.recAttr.Attr_set |= r.attr
+				o.recAttr.Attr_clr &^= r.attr
+			}
+			continue
+		}
+		switch opt {
+		case "tmpcopyup":
+			o.tmpcopyup = true
+		case "idmap":
+			o.idmap = true
+		case "ridmap":
+			o.ridmap = true
+		default:
+			data = append(data, opt)
+		}
+	}
+	o.data = strings.Join(data, ",")
+	return o
+}
+
+// isBind says whether m is a bind mount: type "bind", or any type with the bind/rbind option (runc treats an
+// empty type with "bind" the same way).
+func isBind(typ string, o mountOpts) bool {
+	return typ == "bind" || o.flags&unix.MS_BIND != 0
+}
+
+// perMountFlags are the flags a bind remount (MS_REMOUNT|MS_BIND) can change: the per-mount ones, not the
+// superblock ones (mount(2), "Remounting an existing mount").
+const perMountFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOATIME |
+	unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NOSYMFOLLOW
+
+// needsRemount says whether a bind mount needs the second MS_REMOUNT|MS_BIND call for its flags to take effect:
+// mount(2) ignores everything but MS_REC on a new bind mount. runc remounts when any flag other than
+// MS_BIND/MS_REC/MS_REMOUNT is set; so do we.
+func needsRemount(o mountOpts) bool {
+	return o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0
+}
+
+// stNoSymfollow is ST_NOSYMFOLLOW from <sys/statvfs.h> (Linux 5.10), not in x/sys/unix.
+const stNoSymfollow = 0x2000
+
+// lockedFlags maps statfs(2) f_flags to the MS_* per-mount flags: in a user namespace the kernel locks the flags a
+// mount had when it was propagated into the namespace, and a remount must keep them (runc does the same).
+func lockedFlags(stFlags int64) uintptr {
+	var f uintptr
+	for st, ms := range map[int64]uintptr{
+		unix.ST_RDONLY:     unix.MS_RDONLY,
+		unix.ST_NOSUID:     unix.MS_NOSUID,
+		unix.ST_NODEV:      unix.MS_NODEV,
+		unix.ST_NOEXEC:     unix.MS_NOEXEC,
+		unix.ST_NOATIME:    unix.MS_NOATIME,
+		unix.ST_NODIRATIME: unix.MS_NODIRATIME,
+		unix.ST_RELATIME:   unix.MS_RELATIME,
+		stNoSymfollow:      unix.MS_NOSYMFOLLOW,
+	} {
+		if stFlags&st != 0 {
+			f |= ms
+		}
+	}
+	return f
+}
+
+// atimeFlags are the mutually exclusive atime modes of mount(2).
+const atimeFlags = unix.MS_NOATIME | unix.MS_RELATIME | unix.MS_STRICTATIME
+
+// keepLocked merges the flags a mount already has into the requested remount flags: the requested ones win, except
+// that a set flag the kernel locked is never cleared, and the atime mode is kept unless one was requested.
+func keepLocked(requested, current uintptr) uintptr {
+	f := requested | current&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSYMFOLLOW)
+	if requested&atimeFlags == 0 {
+		f |= current & (atimeFlags | unix.MS_NODIRATIME)
+	}
+	return f
+}
+
+// propagationFlag parses linux.rootfsPropagation; "" means runc's default, MS_SLAVE|MS_REC.
+func propagationFlag(s string) (uintptr, error) {
+	if s == "" {
+		return unix.MS_SLAVE | unix.MS_REC, nil
+	}
+	p, ok := propagationOptions[s]
+	if !ok {
+		return 0, fmt.Errorf("linux.rootfsPropagation %q: %w", s, ErrInvalidPropagation)
+	}
+	return p, nil
+}

@@ -1,0 +1,68 @@
+package rootfs
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Pivot makes root the process's root directory with pivot_root(2), or MS_MOVE + chroot when noPivot is set. It
+// ends with the working directory at the new "/".
+//
+// pivot_root(".", ".") stacks the old root on top of the new one at "/"; the old root is then made rslave (so the
+// detach below cannot propagate to the host) and lazily unmounted, without ever needing a directory for it in
+// the rootfs (pivot_root(2) NOTES; runc's pivotRoot).
+func Pivot(root string, noPivot bool) error {
+	if noPivot {
+		return moveRoot(root)
+	}
+	oldRoot, err := unix.Open("/", unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "/", Err: err}
+	}
+	defer unix.Close(oldRoot)
+	newRoot, err := unix.Open(root, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(newRoot)
+	if err := unix.Fchdir(newRoot); err != nil {
+		return &os.PathError{Op: "fchdir", Path: root, Err: err}
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		return fmt.Errorf("pivot root: %w", &os.PathError{Op: "pivot_root", Path: root, Err: err})
+	}
+	if err := unix.Fchdir(oldRoot); err != nil {
+		return &os.PathError{Op: "fchdir", Path: "/", Err: err}
+	}
+	if err := mountPath("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("make old root rslave: %w", err)
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return fmt.Errorf("detach old root: %w", &os.PathError{Op: "umount2", Path: ".", Err: err})
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
+// moveRoot is --no-pivot: move the rootfs mount over "/" and chroot into it (runc's msMoveRoot, without pivot_root
+// for a rootfs on initramfs). The old root stays reachable by a process that escapes the chroot: --no-pivot is
+// weaker, as it is in runc.
+func moveRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return &os.PathError{Op: "chdir", Path: root, Err: err}
+	}
+	if err := mountPath(root, "/", "", unix.MS_MOVE, ""); err != nil {
+		return fmt.Errorf("move rootfs to /: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return &os.PathError{Op: "chroot", Path: root, Err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,194 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+)
+
+// TestVersion: --version and -v print the lines go-runc parses: "NAME version X", "commit: Y", "spec: Z".
+func TestVersion(t *testing.T) {
+	t.Parallel()
+	for _, flag := range []string{"--version", "-v"} {
+		t.Run(flag, func(t *testing.T) {
+			r := mustRT(t, flag)
+			lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+			if !regexp.MustCompile(`^\S+ version \S+$`).MatchString(lines[0]) {
+				t.Errorf("first line %q, want \"NAME version X\"", lines[0])
+			}
+			for _, prefix := range []string{"commit: ", "spec: ", "go: "} {
+				if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, prefix) }) {
+					t.Errorf("no %q line in %q", prefix, r.Stdout)
+				}
+			}
+			rtOnly(t, "runc prints its own name and spec 1.0.2-dev")
+			if !strings.HasPrefix(lines[0], "rt version ") || !slices.Contains(lines, "spec: "+specs.Version) {
+				t.Errorf("version %q, want \"rt version X\" and \"spec: %s\"", r.Stdout, specs.Version)
+			}
+		})
+	}
+}
+
+// TestFeatures: features prints runtime-spec features JSON with ociVersionMin/Max and the namespaces, which
+// include the six a default spec asks for.
+func TestFeatures(t *testing.T) {
+	t.Parallel()
+	r := mustRT(t, "features")
+	var f features.Features
+	decode(t, r.Stdout, &f)
+	if f.OCIVersionMin == "" || f.OCIVersionMax == "" {
+		t.Errorf("features: ociVersionMin %q ociVersionMax %q, want both", f.OCIVersionMin, f.OCIVersionMax)
+	}
+	if f.Linux == nil {
+		t.Fatalf("features has no linux section: %s", r.Stdout)
+	}
+	for _, ns := range []string{"pid", "network", "ipc", "uts", "mount", "cgroup"} {
+		if !slices.Contains(f.Linux.Namespaces, ns) {
+			t.Errorf("features linux.namespaces %v lacks %s", f.Linux.Namespaces, ns)
+		}
+	}
+	if !slices.Contains(f.MountOptions, "ro") || !slices.Contains(f.MountOptions, "nosuid") {
+		t.Errorf("mountOptions %v lacks ro/nosuid", f.MountOptions)
+	}
+	rtOnly(t, "runc 1.1.5 reports ociVersionMax 1.0.2-dev")
+	if f.OCIVersionMax != specs.Version {
+		t.Errorf("ociVersionMax = %q, want %q", f.OCIVersionMax, specs.Version)
+	}
+}
+
+// TestSpec: spec writes a runnable default config.json: into the current directory, or --bundle's; --rootless
+// adds a user namespace with mappings; an existing config.json is not overwritten.
+func TestSpec(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		flags []string
+		check func(t *testing.T, s *specs.Spec)
+	}{
+		{name: "default", check: func(t *testing.T, s *specs.Spec) {
+			if s.Root == nil || s.Root.Path != "rootfs" || s.Process == nil || !slices.Equal(s.Process.Args, []string{"sh"}) || !s.Process.Terminal {
+				t.Errorf("spec: root %+v process %+v, want rootfs, [sh], terminal", s.Root, s.Process)
+			}
+			var types []string
+			for _, ns := range s.Linux.Namespaces {
+				types = append(types, string(ns.Type))
+			}
+			for _, ns := range []string{"pid", "network", "ipc", "uts", "mount"} {
+				if !slices.Contains(types, ns) {
+					t.Errorf("namespaces %v lack %s", types, ns)
+				}
+			}
+			if slices.Contains(types, "user") {
+				t.Errorf("namespaces %v: a user namespace without --rootless", types)
+			}
+			rtOnly(t, "runc 1.1.5's spec has no cgroup namespace and says ociVersion 1.0.2-dev (runc 1.5 adds cgroup)")
+			if !slices.Contains(types, "cgroup") || s.Version != specs.Version {
+				t.Errorf("namespaces %v ociVersion %q, want cgroup and %s", types, s.Version, specs.Version)
+			}
+		}},
+		{name: "rootless", flags: []string{"--rootless"}, check: func(t *testing.T, s *specs.Spec) {
+			hasUser := slices.ContainsFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool { return ns.Type == specs.UserNamespace })
+			if !hasUser || len(s.Linux.UIDMappings) == 0 || len(s.Linux.GIDMappings) == 0 {
+				t.Errorf("rootless spec: user ns %v, uid maps %v, gid maps %v", hasUser, s.Linux.UIDMappings, s.Linux.GIDMappings)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir, err := os.MkdirTemp(env(t).base, "spec")
+			if err != nil {
+				t.Fatal(err)
+			}
+			mustRT(t, append(append([]string{"spec"}, tc.flags...), "--bundle", dir)...)
+			var s specs.Spec
+			decode(t, readFile(filepath.Join(dir, "config.json")), &s)
+			tc.check(t, &s)
+		})
+	}
+	t.Run("current directory", func(t *testing.T) {
+		t.Parallel()
+		dir, err := os.MkdirTemp(env(t).base, "spec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, runtimeBin, "--root", stateRoot(t), "spec")
+		cmd.Dir = dir
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := runTracked(cmd); err != nil {
+			t.Fatalf("spec in %s: %v: %s", dir, err, out.String())
+		}
+		var s specs.Spec
+		decode(t, readFile(filepath.Join(dir, "config.json")), &s)
+	})
+	t.Run("exists", func(t *testing.T) {
+		t.Parallel()
+		dir, err := os.MkdirTemp(env(t).base, "spec")
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(dir, "config.json"), "keep me")
+		r := rt(t, "spec", "--bundle", dir)
+		if r.Code != 1 {
+			t.Errorf("spec over an existing config.json: %v, want exit 1", r)
+		}
+		oneLine(t, r, "config.json")
+		if got := readFile(filepath.Join(dir, "config.json")); got != "keep me" {
+			t.Errorf("config.json overwritten: %q", got)
+		}
+	})
+}
+
+// TestSpecRuns: the config spec writes runs as is, once terminal is off and the rootfs is there.
+func TestSpecRuns(t *testing.T) {
+	t.Parallel()
+	dir, err := os.MkdirTemp(env(t).base, "spec")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustRT(t, "spec", "--bundle", dir)
+	var s map[string]any
+	decode(t, readFile(filepath.Join(dir, "config.json")), &s)
+	// Edit the generic JSON, not specs.Spec, so fields this test does not know survive.
+	proc := s["process"].(map[string]any)
+	proc["terminal"] = false
+	proc["args"] = []string{"/probe", "self"}
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "config.json"), string(b))
+	makeRootfs(t, filepath.Join(dir, "rootfs"))
+	r := mustRT(t, "run", "--bundle", dir, newID(t))
+	var self Self
+	decode(t, r.Stdout, &self)
+	if self.Pid != 1 {
+		t.Errorf("pid = %d, want 1", self.Pid)
+	}
+}
+
+// TestSystemdCgroup: --systemd-cgroup is refused clearly while rt has no systemd driver.
+func TestSystemdCgroup(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc has a systemd driver; rt refuses --systemd-cgroup until it has one")
+	b := bundle(t, nil)
+	id := newID(t)
+	r := rt(t, "--systemd-cgroup", "run", "--bundle", b, id)
+	if r.Code != 1 {
+		t.Errorf("--systemd-cgroup run: %v, want exit 1", r)
+	}
+	oneLine(t, r, "systemd")
+	assertNoLeak(t, stateRoot(t), id, b)
+}

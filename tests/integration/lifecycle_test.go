@@ -1,0 +1,295 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestRunForeground: `run` with no flags runs the process with the runtime's stdio and exits with its status.
+func TestRunForeground(t *testing.T) {
+	t.Parallel()
+	var s Self
+	runProbe(t, nil, &s)
+	if s.Pid != 1 {
+		t.Errorf("pid inside = %d, want 1", s.Pid)
+	}
+	if len(s.Args) != 2 || s.Args[0] != "/probe" || s.Args[1] != "self" {
+		t.Errorf("args = %q, want [/probe self]", s.Args)
+	}
+}
+
+// TestRunExitCode: run exits with the container process's exit status (runc behaviour).
+func TestRunExitCode(t *testing.T) {
+	t.Parallel()
+	for _, code := range []int{0, 1, 3, 42, 255} {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, withArgs("/probe", "exit", strconv.Itoa(code)))
+			if r := rt(t, "run", "--bundle", b, newID(t)); r.Code != code {
+				t.Errorf("run: %v, want exit %d", r, code)
+			}
+		})
+	}
+}
+
+// TestRunKilledExitCode: when the container's init is killed by a signal, run exits 128+signal (137 for KILL).
+func TestRunKilledExitCode(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, sleeper)
+	id := newID(t)
+	cmd, _, errPath := rtBackground(t, "run", "--bundle", b, id)
+	waitStatus(t, id, "running")
+	mustRT(t, "kill", id, "KILL")
+	if code := waitExit(t, cmd); code != 137 {
+		t.Errorf("run exit = %d, want 137; stderr %q", code, readFile(errPath))
+	}
+}
+
+// TestRunStdio: foreground run passes stdin, stdout and stderr through untouched, byte for byte.
+func TestRunStdio(t *testing.T) {
+	t.Parallel()
+	in := []byte("line one\n\x00\x01\xffbinary\r\nno newline at end")
+	tests := []struct {
+		name       string
+		args       []string
+		wantStdout string
+		wantStderr string
+	}{
+		{name: "stdin to stdout", args: []string{"cat"}, wantStdout: string(in)},
+		{name: "stdin to stderr", args: []string{"sh", "-c", "cat >&2"}, wantStderr: string(in)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, withArgs(tc.args...))
+			r := rtStdin(t, in, "run", "--bundle", b, newID(t))
+			if r.Code != 0 || r.Stdout != tc.wantStdout || r.Stderr != tc.wantStderr {
+				t.Errorf("run: %v, want stdout %q stderr %q", r, tc.wantStdout, tc.wantStderr)
+			}
+		})
+	}
+}
+
+// TestRunForwardsSignals: a signal sent to a foreground `run` reaches the container's init (runc forwards every
+// signal it can catch), here TERM, which the probe answers by exiting 42.
+func TestRunForwardsSignals(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP} {
+		name := unix.SignalName(sig)
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, withArgs("/probe", "signals", "42"))
+			id := newID(t)
+			cmd, out, _ := rtBackground(t, "run", "--bundle", b, id)
+			waitOutput(t, out, "ready\n")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			waitOutput(t, out, "got "+name+"\n")
+			if sig != syscall.SIGTERM {
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if code := waitExit(t, cmd); code != 42 {
+				t.Errorf("run exit = %d, want 42 (the container's status)", code)
+			}
+		})
+	}
+}
+
+// TestRunDeletes: a foreground run deletes the container when it exits, unless --keep.
+func TestRunDeletes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		flags      []string
+		wantStatus string
+	}{
+		{name: "default", wantStatus: ""},
+		{name: "keep", flags: []string{"--keep"}, wantStatus: "stopped"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, withArgs("true"))
+			id := newID(t)
+			mustRT(t, append(append([]string{"run", "--bundle", b}, tc.flags...), id)...)
+			if got := status(t, id); got != tc.wantStatus {
+				t.Errorf("status after run = %q, want %q", got, tc.wantStatus)
+			}
+			if tc.wantStatus == "" {
+				assertNoLeak(t, stateRoot(t), id, b)
+				return
+			}
+			if s := state(t, id); s.Pid != 0 {
+				t.Errorf("pid of a stopped container = %d, want 0", s.Pid)
+			}
+			mustRT(t, "delete", id)
+			assertNoLeak(t, stateRoot(t), id, b)
+		})
+	}
+}
+
+// TestRunDetach: run -d returns once the container runs; the container keeps running.
+func TestRunDetach(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, sleeper)
+	id, _ := runDetached(t, b)
+	s := state(t, id)
+	if s.Status != "running" || s.Pid <= 0 {
+		t.Fatalf("state after run -d = %+v", s)
+	}
+	mustRT(t, "delete", "-f", id)
+	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// TestLifecycle: create -> created (the process waits, the workload has not run), start -> running, the workload
+// ends -> stopped with pid 0, delete -> gone.
+func TestLifecycle(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	b := bundle(t, withArgs("sh", "-c", "echo started; read line"))
+	id := newID(t)
+	// The workload's stdin is a pipe we hold: it ends when we close the write side.
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close()
+	cmd, out, errPath := rtBackgroundStdin(t, pr, "create", "--bundle", b, id)
+	pr.Close()
+	if code := waitExit(t, cmd); code != 0 {
+		t.Fatalf("create: exit %d: %s", code, readFile(errPath))
+	}
+	if got := readFile(out); got != "" {
+		t.Errorf("create printed %q before start; the workload must not run yet", got)
+	}
+	s := state(t, id)
+	if s.Status != "created" || s.Pid <= 0 {
+		t.Fatalf("after create: %+v, want created with a pid", s)
+	}
+	if !processAlive(s.Pid) {
+		t.Errorf("init pid %d of a created container is not alive", s.Pid)
+	}
+	if r := mustRT(t, "start", id); r.Stdout != "" {
+		t.Errorf("start printed %q", r.Stdout)
+	}
+	waitOutput(t, out, "started\n")
+	if got := status(t, id); got != "running" {
+		t.Errorf("after start: %q, want running", got)
+	}
+	pw.Close()
+	waitStatus(t, id, "stopped")
+	if s := state(t, id); s.Pid != 0 {
+		t.Errorf("stopped container pid = %d, want 0", s.Pid)
+	}
+	mustRT(t, "delete", id)
+	if r := rt(t, "state", id); r.Code != 1 {
+		t.Errorf("state after delete: %v, want exit 1", r)
+	}
+	assertNoLeak(t, e.root, id, b)
+}
+
+// TestCreatePidFile: --pid-file holds the container init's host pid in decimal without a newline (runc), written
+// before create returns; run -d takes it too.
+func TestCreatePidFile(t *testing.T) {
+	t.Parallel()
+	for _, cmdName := range []string{"create", "run"} {
+		t.Run(cmdName, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, sleeper)
+			id := newID(t)
+			pidFile := filepath.Join(env(t).base, "pid")
+			args := []string{cmdName, "--pid-file", pidFile, "--bundle", b, id}
+			if cmdName == "run" {
+				args = append([]string{"run", "-d"}, args[1:]...)
+			}
+			mustRT(t, args...)
+			got := readFile(pidFile)
+			if got == "" {
+				t.Fatalf("pid file %s empty or missing after %s returned", pidFile, cmdName)
+			}
+			if want := strconv.Itoa(state(t, id).Pid); got != want {
+				t.Errorf("pid file = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+// TestStartRunsOnce: start of a running container fails (exit 1) and leaves it running.
+func TestStartRunsOnce(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, sleeper))
+	r := rt(t, "start", id)
+	if r.Code != 1 {
+		t.Errorf("start of a running container: %v, want exit 1", r)
+	}
+	oneLine(t, r, id)
+	if got := status(t, id); got != "running" {
+		t.Errorf("status = %q, want running", got)
+	}
+}
+
+// TestNoPivot: --no-pivot (MS_MOVE + chroot instead of pivot_root) still gives a working container rooted in
+// the rootfs.
+func TestNoPivot(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("/probe", "stat", "/probe", "/bin/busybox"))
+	r := mustRT(t, "run", "--no-pivot", "--bundle", b, newID(t))
+	var st []Stat
+	decode(t, r.Stdout, &st)
+	for _, s := range st {
+		if s.Error != "" || s.Type != "file" {
+			t.Errorf("%s inside a --no-pivot container: %+v", s.Path, s)
+		}
+	}
+}
+
+// TestSessionKeyring: by default the container gets a fresh session keyring (runc joins a new "_ses.<id>"
+// keyring); with --no-new-keyring it keeps the caller's.
+func TestSessionKeyring(t *testing.T) {
+	t.Parallel()
+	ours, err := keyctlSessionID()
+	if err != nil {
+		t.Skipf("no session keyring to compare with: %v", err)
+	}
+	tests := []struct {
+		name     string
+		flags    []string
+		wantSame bool
+	}{
+		{name: "new keyring", wantSame: false},
+		{name: "no-new-keyring", flags: []string{"--no-new-keyring"}, wantSame: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, nil)
+			r := mustRT(t, append(append([]string{"run"}, tc.flags...), "--bundle", b, newID(t))...)
+			var s Self
+			decode(t, r.Stdout, &s)
+			if same := s.SessionKeyring == ours; same != tc.wantSame {
+				t.Errorf("container session keyring %d, ours %d: same = %v, want %v", s.SessionKeyring, ours, same, tc.wantSame)
+			}
+		})
+	}
+}
+
+func processAlive(pid int) bool {
+	return syscall.Kill(pid, 0) == nil
+}
+
+// keyctlSessionID is the serial of this process's session keyring (keyctl(2) KEYCTL_GET_KEYRING_ID).
+func keyctlSessionID() (int, error) {
+	id, err := unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0, 0)
+	if err != nil {
+		return 0, os.NewSyscallError("keyctl", err)
+	}
+	return id, nil
+}

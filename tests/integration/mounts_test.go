@@ -1,0 +1,385 @@
+package integration
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// decodeAll decodes a stream of JSON values (one per probe run in a shell script) into vs, in order.
+func decodeAll(t *testing.T, out string, vs ...any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	for i, v := range vs {
+		if err := dec.Decode(v); err != nil {
+			t.Fatalf("probe output value %d: %v in %q", i, err, out)
+		}
+	}
+	var extra any
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		t.Fatalf("unexpected extra probe output in %q", out)
+	}
+}
+
+// findMount returns the last (topmost) mount at mountpoint.
+func findMount(ms []Mount, mountpoint string) (Mount, bool) {
+	for i := len(ms) - 1; i >= 0; i-- {
+		if ms[i].Mountpoint == mountpoint {
+			return ms[i], true
+		}
+	}
+	return Mount{}, false
+}
+
+func hasOpt(opts, opt string) bool {
+	for _, o := range strings.Split(opts, ",") {
+		if o == opt {
+			return true
+		}
+	}
+	return false
+}
+
+// probeResult mirrors `probe write`.
+type probeResult struct {
+	Error string `json:"error"`
+}
+
+// TestRootReadonly: root.readonly makes / read-only (EROFS); without it / is writable.
+func TestRootReadonly(t *testing.T) {
+	t.Parallel()
+	for _, ro := range []bool{true, false} {
+		name := map[bool]string{true: "readonly", false: "writable"}[ro]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var res probeResult
+			runProbe(t, func(s *specs.Spec) {
+				s.Root.Readonly = ro
+				s.Process.Args = []string{"/probe", "write", "/newfile"}
+			}, &res)
+			want := map[bool]string{true: "EROFS", false: ""}[ro]
+			if res.Error != want {
+				t.Errorf("write /newfile: %q, want %q", res.Error, want)
+			}
+		})
+	}
+}
+
+// TestMounts: the config's mounts, in order, with their options, each destination created inside the rootfs.
+func TestMounts(t *testing.T) {
+	t.Parallel()
+	host := t.TempDir()
+	writeFile(t, filepath.Join(host, "hello"), "hello from the host\n")
+	tests := []struct {
+		name  string
+		mount specs.Mount
+		args  []string // a shell script printing JSON values, checked by check
+		check func(t *testing.T, out string)
+	}{
+		{name: "tmpfs with options", mount: specs.Mount{Destination: "/scratch", Type: "tmpfs", Source: "tmpfs",
+			Options: []string{"nosuid", "nodev", "noexec", "mode=1770", "size=1m", "uid=1000"}},
+			args: []string{"/probe mounts; /probe stat /scratch; /probe write /scratch/f"},
+			check: func(t *testing.T, out string) {
+				var ms []Mount
+				var st []Stat
+				var w probeResult
+				decodeAll(t, out, &ms, &st, &w)
+				m, ok := findMount(ms, "/scratch")
+				if !ok {
+					t.Fatalf("no mount at /scratch")
+				}
+				if m.FSType != "tmpfs" || !hasOpt(m.Options, "nosuid") || !hasOpt(m.Options, "nodev") || !hasOpt(m.Options, "noexec") {
+					t.Errorf("/scratch: %+v, want tmpfs nosuid,nodev,noexec", m)
+				}
+				if !hasOpt(m.Super, "size=1024k") || !hasOpt(m.Super, "mode=1770") || !hasOpt(m.Super, "uid=1000") {
+					t.Errorf("/scratch super options %q, want size=1024k,mode=1770,uid=1000", m.Super)
+				}
+				if st[0].Mode != "1770" || st[0].UID != 1000 {
+					t.Errorf("/scratch: %+v, want mode 1770 uid 1000", st[0])
+				}
+				if w.Error != "" {
+					t.Errorf("write in a rw tmpfs on a read-only root: %s", w.Error)
+				}
+			}},
+		{name: "bind read-only", mount: specs.Mount{Destination: "/data", Type: "bind", Source: host, Options: []string{"rbind", "ro"}},
+			args: []string{"cat /data/hello; /probe write /data/new"},
+			check: func(t *testing.T, out string) {
+				first, rest, _ := strings.Cut(out, "\n")
+				if first != "hello from the host" {
+					t.Errorf("cat /data/hello = %q", first)
+				}
+				var w probeResult
+				decodeAll(t, rest, &w)
+				if w.Error != "EROFS" {
+					t.Errorf("write into a ro bind: %q, want EROFS", w.Error)
+				}
+				if exists(filepath.Join(host, "new")) {
+					t.Errorf("a write through a ro bind reached the host")
+				}
+			}},
+		{name: "bind read-write", mount: specs.Mount{Destination: "/data", Type: "none", Source: host, Options: []string{"bind"}},
+			args: []string{"/probe write /data/rw"},
+			check: func(t *testing.T, out string) {
+				var w probeResult
+				decodeAll(t, out, &w)
+				if w.Error != "" || readFile(filepath.Join(host, "rw")) != "probe\n" {
+					t.Errorf("write through a rw bind: %q, host file %q", w.Error, readFile(filepath.Join(host, "rw")))
+				}
+			}},
+		{name: "bind a file", mount: specs.Mount{Destination: "/etc/greeting", Type: "bind", Source: filepath.Join(host, "hello"), Options: []string{"bind", "ro"}},
+			args: []string{"cat /etc/greeting"},
+			check: func(t *testing.T, out string) {
+				if out != "hello from the host\n" {
+					t.Errorf("cat /etc/greeting = %q", out)
+				}
+			}},
+		{name: "nested destination created", mount: specs.Mount{Destination: "/a/b/c", Type: "tmpfs", Source: "tmpfs"},
+			args: []string{"/probe mounts"},
+			check: func(t *testing.T, out string) {
+				var ms []Mount
+				decodeAll(t, out, &ms)
+				if m, ok := findMount(ms, "/a/b/c"); !ok || m.FSType != "tmpfs" {
+					t.Errorf("/a/b/c: %+v %v, want a tmpfs", m, ok)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, tc.mount)
+				s.Process.Args = append([]string{"sh", "-c"}, tc.args...)
+			})
+			r := mustRT(t, "run", "--bundle", b, newID(t))
+			tc.check(t, r.Stdout)
+		})
+	}
+}
+
+// TestMountOrder: mounts apply in config order, so a later one covers an earlier one at the same place.
+func TestMountOrder(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/m", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=1m"}},
+			specs.Mount{Destination: "/m", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=2m"}})
+		s.Process.Args = []string{"/probe", "mounts"}
+	})
+	var ms []Mount
+	decode(t, mustRT(t, "run", "--bundle", b, newID(t)).Stdout, &ms)
+	if m, ok := findMount(ms, "/m"); !ok || !hasOpt(m.Super, "size=2048k") {
+		t.Errorf("top mount at /m: %+v, want the second (size=2048k)", m)
+	}
+}
+
+// TestMountEscape: a mount destination that leads out of the rootfs through a symlink (absolute or
+// relative) must end up inside the rootfs, or be refused; the host is never touched.
+func TestMountEscape(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target func(outside string) string // the symlink's target
+	}{
+		{name: "absolute symlink", target: func(outside string) string { return outside }},
+		{name: "relative symlink", target: func(outside string) string { return strings.Repeat("../", 20) + outside[1:] }},
+		{name: "absolute symlink to a missing dir", target: func(outside string) string { return filepath.Join(outside, "newdir") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			outside := t.TempDir()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/escape", Type: "tmpfs", Source: "tmpfs"})
+				s.Process.Args = []string{"sh", "-c", "touch /escape/marker"}
+			})
+			if err := os.Symlink(tc.target(outside), filepath.Join(b, "rootfs", "escape")); err != nil {
+				t.Fatal(err)
+			}
+			id := newID(t)
+			r := rt(t, "run", "--bundle", b, id)
+			switch r.Code {
+			case 0: // resolved inside the rootfs
+			case 1:
+				oneLine(t, r, "escape")
+				assertNoLeak(t, stateRoot(t), id, b)
+			default:
+				t.Errorf("run: %v, want exit 0 (mounted inside) or 1 (refused)", r)
+			}
+			ents, err := os.ReadDir(outside)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ents) != 0 {
+				t.Errorf("the host directory %s was written: %v", outside, ents)
+			}
+			if strings.Contains(readFile("/proc/self/mountinfo"), outside) {
+				t.Errorf("a mount landed on the host at %s", outside)
+			}
+		})
+	}
+}
+
+// TestMaskedReadonlyPaths: masked paths read as /dev/null (files) or an empty read-only tmpfs (directories);
+// read-only paths refuse writes with EROFS.
+func TestMaskedReadonlyPaths(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sh", "-c", "/probe stat /proc/kcore /proc/keys; /probe mounts; " +
+			"/probe write /proc/sys/kernel/domainname; wc -c < /proc/keys; ls -A /sys/firmware | wc -l"}
+	})
+	r := mustRT(t, "run", "--bundle", b, newID(t))
+	// The last two lines are the shell's counts; the rest is JSON.
+	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("output %q", r.Stdout)
+	}
+	var st []Stat
+	var ms []Mount
+	var w probeResult
+	decodeAll(t, strings.Join(lines[:len(lines)-2], "\n"), &st, &ms, &w)
+	for _, s := range st {
+		// /proc/kcore is absent from some kernels (CONFIG_PROC_KCORE=n); a masked path that is not there stays so.
+		if s.Path == "/proc/kcore" && s.Error == "ENOENT" {
+			continue
+		}
+		if s.Type != "char" || s.Major != 1 || s.Minor != 3 {
+			t.Errorf("masked %s: %+v, want /dev/null (char 1:3)", s.Path, s)
+		}
+	}
+	if m, ok := findMount(ms, "/sys/firmware"); !ok || m.FSType != "tmpfs" || !hasOpt(m.Options, "ro") {
+		t.Errorf("masked /sys/firmware: %+v %v, want a ro tmpfs", m, ok)
+	}
+	// /proc/sysrq-trigger is a read-only path too, but absent from this kernel (CONFIG_MAGIC_SYSRQ=n).
+	for _, p := range []string{"/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq"} {
+		if m, ok := findMount(ms, p); !ok || !hasOpt(m.Options, "ro") {
+			t.Errorf("read-only path %s: %+v %v, want a ro mount", p, m, ok)
+		}
+	}
+	if w.Error != "EROFS" {
+		t.Errorf("write to /proc/sys/kernel/domainname: %q, want EROFS", w.Error)
+	}
+	if n := strings.TrimSpace(lines[len(lines)-2]); n != "0" {
+		t.Errorf("masked /proc/keys has %s bytes, want 0", n)
+	}
+	if n := strings.TrimSpace(lines[len(lines)-1]); n != "0" {
+		t.Errorf("masked /sys/firmware has %s entries, want 0", n)
+	}
+}
+
+// TestDefaultDev: /dev has the default devices, the fd/stdio links, pts, shm and mqueue; the devices work.
+func TestDefaultDev(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("sh", "-c", "/probe stat /dev/null /dev/zero /dev/full /dev/random /dev/urandom /dev/tty "+
+		"/dev/ptmx /dev/fd /dev/stdin /dev/stdout /dev/stderr; /probe mounts; /probe write /dev/null; head -c 4 /dev/zero | wc -c"))
+	r := mustRT(t, "run", "--bundle", b, newID(t))
+	lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+	var st []Stat
+	var ms []Mount
+	var w probeResult
+	decodeAll(t, strings.Join(lines[:len(lines)-1], "\n"), &st, &ms, &w)
+	chars := map[string][2]uint32{"/dev/null": {1, 3}, "/dev/zero": {1, 5}, "/dev/full": {1, 7}, "/dev/random": {1, 8},
+		"/dev/urandom": {1, 9}, "/dev/tty": {5, 0}}
+	links := map[string]string{"/dev/fd": "/proc/self/fd", "/dev/stdin": "/proc/self/fd/0",
+		"/dev/stdout": "/proc/self/fd/1", "/dev/stderr": "/proc/self/fd/2"}
+	for _, s := range st {
+		switch {
+		case s.Path == "/dev/ptmx":
+			// runc makes a symlink to pts/ptmx (the devpts instance's own); a 5:2 node would do as well.
+			if !(s.Type == "link" && s.Link == "pts/ptmx") && !(s.Type == "char" && s.Major == 5 && s.Minor == 2) {
+				t.Errorf("/dev/ptmx: %+v, want a link to pts/ptmx", s)
+			}
+		case links[s.Path] != "":
+			if s.Type != "link" || s.Link != links[s.Path] {
+				t.Errorf("%s: %+v, want a link to %s", s.Path, s, links[s.Path])
+			}
+		default:
+			want := chars[s.Path]
+			if s.Type != "char" || s.Major != want[0] || s.Minor != want[1] || s.Mode != "0666" {
+				t.Errorf("%s: %+v, want char %d:%d mode 0666", s.Path, s, want[0], want[1])
+			}
+		}
+	}
+	for mp, fstype := range map[string]string{"/dev": "tmpfs", "/dev/pts": "devpts", "/dev/shm": "tmpfs", "/dev/mqueue": "mqueue", "/proc": "proc", "/sys": "sysfs"} {
+		if m, ok := findMount(ms, mp); !ok || m.FSType != fstype {
+			t.Errorf("%s: %+v %v, want %s", mp, m, ok, fstype)
+		}
+	}
+	if w.Error != "" {
+		t.Errorf("write /dev/null: %s", w.Error)
+	}
+	if n := strings.TrimSpace(lines[len(lines)-1]); n != "4" {
+		t.Errorf("read of /dev/zero gave %s bytes, want 4", n)
+	}
+}
+
+// TestLinuxDevices: linux.devices nodes are made with their type, numbers, mode, uid and gid.
+func TestLinuxDevices(t *testing.T) {
+	t.Parallel()
+	mode := os.FileMode(0o640)
+	uid, gid := uint32(1000), uint32(1001)
+	var st []Stat
+	runProbe(t, func(s *specs.Spec) {
+		s.Linux.Devices = []specs.LinuxDevice{
+			{Path: "/dev/mynull", Type: "c", Major: 1, Minor: 3, FileMode: &mode, UID: &uid, GID: &gid},
+			{Path: "/dev/sub/myzero", Type: "c", Major: 1, Minor: 5},
+		}
+		s.Process.Args = []string{"/probe", "stat", "/dev/mynull", "/dev/sub/myzero"}
+	}, &st)
+	if s := st[0]; s.Type != "char" || s.Major != 1 || s.Minor != 3 || s.Mode != "0640" || s.UID != 1000 || s.GID != 1001 {
+		t.Errorf("/dev/mynull: %+v, want char 1:3 0640 1000:1001", s)
+	}
+	if s := st[1]; s.Type != "char" || s.Major != 1 || s.Minor != 5 {
+		t.Errorf("/dev/sub/myzero: %+v, want char 1:5", s)
+	}
+}
+
+// TestRootfsPath: root.path may be relative to the bundle (any name) or absolute (anywhere).
+func TestRootfsPath(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path func(t *testing.T, b string) string // moves the rootfs and returns root.path
+	}{
+		{name: "relative", path: func(t *testing.T, b string) string {
+			if err := os.Rename(filepath.Join(b, "rootfs"), filepath.Join(b, "my root")); err != nil {
+				t.Fatal(err)
+			}
+			return "my root"
+		}},
+		{name: "absolute in bundle", path: func(t *testing.T, b string) string { return filepath.Join(b, "rootfs") }},
+		{name: "absolute elsewhere", path: func(t *testing.T, b string) string {
+			dst := filepath.Join(env(t).base, "elsewhere-rootfs")
+			if err := os.Rename(filepath.Join(b, "rootfs"), dst); err != nil {
+				t.Fatal(err)
+			}
+			return dst
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, nil)
+			var s specs.Spec
+			decode(t, readFile(filepath.Join(b, "config.json")), &s)
+			s.Root.Path = tc.path(t, b)
+			writeSpec(t, b, &s)
+			id := newID(t)
+			r := mustRT(t, "run", "--keep", "--bundle", b, id)
+			var self Self
+			decode(t, r.Stdout, &self)
+			want := s.Root.Path
+			if !filepath.IsAbs(want) {
+				want = filepath.Join(b, want)
+			}
+			if st := state(t, id); st.Rootfs != want {
+				t.Errorf("state rootfs = %q, want %q", st.Rootfs, want)
+			}
+		})
+	}
+}

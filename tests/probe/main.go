@@ -1,0 +1,376 @@
+// Command probe runs inside a test container and reports what the container looks like from the inside, as JSON
+// on stdout, so the integration tests assert facts rather than parse shell output. It is built static with
+// CGO_ENABLED=0 (make probe) because the test rootfs holds nothing but busybox and this binary.
+//
+// Subcommands:
+//
+//	probe self               the process: ids, caps, rlimits, namespaces, fds, env, mountinfo, ... (Self)
+//	probe mounts             /proc/self/mountinfo, parsed (Mount)
+//	probe stat PATH...       lstat of each path (Stat)
+//	probe write PATH         create and write PATH; reports the errno name, if any (Result)
+//	probe net                the network interfaces and their flags (Iface)
+//	probe signals CODE       print "ready", then "got SIGNAME" per signal; exit CODE after SIGTERM
+//	probe exit N             exit with status N
+//
+// Go 1.25+ keeps cgroup cpu files open to follow CPU limits; the probe must not hold fds of its own that a test
+// would take for fds leaked by the runtime (go.dev/doc/godebug: containermaxprocs, updatemaxprocs).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Self is what `probe self` prints: the calling process as the kernel sees it.
+type Self struct {
+	Args       []string          `json:"args"`
+	Pid        int               `json:"pid"`
+	Ppid       int               `json:"ppid"`
+	UID        int               `json:"uid"`
+	GID        int               `json:"gid"`
+	Groups     []int             `json:"groups"`
+	Umask      string            `json:"umask"`
+	Cwd        string            `json:"cwd"`
+	Hostname   string            `json:"hostname"`
+	Domainname string            `json:"domainname"`
+	Caps       map[string]string `json:"caps"`
+	// Rlimits maps RLIMIT_* names to {soft, hard}. Go (1.19+) raises its own RLIMIT_NOFILE soft limit to the
+	// hard one at start-up, so the NOFILE soft value seen here is not the one the runtime set; read it with
+	// busybox `ulimit -n` instead.
+	Rlimits    map[string][2]uint64 `json:"rlimits"`
+	NoNewPrivs int                  `json:"no_new_privs"`
+	Seccomp    int                  `json:"seccomp"`
+	OOMScore   int                  `json:"oom_score_adj"`
+	Env        []string             `json:"env"`
+	Fds        map[string]string    `json:"fds"`
+	Namespaces map[string]string    `json:"namespaces"`
+	Mountinfo  []string             `json:"mountinfo"`
+	// SessionKeyring is the serial of the session keyring (keyctl(2) KEYCTL_GET_KEYRING_ID), 0 if none.
+	SessionKeyring int `json:"session_keyring"`
+}
+
+// Mount is one /proc/self/mountinfo line (proc(5)).
+type Mount struct {
+	Root       string `json:"root"`
+	Mountpoint string `json:"mountpoint"`
+	Options    string `json:"options"`
+	FSType     string `json:"fstype"`
+	Source     string `json:"source"`
+	Super      string `json:"super"`
+}
+
+// Stat is the lstat(2) of one path.
+type Stat struct {
+	Path  string `json:"path"`
+	Error string `json:"error,omitempty"`
+	Type  string `json:"type,omitempty"` // file, dir, link, char, block, fifo, socket
+	Mode  string `json:"mode,omitempty"` // permission bits incl. setuid/setgid/sticky, octal
+	Major uint32 `json:"major"`
+	Minor uint32 `json:"minor"`
+	UID   int    `json:"uid"`
+	GID   int    `json:"gid"`
+	Link  string `json:"link,omitempty"`
+}
+
+// Result reports the outcome of `probe write`: Error is the errno name (EROFS, EACCES, ...) or "".
+type Result struct {
+	Error string `json:"error"`
+}
+
+// Iface is one network interface.
+type Iface struct {
+	Name  string `json:"name"`
+	Up    bool   `json:"up"`
+	Flags string `json:"flags"`
+}
+
+// rlimitNames maps the names the runtime-spec uses (process.rlimits[].type) to getrlimit(2) resources.
+var rlimitNames = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": 10,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15, "RLIMIT_SIGPENDING": 11, "RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		fatal(errors.New("usage: probe self|mounts|stat|write|net|signals|exit ..."))
+	}
+	args := os.Args[2:]
+	var out any
+	var err error
+	switch os.Args[1] {
+	case "self":
+		out, err = self()
+	case "mounts":
+		out, err = mounts()
+	case "stat":
+		out = stats(args)
+	case "write":
+		out = write(args)
+	case "net":
+		out, err = ifaces()
+	case "signals":
+		err = signals(args)
+	case "exit":
+		code, _ := strconv.Atoi(strings.Join(args, ""))
+		os.Exit(code)
+	default:
+		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
+	}
+	if err != nil {
+		fatal(err)
+	}
+	if out != nil {
+		if err := json.NewEncoder(os.Stdout).Encode(out); err != nil {
+			fatal(err)
+		}
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "probe:", err)
+	os.Exit(2)
+}
+
+func self() (*Self, error) {
+	s := &Self{Args: os.Args, Pid: os.Getpid(), Ppid: os.Getppid(), UID: os.Getuid(), GID: os.Getgid(),
+		Env: os.Environ(), Caps: map[string]string{}, Rlimits: map[string][2]uint64{},
+		Namespaces: map[string]string{}}
+	var err error
+	// First, before anything opens a file: the os package's poller would add epoll and eventfd descriptors.
+	if s.Fds, err = openFds(); err != nil {
+		return nil, err
+	}
+	if s.Groups, err = os.Getgroups(); err != nil {
+		return nil, err
+	}
+	if s.Cwd, err = os.Getwd(); err != nil {
+		return nil, err
+	}
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return nil, os.NewSyscallError("uname", err)
+	}
+	s.Hostname, s.Domainname = unix.ByteSliceToString(uts.Nodename[:]), unix.ByteSliceToString(uts.Domainname[:])
+	// /proc/self/status carries the five capability sets, NoNewPrivs, Seccomp and (since Linux 4.7) Umask.
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		v = strings.TrimSpace(v)
+		switch k {
+		case "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb":
+			s.Caps[k] = v
+		case "NoNewPrivs":
+			s.NoNewPrivs, _ = strconv.Atoi(v)
+		case "Seccomp":
+			s.Seccomp, _ = strconv.Atoi(v)
+		case "Umask":
+			s.Umask = v
+		}
+	}
+	for name, res := range rlimitNames {
+		var rl unix.Rlimit
+		if err := unix.Getrlimit(res, &rl); err != nil {
+			return nil, os.NewSyscallError("getrlimit", err)
+		}
+		s.Rlimits[name] = [2]uint64{rl.Cur, rl.Max}
+	}
+	if b, err := os.ReadFile("/proc/self/oom_score_adj"); err == nil {
+		s.OOMScore, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+	for _, ns := range []string{"cgroup", "ipc", "mnt", "net", "pid", "time", "user", "uts"} {
+		if target, err := os.Readlink("/proc/self/ns/" + ns); err == nil {
+			s.Namespaces[ns] = target
+		}
+	}
+	if b, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		s.Mountinfo = strings.Split(strings.TrimSpace(string(b)), "\n")
+	}
+	if id, err := unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0, 0); err == nil {
+		s.SessionKeyring = id
+	}
+	return s, nil
+}
+
+// openFds lists the open descriptors and their targets with raw syscalls (no os.File, so no poller fds). The
+// descriptor reading /proc/self/fd is left out.
+func openFds() (map[string]string, error) {
+	dfd, err := unix.Open("/proc/self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: "/proc/self/fd", Err: err}
+	}
+	defer unix.Close(dfd)
+	var names []string
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.ReadDirent(dfd, buf)
+		if err != nil {
+			return nil, os.NewSyscallError("getdents64", err)
+		}
+		if n == 0 {
+			break
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+	fds := map[string]string{}
+	for _, name := range names {
+		if name == strconv.Itoa(dfd) {
+			continue
+		}
+		link := make([]byte, 4096)
+		n, err := unix.Readlink("/proc/self/fd/"+name, link)
+		if err != nil {
+			continue
+		}
+		fds[name] = string(link[:n])
+	}
+	return fds, nil
+}
+
+func mounts() ([]Mount, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ms []Mount
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// 36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue  (proc(5))
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		a, b := strings.Fields(pre), strings.Fields(post)
+		if len(a) < 6 || len(b) < 3 {
+			continue
+		}
+		ms = append(ms, Mount{Root: unescape(a[3]), Mountpoint: unescape(a[4]), Options: a[5],
+			FSType: b[0], Source: b[1], Super: b[2]})
+	}
+	return ms, sc.Err()
+}
+
+// unescape undoes the octal escapes of space, tab, newline and backslash in mountinfo fields.
+func unescape(s string) string {
+	r := strings.NewReplacer(`\040`, " ", `\011`, "\t", `\012`, "\n", `\134`, `\`)
+	return r.Replace(s)
+}
+
+func stats(paths []string) []Stat {
+	out := make([]Stat, 0, len(paths))
+	for _, p := range paths {
+		st := Stat{Path: p}
+		var s unix.Stat_t
+		if err := unix.Lstat(p, &s); err != nil {
+			st.Error = errnoName(err)
+			out = append(out, st)
+			continue
+		}
+		st.Mode = fmt.Sprintf("%04o", s.Mode&07777)
+		st.UID, st.GID = int(s.Uid), int(s.Gid)
+		switch s.Mode & unix.S_IFMT {
+		case unix.S_IFREG:
+			st.Type = "file"
+		case unix.S_IFDIR:
+			st.Type = "dir"
+		case unix.S_IFLNK:
+			st.Type = "link"
+			st.Link, _ = os.Readlink(p)
+		case unix.S_IFCHR:
+			st.Type = "char"
+		case unix.S_IFBLK:
+			st.Type = "block"
+		case unix.S_IFIFO:
+			st.Type = "fifo"
+		case unix.S_IFSOCK:
+			st.Type = "socket"
+		}
+		if st.Type == "char" || st.Type == "block" {
+			st.Major, st.Minor = unix.Major(s.Rdev), unix.Minor(s.Rdev)
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+func write(args []string) Result {
+	if len(args) != 1 {
+		return Result{Error: "usage: probe write PATH"}
+	}
+	f, err := os.OpenFile(filepath.Clean(args[0]), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return Result{Error: errnoName(err)}
+	}
+	_, err = f.WriteString("probe\n")
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Result{Error: errnoName(err)}
+	}
+	return Result{}
+}
+
+// errnoName gives the symbolic errno (unix.ErrnoName) so tests compare "EROFS", not locale-dependent text.
+func errnoName(err error) string {
+	var errno unix.Errno
+	if errors.As(err, &errno) {
+		return unix.ErrnoName(errno)
+	}
+	return err.Error()
+}
+
+func ifaces() ([]Iface, error) {
+	is, err := net.Interfaces()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Iface, 0, len(is))
+	for _, i := range is {
+		out = append(out, Iface{Name: i.Name, Up: i.Flags&net.FlagUp != 0, Flags: i.Flags.String()})
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Name < out[b].Name })
+	return out, nil
+}
+
+// signals prints "ready" once the handlers are installed, so a test knows when signalling is meaningful, then
+// one "got SIGNAME" line per signal. SIGTERM ends it with the given exit code. The set is explicit: Go's
+// runtime uses SIGURG for preemption, so "all signals" would print noise.
+func signals(args []string) error {
+	code, _ := strconv.Atoi(strings.Join(args, ""))
+	ch := make(chan os.Signal, 16)
+	signal.Notify(ch, unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGTERM,
+		unix.SIGALRM, unix.SIGWINCH)
+	fmt.Println("ready")
+	for sig := range ch {
+		s, _ := sig.(unix.Signal)
+		fmt.Println("got", unix.SignalName(s))
+		if s == unix.SIGTERM {
+			os.Exit(code)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# make test-cgroupv2: boot User-mode Linux (a pure cgroup v2 kernel) and run the
+# cgroup enforcement checks of tests/uml/guest.sh inside it, against $RUNTIME.
+#
+#   RUNTIME=/usr/bin/runc tests/uml/run.sh     # default RUNTIME: ./rt
+#
+# Environment:
+#   RUNTIME       runtime under test (default <repo>/rt), made absolute
+#   UML_TIMEOUT   seconds before the guest is killed (default 420)
+#   UML_MEM       guest memory (default 1G)
+#   UML_RESULTS   results directory (default a new build/uml/<runtime>.XXXXXX)
+#   UML_VERBOSE   1: show every check's diagnostics, not only the failures
+#
+# The guest's root is a read-only hostfs view of / under a tmpfs overlay (see
+# init.sh); the only host path it can write is the results directory. Exit
+# status: the guest's (0 all passed, 1 some failed), 124 on timeout, 125 when
+# the guest never reported a status.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+
+runtime=${RUNTIME:-$repo/rt}
+if [[ $runtime != */* ]]; then
+	runtime=$(command -v "$runtime") || { echo "run.sh: runtime $RUNTIME not found" >&2; exit 1; }
+fi
+runtime=$(realpath "$runtime")
+[[ -x $runtime ]] || { echo "run.sh: runtime $runtime is not executable" >&2; exit 1; }
+timeout_s=${UML_TIMEOUT:-420}
+mem=${UML_MEM:-1G}
+command -v linux >/dev/null || { echo "run.sh: 'linux' (Debian user-mode-linux) is not installed" >&2; exit 1; }
+
+if [[ -n ${UML_RESULTS:-} ]]; then
+	results=$UML_RESULTS
+	mkdir -p "$results"
+	results=$(realpath "$results")
+else
+	mkdir -p "$repo/build/uml"
+	results=$(mktemp -d "$repo/build/uml/$(basename "$runtime").XXXXXX")
+fi
+# The guest parses the kernel command line on whitespace.
+[[ $results != *[[:space:]]* ]] || { echo "run.sh: results path has spaces: $results" >&2; exit 1; }
+rm -f "$results/status" "$results/guest.log"
+
+# The guest reads its parameters from this file (sourced by guest.sh).
+{
+	printf 'RUNTIME=%q\n' "$runtime"
+	printf 'VERBOSE=%q\n' "${UML_VERBOSE:-0}"
+} >"$results/env"
+
+# UML 6.1 cannot restore FPU state on hosts with a large XSAVE area (AVX-512,
+# AMX): see xstate-shim.c. The shim is a no-op where UML's buffer suffices.
+shim=$repo/build/uml/xstate-shim.so
+if [[ ! -f $shim || $here/xstate-shim.c -nt $shim ]]; then
+	gcc -Wall -Wextra -Werror -O2 -shared -fPIC -o "$shim.tmp" "$here/xstate-shim.c" -ldl
+	mv "$shim.tmp" "$shim"
+fi
+
+echo "# uml: runtime $runtime, results $results"
+start=$(date +%s.%N)
+# setsid: the UML kernel spawns several host processes; a process group of
+# their own lets a timeout kill all of them and nothing else.
+LD_PRELOAD=$shim setsid linux "mem=$mem" rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
+	pty.legacy_count=0 con=null "rtuml_results=$results" \
+	</dev/null >"$results/console.log" 2>&1 &
+uml=$!
+kill_uml() {
+	kill -KILL -- "-$uml" 2>/dev/null || true
+}
+trap 'kill_uml; exit 130' INT TERM
+trap kill_uml EXIT
+
+timed_out=0
+deadline=$(($(date +%s) + timeout_s))
+while kill -0 "$uml" 2>/dev/null; do
+	if (($(date +%s) >= deadline)); then
+		timed_out=1
+		echo "# uml: timeout after ${timeout_s}s, killing process group $uml"
+		kill -TERM -- "-$uml" 2>/dev/null || true
+		break
+	fi
+	# Poll the kernel's exit; wait(1) cannot time out by itself.
+	sleep 0.2
+done
+wait "$uml" 2>/dev/null || true
+# The helper processes (UML's I/O threads) normally exit with the kernel.
+kill_uml
+trap - INT TERM EXIT
+end=$(date +%s.%N)
+
+elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+echo "# uml: total ${elapsed}s, tests started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
+touch "$results/guest.log"
+cat "$results/guest.log"
+
+# A normal run ends with the guest's own "N passed, N failed" line; otherwise
+# count what did run and add the missing finish as one failure.
+status=$(cat "$results/status" 2>/dev/null || true)
+if ((timed_out)) || [[ -z $status ]]; then
+	if ((timed_out)); then
+		echo "not ok - guest timed out after ${timeout_s}s (console log: $results/console.log)"
+	else
+		echo "not ok - guest reported no status; console log:"
+		tail -n 20 "$results/console.log" | sed 's/^/#   /'
+	fi
+	okn=$(grep -c '^ok ' "$results/guest.log" | tr -d '\n' || true)
+	skn=$(grep -c '^ok .* # SKIP' "$results/guest.log" | tr -d '\n' || true)
+	nokn=$(grep -c '^not ok ' "$results/guest.log" | tr -d '\n' || true)
+	echo "$((okn - skn)) passed, $((nokn + 1)) failed"
+	if ((timed_out)); then exit 124; fi
+	exit 125
+fi
+exit "$status"
