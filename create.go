@@ -28,7 +28,7 @@ var createCommand = &cli.Command{
 	ArgsUsage: "CONTAINER_ID",
 	Flags:     createFlags,
 	Action: func(cliCtx *cli.Context) error {
-		c, err := createContainer(cliCtx)
+		c, _, err := createContainer(cliCtx, true)
 		if err != nil {
 			return err
 		}
@@ -36,36 +36,34 @@ var createCommand = &cli.Command{
 	},
 }
 
-// createContainer is create's work, shared with run: the container is left created and locked.
-func createContainer(cliCtx *cli.Context) (*libcontainer.Container, error) {
+// createContainer is create's work, shared with run: the container is left created and locked. A foreground run
+// with a terminal gets the relay for its pty.
+func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container, *ttyRelay, error) {
 	id, err := idArg(cliCtx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := libcontainer.ValidateID(id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	bundle, err := filepath.Abs(cliCtx.String("bundle"))
 	if err != nil {
-		return nil, fmt.Errorf("--bundle: %w", err)
+		return nil, nil, fmt.Errorf("--bundle: %w", err)
 	}
 	spec, err := libcontainer.LoadSpec(bundle)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if spec.Process != nil && spec.Process.Terminal {
-		if cliCtx.String("console-socket") == "" {
-			return nil, fmt.Errorf("config.json: process.terminal is true: a terminal needs --console-socket")
-		}
-		return nil, fmt.Errorf("config.json: process.terminal: terminals are not supported by rt yet")
-	}
-	if cliCtx.String("console-socket") != "" {
-		return nil, fmt.Errorf("--console-socket is only for a container with process.terminal true")
+	terminal := spec.Process != nil && spec.Process.Terminal
+	toConsole, relay, err := consoleFor(terminal, detach, cliCtx.String("console-socket"))
+	if err != nil {
+		return nil, nil, err
 	}
 	io, err := passedFiles(cliCtx.Int("preserve-fds"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	io.Console = toConsole
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
 		Bundle:       bundle,
 		Spec:         spec,
@@ -74,16 +72,16 @@ func createContainer(cliCtx *cli.Context) (*libcontainer.Container, error) {
 		IO:           io,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if path := cliCtx.String("pid-file"); path != "" {
 		if err := writePidFile(path, c.Pid()); err != nil {
 			_ = c.Delete(true)
 			c.Close()
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return c, nil
+	return c, relay, nil
 }
 
 // passedFiles collects the fds rt passes on as 3, 4, ...: systemd's LISTEN_FDS when they are meant for this

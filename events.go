@@ -72,7 +72,7 @@ func statsEvent(root, id string) (event, uint64, error) {
 	}
 	defer c.Close()
 	if c.Status() == libcontainer.Stopped {
-		return event{}, 0, fmt.Errorf("container %q is stopped: %w", id, libcontainer.ErrState)
+		return event{}, 0, fmt.Errorf("container %q is stopped", id)
 	}
 	stats, err := c.Cgroup().Stats()
 	if err != nil {

@@ -52,9 +52,6 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if cliCtx.NArg() < 1 {
 		return 0, fmt.Errorf("exec: %w: rt exec CONTAINER_ID COMMAND [ARG...] (or -p process.json)", errUsage)
 	}
-	if cliCtx.Bool("tty") || cliCtx.String("console-socket") != "" {
-		return 0, errors.New("exec --tty/--console-socket: terminals are not supported by rt yet")
-	}
 	if len(cliCtx.StringSlice("cgroup")) > 0 {
 		return 0, errors.New("exec --cgroup: sub-cgroups are not supported by rt yet")
 	}
@@ -73,6 +70,12 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 		return 0, err
 	}
 	detach := cliCtx.Bool("detach")
+	var relay *ttyRelay
+	io.Console, relay, err = consoleFor(process.Terminal, detach, cliCtx.String("console-socket"))
+	if err != nil {
+		c.Close()
+		return 0, err
+	}
 	var signals chan os.Signal
 	if !detach {
 		signals = make(chan os.Signal, 128)
@@ -91,7 +94,9 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if detach {
 		return 0, nil
 	}
-	return forwardAndWait(pid, signals)
+	relay.start()
+	defer relay.stop()
+	return forwardAndWait(pid, signals, relay)
 }
 
 // execSpec builds the process to exec: process.json as given, or the container's process with the command line
@@ -121,7 +126,7 @@ func execSpec(cliCtx *cli.Context, base *specs.Process) (*specs.Process, error) 
 		}
 	}
 	p.Args = cliCtx.Args().Slice()[1:]
-	p.Terminal = false
+	p.Terminal = cliCtx.Bool("tty")
 	p.Env = append(p.Env, cliCtx.StringSlice("env")...)
 	if cwd := cliCtx.String("cwd"); cwd != "" {
 		p.Cwd = cwd

@@ -34,10 +34,11 @@ var runCommand = &cli.Command{
 			signals = make(chan os.Signal, 128)
 			signal.Notify(signals)
 		}
-		c, err := createContainer(cliCtx)
+		c, relay, err := createContainer(cliCtx, detach)
 		if err != nil {
 			return err
 		}
+		defer relay.stop()
 		if err := c.Start(); err != nil {
 			_ = c.Delete(true)
 			c.Close()
@@ -51,7 +52,8 @@ var runCommand = &cli.Command{
 		if err := c.Close(); err != nil {
 			return err
 		}
-		code, err := forwardAndWait(pid, signals)
+		relay.start()
+		code, err := forwardAndWait(pid, signals, relay)
 		if err != nil {
 			return err
 		}
@@ -78,16 +80,19 @@ func deleteAfterRun(root, id string) error {
 }
 
 // forwardAndWait relays every signal rt gets to pid and reaps children until pid exits; it returns pid's exit code
-// (128+signal when killed). SIGCHLD is rt's own, and SIGURG belongs to the Go runtime's preemption.
-func forwardAndWait(pid int, signals chan os.Signal) (int, error) {
+// (128+signal when killed). SIGCHLD is rt's own, SIGURG belongs to the Go runtime's preemption, and with a
+// terminal relay SIGWINCH resizes the pty instead.
+func forwardAndWait(pid int, signals chan os.Signal, relay *ttyRelay) (int, error) {
 	defer signal.Stop(signals)
 	for {
 		if code, done, err := reap(pid); done || err != nil {
 			return code, err
 		}
 		sig := (<-signals).(unix.Signal)
-		switch sig {
-		case unix.SIGCHLD, unix.SIGURG:
+		switch {
+		case sig == unix.SIGCHLD || sig == unix.SIGURG:
+		case sig == unix.SIGWINCH && relay != nil:
+			relay.resize()
 		default:
 			_ = unix.Kill(pid, sig)
 		}

@@ -91,7 +91,7 @@ func Load(root, id string) (*Container, error) {
 	dir := filepath.Join(root, id)
 	lock, err := lockDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+		return nil, classErr(ErrNotExist, "container %q does not exist", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", id, err)
@@ -102,7 +102,7 @@ func Load(root, id string) (*Container, error) {
 		// We hold the lock, so its creator is gone: it failed half-way. Nothing else refers to the directory.
 		_ = os.RemoveAll(dir)
 		lock.Close()
-		return nil, fmt.Errorf("container %q: %w", id, ErrNotExist)
+		return nil, classErr(ErrNotExist, "container %q does not exist", id)
 	}
 	if err == nil {
 		err = json.Unmarshal(data, &c.state)
@@ -138,12 +138,12 @@ func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	status := c.Status()
 	if all {
 		if status == Stopped && sig != unix.SIGKILL {
-			return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+			return classErr(ErrState, "container %q is not running", c.ID())
 		}
 		return c.cgroup().Signal(sig)
 	}
 	if status == Stopped {
-		return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+		return classErr(ErrState, "container %q is not running", c.ID())
 	}
 	if err := c.signalInit(sig); err != nil {
 		return err
@@ -160,13 +160,13 @@ func (c *Container) signalInit(sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
 	if err != nil {
 		if err == unix.ESRCH {
-			return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+			return classErr(ErrState, "container %q is not running", c.ID())
 		}
 		return os.NewSyscallError("pidfd_open", err)
 	}
 	defer unix.Close(fd)
 	if !c.initAlive() {
-		return fmt.Errorf("container %q is not running: %w", c.ID(), ErrState)
+		return classErr(ErrState, "container %q is not running", c.ID())
 	}
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return os.NewSyscallError("pidfd_send_signal", err)
@@ -174,14 +174,12 @@ func (c *Container) signalInit(sig syscall.Signal) error {
 	return nil
 }
 
-// Delete removes a stopped or created container: its init is killed (created), the cgroup removed, the poststop hooks
-// run, the state directory removed. A running or paused container needs force, which kills it first.
+// Delete removes a stopped container: the cgroup is removed, the poststop hooks run, the state directory goes. Any
+// other container needs force, which kills it first. A created one too: runtime-spec runtime.md "delete" says a
+// container that is not stopped MUST give an error (runc and crun delete it anyway).
 func (c *Container) Delete(force bool) error {
-	switch st := c.Status(); st {
-	case Running, Paused:
-		if !force {
-			return fmt.Errorf("container %q is %s, not stopped (use delete --force): %w", c.ID(), st, ErrState)
-		}
+	if st := c.Status(); st != Stopped && !force {
+		return classErr(ErrState, "container %q is %s, not stopped (use delete --force)", c.ID(), st)
 	}
 	if err := c.kill(); err != nil {
 		return err
@@ -245,7 +243,7 @@ func (c *Container) destroy() error {
 // Pause freezes the container's cgroup.
 func (c *Container) Pause() error {
 	if st := c.Status(); st != Running && st != Created {
-		return fmt.Errorf("container %q is %s, not running: %w", c.ID(), st, ErrState)
+		return classErr(ErrState, "container %q is %s, not running", c.ID(), st)
 	}
 	return c.cgroup().Freeze()
 }
@@ -253,7 +251,7 @@ func (c *Container) Pause() error {
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
 	if st := c.Status(); st != Paused {
-		return fmt.Errorf("container %q is %s, not paused: %w", c.ID(), st, ErrState)
+		return classErr(ErrState, "container %q is %s, not paused", c.ID(), st)
 	}
 	return c.cgroup().Thaw()
 }
@@ -266,7 +264,7 @@ func (c *Container) Processes() ([]int, error) {
 // Update applies new resource limits to a live container and records them in its state.
 func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.Status() == Stopped {
-		return fmt.Errorf("container %q is stopped: %w", c.ID(), ErrState)
+		return classErr(ErrState, "container %q is stopped", c.ID())
 	}
 	if c.state.Config.Linux == nil {
 		c.state.Config.Linux = &specs.Linux{}

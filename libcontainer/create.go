@@ -40,7 +40,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	dir := filepath.Join(root, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("container %q: %w", id, ErrExist)
+			return nil, classErr(ErrExist, "container %q already exists", id)
 		}
 		return nil, fmt.Errorf("state directory: %w", err)
 	}
@@ -87,12 +87,14 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			CgroupPaths:  c.state.CgroupPaths,
 			ParentHooks:  hasParentHooks(spec),
 			NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
+			OwnMountNS:   hasNamespace(spec, specs.MountNamespace),
 			NewUserNS:    createsNamespace(spec, specs.UserNamespace),
 			PreserveFDs:  len(opts.IO.ExtraFiles),
 		},
 		boot:   bootstrapFor(spec.Linux),
-		placed: c.cg.Apply,
-		ready:  c.setResources,
+		placed:  c.cg.Apply,
+		ready:   c.setResources,
+		console: opts.IO.Console,
 	}
 	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
 	if err := p.start(&opts.IO, fifo); err != nil {
@@ -150,9 +152,6 @@ func (c *Container) createCgroup() error {
 // parent does on procReady: a pids.max or memory.max meant for the workload must not starve rt's own init.
 func (c *Container) setResources() error {
 	r := effectiveResources(c.state.Config)
-	if r == nil {
-		return nil
-	}
 	if err := c.cgroup().Set(r); err != nil {
 		return fmt.Errorf("linux.resources: %w", err)
 	}
@@ -160,31 +159,18 @@ func (c *Container) setResources() error {
 }
 
 // effectiveResources is linux.resources with the device rules every container gets: the config's rules, then
-// runc's default allow list, then an allow rule for each linux.devices node (runc's order; later rules win).
+// runc's default allow list (runc's order; later rules win). linux.devices nodes get no rule of their own: as with
+// runc, the config's resources must allow them.
 func effectiveResources(spec *specs.Spec) *specs.LinuxResources {
-	l := spec.Linux
-	if l == nil || l.Resources == nil && len(l.Devices) == 0 {
-		if os.Geteuid() != 0 {
-			return nil
-		}
-	}
 	var r specs.LinuxResources
-	if l != nil && l.Resources != nil {
+	if l := spec.Linux; l != nil && l.Resources != nil {
 		r = *l.Resources
 	}
 	if os.Geteuid() != 0 {
 		r.Devices = nil // an unprivileged user cannot restrict devices; the user namespace does
 		return &r
 	}
-	devs := append([]specs.LinuxDeviceCgroup{}, r.Devices...)
-	devs = append(devs, cgroups.DefaultDevices()...)
-	if l != nil {
-		for _, d := range l.Devices {
-			major, minor := d.Major, d.Minor
-			devs = append(devs, specs.LinuxDeviceCgroup{Allow: true, Type: d.Type, Major: &major, Minor: &minor, Access: "rwm"})
-		}
-	}
-	r.Devices = devs
+	r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), cgroups.DefaultDevices()...)
 	return &r
 }
 
@@ -211,6 +197,16 @@ func hasParentHooks(spec *specs.Spec) bool {
 	return h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || len(h.CreateContainer) > 0)
 }
 
+// hasNamespace reports whether the config gives the container a namespace of type t, new or joined.
+func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == t {
+			return true
+		}
+	}
+	return false
+}
+
 func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 	if spec.Linux == nil {
 		return false
@@ -228,7 +224,8 @@ func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
 func (c *Container) runCreateHooks(pid int) ([]byte, error) {
 	state := c.OCIState()
 	state.Pid = pid
-	state.Status = specs.StateCreating
+	// "created", as crun reports and runtime-tools' hooks_stdin checks: the hooks run once the namespaces exist.
+	state.Status = specs.StateCreated
 	if h := c.state.Config.Hooks; h != nil {
 		//nolint:staticcheck // Prestart is deprecated but still part of the spec.
 		if err := runHooks("prestart", h.Prestart, state); err != nil {
@@ -247,12 +244,12 @@ func (c *Container) Start() error {
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
-		return fmt.Errorf("container %q has stopped: cannot start it: %w", c.ID(), ErrState)
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
 	default:
-		return fmt.Errorf("container %q is %s: cannot start it: %w", c.ID(), st, ErrState)
+		return classErr(ErrState, "container %q is %s: cannot start it", c.ID(), st)
 	}
 	if c.state.Config.Process == nil {
-		return fmt.Errorf("container %q has no process to start (config.json: process): %w", c.ID(), ErrConfig)
+		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
 	}
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -267,8 +264,11 @@ func (c *Container) Start() error {
 		return err
 	}
 	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
-		// Poststart failures are logged, not returned (runtime-spec config.md "poststart").
-		runHooksWarn("poststart", h.Poststart, c.OCIState())
+		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
+		// start produced, even if the process has exited meanwhile.
+		state := c.OCIState()
+		state.Status, state.Pid = specs.StateRunning, c.state.InitPid
+		runHooksWarn("poststart", h.Poststart, state)
 	}
 	return nil
 }
@@ -296,7 +296,7 @@ func (c *Container) awaitFifo(fifo int) error {
 			}
 		}
 		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
-			return fmt.Errorf("container %q init exited before it was started: %w", c.ID(), ErrState)
+			return classErr(ErrState, "container %q init exited before it was started", c.ID())
 		}
 	}
 }

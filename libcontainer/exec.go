@@ -12,7 +12,7 @@ import (
 // child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it.
 func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
 	if st := c.Status(); st != Running && st != Created {
-		return 0, fmt.Errorf("container %q is %s, not running: %w", c.ID(), st, ErrState)
+		return 0, classErr(ErrState, "container %q is %s, not running", c.ID(), st)
 	}
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
@@ -32,7 +32,8 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
 			PreserveFDs: len(io.ExtraFiles),
 		},
 		boot:   boot,
-		placed: c.cgroup().Apply,
+		placed:  c.cgroup().Apply,
+		console: io.Console,
 	}
 	if err := p.start(io, nil); err != nil {
 		return 0, err

@@ -13,6 +13,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/libcontainer/seccomp"
 	"github.com/rt-runtime/rt/nsenter"
 	"github.com/rt-runtime/rt/rootfs"
 )
@@ -116,8 +117,13 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 			}
 		}
 	}
-	if err := rootfs.Pivot(cfg.Rootfs, cfg.NoPivot); err != nil {
+	if err := enterRoot(cfg); err != nil {
 		return err
+	}
+	if p := spec.Process; p != nil && p.Terminal {
+		if err := setupConsole(p, sock, true); err != nil {
+			return err
+		}
 	}
 	if spec.Hostname != "" {
 		if err := unix.Sethostname([]byte(spec.Hostname)); err != nil {
@@ -134,11 +140,30 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 			return err
 		}
 	}
-	if err := rootfs.Finalize(spec); err != nil {
-		return err
+	// Masked and read-only paths and the read-only root are mounts: without a mount namespace of its own they
+	// would change the caller's (runc skips them too).
+	if cfg.OwnMountNS {
+		if err := rootfs.Finalize(spec); err != nil {
+			return err
+		}
 	}
 	fifo := &execFifo{procfd: procfd, file: fifoFile}
 	return execProcess(cfg, sock, fifo)
+}
+
+// enterRoot makes the rootfs the process's root: pivot_root in its own mount namespace, and a plain chroot without
+// one, where pivot_root or MS_MOVE would move the caller's root too (runc does the same).
+func enterRoot(cfg *initConfig) error {
+	if cfg.OwnMountNS {
+		return rootfs.Pivot(cfg.Rootfs, cfg.NoPivot)
+	}
+	if err := unix.Chroot(cfg.Rootfs); err != nil {
+		return &os.PathError{Op: "chroot", Path: cfg.Rootfs, Err: err}
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
 }
 
 // execFifo is the init's end of <state>/exec.fifo (an O_PATH fd), reopened for writing through procfs.
@@ -196,6 +221,11 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 			_ = unix.Pause()
 		}
 	}
+	if cfg.Exec && p.Terminal {
+		if err := setupConsole(p, sock, false); err != nil {
+			return err
+		}
+	}
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}
@@ -224,6 +254,14 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err != nil {
 		return fmt.Errorf("process.args[0]: %w", err)
 	}
+	filter := cfg.Spec.Linux.Seccomp
+	if filter != nil && !p.NoNewPrivileges {
+		// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: before the capabilities go (runc's order).
+		if err := loadSeccomp(filter, sock); err != nil {
+			return err
+		}
+		filter = nil
+	}
 	if err := setupUser(p, cfg.NewUserNS); err != nil {
 		return err
 	}
@@ -239,6 +277,13 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	}
 	if err := movePreservedFds(cfg.PreserveFDs); err != nil {
 		return err
+	}
+	// As late as possible, while the socket is still there to pass a notify fd on: few syscalls of rt's own are
+	// left for the profile to allow.
+	if filter != nil {
+		if err := loadSeccomp(filter, sock); err != nil {
+			return err
+		}
 	}
 	if fifo != nil {
 		if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
@@ -259,6 +304,20 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
 	}
 	return nil
+}
+
+// loadSeccomp installs linux.seccomp and, when a rule notifies, hands the listener fd to the parent (one message,
+// then the fd with SCM_RIGHTS on a byte of its own), which passes it on to linux.seccomp.listenerPath.
+func loadSeccomp(s *specs.LinuxSeccomp, sock *os.File) error {
+	fd, err := seccomp.Load(s)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	if fd < 0 {
+		return nil
+	}
+	defer unix.Close(fd)
+	return sendFd(sock, msgSeccompFd, fd)
 }
 
 // setupUser switches to process.user: supplementary groups, gid, uid, umask. Capabilities survive the uid change
@@ -320,8 +379,18 @@ func movePreservedFds(n int) error {
 			return fmt.Errorf("preserve fd %d: %w", 3+i, os.NewSyscallError("dup3", err))
 		}
 	}
-	if err := unix.CloseRange(uint(3+n), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return os.NewSyscallError("close_range", err)
+	if err := unix.CloseRange(uint(3+n), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+		return nil
+	}
+	// close_range is new (Linux 5.11) and older seccomp profiles deny it: mark each open fd instead.
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("list open fds: %w", err)
+	}
+	for _, e := range entries {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3+n {
+			unix.CloseOnExec(fd)
+		}
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/libcontainer/seccomp"
 	"github.com/rt-runtime/rt/nsenter"
 )
 
@@ -36,6 +37,8 @@ const (
 	msgHooks     = 111
 	msgHooksDone = 112
 	msgReady     = 113
+	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
+	msgConsole   = 115 // the pty master, sent the same way
 )
 
 // initConfig is the JSON the parent sends the Go side of `rt init`.
@@ -50,6 +53,7 @@ type initConfig struct {
 	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
 	ParentHooks  bool              `json:"parent_hooks,omitempty"`
 	NewNetNS     bool              `json:"new_netns,omitempty"`
+	OwnMountNS   bool              `json:"own_mountns,omitempty"`
 	NewUserNS    bool              `json:"new_userns,omitempty"`
 	PreserveFDs  int               `json:"preserve_fds,omitempty"`
 }
@@ -65,6 +69,8 @@ type ProcessIO struct {
 	Stdin, Stdout, Stderr *os.File
 	// ExtraFiles are passed as fds 3, 4, ... (--preserve-fds, LISTEN_FDS).
 	ExtraFiles []*os.File
+	// Console receives the pty master when the process has a terminal; it must be set then.
+	Console func(master *os.File) error
 }
 
 // parentProcess drives one `rt init` child through the protocol above.
@@ -80,6 +86,8 @@ type parentProcess struct {
 	placed func(pid int) error
 	// ready is called when the init reports it is ready (create only): the cgroup limits.
 	ready func() error
+	// console takes the pty master of a process with a terminal.
+	console func(master *os.File) error
 }
 
 // start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
@@ -199,6 +207,22 @@ func (p *parentProcess) sync() error {
 			if _, err := p.sock.Write(appendMsg(nil, msgHooksDone, state)); err != nil {
 				return fmt.Errorf("sync with init: %w", err)
 			}
+		case msgConsole:
+			master, err := recvFd(p.sock)
+			if err != nil {
+				return err
+			}
+			if p.console == nil {
+				master.Close()
+				return fmt.Errorf("process.terminal: nothing to hand the terminal to: %w", unix.EPROTO)
+			}
+			if err := p.console(master); err != nil {
+				return err
+			}
+		case msgSeccompFd:
+			if err := p.forwardSeccompFd(); err != nil {
+				return err
+			}
 		case msgReady:
 			if p.ready != nil {
 				return p.ready()
@@ -208,6 +232,34 @@ func (p *parentProcess) sync() error {
 			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
 		}
 	}
+}
+
+// forwardSeccompFd receives the init's seccomp notify fd and sends it, with the container's state, to the
+// listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
+func (p *parentProcess) forwardSeccompFd() error {
+	f, err := recvFd(p.sock)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
+	}
+	defer f.Close()
+	s := p.config.Spec.Linux.Seccomp
+	state := &specs.ContainerProcessState{
+		Version:  specs.Version,
+		Fds:      []string{specs.SeccompFdName},
+		Pid:      p.pid,
+		Metadata: s.ListenerMetadata,
+		State: specs.State{
+			Version: specs.Version, ID: p.config.ID, Status: specs.StateCreating, Pid: p.pid,
+			Bundle: p.config.Bundle, Annotations: p.config.Spec.Annotations,
+		},
+	}
+	if p.config.Exec {
+		state.State.Status = specs.StateRunning
+	}
+	if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), state); err != nil {
+		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	return nil
 }
 
 // reapBootstrap waits for the bootstrap child, which exits right after it has cloned the container process.

@@ -24,6 +24,21 @@ var (
 	ErrConfig    = errors.New("invalid config")
 )
 
+// classed is an error of one of the classes above whose message does not repeat the class's name.
+type classed struct {
+	err   error
+	class error
+}
+
+func (e *classed) Error() string        { return e.err.Error() }
+func (e *classed) Unwrap() error        { return e.err }
+func (e *classed) Is(target error) bool { return target == e.class }
+
+// classErr formats an error (with %w if it wraps a cause) that errors.Is reports as class.
+func classErr(class error, format string, args ...any) error {
+	return &classed{err: fmt.Errorf(format, args...), class: class}
+}
+
 // idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
 
@@ -33,11 +48,11 @@ const maxIDLen = 1024
 func ValidateID(id string) error {
 	switch {
 	case id == "":
-		return fmt.Errorf("container id is empty: %w", ErrInvalidID)
+		return classErr(ErrInvalidID, "container id is empty")
 	case len(id) > maxIDLen:
-		return fmt.Errorf("container id %q... is %d bytes, longer than %d: %w", id[:32], len(id), maxIDLen, ErrInvalidID)
+		return classErr(ErrInvalidID, "container id %q... is %d bytes, longer than %d", id[:32], len(id), maxIDLen)
 	case id == "." || id == ".." || !idPattern.MatchString(id):
-		return fmt.Errorf("container id %q must match %s: %w", id, idPattern, ErrInvalidID)
+		return classErr(ErrInvalidID, "container id %q must match %s", id, idPattern)
 	}
 	return nil
 }

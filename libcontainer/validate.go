@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/libcontainer/seccomp"
 )
 
 // LoadSpec reads <bundle>/config.json. A malformed file is an error naming the line and column, or the JSON path of
@@ -28,11 +30,11 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		switch {
 		case errors.As(err, &syn):
 			line, col := position(data, syn.Offset)
-			return nil, fmt.Errorf("%s: line %d column %d: %v: %w", path, line, col, syn, ErrConfig)
+			return nil, classErr(ErrConfig, "%s: line %d column %d: %v", path, line, col, syn)
 		case errors.As(err, &typ):
-			return nil, fmt.Errorf("%s: %s: %s is not a %s: %w", path, typ.Field, typ.Value, typ.Type, ErrConfig)
+			return nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, typ.Field, typ.Value, typ.Type)
 		}
-		return nil, fmt.Errorf("%s: %v: %w", path, err, ErrConfig)
+		return nil, classErr(ErrConfig, "%s: %v", path, err)
 	}
 	return &spec, nil
 }
@@ -50,7 +52,7 @@ func position(data []byte, off int64) (line, col int) {
 
 // fieldError names the JSON path of the offending config field.
 func fieldError(field, format string, args ...any) error {
-	return fmt.Errorf("config.json: %s: %s: %w", field, fmt.Sprintf(format, args...), ErrConfig)
+	return classErr(ErrConfig, "config.json: %s: %s", field, fmt.Sprintf(format, args...))
 }
 
 // Validate checks a spec for what rt must refuse before doing anything, and returns the absolute rootfs path.
@@ -178,6 +180,9 @@ func validateLinux(spec *specs.Spec) error {
 	if createsNamespace(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
 		return fieldError("linux.uidMappings", "a new user namespace needs linux.uidMappings and linux.gidMappings")
 	}
+	if spec.Root.Readonly && !has[specs.MountNamespace] {
+		return fieldError("root.readonly", "needs a mount namespace in linux.namespaces")
+	}
 	if spec.Hostname != "" && !has[specs.UTSNamespace] {
 		return fieldError("hostname", "needs a uts namespace in linux.namespaces")
 	}
@@ -193,6 +198,9 @@ func validateLinux(spec *specs.Spec) error {
 				return fieldError("linux.timeOffsets", "unknown clock %q (monotonic or boottime)", clock)
 			}
 		}
+	}
+	if err := seccomp.Check(l.Seccomp); err != nil {
+		return classErr(ErrConfig, "config.json: %w", err)
 	}
 	switch l.RootfsPropagation {
 	case "", "shared", "slave", "private", "unbindable", "rshared", "rslave", "rprivate", "runbindable":

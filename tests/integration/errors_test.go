@@ -116,7 +116,7 @@ func TestCreateSameID(t *testing.T) {
 	if s := state(t, id); s.Status != "created" || s.Pid != first.Pid || s.Bundle != b {
 		t.Errorf("first container after the second create: %+v, want %+v", s, first)
 	}
-	mustRT(t, "delete", id)
+	mustRT(t, "delete", "--force", id)
 	assertNoLeak(t, stateRoot(t), id, b)
 }
 
@@ -158,8 +158,9 @@ func TestUnknownID(t *testing.T) {
 	}
 }
 
-// TestDeleteStates: delete of a created container kills its init and succeeds (runc destroys it); delete of a
-// running one without --force fails and leaves it running; --force kills it.
+// TestDeleteStates: delete of a created container fails without --force (runtime-spec runtime.md "delete": a
+// container that is not stopped MUST give an error; runc 1.1.5 destroys it instead); delete of a running one
+// without --force fails and leaves it running; --force kills it.
 func TestDeleteStates(t *testing.T) {
 	t.Parallel()
 	b := bundle(t, sleeper)
@@ -167,7 +168,17 @@ func TestDeleteStates(t *testing.T) {
 		id := newID(t)
 		mustRT(t, "create", "--bundle", b, id)
 		pid := state(t, id).Pid
-		mustRT(t, "delete", id)
+		if !isRunc {
+			r := rt(t, "delete", id)
+			if r.Code != 1 {
+				t.Errorf("delete of a created container: %v, want exit 1", r)
+			}
+			oneLine(t, r, id)
+			if got := status(t, id); got != "created" {
+				t.Errorf("status after a refused delete = %q, want created", got)
+			}
+		}
+		mustRT(t, "delete", "--force", id)
 		waitFor(t, "created init to die", func() bool { return !processAlive(pid) || isZombie(pid) })
 		assertNoLeak(t, stateRoot(t), id, b)
 	})

@@ -1,0 +1,109 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/containerd/console"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// setupConsole gives the process a terminal (process.terminal): a pty from the container's own devpts, its slave as
+// stdio and controlling terminal, bound over /dev/console for a container's init. The master goes to the parent
+// over the init socket (msgConsole, then the fd by SCM_RIGHTS on a byte of its own), which hands it to the
+// --console-socket or relays it itself. The nsenter constructor has made the process a session leader already.
+func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		return fmt.Errorf("process.terminal: open /dev/ptmx in the container: %w", err)
+	}
+	defer master.Close()
+	if cs := p.ConsoleSize; cs != nil {
+		if err := master.Resize(console.WinSize{Height: uint16(cs.Height), Width: uint16(cs.Width)}); err != nil {
+			return fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "open", Path: slavePath, Err: err})
+	}
+	defer unix.Close(slave)
+	// The terminal belongs to the process's user, as a login terminal would.
+	if err := unix.Fchown(slave, int(p.User.UID), int(p.User.GID)); err != nil {
+		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fchown", err))
+	}
+	if devConsole {
+		if err := mountConsole(slavePath); err != nil {
+			return err
+		}
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(slave, fd, 0); err != nil {
+			return fmt.Errorf("process.terminal: %w", os.NewSyscallError("dup3", err))
+		}
+	}
+	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("ioctl TIOCSCTTY", err))
+	}
+	return sendFd(sock, msgConsole, int(master.Fd()))
+}
+
+// mountConsole binds the pty slave over /dev/console (created empty if missing) in the container's /dev.
+func mountConsole(slavePath string) error {
+	fd, err := unix.Open("/dev/console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "create", Path: "/dev/console", Err: err})
+	}
+	unix.Close(fd)
+	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("process.terminal: mount %s on /dev/console: %w", slavePath, os.NewSyscallError("mount", err))
+	}
+	return nil
+}
+
+// sendFd sends a message of type typ, then fd with SCM_RIGHTS on one byte, over the init socket.
+func sendFd(sock *os.File, typ uint32, fd int) error {
+	if _, err := sock.Write(appendMsg(nil, typ, nil)); err != nil {
+		return fmt.Errorf("send fd to parent: %w", err)
+	}
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("send fd to parent: %w", os.NewSyscallError("sendmsg", err))
+	}
+	return nil
+}
+
+// recvFd receives the fd that follows a message sent by sendFd.
+func recvFd(sock *os.File) (*os.File, error) {
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive fd from init: %w", os.NewSyscallError("recvmsg", err))
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return nil, fmt.Errorf("receive fd from init: %w", unix.EPROTO)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		return nil, fmt.Errorf("receive fd from init: %w", unix.EPROTO)
+	}
+	return os.NewFile(uintptr(fds[0]), "fd-from-init"), nil
+}
+
+// SendConsole hands a pty master to the --console-socket: one SCM_RIGHTS message whose payload names the pty, as
+// runc does ("/dev/pts/ptmx"); containerd's shim and conmon read exactly one such message.
+func SendConsole(socketPath string, master *os.File) error {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("--console-socket: %w", os.NewSyscallError("socket", err))
+	}
+	defer unix.Close(fd)
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socketPath}); err != nil {
+		return fmt.Errorf("--console-socket %s: %w", socketPath, os.NewSyscallError("connect", err))
+	}
+	if err := unix.Sendmsg(fd, []byte("/dev/pts/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("--console-socket %s: %w", socketPath, os.NewSyscallError("sendmsg", err))
+	}
+	return nil
+}

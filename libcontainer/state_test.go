@@ -1,0 +1,468 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+func TestValidateID(t *testing.T) {
+	tests := []struct {
+		name string
+		id   string
+		ok   bool
+	}{
+		{name: "simple", id: "abc", ok: true},
+		{name: "all allowed characters", id: "Az09_+-.x", ok: true},
+		{name: "leading digit", id: "1", ok: true},
+		{name: "leading dash", id: "-a", ok: true},
+		{name: "leading plus", id: "+a", ok: true},
+		{name: "leading underscore", id: "_a", ok: true},
+		{name: "inner dots", id: "a..b", ok: true},
+		{name: "trailing dot", id: "a.", ok: true},
+		{name: "longest", id: strings.Repeat("a", maxIDLen), ok: true},
+		{name: "empty", id: ""},
+		{name: "dot", id: "."},
+		{name: "dot dot", id: ".."},
+		{name: "leading dot", id: ".hidden"},
+		{name: "slash", id: "a/b"},
+		{name: "dot dot slash", id: "../x"},
+		{name: "absolute", id: "/etc"},
+		{name: "trailing slash", id: "a/"},
+		{name: "too long", id: strings.Repeat("a", maxIDLen+1)},
+		{name: "too long multibyte", id: strings.Repeat("é", maxIDLen)},
+		{name: "unicode", id: "café"},
+		{name: "unicode lookalike slash", id: "a\u2215b"},
+		{name: "space", id: "a b"},
+		{name: "newline", id: "a\n"},
+		{name: "nul", id: "a\x00b"},
+		{name: "colon", id: "a:b"},
+		{name: "tilde", id: "~a"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ValidateID(tc.id)
+			if tc.ok {
+				if err != nil {
+					t.Errorf("ValidateID(%q) = %v, want nil", tc.id, err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("ValidateID(%q) = nil, want an error", tc.id)
+			}
+			if !errors.Is(err, ErrInvalidID) {
+				t.Errorf("ValidateID(%q) = %v, not ErrInvalidID", tc.id, err)
+			}
+			if strings.Contains(err.Error(), ErrInvalidID.Error()) {
+				t.Errorf("ValidateID(%q) = %q repeats the class %q", tc.id, err, ErrInvalidID)
+			}
+		})
+	}
+}
+
+func TestStatusString(t *testing.T) {
+	tests := []struct {
+		name   string
+		status Status
+		want   string
+	}{
+		// runtime-spec runtime.md "state": created, running, stopped; runc adds paused.
+		{name: "created", status: Created, want: "created"},
+		{name: "running", status: Running, want: "running"},
+		{name: "paused", status: Paused, want: "paused"},
+		{name: "stopped", status: Stopped, want: "stopped"},
+		{name: "out of range", status: Status(42), want: "stopped"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.status.String(); got != tc.want {
+				t.Errorf("Status(%d).String() = %q, want %q", int(tc.status), got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClassErr(t *testing.T) {
+	cause := fmt.Errorf("open x: %w", fs.ErrNotExist)
+	tests := []struct {
+		name    string
+		err     error
+		class   error
+		notIs   []error
+		wantMsg string
+		cause   error
+	}{
+		{name: "plain", err: classErr(ErrConfig, "config.json: %s: bad", "root.path"), class: ErrConfig,
+			notIs: []error{ErrState, ErrNotExist, ErrExist, ErrInvalidID}, wantMsg: "config.json: root.path: bad"},
+		{name: "wrapping a cause", err: classErr(ErrNotExist, "container %q: %w", "c1", cause), class: ErrNotExist,
+			notIs: []error{ErrConfig}, wantMsg: `container "c1": open x: file does not exist`, cause: fs.ErrNotExist},
+		{name: "wrapped again", err: fmt.Errorf("start: %w", classErr(ErrState, "container %q is running", "c2")), class: ErrState,
+			notIs: []error{ErrConfig}, wantMsg: `start: container "c2" is running`},
+		{name: "class of a class", err: classErr(ErrConfig, "x: %w", classErr(ErrInvalidID, "bad id")), class: ErrConfig,
+			wantMsg: "x: bad id", cause: ErrInvalidID},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if !errors.Is(tc.err, tc.class) {
+				t.Errorf("errors.Is(%v, %v) = false", tc.err, tc.class)
+			}
+			for _, other := range tc.notIs {
+				if errors.Is(tc.err, other) {
+					t.Errorf("errors.Is(%v, %v) = true", tc.err, other)
+				}
+			}
+			if tc.cause != nil && !errors.Is(tc.err, tc.cause) {
+				t.Errorf("errors.Is(%v, cause %v) = false", tc.err, tc.cause)
+			}
+			if got := tc.err.Error(); got != tc.wantMsg {
+				t.Errorf("message %q, want %q", got, tc.wantMsg)
+			}
+			if strings.Contains(tc.err.Error(), tc.class.Error()) {
+				t.Errorf("message %q repeats the class %q", tc.err, tc.class)
+			}
+		})
+	}
+}
+
+// startChild runs /bin/sleep under the name comm (a symlink: the kernel takes comm from the exec'd path's base
+// name, truncated to 15 bytes) and kills and reaps it when the test ends.
+func startChild(t *testing.T, comm string) *exec.Cmd {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	link := filepath.Join(t.TempDir(), comm)
+	if err := os.Symlink(sleep, link); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(link, "1000")
+	if err := cmd.Start(); err != nil { // returns once execve has succeeded, so comm is set
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd
+}
+
+// awaitZombie waits until pid has exited without reaping it (waitid(2) WNOWAIT), so it stays a zombie.
+func awaitZombie(t *testing.T, pid int) {
+	t.Helper()
+	var info unix.Siginfo
+	for {
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		if err != unix.EINTR {
+			if err != nil {
+				t.Fatalf("waitid %d: %v", pid, err)
+			}
+			return
+		}
+	}
+}
+
+func TestReadProcStat(t *testing.T) {
+	self, err := readProcStat(os.Getpid())
+	if err != nil {
+		t.Fatalf("readProcStat(self): %v", err)
+	}
+	if self.state != 'R' {
+		t.Errorf("own state %q, want 'R' while reading", self.state)
+	}
+	if self.startTime == 0 {
+		t.Errorf("own start time is 0")
+	}
+	again, err := readProcStat(os.Getpid())
+	if err != nil || again.startTime != self.startTime {
+		t.Errorf("start time changed: %d then %d (%v)", self.startTime, again.startTime, err)
+	}
+
+	tests := []struct {
+		name, comm string
+	}{
+		{name: "plain", comm: "sleepy"},
+		{name: "spaces", comm: "a b c"},
+		{name: "parentheses", comm: "x) (y"},
+		{name: "close paren last", comm: "z) R 1 2 3)"},
+		{name: "looks like fields", comm: ") S 1 1 1 1 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := startChild(t, tc.comm)
+			pid := cmd.Process.Pid
+			if raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err != nil || strings.TrimSuffix(string(raw), "\n") != tc.comm {
+				t.Fatalf("child comm %q (%v), want %q", raw, err, tc.comm)
+			}
+			st, err := readProcStat(pid)
+			if err != nil {
+				t.Fatalf("readProcStat: %v", err)
+			}
+			// proc(5): a sleeping child is S (or R for an instant before it blocks).
+			if st.state != 'S' && st.state != 'R' {
+				t.Errorf("state %q, want S or R", st.state)
+			}
+			if st.startTime < self.startTime {
+				t.Errorf("child start time %d before ours %d", st.startTime, self.startTime)
+			}
+
+			if err := cmd.Process.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			awaitZombie(t, pid)
+			z, err := readProcStat(pid)
+			if err != nil {
+				t.Fatalf("readProcStat(zombie): %v", err)
+			}
+			if z.state != 'Z' || z.startTime != st.startTime {
+				t.Errorf("zombie: state %q start %d, want Z and %d", z.state, z.startTime, st.startTime)
+			}
+			_ = cmd.Wait()
+			if _, err := readProcStat(pid); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("readProcStat(reaped) = %v, want fs.ErrNotExist", err)
+			}
+		})
+	}
+}
+
+func TestContainerStatus(t *testing.T) {
+	cmd := startChild(t, "init")
+	pid := cmd.Process.Pid
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name      string
+		pid       int
+		startTime uint64
+		fifo      bool
+		want      Status
+	}{
+		{name: "no pid", pid: 0, want: Stopped},
+		{name: "negative pid", pid: -1, want: Stopped},
+		{name: "fifo present", pid: pid, startTime: st.startTime, fifo: true, want: Created},
+		{name: "fifo gone", pid: pid, startTime: st.startTime, want: Running},
+		// The pid was reused by another process: runc compares the start time too.
+		{name: "start time mismatch", pid: pid, startTime: st.startTime + 1, fifo: true, want: Stopped},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tc.fifo {
+				if err := unix.Mkfifo(filepath.Join(dir, fifoName), 0o622); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := &Container{dir: dir, state: State{ID: "c", InitPid: tc.pid, InitStartTime: tc.startTime, Config: &specs.Spec{}}}
+			if got := c.Status(); got != tc.want {
+				t.Errorf("Status() = %v, want %v", got, tc.want)
+			}
+			wantPid := tc.pid
+			if tc.want == Stopped {
+				wantPid = 0 // runc reports pid 0 for a stopped container
+			}
+			if got := c.Pid(); got != wantPid {
+				t.Errorf("Pid() = %d, want %d", got, wantPid)
+			}
+			oci := c.OCIState()
+			if string(oci.Status) != tc.want.String() || oci.Pid != wantPid || oci.ID != "c" || oci.Version != specs.Version {
+				t.Errorf("OCIState() = %+v", oci)
+			}
+		})
+	}
+
+	t.Run("zombie", func(t *testing.T) {
+		c := &Container{dir: t.TempDir(), state: State{InitPid: pid, InitStartTime: st.startTime, Config: &specs.Spec{}}}
+		if err := cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		awaitZombie(t, pid)
+		if got := c.Status(); got != Stopped {
+			t.Errorf("Status() of a zombie init = %v, want stopped", got)
+		}
+	})
+}
+
+func TestSaveLockedAndLoad(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "c1")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	want := State{
+		ID: "c1", InitPid: 123, InitStartTime: 456, Bundle: "/b", Rootfs: "/b/rootfs",
+		Created:     time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC),
+		CgroupPaths: map[string]string{"pids": "/sys/fs/cgroup/pids/c1"},
+		Config:      &specs.Spec{Version: specs.Version, Annotations: map[string]string{"a": "b"}},
+	}
+	c := &Container{dir: dir, state: want}
+	for i := range 3 { // overwriting must work as well as creating
+		c.state.InitPid = 123 + i
+		if err := c.saveLocked(); err != nil {
+			t.Fatalf("saveLocked: %v", err)
+		}
+	}
+	want.InitPid = 125
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != stateFile {
+		t.Errorf("state dir holds %v, want only %s (temp file left behind?)", entries, stateFile)
+	}
+
+	loaded, err := Load(root, "c1")
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	defer loaded.Close()
+	if !reflect.DeepEqual(*loaded.State(), want) {
+		t.Errorf("Load state = %+v, want %+v", *loaded.State(), want)
+	}
+	if loaded.ID() != "c1" || loaded.Bundle() != "/b" || loaded.Rootfs() != "/b/rootfs" || loaded.Dir() != dir {
+		t.Errorf("accessors: id %q bundle %q rootfs %q dir %q", loaded.ID(), loaded.Bundle(), loaded.Rootfs(), loaded.Dir())
+	}
+
+	// While one Container is open, nobody else may take the lock.
+	if locked := tryLock(t, dir); locked {
+		t.Error("state directory not locked while the container is open")
+	}
+	if err := loaded.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if locked := tryLock(t, dir); !locked {
+		t.Error("state directory still locked after Close")
+	}
+	if err := loaded.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+}
+
+// tryLock reports whether an exclusive flock on dir can be taken right now (and releases it).
+func tryLock(t *testing.T, dir string) bool {
+	t.Helper()
+	f, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+	if err == unix.EWOULDBLOCK {
+		return false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return true
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name      string
+		id        string
+		setup     func(t *testing.T, dir string) // dir is <root>/<id>, not yet created
+		class     error
+		wantGone  bool // the state directory is removed
+		wantKept  bool // the state directory is left alone
+		notExists bool
+	}{
+		{name: "unknown id", id: "nope", setup: func(*testing.T, string) {}, class: ErrNotExist},
+		{name: "invalid id", id: "../etc", setup: func(*testing.T, string) {}, class: ErrInvalidID},
+		{name: "dot dot", id: "..", setup: func(*testing.T, string) {}, class: ErrInvalidID},
+		{name: "half-created", id: "half", setup: func(t *testing.T, dir string) {
+			mustMkdir(t, dir)
+		}, class: ErrNotExist, wantGone: true},
+		{name: "corrupt state", id: "bad", setup: func(t *testing.T, dir string) {
+			mustMkdir(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, wantKept: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, tc.id)
+			tc.setup(t, dir)
+			c, err := Load(root, tc.id)
+			if err == nil {
+				c.Close()
+				t.Fatal("Load succeeded")
+			}
+			if tc.class != nil && !errors.Is(err, tc.class) {
+				t.Errorf("Load error %v is not %v", err, tc.class)
+			}
+			if tc.class == nil && errors.Is(err, ErrNotExist) {
+				t.Errorf("Load error %v is ErrNotExist; a corrupt state is not a missing container", err)
+			}
+			if tc.wantGone {
+				if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("half-created state dir not removed: %v", err)
+				}
+			}
+			if tc.wantKept {
+				if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
+					t.Errorf("state dir touched: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func mustMkdir(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestList(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"b", "a", ".hidden", "with space"} {
+		mustMkdir(t, filepath.Join(root, d))
+	}
+	if err := os.WriteFile(filepath.Join(root, "file"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := List(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a", "b"}; !slices.Equal(ids, want) {
+		t.Errorf("List = %q, want %q", ids, want)
+	}
+	ids, err = List(filepath.Join(root, "missing"))
+	if err != nil || len(ids) != 0 {
+		t.Errorf("List(missing root) = %q, %v; want none", ids, err)
+	}
+}
+
+func TestStateJSON(t *testing.T) {
+	// The on-disk names are rt's own, but they must stay stable across versions: a newer rt reads older state.
+	data, err := json.Marshal(&State{ID: "x", InitPid: 1, InitStartTime: 2, Bundle: "/b", Rootfs: "/r"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"id":"x"`, `"init_pid":1`, `"init_start_time":2`, `"bundle":"/b"`, `"rootfs":"/r"`, `"created":`, `"config":null`} {
+		if !strings.Contains(string(data), key) {
+			t.Errorf("state JSON %s lacks %s", data, key)
+		}
+	}
+	if strings.Contains(string(data), "cgroup_paths") {
+		t.Errorf("state JSON %s has empty cgroup_paths", data)
+	}
+}

@@ -1,0 +1,428 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// newBundle makes a bundle directory with an empty rootfs directory in it.
+func newBundle(t *testing.T) string {
+	t.Helper()
+	bundle := t.TempDir()
+	if err := os.Mkdir(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bundle
+}
+
+// writeConfig writes data as <bundle>/config.json.
+func writeConfig(t *testing.T, bundle, data string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// validSpec is a minimal config Validate accepts: a shell in fresh namespaces.
+func validSpec() *specs.Spec {
+	return &specs.Spec{
+		Version:  specs.Version,
+		Root:     &specs.Root{Path: "rootfs"},
+		Process:  &specs.Process{Args: []string{"sh"}, Cwd: "/"},
+		Hostname: "h",
+		Mounts:   []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.UTSNamespace},
+				{Type: specs.IPCNamespace}, {Type: specs.NetworkNamespace},
+			},
+		},
+	}
+}
+
+func TestLoadSpec(t *testing.T) {
+	tests := []struct {
+		name    string
+		config  string // "" leaves config.json out
+		wantErr []string
+	}{
+		{name: "valid", config: `{"ociVersion":"1.3.0","process":{"args":["sh"],"cwd":"/"},"root":{"path":"rootfs"}}`},
+		{name: "missing file", wantErr: []string{"config.json"}},
+		{name: "syntax error on line 3", config: "{\n  \"ociVersion\": \"1.0.0\",\n  \"root\": {]\n}", wantErr: []string{"line 3 column 12", "invalid character"}},
+		{name: "syntax error on line 1", config: `{"ociVersion" "1.0.0"}`, wantErr: []string{"line 1 column 15"}},
+		{name: "truncated", config: "{\"ociVersion\":\n", wantErr: []string{"line 2", "unexpected end of JSON input"}},
+		{name: "wrong type", config: `{"process":{"args":[1]}}`, wantErr: []string{"process.args", "number is not a string"}},
+		{name: "wrong nested type", config: `{"process":{"user":{"uid":"root"}}}`, wantErr: []string{"process.user.uid", "string is not a uint32"}},
+		{name: "negative uid", config: `{"process":{"user":{"uid":-1}}}`, wantErr: []string{"process.user.uid", "-1"}},
+		{name: "object for string", config: `{"ociVersion":{}}`, wantErr: []string{"ociVersion", "object"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := t.TempDir()
+			if tc.config != "" {
+				writeConfig(t, bundle, tc.config)
+			}
+			spec, err := LoadSpec(bundle)
+			if tc.wantErr == nil {
+				if err != nil || spec == nil {
+					t.Fatalf("LoadSpec = %v, %v", spec, err)
+				}
+				if spec.Version != "1.3.0" || spec.Root.Path != "rootfs" || spec.Process.Args[0] != "sh" {
+					t.Errorf("LoadSpec decoded %+v", spec)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("LoadSpec succeeded")
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q does not contain %q", err, want)
+				}
+			}
+			if tc.config == "" {
+				if !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("missing config.json: %v is not fs.ErrNotExist", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %v is not ErrConfig", err)
+			}
+			if strings.Contains(err.Error(), ErrConfig.Error()) {
+				t.Errorf("error %q repeats the class", err)
+			}
+		})
+	}
+}
+
+// TestLoadSpecTypeErrorPath pins down what the JSON path of a wrongly typed field says where encoding/json gives
+// less than a full path: it must still name something a user can find.
+func TestLoadSpecTypeErrorPath(t *testing.T) {
+	tests := []struct {
+		name, config, want string
+	}{
+		// encoding/json's UnmarshalTypeError.Field has no array index ("mounts.destination"), but the path is there.
+		{name: "array element", config: `{"mounts":[{},{"destination":5}]}`, want: "mounts.destination"},
+		// At the top level Field is empty and the message would read "config.json: : array is not ...".
+		{name: "top level", config: `[]`, want: "config.json: array"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := t.TempDir()
+			writeConfig(t, bundle, tc.config)
+			_, err := LoadSpec(bundle)
+			if err == nil {
+				t.Fatal("LoadSpec succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(s *specs.Spec, bundle string)
+		field  string // the JSON path the refusal must name; "" means the spec is valid
+	}{
+		{name: "valid", modify: func(*specs.Spec, string) {}},
+		{name: "ociVersion 1.0.0", modify: func(s *specs.Spec, _ string) { s.Version = "1.0.0" }},
+		{name: "ociVersion 1.3.0", modify: func(s *specs.Spec, _ string) { s.Version = "1.3.0" }},
+		{name: "ociVersion 1.0.2-dev", modify: func(s *specs.Spec, _ string) { s.Version = "1.0.2-dev" }},
+		{name: "ociVersion 2.0.0", modify: func(s *specs.Spec, _ string) { s.Version = "2.0.0" }, field: "ociVersion"},
+		{name: "ociVersion 0.5.0", modify: func(s *specs.Spec, _ string) { s.Version = "0.5.0" }, field: "ociVersion"},
+		{name: "ociVersion missing", modify: func(s *specs.Spec, _ string) { s.Version = "" }, field: "ociVersion"},
+		{name: "absolute root", modify: func(s *specs.Spec, b string) { s.Root.Path = filepath.Join(b, "rootfs") }},
+		{name: "no process", modify: func(s *specs.Spec, _ string) { s.Process = nil }},
+		{name: "no root", modify: func(s *specs.Spec, _ string) { s.Root = nil }, field: "root.path"},
+		{name: "empty root path", modify: func(s *specs.Spec, _ string) { s.Root.Path = "" }, field: "root.path"},
+		{name: "missing rootfs", modify: func(s *specs.Spec, _ string) { s.Root.Path = "nope" }, field: "root.path"},
+		{name: "rootfs is a file", modify: func(s *specs.Spec, b string) {
+			_ = os.WriteFile(filepath.Join(b, "file"), nil, 0o644)
+			s.Root.Path = "file"
+		}, field: "root.path"},
+		{name: "empty args", modify: func(s *specs.Spec, _ string) { s.Process.Args = nil }, field: "process.args"},
+		{name: "relative cwd", modify: func(s *specs.Spec, _ string) { s.Process.Cwd = "tmp" }, field: "process.cwd"},
+		{name: "empty cwd", modify: func(s *specs.Spec, _ string) { s.Process.Cwd = "" }, field: "process.cwd"},
+		{name: "known capabilities", modify: func(s *specs.Spec, _ string) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_CHOWN", "CAP_KILL"}, Ambient: []string{"CAP_KILL"}}
+		}},
+		{name: "unknown bounding capability", modify: func(s *specs.Spec, _ string) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: []string{"CAP_NOPE"}}
+		}, field: "process.capabilities.bounding[0]"},
+		{name: "unknown ambient capability", modify: func(s *specs.Spec, _ string) {
+			s.Process.Capabilities = &specs.LinuxCapabilities{Ambient: []string{"CAP_KILL", "chown"}}
+		}, field: "process.capabilities.ambient[1]"},
+		{name: "unknown rlimit", modify: func(s *specs.Spec, _ string) {
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Soft: 1, Hard: 1}, {Type: "RLIMIT_NOPE"}}
+		}, field: "process.rlimits[1].type"},
+		{name: "duplicate rlimit", modify: func(s *specs.Spec, _ string) {
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE"}, {Type: "RLIMIT_NOFILE"}}
+		}, field: "process.rlimits[1].type"},
+		{name: "soft above hard", modify: func(s *specs.Spec, _ string) {
+			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_CORE", Soft: 2, Hard: 1}}
+		}, field: "process.rlimits[0]"},
+		{name: "no linux", modify: func(s *specs.Spec, _ string) { s.Linux = nil }, field: "linux"},
+		{name: "unknown namespace", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces[2].Type = "bogus"
+		}, field: "linux.namespaces[2].type"},
+		{name: "duplicate namespace", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
+		}, field: "linux.namespaces[5].type"},
+		{name: "relative namespace path", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces[4].Path = "proc/1/ns/net"
+		}, field: "linux.namespaces[4].path"},
+		{name: "missing namespace path", modify: func(s *specs.Spec, b string) {
+			s.Linux.Namespaces[4].Path = filepath.Join(b, "no-such-ns")
+		}, field: "linux.namespaces[4].path"},
+		{name: "joined namespace path", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces[4].Path = "/proc/self/ns/net"
+		}},
+		{name: "uid mappings without user namespace", modify: func(s *specs.Spec, _ string) {
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
+		}, field: "linux.uidMappings"},
+		{name: "user namespace without mappings", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		}, field: "linux.uidMappings"},
+		{name: "user namespace with mappings", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
+			s.Linux.GIDMappings = []specs.LinuxIDMapping{{HostID: 1000, Size: 1}}
+		}},
+		{name: "hostname without uts", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:2]
+		}, field: "hostname"},
+		{name: "domainname without uts", modify: func(s *specs.Spec, _ string) {
+			s.Hostname = ""
+			s.Domainname = "d"
+			s.Linux.Namespaces = s.Linux.Namespaces[:2]
+		}, field: "domainname"},
+		{name: "time offsets without time namespace", modify: func(s *specs.Spec, _ string) {
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}}
+		}, field: "linux.timeOffsets"},
+		{name: "time offsets unknown clock", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"realtime": {Secs: 1}}
+		}, field: "linux.timeOffsets"},
+		{name: "time offsets", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+			s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"monotonic": {Secs: 1}, "boottime": {Nanosecs: 2}}
+		}},
+		{name: "bad seccomp", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_NOPE"}
+		}, field: "linux.seccomp"},
+		{name: "bad propagation", modify: func(s *specs.Spec, _ string) { s.Linux.RootfsPropagation = "weird" }, field: "linux.rootfsPropagation"},
+		{name: "propagation", modify: func(s *specs.Spec, _ string) { s.Linux.RootfsPropagation = "rslave" }},
+		{name: "namespaced sysctls", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "1", "fs.mqueue.msg_max": "10", "kernel.hostname": "x"}
+		}},
+		{name: "host sysctl", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Sysctl = map[string]string{"vm.swappiness": "1"}
+		}, field: "linux.sysctl"},
+		{name: "net sysctl without netns", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:4]
+			s.Linux.Sysctl = map[string]string{"net.core.somaxconn": "1"}
+		}, field: `linux.sysctl."net.core.somaxconn"`},
+		{name: "ipc sysctl without ipc ns", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Namespaces = s.Linux.Namespaces[:3]
+			s.Linux.Sysctl = map[string]string{"kernel.msgmax": "1"}
+		}, field: `linux.sysctl."kernel.msgmax"`},
+		{name: "bad device type", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "c"}, {Path: "/dev/y", Type: "z"}}
+		}, field: "linux.devices[1].type"},
+		{name: "relative device path", modify: func(s *specs.Spec, _ string) {
+			s.Linux.Devices = []specs.LinuxDevice{{Path: "dev/x", Type: "c"}}
+		}, field: "linux.devices[0].path"},
+		{name: "relative mount destination", modify: func(s *specs.Spec, _ string) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "tmp", Type: "tmpfs"})
+		}, field: "mounts[1].destination"},
+		{name: "relative prestart hook", modify: func(s *specs.Spec, _ string) {
+			s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "hook"}}} //nolint:staticcheck // deprecated, still in the spec
+		}, field: "hooks.prestart[0].path"},
+		{name: "relative poststop hook", modify: func(s *specs.Spec, _ string) {
+			s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}, {Path: "true"}}}
+		}, field: "hooks.poststop[1].path"},
+		{name: "zero hook timeout", modify: func(s *specs.Spec, _ string) {
+			zero := 0
+			s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true", Timeout: &zero}}}
+		}, field: "hooks.createRuntime[0].timeout"},
+		{name: "hooks", modify: func(s *specs.Spec, _ string) {
+			one := 1
+			s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/true", Timeout: &one}}}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := newBundle(t)
+			spec := validSpec()
+			tc.modify(spec, bundle)
+			rootfs, err := Validate(spec, bundle)
+			if tc.field == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				if want, _ := filepath.EvalSymlinks(filepath.Join(bundle, "rootfs")); rootfs != want {
+					t.Errorf("Validate rootfs = %q, want %q", rootfs, want)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate accepted the spec; want a refusal naming %s", tc.field)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %v is not ErrConfig", err)
+			}
+			if !strings.HasPrefix(err.Error(), "config.json: "+tc.field) {
+				t.Errorf("error %q does not start with %q", err, "config.json: "+tc.field)
+			}
+			if strings.Contains(err.Error(), ErrConfig.Error()) {
+				t.Errorf("error %q repeats the class %q", err, ErrConfig)
+			}
+		})
+	}
+}
+
+// TestValidateRootfsSymlink checks the returned rootfs is the resolved directory, so later joins never go through
+// a link the bundle's owner could change.
+func TestValidateRootfsSymlink(t *testing.T) {
+	bundle := newBundle(t)
+	if err := os.Symlink("rootfs", filepath.Join(bundle, "link")); err != nil {
+		t.Fatal(err)
+	}
+	spec := validSpec()
+	spec.Root.Path = "link"
+	rootfs, err := Validate(spec, bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := filepath.EvalSymlinks(filepath.Join(bundle, "rootfs"))
+	if rootfs != want {
+		t.Errorf("rootfs = %q, want %q", rootfs, want)
+	}
+}
+
+// TestValidateHooksDeterministic: with two bad hook kinds the refusal must name the same one every time; ranging
+// over a map picks one at random.
+func TestValidateHooksDeterministic(t *testing.T) {
+	bundle := newBundle(t)
+	spec := validSpec()
+	spec.Hooks = &specs.Hooks{
+		CreateRuntime: []specs.Hook{{Path: "a"}}, CreateContainer: []specs.Hook{{Path: "b"}},
+		StartContainer: []specs.Hook{{Path: "c"}}, Poststart: []specs.Hook{{Path: "d"}}, Poststop: []specs.Hook{{Path: "e"}},
+	}
+	seen := map[string]bool{}
+	for range 50 {
+		_, err := Validate(spec, bundle)
+		if err == nil {
+			t.Fatal("Validate accepted relative hook paths")
+		}
+		seen[err.Error()] = true
+	}
+	if len(seen) != 1 {
+		t.Errorf("Validate gave %d different errors for one spec: %q", len(seen), keys(seen))
+	}
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func TestValidateProcessPrefix(t *testing.T) {
+	err := ValidateProcess(&specs.Process{Cwd: "/"}, "process.json")
+	if err == nil || !strings.HasPrefix(err.Error(), "config.json: process.json.args") {
+		t.Errorf("ValidateProcess = %v, want it to name process.json.args", err)
+	}
+}
+
+func TestDefaultSpec(t *testing.T) {
+	tests := []struct {
+		name     string
+		rootless bool
+	}{
+		{name: "root"},
+		{name: "rootless", rootless: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bundle := newBundle(t)
+			spec := DefaultSpec(tc.rootless)
+			// What `rt spec` writes goes through JSON before create reads it back.
+			data, err := json.Marshal(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeConfig(t, bundle, string(data))
+			loaded, err := LoadSpec(bundle)
+			if err != nil {
+				t.Fatalf("LoadSpec of DefaultSpec: %v", err)
+			}
+			if _, err := Validate(loaded, bundle); err != nil {
+				t.Fatalf("Validate(DefaultSpec(%v)): %v", tc.rootless, err)
+			}
+			hasUser := false
+			for _, ns := range loaded.Linux.Namespaces {
+				if ns.Type == specs.UserNamespace {
+					hasUser = true
+				}
+				if tc.rootless && ns.Type == specs.NetworkNamespace {
+					t.Errorf("rootless spec has a network namespace")
+				}
+			}
+			if hasUser != tc.rootless {
+				t.Errorf("user namespace = %v, want %v", hasUser, tc.rootless)
+			}
+			if !tc.rootless {
+				if len(loaded.Linux.UIDMappings) != 0 || len(loaded.Linux.GIDMappings) != 0 {
+					t.Errorf("root spec has id mappings")
+				}
+				return
+			}
+			uid, gid := uint32(os.Geteuid()), uint32(os.Getegid())
+			wantUID := []specs.LinuxIDMapping{{ContainerID: 0, HostID: uid, Size: 1}}
+			wantGID := []specs.LinuxIDMapping{{ContainerID: 0, HostID: gid, Size: 1}}
+			if !equalMaps(loaded.Linux.UIDMappings, wantUID) || !equalMaps(loaded.Linux.GIDMappings, wantGID) {
+				t.Errorf("mappings uid %+v gid %+v, want the caller's %d:%d as root", loaded.Linux.UIDMappings, loaded.Linux.GIDMappings, uid, gid)
+			}
+			if loaded.Linux.Resources != nil {
+				t.Errorf("rootless spec has resources %+v", loaded.Linux.Resources)
+			}
+		})
+	}
+}
+
+func equalMaps(a, b []specs.LinuxIDMapping) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestDefaultSpecFresh checks each call returns its own spec: `rt spec --rootless` must not change a later one.
+func TestDefaultSpecFresh(t *testing.T) {
+	a := DefaultSpec(true)
+	a.Mounts[0].Destination = "/changed"
+	a.Process.Args[0] = "changed"
+	b := DefaultSpec(false)
+	if b.Mounts[0].Destination == "/changed" || b.Process.Args[0] == "changed" {
+		t.Error("DefaultSpec results share memory")
+	}
+}
