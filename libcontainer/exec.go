@@ -31,7 +31,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
 			Spec:        &spec,
 			PreserveFDs: len(io.ExtraFiles),
 		},
-		boot:   boot,
+		boot:    boot,
 		placed:  c.cgroup().Apply,
 		console: io.Console,
 	}

@@ -99,8 +99,16 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
 
+	exe, err := sealedExe()
+	if err != nil {
+		p.sock.Close()
+		child.Close()
+		return err
+	}
+	defer exe.Close()
 	cmd := &exec.Cmd{
-		Path:   "/proc/self/exe",
+		// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
+		Path:   "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
 		Args:   []string{"rt", "init"},
 		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd)},
 		Stdin:  orStd(stdio.Stdin, os.Stdin),

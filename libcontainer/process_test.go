@@ -220,46 +220,31 @@ func TestExitCode(t *testing.T) {
 }
 
 func TestEffectiveResources(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Run("unprivileged", func(t *testing.T) {
-			spec := &specs.Spec{Linux: &specs.Linux{Resources: &specs.LinuxResources{
-				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
-			}}}
-			r := effectiveResources(spec)
-			if r == nil || r.Devices != nil {
-				t.Errorf("effectiveResources = %+v, want resources without device rules", r)
-			}
-			if effectiveResources(&specs.Spec{}) != nil {
-				t.Error("effectiveResources of an empty spec is not nil")
-			}
-		})
-		t.Skip("device rules are only applied as root")
-	}
 	i64 := func(v int64) *int64 { return &v }
 	denyAll := specs.LinuxDeviceCgroup{Allow: false, Access: "rwm"}
 	allowFuse := specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: i64(10), Minor: i64(229), Access: "rw"}
 	pids := &specs.LinuxPids{Limit: i64(10)}
-	tests := []struct {
-		name string
-		spec *specs.Spec
-		want []specs.LinuxDeviceCgroup
-	}{
-		{name: "no linux", spec: &specs.Spec{}, want: cgroups.DefaultDevices()},
-		{name: "no resources", spec: &specs.Spec{Linux: &specs.Linux{}}, want: cgroups.DefaultDevices()},
-		// runc's order (specconv): the config's rules, then the default allow list, then linux.devices.
-		{name: "config rules first", spec: &specs.Spec{Linux: &specs.Linux{
+	withDevices := func() *specs.Spec {
+		return &specs.Spec{Linux: &specs.Linux{
 			Resources: &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{denyAll, allowFuse}, Pids: pids},
 			Devices: []specs.LinuxDevice{
 				{Path: "/dev/sda", Type: "b", Major: 8, Minor: 0}, {Path: "/dev/tun", Type: "c", Major: 10, Minor: 200},
 			},
-		}}, want: concat(
-			[]specs.LinuxDeviceCgroup{denyAll, allowFuse},
-			cgroups.DefaultDevices(),
-			[]specs.LinuxDeviceCgroup{
-				{Allow: true, Type: "b", Major: i64(8), Minor: i64(0), Access: "rwm"},
-				{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"},
-			},
-		)},
+		}}
+	}
+	tests := []struct {
+		name     string
+		spec     *specs.Spec
+		root     []specs.LinuxDeviceCgroup // the device rules as root
+		wantPids *specs.LinuxPids
+	}{
+		{name: "no linux", spec: &specs.Spec{}, root: cgroups.DefaultDevices()},
+		{name: "no resources", spec: &specs.Spec{Linux: &specs.Linux{}}, root: cgroups.DefaultDevices()},
+		// runc's order (specconv): the config's rules, then the default allow list; later rules win. linux.devices
+		// nodes add no rule of their own (create.go: as with runc, the config's resources must allow them).
+		{name: "config rules first", spec: withDevices(), root: concat(
+			[]specs.LinuxDeviceCgroup{denyAll, allowFuse}, cgroups.DefaultDevices(),
+		), wantPids: pids},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -271,17 +256,19 @@ func TestEffectiveResources(t *testing.T) {
 			if r == nil {
 				t.Fatal("effectiveResources = nil")
 			}
-			if !reflect.DeepEqual(r.Devices, tc.want) {
-				t.Errorf("devices:\n got %s\nwant %s", devString(r.Devices), devString(tc.want))
+			want := tc.root
+			if os.Geteuid() != 0 {
+				want = nil // an unprivileged user cannot restrict devices; the user namespace does
 			}
-			if tc.spec.Linux != nil && tc.spec.Linux.Resources != nil {
-				if r.Pids != tc.spec.Linux.Resources.Pids {
-					t.Errorf("other resources not carried over: pids %v", r.Pids)
-				}
-				// The saved config must keep the user's rules only: state.json is written from it.
-				if !reflect.DeepEqual(tc.spec.Linux.Resources.Devices, before) {
-					t.Errorf("config's device rules changed to %s", devString(tc.spec.Linux.Resources.Devices))
-				}
+			if !reflect.DeepEqual(r.Devices, want) {
+				t.Errorf("devices:\n got %s\nwant %s", devString(r.Devices), devString(want))
+			}
+			if r.Pids != tc.wantPids {
+				t.Errorf("other resources not carried over: pids %v, want %v", r.Pids, tc.wantPids)
+			}
+			// The saved config must keep the user's rules only: state.json is written from it.
+			if tc.spec.Linux != nil && tc.spec.Linux.Resources != nil && !reflect.DeepEqual(tc.spec.Linux.Resources.Devices, before) {
+				t.Errorf("config's device rules changed to %s", devString(tc.spec.Linux.Resources.Devices))
 			}
 		})
 	}

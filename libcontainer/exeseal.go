@@ -1,0 +1,55 @@
+package libcontainer
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// sealedExe returns a handle on rt's own binary that a container cannot write through: CVE-2019-5736 let a
+// container overwrite the runtime's binary by reopening /proc/<pid>/exe of a runtime process that had entered it.
+// `rt init` is exec'd through this handle, so its /proc/<pid>/exe leads there and not to the host's file:
+//
+//   - a detached read-only mount of the binary (open_tree OPEN_TREE_CLONE + mount_setattr MOUNT_ATTR_RDONLY): a
+//     reopen for writing fails with EROFS. It costs two syscalls and is visible in no mount namespace.
+//   - without the privilege for that (rootless), a sealed memfd copy: write seals make it immutable. It costs a
+//     copy of the binary (a few milliseconds), so it is only the fallback.
+//
+// Either way the exec itself stays a single one (no re-exec of a cloned binary).
+func sealedExe() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err == nil {
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+		if err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err == nil {
+			return os.NewFile(uintptr(fd), "rt-exe-ro"), nil
+		}
+		unix.Close(fd)
+	}
+	return memfdExe()
+}
+
+// memfdExe copies rt's binary into a memfd and seals it against every change.
+func memfdExe() (*os.File, error) {
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("seal rt binary: %w", err)
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("rt-exe", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("seal rt binary: %w", os.NewSyscallError("memfd_create", err))
+	}
+	f := os.NewFile(uintptr(fd), "rt-exe-memfd")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal rt binary: copy: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal rt binary: %w", os.NewSyscallError("fcntl F_ADD_SEALS", err))
+	}
+	return f, nil
+}
