@@ -59,11 +59,15 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 	if err != nil {
 		return nil, nil, err
 	}
-	io, err := passedFiles(cliCtx.Int("preserve-fds"))
+	io, listenFds, err := passedFiles(cliCtx.Int("preserve-fds"))
 	if err != nil {
 		return nil, nil, err
 	}
 	io.Console = toConsole
+	if listenFds > 0 && spec.Process != nil {
+		// systemd socket activation passes on: the fds are 3.. in the container too, and its init is pid 1 there.
+		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(listenFds), "LISTEN_PID=1")
+	}
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
 		Bundle:       bundle,
 		Spec:         spec,
@@ -85,11 +89,11 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 }
 
 // passedFiles collects the fds rt passes on as 3, 4, ...: systemd's LISTEN_FDS when they are meant for this
-// process, then --preserve-fds more (runc's order).
-func passedFiles(preserve int) (libcontainer.ProcessIO, error) {
+// process (their count is returned), then --preserve-fds more (runc's order).
+func passedFiles(preserve int) (libcontainer.ProcessIO, int, error) {
 	var io libcontainer.ProcessIO
 	if preserve < 0 {
-		return io, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
+		return io, 0, fmt.Errorf("--preserve-fds %d: must not be negative", preserve)
 	}
 	n := 0
 	if pid, err := strconv.Atoi(os.Getenv("LISTEN_PID")); err == nil && pid == os.Getpid() {
@@ -100,11 +104,11 @@ func passedFiles(preserve int) (libcontainer.ProcessIO, error) {
 	for fd := 3; fd < 3+n+preserve; fd++ {
 		f := os.NewFile(uintptr(fd), "fd"+strconv.Itoa(fd))
 		if _, err := f.Stat(); err != nil {
-			return io, fmt.Errorf("--preserve-fds %d: fd %d is not open", preserve, fd)
+			return io, 0, fmt.Errorf("--preserve-fds %d: fd %d is not open", preserve, fd)
 		}
 		io.ExtraFiles = append(io.ExtraFiles, f)
 	}
-	return io, nil
+	return io, n, nil
 }
 
 // writePidFile writes pid in decimal without a newline, atomically (temp file + rename), as runc does.

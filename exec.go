@@ -64,7 +64,7 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 		c.Close()
 		return 0, err
 	}
-	io, err := passedFiles(cliCtx.Int("preserve-fds"))
+	io, _, err := passedFiles(cliCtx.Int("preserve-fds"))
 	if err != nil {
 		c.Close()
 		return 0, err

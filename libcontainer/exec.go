@@ -21,6 +21,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
 	}
+	boot.NonDumpable = true
 	spec := *c.state.Config
 	spec.Process = process
 	p := &parentProcess{

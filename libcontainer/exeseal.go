@@ -18,16 +18,35 @@ import (
 //     copy of the binary (a few milliseconds), so it is only the fallback.
 //
 // Either way the exec itself stays a single one (no re-exec of a cloned binary).
-func sealedExe() (*os.File, error) {
-	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
-	if err == nil {
-		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
-		if err = unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err == nil {
-			return os.NewFile(uintptr(fd), "rt-exe-ro"), nil
+//
+// The handle's fd is at least minFd, so that the child's fd shuffling before the exec cannot replace it.
+func sealedExe(minFd int) (*os.File, error) {
+	f, err := roExe()
+	if err != nil {
+		if f, err = memfdExe(); err != nil {
+			return nil, err
 		}
-		unix.Close(fd)
 	}
-	return memfdExe()
+	defer f.Close()
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, minFd)
+	if err != nil {
+		return nil, fmt.Errorf("seal rt binary: %w", os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// roExe is a detached read-only mount of rt's binary.
+func roExe() (*os.File, error) {
+	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("open_tree", err)
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV}
+	if err := unix.MountSetattr(fd, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		unix.Close(fd)
+		return nil, os.NewSyscallError("mount_setattr", err)
+	}
+	return os.NewFile(uintptr(fd), "rt-exe-ro"), nil
 }
 
 // memfdExe copies rt's binary into a memfd and seals it against every change.

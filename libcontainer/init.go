@@ -30,7 +30,10 @@ func Init() {
 	sock := os.NewFile(uintptr(fd), "init-sock")
 	unix.CloseOnExec(fd)
 	if err := initProcess(&sock); err != nil {
-		_, _ = sock.Write(appendMsg(nil, nsenter.MsgError, []byte(err.Error())))
+		// Once the parent has gone (after start), the container's own stderr is the only place left to tell.
+		if _, werr := sock.Write(appendMsg(nil, nsenter.MsgError, []byte(err.Error()))); werr != nil {
+			fmt.Fprintln(os.Stderr, "rt init: "+err.Error())
+		}
 		os.Exit(1)
 	}
 	os.Exit(0) // not reached: initProcess execs
@@ -93,11 +96,14 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 	}
 	// A handle on the host's procfs, taken before pivot_root hides it: the exec fifo is reopened through it, so
 	// that neither a missing nor a hostile /proc in the container can get in the way.
-	procfd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	proc, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return &os.PathError{Op: "open", Path: "/proc", Err: err}
+		return err
 	}
-	if err := rootfs.Prepare(spec, cfg.Rootfs, &rootfs.Options{CgroupPaths: cfg.CgroupPaths}); err != nil {
+	if proc, err = moveFd(proc, fifoFd+1+cfg.PreserveFDs); err != nil {
+		return err
+	}
+	if err := rootfs.Prepare(spec, cfg.Rootfs, &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle}); err != nil {
 		return err
 	}
 	if spec.Process != nil && spec.Process.Cwd != "" {
@@ -147,7 +153,7 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 			return err
 		}
 	}
-	fifo := &execFifo{procfd: procfd, file: fifoFile}
+	fifo := &execFifo{proc: proc, file: fifoFile}
 	return execProcess(cfg, sock, fifo)
 }
 
@@ -168,14 +174,14 @@ func enterRoot(cfg *initConfig) error {
 
 // execFifo is the init's end of <state>/exec.fifo (an O_PATH fd), reopened for writing through procfs.
 type execFifo struct {
-	procfd int
-	file   *os.File
+	proc *os.File
+	file *os.File
 }
 
 // wait blocks until `rt start` opens the fifo for reading, then tells it the init is going on.
 func (f *execFifo) wait() error {
 	path := "self/fd/" + strconv.Itoa(int(f.file.Fd()))
-	fd, err := unix.Openat(f.procfd, path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(int(f.proc.Fd()), path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: "exec fifo", Err: err}
 	}
@@ -184,7 +190,7 @@ func (f *execFifo) wait() error {
 	}
 	unix.Close(fd)
 	f.file.Close()
-	unix.Close(f.procfd)
+	f.proc.Close()
 	return nil
 }
 

@@ -99,16 +99,7 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
 
-	exe, err := sealedExe()
-	if err != nil {
-		p.sock.Close()
-		child.Close()
-		return err
-	}
-	defer exe.Close()
 	cmd := &exec.Cmd{
-		// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
-		Path:   "/proc/self/fd/" + strconv.Itoa(int(exe.Fd())),
 		Args:   []string{"rt", "init"},
 		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd)},
 		Stdin:  orStd(stdio.Stdin, os.Stdin),
@@ -121,6 +112,15 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		second = child
 	}
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
+	exe, err := sealedExe(childFdsEnd(cmd))
+	if err != nil {
+		p.sock.Close()
+		child.Close()
+		return err
+	}
+	defer exe.Close()
+	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
+	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
 	err = cmd.Start()
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()
@@ -151,6 +151,17 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		return fmt.Errorf("send bootstrap: %w", p.childError(err))
 	}
 	return p.sync()
+}
+
+// childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
+// the highest one it passes, one after another, so the sealed exe handle must sit above that whole range.
+func childFdsEnd(cmd *exec.Cmd) int {
+	files := append([]*os.File{cmd.Stdin.(*os.File), cmd.Stdout.(*os.File), cmd.Stderr.(*os.File)}, cmd.ExtraFiles...)
+	top := 0
+	for _, f := range files {
+		top = max(top, int(f.Fd()))
+	}
+	return top + len(files) + 1
 }
 
 func orStd(f, std *os.File) *os.File {

@@ -51,6 +51,7 @@ struct bootstrap {
 	char paths[MAX_PATHS][MAX_PAYLOAD];
 	char timeoffsets[MAX_PAYLOAD];
 	int has_timeoffsets;
+	int nondumpable;
 };
 
 static int syncfd = -1;
@@ -139,6 +140,9 @@ static void read_bootstrap(struct bootstrap *b)
 		case REC_TIME_OFFSETS:
 			strcpy(b->timeoffsets, payload);
 			b->has_timeoffsets = 1;
+			break;
+		case REC_NONDUMPABLE:
+			b->nondumpable = 1;
 			break;
 		default:
 			errno = EINVAL;
@@ -250,6 +254,10 @@ __attribute__((constructor)) static void rt_nsenter(void)
 		fail("nsenter: unshare namespaces 0x%x", rest);
 	if (b.has_timeoffsets)
 		write_timens_offsets(b.timeoffsets);
+	// A process entering a running container must not be ptrace-able or readable through /proc by the
+	// container's processes until it has exec'd (CVE-2016-9962); execve(2) resets the flag. The clone inherits it.
+	if (b.nondumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail("nsenter: prctl PR_SET_DUMPABLE 0");
 
 	// A new (or joined) pid or time namespace applies to children only, so the init is a child. CLONE_PARENT
 	// makes it the parent's child, so `rt run` and `rt exec` wait for it directly.

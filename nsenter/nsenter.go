@@ -32,12 +32,15 @@ type NsPath struct {
 	Path string
 }
 
-// Bootstrap is what the constructor needs: the namespaces to create (CLONE_NEW* flags), the ones to join, and the
-// time namespace offsets ("monotonic 5 0\nboottime ..." as /proc/PID/timens_offsets takes them).
+// Bootstrap is what the constructor needs: the namespaces to create (CLONE_NEW* flags), the ones to join, the
+// time namespace offsets ("monotonic 5 0\nboottime ..." as /proc/PID/timens_offsets takes them), and whether
+// the process is to be non-dumpable.
 type Bootstrap struct {
 	CloneFlags  uint32
 	Join        []NsPath
 	TimeOffsets string
+	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs (for exec into a container).
+	NonDumpable bool
 }
 
 // Encode appends the bootstrap records, ending with the end record, to buf.
@@ -50,6 +53,9 @@ func (b *Bootstrap) Encode(buf []byte) []byte {
 	}
 	if b.TimeOffsets != "" {
 		buf = appendRecord(buf, C.REC_TIME_OFFSETS, []byte(b.TimeOffsets))
+	}
+	if b.NonDumpable {
+		buf = appendRecord(buf, C.REC_NONDUMPABLE, nil)
 	}
 	return appendRecord(buf, C.REC_END, nil)
 }

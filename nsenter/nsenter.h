@@ -10,6 +10,7 @@
 #define REC_CLONE_FLAGS 1
 #define REC_NS_PATH 2
 #define REC_TIME_OFFSETS 3
+#define REC_NONDUMPABLE 4
 
 // Messages child -> parent, framed the same way.
 #define MSG_ERROR 100

@@ -109,7 +109,7 @@ var rlimitNames = map[string]int{
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal(errors.New("usage: probe self|mounts|stat|write|net|signals|exit ..."))
+		fatal(errors.New("usage: probe self|mounts|stat|write|net|signals|exit ARGS"))
 	}
 	args := os.Args[2:]
 	var out any

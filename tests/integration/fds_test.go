@@ -1,0 +1,79 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// TestPreserveFds: `run --preserve-fds N` passes the caller's fds 3..3+N-1 to the container as 3..3+N-1, and
+// nothing else of the caller's or the runtime's (checked with the probe's fd listing); LISTEN_FDS for the runtime's
+// own pid passes fds too, and the container sees LISTEN_FDS=n LISTEN_PID=1 (systemd socket activation).
+func TestPreserveFds(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		listen  bool // run through sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec rt ...', as systemd would
+		wantFds int
+	}{
+		{name: "preserve-fds 2", args: []string{"--preserve-fds", "2"}, wantFds: 2},
+		{name: "none", wantFds: 0},
+		{name: "LISTEN_FDS 1", listen: true, wantFds: 1},
+		{name: "LISTEN_FDS 1 and preserve-fds 1", args: []string{"--preserve-fds", "1"}, listen: true, wantFds: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, withArgs("/probe", "self"))
+			id := newID(t)
+			dir := t.TempDir()
+			var extra []*os.File
+			for i := 0; i < 3; i++ { // one more than passed: it must not reach the container
+				f, err := os.Create(filepath.Join(dir, "passed"+strconv.Itoa(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				extra = append(extra, f)
+			}
+			out, err := os.Create(filepath.Join(dir, "stdout"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+			defer cancel()
+			args := append(append([]string{runtimeBin, "--root", stateRoot(t), "run"}, tc.args...), "--bundle", b, id)
+			cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+			if tc.listen {
+				cmd = exec.CommandContext(ctx, "/bin/sh", append([]string{"-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$@"`, "sh"}, args...)...)
+			}
+			cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, out, extra
+			if err := runTracked(cmd); err != nil {
+				t.Fatalf("run: %v: %s", err, readFile(out.Name()))
+			}
+			var s Self
+			decode(t, readFile(out.Name()), &s)
+			for fd := 3; fd < 3+len(extra); fd++ {
+				target, ok := s.Fds[strconv.Itoa(fd)]
+				want := fd < 3+tc.wantFds
+				if ok != want {
+					t.Errorf("fd %d in the container: %v (%q), want %v", fd, ok, target, want)
+				}
+				if ok && target != filepath.Join(dir, "passed"+strconv.Itoa(fd-3)) {
+					t.Errorf("fd %d is %q, want the caller's fd %d", fd, target, fd)
+				}
+			}
+			if len(s.Fds) != 3+tc.wantFds {
+				t.Errorf("fds in the container: %v, want only stdio and %d passed", s.Fds, tc.wantFds)
+			}
+			if tc.listen && !(slices.Contains(s.Env, "LISTEN_FDS=1") && slices.Contains(s.Env, "LISTEN_PID=1")) {
+				t.Errorf("env %q: want LISTEN_FDS=1 and LISTEN_PID=1", s.Env)
+			}
+		})
+	}
+}
