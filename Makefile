@@ -40,7 +40,7 @@ test: deps rt probe unit lint integration conformance test-cgroupv2 test-manager
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/integration)
 
 ## lint: gofmt, go vet, golangci-lint, shellcheck, and -Wall -Werror for the nsenter C
 lint:

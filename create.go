@@ -122,6 +122,11 @@ func writePidFile(path string, pid int) error {
 		return fmt.Errorf("--pid-file: %w", err)
 	}
 	defer os.Remove(tmp.Name())
+	// 0644 as runc's (0666 less the usual umask): monitoring tools read pid files as other users.
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return fmt.Errorf("--pid-file: %w", err)
+	}
 	if _, err := tmp.WriteString(strconv.Itoa(pid)); err != nil {
 		tmp.Close()
 		return fmt.Errorf("--pid-file: %w", err)

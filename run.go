@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"log/slog"
 	"os"
 	"os/signal"
 
@@ -44,14 +45,20 @@ var runCommand = &cli.Command{
 			c.Close()
 			return err
 		}
-		if detach {
-			return c.Close()
-		}
 		// Unlock while the container runs, so that state, kill, exec and the rest can act on it.
 		pid := c.State().InitPid // even if it has exited already: it is still ours to reap
 		if err := c.Close(); err != nil {
 			return err
 		}
+		if detach {
+			return c.AwaitReady()
+		}
+		// In the foreground readiness is passed on while rt relays signals and waits.
+		go func() {
+			if err := c.AwaitReady(); err != nil {
+				slog.Warn(err.Error())
+			}
+		}()
 		relay.start()
 		code, err := forwardAndWait(pid, signals, relay)
 		if err != nil {

@@ -11,7 +11,12 @@ var startCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		defer c.Close()
-		return c.Start()
+		err = c.Start()
+		c.Close()
+		if err != nil {
+			return err
+		}
+		// With NOTIFY_SOCKET, start returns once the workload is ready, as runc's does.
+		return c.AwaitReady()
 	},
 }

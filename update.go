@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -166,7 +167,7 @@ func parseBytes(v string) (*int64, error) {
 		}
 	}
 	n, err := strconv.ParseFloat(s, 64)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || math.IsInf(n, 0) || math.IsNaN(n) || n*float64(mult) >= math.MaxInt64 {
 		return nil, fmt.Errorf("not a size")
 	}
 	b := int64(n * float64(mult))

@@ -18,10 +18,11 @@ import (
 
 // Container is one container's state directory, held locked for as long as the Container is open.
 type Container struct {
-	dir   string // <root>/<id>
-	lock  *os.File
-	state State
-	cg    *cgroups.Manager
+	dir      string // <root>/<id>
+	lock     *os.File
+	state    State
+	cg       *cgroups.Manager
+	notifyFd int // the bound notify socket between Start and AwaitReady; 0 when none
 }
 
 // ID is the container's id.

@@ -67,6 +67,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		}
 	}()
 
+	if err := c.setupNotify(spec); err != nil {
+		return c, err
+	}
 	if err := c.createCgroup(); err != nil {
 		return c, err
 	}
@@ -251,6 +254,13 @@ func (c *Container) Start() error {
 	if c.state.Config.Process == nil {
 		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
 	}
+	if c.state.Notify {
+		sock, err := c.listenNotify()
+		if err != nil {
+			return err
+		}
+		c.notifyFd = sock
+	}
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -271,6 +281,18 @@ func (c *Container) Start() error {
 		runHooksWarn("poststart", h.Poststart, state)
 	}
 	return nil
+}
+
+// AwaitReady passes the workload's READY=1 on to the caller's NOTIFY_SOCKET when the container was created with
+// one (see notify.go); otherwise it returns at once. Call it after Start, with the container unlocked (Close): it
+// waits for as long as the workload takes.
+func (c *Container) AwaitReady() error {
+	if c.notifyFd == 0 {
+		return nil
+	}
+	fd := c.notifyFd
+	c.notifyFd = 0
+	return c.forwardReady(fd)
 }
 
 // awaitFifo waits until the init has written its byte into the fifo, or has died. A fifo with no writer yet does not

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"reflect"
@@ -298,4 +299,38 @@ func devString(devs []specs.LinuxDeviceCgroup) string {
 		b.WriteString("[" + allow + " " + d.Type + " " + num(d.Major) + ":" + num(d.Minor) + " " + d.Access + "] ")
 	}
 	return b.String()
+}
+
+// TestInitConfigFraming: the init reads its whole config (the container's spec) as one framed message through
+// nsenter.ReadMsg, so that must take a config as large as real ones get: a full seccomp profile, many env vars and
+// annotations easily pass 64 KiB. (`rt run` of a 76 KB config.json fails today with "read init config: nsenter
+// message 110: length 76290: protocol error".)
+func TestInitConfigFraming(t *testing.T) {
+	tests := []struct {
+		name string
+		envs int
+	}{
+		{name: "small", envs: 10},
+		{name: "100 KB", envs: 1000},
+		{name: "1 MB", envs: 10000},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := validSpec()
+			for i := range tc.envs {
+				spec.Process.Env = append(spec.Process.Env, "V"+strconv.Itoa(i)+"="+string(bytes.Repeat([]byte("x"), 90)))
+			}
+			cfg, err := json.Marshal(&initConfig{ID: "c", Spec: spec})
+			if err != nil {
+				t.Fatal(err)
+			}
+			typ, payload, err := nsenter.ReadMsg(bytes.NewReader(appendMsg(nil, msgConfig, cfg)))
+			if err != nil {
+				t.Fatalf("ReadMsg of a %d-byte config: %v", len(cfg), err)
+			}
+			if typ != msgConfig || !bytes.Equal(payload, cfg) {
+				t.Errorf("config did not round-trip: type %d, %d bytes of %d", typ, len(payload), len(cfg))
+			}
+		})
+	}
 }

@@ -89,6 +89,7 @@ type State struct {
 	Rootfs        string            `json:"rootfs"`
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
+	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
 	Config        *specs.Spec       `json:"config"`
 }
 

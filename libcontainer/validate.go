@@ -32,6 +32,9 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 			line, col := position(data, syn.Offset)
 			return nil, classErr(ErrConfig, "%s: line %d column %d: %v", path, line, col, syn)
 		case errors.As(err, &typ):
+			if typ.Field == "" { // the top level is not an object
+				return nil, classErr(ErrConfig, "%s: %s is not a %s", path, typ.Value, typ.Type)
+			}
 			return nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, typ.Field, typ.Value, typ.Type)
 		}
 		return nil, classErr(ErrConfig, "%s: %v", path, err)
@@ -257,17 +260,20 @@ func validateHooks(h *specs.Hooks) error {
 	if h == nil {
 		return nil
 	}
-	//nolint:staticcheck // Prestart is deprecated but still part of the spec.
-	for kind, hooks := range map[string][]specs.Hook{
-		"prestart": h.Prestart, "createRuntime": h.CreateRuntime, "createContainer": h.CreateContainer,
-		"startContainer": h.StartContainer, "poststart": h.Poststart, "poststop": h.Poststop,
+	for _, kind := range []struct {
+		name  string
+		hooks []specs.Hook
+	}{
+		{"prestart", h.Prestart}, //nolint:staticcheck // Prestart is deprecated but still part of the spec.
+		{"createRuntime", h.CreateRuntime}, {"createContainer", h.CreateContainer},
+		{"startContainer", h.StartContainer}, {"poststart", h.Poststart}, {"poststop", h.Poststop},
 	} {
-		for i, hook := range hooks {
+		for i, hook := range kind.hooks {
 			if !filepath.IsAbs(hook.Path) {
-				return fieldError(fmt.Sprintf("hooks.%s[%d].path", kind, i), "%q is not an absolute path", hook.Path)
+				return fieldError(fmt.Sprintf("hooks.%s[%d].path", kind.name, i), "%q is not an absolute path", hook.Path)
 			}
 			if hook.Timeout != nil && *hook.Timeout <= 0 {
-				return fieldError(fmt.Sprintf("hooks.%s[%d].timeout", kind, i), "must be greater than zero")
+				return fieldError(fmt.Sprintf("hooks.%s[%d].timeout", kind.name, i), "must be greater than zero")
 			}
 		}
 	}

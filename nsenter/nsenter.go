@@ -66,6 +66,9 @@ func appendRecord(buf []byte, typ uint32, payload []byte) []byte {
 	return append(buf, payload...)
 }
 
+// maxMsg bounds a message's length, so that a corrupt header cannot make the reader allocate gigabytes.
+const maxMsg = 64 << 20
+
 // ReadMsg reads one message from the bootstrap child. A MsgError message comes back as an error with its text.
 func ReadMsg(r io.Reader) (typ uint32, payload []byte, err error) {
 	var hdr [8]byte
@@ -74,7 +77,8 @@ func ReadMsg(r io.Reader) (typ uint32, payload []byte, err error) {
 	}
 	typ = binary.NativeEndian.Uint32(hdr[:4])
 	n := binary.NativeEndian.Uint32(hdr[4:])
-	if n > 1<<16 {
+	// A sanity bound, not a limit on configs: the init config carries the whole spec (large seccomp profiles).
+	if n > maxMsg {
 		return 0, nil, fmt.Errorf("nsenter message %d: length %d: %w", typ, n, unix.EPROTO)
 	}
 	payload = make([]byte, n)

@@ -24,6 +24,7 @@ const (
 	recCloneFlags  = 1
 	recNsPath      = 2
 	recTimeOffsets = 3
+	recNonDumpable = 4
 	// msgHelperReport is what the init half of this test binary sends back: its namespaces (see TestMain).
 	msgHelperReport = 200
 )
@@ -50,6 +51,8 @@ func helperInit(env string) int {
 	lines = append(lines, "self "+strconv.Itoa(os.Getpid()))
 	sid, _ := unix.Getsid(0)
 	lines = append(lines, "sid "+strconv.Itoa(sid))
+	dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
+	lines = append(lines, "dumpable "+strconv.Itoa(dumpable))
 	for _, ns := range helperNamespaces {
 		link, err := os.Readlink("/proc/self/ns/" + ns)
 		if err != nil {
@@ -84,6 +87,7 @@ func TestHeaderConstants(t *testing.T) {
 		{name: "REC_CLONE_FLAGS", got: recCloneFlags},
 		{name: "REC_NS_PATH", got: recNsPath},
 		{name: "REC_TIME_OFFSETS", got: recTimeOffsets},
+		{name: "REC_NONDUMPABLE", got: recNonDumpable},
 		{name: "MSG_ERROR", got: MsgError},
 		{name: "MSG_USERMAP", got: MsgUsermap},
 		{name: "MSG_USERMAP_DONE", got: MsgUsermapDone},
@@ -149,6 +153,11 @@ func decodeBootstrap(t *testing.T, recs []record) Bootstrap {
 			b.Join = append(b.Join, NsPath{Type: binary.NativeEndian.Uint32(r.payload), Path: string(r.payload[4:])})
 		case recTimeOffsets:
 			b.TimeOffsets = string(r.payload)
+		case recNonDumpable:
+			if len(r.payload) != 0 {
+				t.Fatalf("non-dumpable record with %d bytes", len(r.payload))
+			}
+			b.NonDumpable = true
 		case recEnd:
 			if len(r.payload) != 0 {
 				t.Fatalf("end record with %d bytes", len(r.payload))
@@ -173,6 +182,8 @@ func TestBootstrapEncode(t *testing.T) {
 		}}, wantRecs: []uint32{recCloneFlags, recNsPath, recNsPath, recEnd}},
 		{name: "time offsets", in: Bootstrap{CloneFlags: unix.CLONE_NEWTIME, TimeOffsets: "monotonic 1 0\nboottime 2 0\n"},
 			wantRecs: []uint32{recCloneFlags, recTimeOffsets, recEnd}},
+		{name: "non-dumpable", in: Bootstrap{Join: []NsPath{{Type: unix.CLONE_NEWPID, Path: "/proc/1/ns/pid"}}, NonDumpable: true},
+			wantRecs: []uint32{recCloneFlags, recNsPath, recNonDumpable, recEnd}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,11 +242,12 @@ func TestReadMsg(t *testing.T) {
 	}{
 		{name: "pid", in: frame(MsgPid, 4, []byte{1, 0, 0, 0}), wantTyp: MsgPid, wantPayload: []byte{1, 0, 0, 0}},
 		{name: "empty payload", in: frame(MsgUsermap, 0, nil), wantTyp: MsgUsermap, wantPayload: []byte{}},
-		{name: "largest", in: frame(7, 1<<16, make([]byte, 1<<16)), wantTyp: 7, wantPayload: make([]byte, 1<<16)},
+		{name: "64 KiB", in: frame(7, 1<<16, make([]byte, 1<<16)), wantTyp: 7, wantPayload: make([]byte, 1<<16)},
 		{name: "error text", in: frame(MsgError, 5, []byte("boom!")), wantText: "boom!"},
 		{name: "empty error", in: frame(MsgError, 0, nil), wantText: ""},
-		{name: "oversize", in: frame(MsgPid, 1<<16+1, nil), wantErr: unix.EPROTO},
-		{name: "huge", in: frame(MsgPid, 0xffffffff, nil), wantErr: unix.EPROTO},
+		// A broken or hostile child must not make the parent allocate 4 GiB. (The exact bound is ReadMsg's to
+		// choose: the init's config travels in one message and can exceed 64 KiB.)
+		{name: "oversize", in: frame(MsgPid, 0xffffffff, nil), wantErr: unix.EPROTO},
 		{name: "nothing", in: nil, wantErr: io.EOF},
 		{name: "short header", in: []byte{1, 2, 3}, wantErr: io.ErrUnexpectedEOF},
 		{name: "short payload", in: frame(MsgPid, 4, []byte{1}), wantErr: io.ErrUnexpectedEOF},
@@ -292,7 +304,7 @@ func TestWriteMsg(t *testing.T) {
 }
 
 // FuzzReadMsg: arbitrary bytes from a (possibly hostile or broken) child never panic ReadMsg, and what it returns
-// fits in what it read and under its length bound.
+// fits in what it read.
 func FuzzReadMsg(f *testing.F) {
 	f.Add(frame(MsgPid, 4, []byte{1, 2, 3, 4}))
 	f.Add(frame(MsgError, 3, []byte("bad")))
@@ -306,7 +318,7 @@ func FuzzReadMsg(f *testing.F) {
 		if typ == MsgError {
 			t.Fatalf("MsgError returned without an error")
 		}
-		if len(payload) > 1<<16 || 8+len(payload) > len(data) {
+		if 8+len(payload) > len(data) {
 			t.Fatalf("payload of %d bytes from %d bytes of input", len(payload), len(data))
 		}
 	})
@@ -314,10 +326,10 @@ func FuzzReadMsg(f *testing.F) {
 
 // FuzzBootstrapEncode: whatever the bootstrap, its encoding decodes back to it.
 func FuzzBootstrapEncode(f *testing.F) {
-	f.Add(uint32(unix.CLONE_NEWPID), uint32(unix.CLONE_NEWNET), "/proc/1/ns/net", "monotonic 1 0\n")
-	f.Add(uint32(0), uint32(0), "", "")
-	f.Fuzz(func(t *testing.T, flags, joinType uint32, path, offsets string) {
-		in := Bootstrap{CloneFlags: flags, TimeOffsets: offsets}
+	f.Add(uint32(unix.CLONE_NEWPID), uint32(unix.CLONE_NEWNET), "/proc/1/ns/net", "monotonic 1 0\n", true)
+	f.Add(uint32(0), uint32(0), "", "", false)
+	f.Fuzz(func(t *testing.T, flags, joinType uint32, path, offsets string, nonDumpable bool) {
+		in := Bootstrap{CloneFlags: flags, TimeOffsets: offsets, NonDumpable: nonDumpable}
 		if path != "" {
 			in.Join = []NsPath{{Type: joinType, Path: path}, {Type: joinType ^ 1, Path: path + "x"}}
 		}
@@ -463,6 +475,7 @@ func TestConstructor(t *testing.T) {
 		wantNs   map[string]string // namespaces the init must be in ("" = same as ours)
 		newNs    []string          // namespaces that must differ from ours
 		wantPid1 bool
+		wantDump string // PR_GET_DUMPABLE in the init; "" = 1, as for any process exec'd by root
 	}{
 		{name: "no namespaces", buf: func() []byte { return (&Bootstrap{}).Encode(nil) }, wantNs: map[string]string{}},
 		{name: "new uts ipc net", root: true, buf: func() []byte {
@@ -479,6 +492,8 @@ func TestConstructor(t *testing.T) {
 				{Type: unix.CLONE_NEWIPC, Path: fmt.Sprintf("/proc/%d/ns/ipc", pid)},
 			}}).Encode(nil)
 		}, wantNs: map[string]string{"uts": "target", "ipc": "target"}},
+		// CVE-2016-9962: a process entering a running container stays non-dumpable until it execs.
+		{name: "non-dumpable", buf: func() []byte { return (&Bootstrap{NonDumpable: true}).Encode(nil) }, wantDump: "0"},
 		{name: "join missing path", buf: func() []byte {
 			return (&Bootstrap{Join: []NsPath{{Type: unix.CLONE_NEWUTS, Path: "/nonexistent/ns"}}}).Encode(nil)
 		}, wantErr: "nsenter: open uts namespace /nonexistent/ns: No such file or directory"},
@@ -545,6 +560,13 @@ func TestConstructor(t *testing.T) {
 				}
 			} else if want := strconv.Itoa(int(binary.NativeEndian.Uint32(msgs[0].payload))); report["self"] != want {
 				t.Errorf("init reports pid %s, MsgPid said %s", report["self"], want)
+			}
+			wantDump := tc.wantDump
+			if wantDump == "" {
+				wantDump = "1"
+			}
+			if report["dumpable"] != wantDump {
+				t.Errorf("init dumpable %s, want %s", report["dumpable"], wantDump)
 			}
 			// The container's processes get their own session, as runc's init does.
 			if report["sid"] != report["self"] {

@@ -109,7 +109,7 @@ var rlimitNames = map[string]int{
 
 func main() {
 	if len(os.Args) < 2 {
-		fatal(errors.New("usage: probe self|mounts|stat|write|net|signals|exit ARGS"))
+		fatal(errors.New("usage: probe self|mounts|stat|write|net|signals|exit|notify ARGS"))
 	}
 	args := os.Args[2:]
 	var out any
@@ -130,6 +130,8 @@ func main() {
 	case "exit":
 		code, _ := strconv.Atoi(strings.Join(args, ""))
 		os.Exit(code)
+	case "notify":
+		err = notify(strings.Join(args, "\n"))
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -373,4 +375,23 @@ func signals(args []string) error {
 		}
 	}
 	return nil
+}
+
+// notify sends msg as one datagram to $NOTIFY_SOCKET (sd_notify(3)), then sleeps until killed, as a service
+// that has become ready would.
+func notify(msg string) error {
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return errors.New("notify: NOTIFY_SOCKET is not set")
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	if err := unix.Sendto(fd, []byte(msg), 0, &unix.SockaddrUnix{Name: path}); err != nil {
+		return fmt.Errorf("notify %s: %w", path, err)
+	}
+	for {
+		_ = unix.Pause()
+	}
 }

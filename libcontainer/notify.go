@@ -1,0 +1,150 @@
+package libcontainer
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Readiness (sd_notify(3)) through rt: when rt is started with NOTIFY_SOCKET (a systemd Type=notify unit), the
+// container gets a socket of rt's own instead of the caller's, as runc does: <state>/notify/notify.sock, bound
+// read-only at /run/notify in the container, with NOTIFY_SOCKET=/run/notify/notify.sock. `rt start` (or the
+// foreground `rt run`) listens on it and passes READY=1 on to the caller's socket with MAINPID set to the
+// container init's host pid, then completes systemd's BARRIER=1 handshake, so that the unit becomes active only once
+// the workload says it is ready.
+const (
+	notifyDirName       = "notify"
+	notifySockName      = "notify.sock"
+	containerNotifyDir  = "/run/notify"
+	containerNotifySock = containerNotifyDir + "/" + notifySockName
+)
+
+// setupNotify prepares the notify socket directory and the container's view of it when the caller has a
+// NOTIFY_SOCKET. It changes spec (a mount and an env entry), which is saved with the state.
+func (c *Container) setupNotify(spec *specs.Spec) error {
+	if os.Getenv("NOTIFY_SOCKET") == "" || spec.Process == nil {
+		return nil
+	}
+	dir := filepath.Join(c.dir, notifyDirName)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return fmt.Errorf("notify socket: %w", err)
+	}
+	spec.Mounts = append(spec.Mounts, specs.Mount{
+		Destination: containerNotifyDir, Type: "bind", Source: dir,
+		Options: []string{"bind", "nosuid", "noexec", "nodev", "ro"},
+	})
+	spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+containerNotifySock)
+	c.state.Notify = true
+	return nil
+}
+
+// listenNotify binds the container's notify socket; it is done by the process that will wait for READY=1 (start
+// or run), before the workload can send anything.
+func (c *Container) listenNotify() (int, error) {
+	path := filepath.Join(c.dir, notifyDirName, notifySockName)
+	_ = os.Remove(path) // a socket left by an earlier start attempt
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("notify socket: %w", os.NewSyscallError("socket", err))
+	}
+	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("notify socket %s: %w", path, os.NewSyscallError("bind", err))
+	}
+	// The workload may run as any user.
+	if err := os.Chmod(path, 0o777); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("notify socket: %w", err)
+	}
+	return fd, nil
+}
+
+// forwardReady waits on the container's notify socket until the workload sends READY=1 (or the init exits), then
+// tells the caller's NOTIFY_SOCKET, with MAINPID, and waits for the caller to have seen it (BARRIER=1).
+func (c *Container) forwardReady(sock int) error {
+	defer unix.Close(sock)
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		return nil // the init is gone already: there is nothing to be ready
+	}
+	defer unix.Close(pidfd)
+	buf := make([]byte, 4096)
+	for {
+		fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return os.NewSyscallError("poll", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			n, _, err := unix.Recvfrom(sock, buf, 0)
+			if err != nil {
+				return fmt.Errorf("notify socket: %w", os.NewSyscallError("recvfrom", err))
+			}
+			if hasLine(buf[:n], "READY=1") {
+				return notifyCaller(c.state.InitPid)
+			}
+			continue
+		}
+		if fds[1].Revents != 0 {
+			return nil
+		}
+	}
+}
+
+func hasLine(msg []byte, line string) bool {
+	for _, l := range bytes.Split(msg, []byte("\n")) {
+		if string(l) == line {
+			return true
+		}
+	}
+	return false
+}
+
+// notifyCaller sends READY=1 and MAINPID to the caller's NOTIFY_SOCKET ("@name" is an abstract socket), then does
+// the BARRIER=1 handshake: the caller closes the pipe's other end once it has processed what came before.
+func notifyCaller(mainPid int) error {
+	addr := os.Getenv("NOTIFY_SOCKET")
+	if addr == "" {
+		return nil
+	}
+	if addr[0] == '@' {
+		addr = "\x00" + addr[1:]
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("NOTIFY_SOCKET: %w", os.NewSyscallError("socket", err))
+	}
+	defer unix.Close(fd)
+	to := &unix.SockaddrUnix{Name: addr}
+	msg := []byte("READY=1\nMAINPID=" + strconv.Itoa(mainPid) + "\n")
+	if err := unix.Sendmsg(fd, msg, nil, to, 0); err != nil {
+		return fmt.Errorf("NOTIFY_SOCKET %s: %w", os.Getenv("NOTIFY_SOCKET"), os.NewSyscallError("sendmsg", err))
+	}
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("NOTIFY_SOCKET barrier: %w", os.NewSyscallError("pipe2", err))
+	}
+	defer unix.Close(p[0])
+	err = unix.Sendmsg(fd, []byte("BARRIER=1"), unix.UnixRights(p[1]), to, 0)
+	unix.Close(p[1])
+	if err != nil {
+		return fmt.Errorf("NOTIFY_SOCKET barrier: %w", os.NewSyscallError("sendmsg", err))
+	}
+	// The caller closes its copy of the write end when it has handled the barrier; 5 s as sd_notify_barrier's
+	// callers use (systemd-notify --barrier).
+	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, 5000)
+		if err == unix.EINTR {
+			continue
+		}
+		return nil
+	}
+}

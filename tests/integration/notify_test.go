@@ -1,0 +1,90 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestNotifySocket: with NOTIFY_SOCKET set (a systemd Type=notify unit), `run -d` returns once the workload has
+// sent READY=1 on the socket the runtime gave it, and the caller's socket gets READY=1 with MAINPID = the
+// container init's host pid, then a BARRIER=1 carrying a pipe fd.
+func TestNotifySocket(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("/probe", "notify", "READY=1"))
+	id := newID(t)
+	sockPath := filepath.Join(t.TempDir(), "notify.sock")
+	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sock)
+	if err := unix.Bind(sock, &unix.SockaddrUnix{Name: sockPath}); err != nil {
+		t.Fatal(err)
+	}
+	// Answer the barrier as systemd does: close the fd that came with BARRIER=1.
+	got := make(chan []string, 1)
+	go func() {
+		var msgs []string
+		// runc 1.1.5 sends READY=1 and MAINPID in separate datagrams and has no barrier.
+		complete := func() bool {
+			all := strings.Join(msgs, "\n")
+			return strings.Contains(all, "READY=1") && strings.Contains(all, "MAINPID=") &&
+				(isRunc || strings.Contains(all, "BARRIER=1"))
+		}
+		for !complete() {
+			buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
+			n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
+			if err != nil {
+				break
+			}
+			msgs = append(msgs, string(buf[:n]))
+			if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range cmsgs {
+					fds, _ := unix.ParseUnixRights(&m)
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
+				}
+			}
+		}
+		got <- msgs
+	}()
+
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, "--root", stateRoot(t), "run", "-d", "--bundle", b, id)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
+	// A file, not a pipe: the detached container keeps its stdout open.
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := runTracked(cmd); err != nil {
+		t.Fatalf("run -d with NOTIFY_SOCKET: %v: %s", err, readFile(out.Name()))
+	}
+	var msgs []string
+	select {
+	case msgs = <-got:
+	case <-time.After(cmdTimeout):
+		t.Fatal("no READY=1 and BARRIER=1 on the caller's socket")
+	}
+	pid := state(t, id).Pid
+	all := strings.Join(msgs, "\n")
+	if !strings.Contains(all, "READY=1") || !strings.Contains(all, "MAINPID="+strconv.Itoa(pid)+"\n") {
+		t.Errorf("messages %q, want READY=1 and MAINPID=%d", msgs, pid)
+	}
+	if !isRunc && msgs[len(msgs)-1] != "BARRIER=1" {
+		t.Errorf("messages %q, want BARRIER=1 last", msgs)
+	}
+	mustRT(t, "delete", "--force", id)
+}
