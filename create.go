@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -54,6 +56,9 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 	if err != nil {
 		return nil, nil, err
 	}
+	if cliCtx.String("pidfd-socket") != "" {
+		return nil, nil, errors.New("--pidfd-socket: not supported by rt yet")
+	}
 	terminal := spec.Process != nil && spec.Process.Terminal
 	toConsole, relay, err := consoleFor(terminal, detach, cliCtx.String("console-socket"))
 	if err != nil {
@@ -68,6 +73,7 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 		// systemd socket activation passes on: the fds are 3.. in the container too, and its init is pid 1 there.
 		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(listenFds), "LISTEN_PID=1")
 	}
+	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", libcontainer.CgroupMode())
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
 		Bundle:       bundle,
 		Spec:         spec,
@@ -78,6 +84,7 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 	if err != nil {
 		return nil, nil, err
 	}
+	slog.Debug("created", "id", id, "init_pid", c.Pid(), "cgroup_paths", c.State().CgroupPaths)
 	if path := cliCtx.String("pid-file"); path != "" {
 		if err := writePidFile(path, c.Pid()); err != nil {
 			_ = c.Delete(true)

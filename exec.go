@@ -55,6 +55,9 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if len(cliCtx.StringSlice("cgroup")) > 0 {
 		return 0, errors.New("exec --cgroup: sub-cgroups are not supported by rt yet")
 	}
+	if cliCtx.String("pidfd-socket") != "" {
+		return 0, errors.New("exec --pidfd-socket: not supported by rt yet")
+	}
 	c, err := libcontainer.Load(cliCtx.String("root"), cliCtx.Args().First())
 	if err != nil {
 		return 0, err
@@ -81,7 +84,7 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 		signals = make(chan os.Signal, 128)
 		signal.Notify(signals)
 	}
-	pid, err := c.Exec(process, &io)
+	pid, err := c.Exec(process, &io, cliCtx.Bool("ignore-paused"))
 	c.Close()
 	if err != nil {
 		return 0, err

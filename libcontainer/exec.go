@@ -9,9 +9,13 @@ import (
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
-// child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it.
-func (c *Container) Exec(process *specs.Process, io *ProcessIO) (int, error) {
-	if st := c.Status(); st != Running && st != Created {
+// child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it. A paused
+// container takes a process only with ignorePaused (runc's exec --ignore-paused): it starts frozen.
+func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (int, error) {
+	switch st := c.Status(); {
+	case st == Running || st == Created:
+	case st == Paused && ignorePaused:
+	default:
 		return 0, classErr(ErrState, "container %q is %s, not running", c.ID(), st)
 	}
 	if err := ValidateProcess(process, "process"); err != nil {

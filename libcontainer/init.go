@@ -260,6 +260,12 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err != nil {
 		return fmt.Errorf("process.args[0]: %w", err)
 	}
+	// CVE-2024-21626: a cwd reached through a leaked host fd (/proc/self/fd/N) lies outside the container, and
+	// getcwd(2) then fails with ENOENT or returns "(unreachable)...". Checked here, before a seccomp filter could
+	// deny getcwd; the chdir as the process's user below resolves the same path through the same fds.
+	if err := verifyCwd(p.Cwd); err != nil {
+		return err
+	}
 	filter := cfg.Spec.Linux.Seccomp
 	if filter != nil && !p.NoNewPrivileges {
 		// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: before the capabilities go (runc's order).
@@ -273,10 +279,6 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
 		return fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
-	}
-	// CVE-2024-21626: a leaked host directory fd as cwd shows up as "(unreachable)" in getcwd.
-	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("process.cwd %s: working directory is outside the container", p.Cwd)
 	}
 	if err := applyCaps(caps(p)); err != nil {
 		return err
@@ -361,6 +363,17 @@ func setupUser(p *specs.Process, newUserNS bool) error {
 		umask = *u.Umask
 	}
 	unix.Umask(int(umask))
+	return nil
+}
+
+// verifyCwd changes to cwd and checks that it is inside the process's root.
+func verifyCwd(cwd string) error {
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: cwd, Err: err})
+	}
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %s: working directory is outside the container", cwd)
+	}
 	return nil
 }
 

@@ -637,6 +637,9 @@ type Self struct {
 	Namespaces     map[string]string    `json:"namespaces"`
 	Mountinfo      []string             `json:"mountinfo"`
 	SessionKeyring int                  `json:"session_keyring"`
+	UIDMap         string               `json:"uid_map"`
+	GIDMap         string               `json:"gid_map"`
+	Clocks         map[string]float64   `json:"clocks"`
 }
 
 // Mount mirrors one entry of `probe mounts`.

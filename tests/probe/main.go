@@ -11,6 +11,7 @@
 //	probe net                the network interfaces and their flags (Iface)
 //	probe signals CODE       print "ready", then "got SIGNAME" per signal; exit CODE after SIGTERM
 //	probe exit N             exit with status N
+//	probe alloc MIB          map and touch MIB MiB of anonymous memory, then print {"allocated": MIB}
 //
 // Go 1.25+ keeps cgroup cpu files open to follow CPU limits; the probe must not hold fds of its own that a test
 // would take for fds leaked by the runtime (go.dev/doc/godebug: containermaxprocs, updatemaxprocs).
@@ -61,6 +62,12 @@ type Self struct {
 	Mountinfo  []string             `json:"mountinfo"`
 	// SessionKeyring is the serial of the session keyring (keyctl(2) KEYCTL_GET_KEYRING_ID), 0 if none.
 	SessionKeyring int `json:"session_keyring"`
+	// UIDMap and GIDMap are /proc/self/uid_map and gid_map as the kernel prints them (user_namespaces(7)).
+	UIDMap string `json:"uid_map"`
+	GIDMap string `json:"gid_map"`
+	// Clocks maps "monotonic" and "boottime" to clock_gettime(2) in seconds: both are shifted by a time
+	// namespace's offsets (time_namespaces(7)).
+	Clocks map[string]float64 `json:"clocks"`
 }
 
 // Mount is one /proc/self/mountinfo line (proc(5)).
@@ -132,6 +139,8 @@ func main() {
 		os.Exit(code)
 	case "notify":
 		err = notify(strings.Join(args, "\n"))
+	case "alloc":
+		out, err = alloc(args)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -212,6 +221,20 @@ func self() (*Self, error) {
 	}
 	if id, err := unix.KeyctlInt(unix.KEYCTL_GET_KEYRING_ID, unix.KEY_SPEC_SESSION_KEYRING, 0, 0, 0); err == nil {
 		s.SessionKeyring = id
+	}
+	if b, err := os.ReadFile("/proc/self/uid_map"); err == nil {
+		s.UIDMap = string(b)
+	}
+	if b, err := os.ReadFile("/proc/self/gid_map"); err == nil {
+		s.GIDMap = string(b)
+	}
+	s.Clocks = map[string]float64{}
+	for name, id := range map[string]int32{"monotonic": unix.CLOCK_MONOTONIC, "boottime": unix.CLOCK_BOOTTIME} {
+		var ts unix.Timespec
+		if err := unix.ClockGettime(id, &ts); err != nil {
+			return nil, os.NewSyscallError("clock_gettime", err)
+		}
+		s.Clocks[name] = float64(ts.Sec) + float64(ts.Nsec)/1e9
 	}
 	return s, nil
 }
@@ -394,4 +417,28 @@ func notify(msg string) error {
 	for {
 		_ = unix.Pause()
 	}
+}
+
+// Alloc is what `probe alloc` prints once every page is resident.
+type Alloc struct {
+	Allocated int `json:"allocated"`
+}
+
+// alloc maps MIB MiB of anonymous memory and writes one byte per page, so each page is charged to the memory
+// cgroup (an untouched mapping costs nothing). mmap(2), not the Go heap, so the garbage collector cannot free
+// it early and the Go runtime's own use stays small.
+func alloc(args []string) (*Alloc, error) {
+	mib, err := strconv.Atoi(strings.Join(args, ""))
+	if err != nil || mib <= 0 {
+		return nil, errors.New("usage: probe alloc MIB")
+	}
+	mem, err := unix.Mmap(-1, 0, mib<<20, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap", err)
+	}
+	page := os.Getpagesize()
+	for i := 0; i < len(mem); i += page {
+		mem[i] = 1
+	}
+	return &Alloc{Allocated: mib}, nil
 }
