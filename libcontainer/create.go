@@ -322,19 +322,3 @@ func (c *Container) awaitFifo(fifo int) error {
 		}
 	}
 }
-
-// Wait waits for the container's init, which must be a child of this process (rt run), and returns its exit code:
-// 128+signal when it was killed.
-func (c *Container) Wait() (int, error) {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(c.state.InitPid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return -1, os.NewSyscallError("wait4", err)
-		}
-		return ExitCode(ws), nil
-	}
-}

@@ -1,0 +1,169 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/containerd/console"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestConsoleSocket: with process.terminal and --console-socket, create sends the pty master over the socket in one
+// SCM_RIGHTS message; the container's stdio is the pty's slave (its controlling terminal), consoleSize is applied,
+// and what the process writes comes out of the master.
+func TestConsoleSocket(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.ConsoleSize = &specs.Box{Height: 33, Width: 111}
+		s.Process.Args = []string{"sh", "-c", "tty; stty size; ls -l /proc/self/fd/0"}
+	})
+	id := newID(t)
+	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	masterc := make(chan *os.File, 1)
+	go func() {
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			masterc <- nil
+			return
+		}
+		defer conn.Close()
+		buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		if err != nil {
+			masterc <- nil
+			return
+		}
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if len(msgs) != 1 {
+			masterc <- nil
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		if len(fds) != 1 {
+			masterc <- nil
+			return
+		}
+		masterc <- os.NewFile(uintptr(fds[0]), "pty-master")
+	}()
+	mustRT(t, "create", "--console-socket", sockPath, "--bundle", b, id)
+	var master *os.File
+	select {
+	case master = <-masterc:
+	case <-time.After(cmdTimeout):
+	}
+	if master == nil {
+		t.Fatal("no pty master received on the console socket")
+	}
+	defer master.Close()
+	if _, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); err != nil {
+		t.Fatalf("the fd received is not a terminal: %v", err)
+	}
+	mustRT(t, "start", id)
+	var out bytes.Buffer
+	buf := make([]byte, 4096)
+	waitFor(t, "the container's output on the pty", func() bool {
+		_ = master.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, _ := master.Read(buf)
+		out.Write(buf[:n])
+		return strings.Contains(out.String(), "/dev/pts/") && strings.Count(out.String(), "\n") >= 3
+	})
+	if !strings.Contains(out.String(), "33 111") {
+		t.Errorf("stty size in the container: %q, want 33 111 (process.consoleSize)", out.String())
+	}
+	waitStatus(t, id, "stopped")
+	mustRT(t, "delete", id)
+	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// TestTerminalNeedsSocket: a detached container with a terminal needs --console-socket, and a socket without a
+// terminal is refused, both before anything is created (runc's rules).
+func TestTerminalNeedsSocket(t *testing.T) {
+	t.Parallel()
+	withTTY := bundle(t, func(s *specs.Spec) { s.Process.Terminal = true })
+	noTTY := bundle(t, sleeper)
+	for _, tc := range []struct {
+		name string
+		args []string
+		b    string
+	}{
+		{"terminal without socket", []string{"create"}, withTTY},
+		{"socket without terminal", []string{"create", "--console-socket", "/nonexistent.sock"}, noTTY},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := newID(t)
+			r := rt(t, append(tc.args, "--bundle", tc.b, id)...)
+			if r.Code != 1 {
+				t.Errorf("%v: %v, want exit 1", tc.args, r)
+			}
+			oneLine(t, r, "console")
+			assertNoLeak(t, stateRoot(t), id, tc.b)
+		})
+	}
+}
+
+// TestRunTerminalRelay: a foreground `run` of a container with a terminal relays the pty through the caller's own
+// terminal (here a pty the test owns) and exits with the container's status.
+func TestRunTerminalRelay(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.Args = []string{"sh", "-c", "tty; exit 7"}
+	})
+	id := newID(t)
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, "--root", stateRoot(t), "run", "--bundle", b, id)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	out := make(chan string, 1)
+	go func() {
+		var all bytes.Buffer
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			all.Write(buf[:n])
+			if err != nil || strings.Contains(all.String(), "/dev/pts/") {
+				out <- all.String()
+				return
+			}
+		}
+	}()
+	err = runTracked(cmd)
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 7 {
+		t.Fatalf("run with a terminal: %v, want exit status 7", err)
+	}
+	select {
+	case s := <-out:
+		if !strings.Contains(s, "/dev/pts/") {
+			t.Errorf("relayed output %q, want the container's tty name", s)
+		}
+	case <-time.After(cmdTimeout):
+		t.Error("no output relayed from the container's terminal")
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+}

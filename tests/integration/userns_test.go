@@ -1,0 +1,238 @@
+package integration
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// usernsHostID is the host uid and gid that the container's 0 maps to; usernsSize is the mapping's length.
+const (
+	usernsHostID = 100000
+	usernsSize   = 65536
+)
+
+// withUserns is a bundle mutator adding a new user namespace that maps 0..65535 to 100000..165535 for both uids
+// and gids (config-linux.md "User namespace mappings").
+func withUserns(s *specs.Spec) {
+	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	m := []specs.LinuxIDMapping{{ContainerID: 0, HostID: usernsHostID, Size: usernsSize}}
+	s.Linux.UIDMappings, s.Linux.GIDMappings = m, m
+}
+
+// usernsBundle makes a bundle for a user-namespaced container as runc users do: the rootfs is chowned to the
+// mapped root (so the container's root owns its files) and the directories above it are made searchable, since
+// the container's root is not privileged over host-owned inodes whose owner it does not map.
+func usernsBundle(t *testing.T, mutate func(*specs.Spec)) string {
+	t.Helper()
+	b := bundle(t, func(s *specs.Spec) {
+		withUserns(s)
+		if mutate != nil {
+			mutate(s)
+		}
+	})
+	rootfs := filepath.Join(b, "rootfs")
+	err := filepath.WalkDir(rootfs, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, usernsHostID, usernsHostID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir := b; dir != filepath.Dir(dir) && dir != os.TempDir(); dir = filepath.Dir(dir) {
+		st, err := os.Stat(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o011 != 0o011 {
+			if err := os.Chmod(dir, st.Mode().Perm()|0o011); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return b
+}
+
+// idMapLine is the first line of a /proc/PID/uid_map, fields as numbers (user_namespaces(7)).
+func idMapLine(t *testing.T, content string) [3]int {
+	t.Helper()
+	f := strings.Fields(content)
+	if len(f) != 3 {
+		t.Fatalf("id map %q, want one line of three numbers", content)
+	}
+	var out [3]int
+	for i, v := range f {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("id map %q: %v", content, err)
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// TestUserns: with uidMappings/gidMappings the process is uid and gid 0 inside, in its own user namespace whose
+// uid_map and gid_map are the config's; the chowned rootfs is readable; on the host the same process runs as
+// uid 100000.
+func TestUserns(t *testing.T) {
+	t.Parallel()
+	hostUser := readlink(t, "/proc/self/ns/user")
+	want := [3]int{0, usernsHostID, usernsSize}
+	t.Run("inside", func(t *testing.T) {
+		t.Parallel()
+		b := usernsBundle(t, withArgs("sh", "-c", "/probe self && cat /etc/passwd >/dev/null && echo readable"))
+		r := mustRT(t, "run", "--bundle", b, newID(t))
+		out, ok := strings.CutSuffix(r.Stdout, "readable\n")
+		if !ok {
+			t.Errorf("the rootfs's /etc/passwd is not readable inside: %v", r)
+		}
+		var s Self
+		decode(t, out, &s)
+		if s.UID != 0 || s.GID != 0 {
+			t.Errorf("uid %d gid %d inside, want 0 0", s.UID, s.GID)
+		}
+		if s.Namespaces["user"] == "" || s.Namespaces["user"] == hostUser {
+			t.Errorf("user namespace %q, want its own (host %s)", s.Namespaces["user"], hostUser)
+		}
+		if got := idMapLine(t, s.UIDMap); got != want {
+			t.Errorf("uid_map %q, want %v", s.UIDMap, want)
+		}
+		if got := idMapLine(t, s.GIDMap); got != want {
+			t.Errorf("gid_map %q, want %v", s.GIDMap, want)
+		}
+	})
+	t.Run("host view", func(t *testing.T) {
+		t.Parallel()
+		id, _ := runDetached(t, usernsBundle(t, sleeper))
+		pid := state(t, id).Pid
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d", pid), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Uid != usernsHostID || st.Gid != usernsHostID {
+			t.Errorf("init %d runs as %d:%d on the host, want %d:%d", pid, st.Uid, st.Gid, usernsHostID, usernsHostID)
+		}
+		if got := idMapLine(t, readFile(fmt.Sprintf("/proc/%d/uid_map", pid))); got != want {
+			t.Errorf("host view of the init's uid_map %v, want %v", got, want)
+		}
+	})
+}
+
+// TestTimeNamespace: a time namespace with linux.timeOffsets shifts CLOCK_MONOTONIC and CLOCK_BOOTTIME (and so
+// /proc/uptime) by the offsets (time_namespaces(7), Linux 5.6; config-linux.md "Offset for Time Namespace").
+func TestTimeNamespace(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
+	const offset = 86400
+	tests := []struct {
+		name    string
+		offsets map[string]specs.LinuxTimeOffset
+		want    map[string]float64 // clock -> expected shift in seconds
+	}{
+		{name: "both clocks", offsets: map[string]specs.LinuxTimeOffset{
+			"monotonic": {Secs: offset}, "boottime": {Secs: offset},
+		}, want: map[string]float64{"monotonic": offset, "boottime": offset, "uptime": offset}},
+		{name: "boottime only", offsets: map[string]specs.LinuxTimeOffset{
+			"boottime": {Secs: 2 * offset},
+		}, want: map[string]float64{"monotonic": 0, "boottime": 2 * offset, "uptime": 2 * offset}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Process.Args = []string{"sh", "-c", "/probe self && cat /proc/uptime"}
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+				s.Linux.TimeOffsets = tc.offsets
+			})
+			before := hostClocks(t)
+			r := mustRT(t, "run", "--bundle", b, newID(t))
+			after := hostClocks(t)
+			lines := strings.Split(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+			if len(lines) != 2 {
+				t.Fatalf("output %q, want the probe's JSON and /proc/uptime", r.Stdout)
+			}
+			var s Self
+			decode(t, lines[0], &s)
+			uptime, err := strconv.ParseFloat(strings.Fields(lines[1])[0], 64)
+			if err != nil {
+				t.Fatalf("/proc/uptime %q: %v", lines[1], err)
+			}
+			s.Clocks["uptime"] = uptime
+			if s.Namespaces["time"] == readlink(t, "/proc/self/ns/time") {
+				t.Errorf("time namespace %s is the host's", s.Namespaces["time"])
+			}
+			for clock, shift := range tc.want {
+				// Inside, the clock was read between the two host readings, plus the shift (uptime has a
+				// resolution of 10 ms).
+				lo, hi := before[clock]+shift-0.01, after[clock]+shift+0.01
+				if got := s.Clocks[clock]; got < lo || got > hi {
+					t.Errorf("%s inside %.2f, want %.2f..%.2f (host + %.0f s)", clock, got, lo, hi, shift)
+				}
+			}
+		})
+	}
+}
+
+// hostClocks reads the host's CLOCK_MONOTONIC, CLOCK_BOOTTIME and /proc/uptime, in seconds.
+func hostClocks(t *testing.T) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for name, id := range map[string]int32{"monotonic": unix.CLOCK_MONOTONIC, "boottime": unix.CLOCK_BOOTTIME} {
+		var ts unix.Timespec
+		if err := unix.ClockGettime(id, &ts); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = float64(ts.Sec) + float64(ts.Nsec)/1e9
+	}
+	up, err := strconv.ParseFloat(strings.Fields(readFile("/proc/uptime"))[0], 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["uptime"] = up
+	return out
+}
+
+// TestJoinUserNetNamespaces: a second container joins a running container's user and network namespaces by
+// path (/proc/PID/ns/*): it is in the same namespaces, with the first one's id mapping, and gets its own pid and
+// mount namespaces.
+func TestJoinUserNetNamespaces(t *testing.T) {
+	t.Parallel()
+	first, _ := runDetached(t, usernsBundle(t, sleeper))
+	pid := state(t, first).Pid
+	nsPath := func(ns string) string { return fmt.Sprintf("/proc/%d/ns/%s", pid, ns) }
+	b := usernsBundle(t, func(s *specs.Spec) {
+		for i, ns := range s.Linux.Namespaces {
+			switch ns.Type {
+			case specs.UserNamespace:
+				s.Linux.Namespaces[i].Path = nsPath("user")
+			case specs.NetworkNamespace:
+				s.Linux.Namespaces[i].Path = nsPath("net")
+			}
+		}
+	})
+	var s Self
+	r := mustRT(t, "run", "--bundle", b, newID(t))
+	decode(t, r.Stdout, &s)
+	for _, ns := range []string{"user", "net"} {
+		if want := readlink(t, nsPath(ns)); s.Namespaces[ns] != want {
+			t.Errorf("%s namespace %s, want the first container's %s", ns, s.Namespaces[ns], want)
+		}
+	}
+	for _, ns := range []string{"pid", "mnt"} {
+		if s.Namespaces[ns] == readlink(t, nsPath(ns)) {
+			t.Errorf("%s namespace shared with the first container; only user and net were joined", ns)
+		}
+	}
+	if got, want := idMapLine(t, s.UIDMap), [3]int{0, usernsHostID, usernsSize}; got != want || s.UID != 0 {
+		t.Errorf("uid %d, uid_map %q, want 0 and %v", s.UID, s.UIDMap, want)
+	}
+}
