@@ -56,14 +56,19 @@ struct bootstrap {
 
 static int syncfd = -1;
 
-// Send one framed message to the parent; errors are ignored because there is nobody left to tell.
+// Send one framed message to the parent in a single write, so that it cannot interleave with one from the
+// cloned init on the same socket. Errors are ignored because there is nobody left to tell.
 static void send_msg(uint32_t type, const void *data, uint32_t len)
 {
+	char buf[sizeof(uint32_t) * 2 + 1024];
 	uint32_t hdr[2] = { type, len };
 
-	if (write(syncfd, hdr, sizeof(hdr)) != sizeof(hdr))
-		return;
-	if (len > 0 && write(syncfd, data, len) != (ssize_t)len)
+	if (len > sizeof(buf) - sizeof(hdr))
+		len = hdr[1] = sizeof(buf) - sizeof(hdr);
+	memcpy(buf, hdr, sizeof(hdr));
+	if (len > 0)
+		memcpy(buf + sizeof(hdr), data, len);
+	if (write(syncfd, buf, sizeof(hdr) + len) < 0)
 		return;
 }
 
