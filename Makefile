@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers bench fuzz clean help
+.PHONY: all rt deps probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -36,7 +36,7 @@ demo: deps rt bundle
 	@scripts/demo.sh $(BUILD)/bundle
 
 ## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 (UML), managers
-test: deps rt probe unit lint integration conformance test-cgroupv2 test-managers
+test: deps rt probe unit lint integration conformance test-cgroupv2 test-managers fuzz-short
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
@@ -71,9 +71,12 @@ test-managers: rt
 bench: rt bundle
 	@tests/bench/run.sh
 
-## fuzz: a short run of each fuzz target
+## fuzz: a run of each fuzz target (FUZZTIME each, default 10s)
 fuzz:
 	@scripts/fuzz.sh
+
+fuzz-short:
+	@FUZZTIME=2s scripts/fuzz.sh
 
 clean:
 	rm -rf rt $(BUILD)

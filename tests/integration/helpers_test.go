@@ -640,6 +640,15 @@ type Self struct {
 	UIDMap         string               `json:"uid_map"`
 	GIDMap         string               `json:"gid_map"`
 	Clocks         map[string]float64   `json:"clocks"`
+	SchedPolicy    int                  `json:"sched_policy"`
+	Nice           int                  `json:"nice"`
+	RTPriority     int                  `json:"rt_priority"`
+	IOPrio         int                  `json:"ioprio"`
+	CpusAllowed    string               `json:"cpus_allowed_list"`
+	Personality    string               `json:"personality"`
+	Machine        string               `json:"machine"`
+	MemPolicy      int                  `json:"mempolicy"`
+	MemPolicyNodes uint64               `json:"mempolicy_nodes"`
 }
 
 // Mount mirrors one entry of `probe mounts`.

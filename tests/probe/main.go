@@ -22,6 +22,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -68,6 +70,24 @@ type Self struct {
 	// Clocks maps "monotonic" and "boottime" to clock_gettime(2) in seconds: both are shifted by a time
 	// namespace's offsets (time_namespaces(7)).
 	Clocks map[string]float64 `json:"clocks"`
+
+	// SchedPolicy, Nice and RTPriority are fields 41, 19 and 40 of /proc/self/stat (proc(5)): the SCHED_* number,
+	// the nice value, the static real-time priority.
+	SchedPolicy int `json:"sched_policy"`
+	Nice        int `json:"nice"`
+	RTPriority  int `json:"rt_priority"`
+	// IOPrio is ioprio_get(2) of the process (IOPRIO_WHO_PROCESS, its pid): class<<13 | level.
+	IOPrio int `json:"ioprio"`
+	// CpusAllowed is the Cpus_allowed_list line of /proc/self/status, e.g. "0-1".
+	CpusAllowed string `json:"cpus_allowed_list"`
+	// Personality is /proc/self/personality (8 hex digits), Machine uname(2)'s machine (i686 under PER_LINUX32
+	// on x86_64).
+	Personality string `json:"personality"`
+	Machine     string `json:"machine"`
+	// MemPolicy is get_mempolicy(2)'s mode (with its MPOL_F_* mode flags), MemPolicyNodes the first word of its
+	// node mask.
+	MemPolicy      int    `json:"mempolicy"`
+	MemPolicyNodes uint64 `json:"mempolicy_nodes"`
 }
 
 // Mount is one /proc/self/mountinfo line (proc(5)).
@@ -179,6 +199,7 @@ func self() (*Self, error) {
 		return nil, os.NewSyscallError("uname", err)
 	}
 	s.Hostname, s.Domainname = unix.ByteSliceToString(uts.Nodename[:]), unix.ByteSliceToString(uts.Domainname[:])
+	s.Machine = unix.ByteSliceToString(uts.Machine[:])
 	// /proc/self/status carries the five capability sets, NoNewPrivs, Seccomp and (since Linux 4.7) Umask.
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
@@ -199,6 +220,8 @@ func self() (*Self, error) {
 			s.Seccomp, _ = strconv.Atoi(v)
 		case "Umask":
 			s.Umask = v
+		case "Cpus_allowed_list":
+			s.CpusAllowed = v
 		}
 	}
 	for name, res := range rlimitNames {
@@ -236,7 +259,45 @@ func self() (*Self, error) {
 		}
 		s.Clocks[name] = float64(ts.Sec) + float64(ts.Nsec)/1e9
 	}
+	if err := schedSelf(s); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// schedSelf fills in the scheduling attributes: the main thread's from procfs, and the memory policy of whichever
+// thread runs this (every thread of the probe inherits the policy the runtime set before execve).
+func schedSelf(s *Self) error {
+	stat, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return err
+	}
+	// After "comm)" the fields start at field 3, the state (proc(5)).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 41-2 {
+		return fmt.Errorf("/proc/self/stat: only %d fields", len(f)+2)
+	}
+	s.Nice, _ = strconv.Atoi(f[19-3])
+	s.RTPriority, _ = strconv.Atoi(f[40-3])
+	s.SchedPolicy, _ = strconv.Atoi(f[41-3])
+	const ioprioWhoProcess = 1
+	prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(os.Getpid()), 0)
+	if errno != 0 {
+		return os.NewSyscallError("ioprio_get", errno)
+	}
+	s.IOPrio = int(prio)
+	if b, err := os.ReadFile("/proc/self/personality"); err == nil {
+		s.Personality = strings.TrimSpace(string(b))
+	}
+	var mode int32
+	var nodes [16]uint64
+	_, _, errno = unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(&mode)),
+		uintptr(unsafe.Pointer(&nodes[0])), uintptr(len(nodes)*64), 0, 0, 0)
+	if errno != 0 {
+		return os.NewSyscallError("get_mempolicy", errno)
+	}
+	s.MemPolicy, s.MemPolicyNodes = int(mode), nodes[0]
+	return nil
 }
 
 // openFds lists the open descriptors and their targets with raw syscalls (no os.File, so no poller fds). The

@@ -1,0 +1,250 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestCwdLeakedFd reproduces CVE-2024-21626: process.cwd "/proc/self/fd/N" names whatever directory the runtime's
+// init holds open as fd N at chdir time; a leaked host directory fd (runc < 1.1.12 leaked /sys/fs/cgroup) makes the
+// container's cwd a host directory, and "../../.." from it walks the host's tree. Each fd number must either be
+// refused (exit 1, an error naming cwd) or leave the process unable to reach a marker file on the host.
+func TestCwdLeakedFd(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5 predates the CVE-2024-21626 fix (runc 1.1.12): fd 7 is the host's /sys/fs/cgroup")
+	marker := filepath.Join(t.TempDir(), "host-marker")
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Enough ../ to climb from any host directory to the host's /, where the marker's absolute path starts.
+	escape := strings.Repeat("../", 40) + strings.TrimPrefix(marker, "/")
+	for fd := 3; fd <= 12; fd++ {
+		t.Run("fd "+strconv.Itoa(fd), func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Process.Cwd = fmt.Sprintf("/proc/self/fd/%d", fd)
+				s.Process.Args = []string{"/probe", "stat", escape}
+			})
+			id := newID(t)
+			r := rt(t, "run", "--bundle", b, id)
+			switch r.Code {
+			case 0:
+				var st []Stat
+				decode(t, r.Stdout, &st)
+				if len(st) != 1 || st[0].Error != "ENOENT" {
+					t.Errorf("cwd /proc/self/fd/%d: the host's %s is reachable from the container: %+v", fd, marker, st)
+				}
+			case 1:
+				oneLine(t, r, "cwd")
+				assertNoLeak(t, stateRoot(t), id, b)
+			default:
+				t.Errorf("run with cwd /proc/self/fd/%d: %v, want exit 0 (contained) or 1 (refused)", fd, r)
+			}
+		})
+	}
+}
+
+// TestProcSysSymlinkRefused: a rootfs whose /proc or /sys is a symlink is refused with an error naming the
+// destination, whether the link points out of the rootfs or inside it, and nothing is mounted on its target
+// (CVE-2019-19921 class: a proc mount redirected onto an attacker-chosen directory).
+func TestProcSysSymlinkRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		dest   string                      // /proc or /sys
+		target func(outside string) string // the symlink's target
+	}{
+		{name: "proc to a host dir", dest: "/proc", target: func(outside string) string { return outside }},
+		{name: "proc to a rootfs dir", dest: "/proc", target: func(string) string { return "tmp" }},
+		{name: "sys to a host dir", dest: "/sys", target: func(outside string) string { return outside }},
+		{name: "sys to a rootfs dir", dest: "/sys", target: func(string) string { return "/tmp" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			outside := t.TempDir()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Process.Args = []string{"true"}
+				// The masked and read-only paths under /proc and /sys would fail on their own; leave only the
+				// destination itself to be checked.
+				s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+			})
+			link := filepath.Join(b, "rootfs", tc.dest)
+			if err := os.Remove(link); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(tc.target(outside), link); err != nil {
+				t.Fatal(err)
+			}
+			id := newID(t)
+			r := rt(t, "run", "--bundle", b, id)
+			if r.Code != 1 {
+				t.Errorf("run with a symlinked %s: %v, want exit 1", tc.dest, r)
+			}
+			oneLine(t, r, tc.dest)
+			assertNoLeak(t, stateRoot(t), id, b)
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("the host directory %s was written: %v", outside, ents)
+			}
+			if tmp, _ := os.ReadDir(filepath.Join(b, "rootfs", "tmp")); len(tmp) != 0 {
+				t.Errorf("the rootfs's /tmp was written: %v", tmp)
+			}
+		})
+	}
+}
+
+// TestMountThroughSymlinkDir: a mount destination whose directory component is a symlink pointing out of the
+// rootfs (/mnt -> a host directory, destination /mnt/sub) is resolved inside the rootfs: the mount lands at the
+// link's target taken as a path in the container, and nothing appears on the host. TestMountEscape covers the
+// last component.
+func TestMountThroughSymlinkDir(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		target func(outside string) string
+	}{
+		{name: "absolute", target: func(outside string) string { return outside }},
+		{name: "relative", target: func(outside string) string { return strings.Repeat("../", 20) + outside[1:] }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			outside := t.TempDir()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt/sub", Type: "tmpfs", Source: "tmpfs"})
+				s.Process.Args = []string{"sh", "-c", "touch /mnt/sub/marker && /probe mounts"}
+			})
+			if err := os.Symlink(tc.target(outside), filepath.Join(b, "rootfs", "mnt")); err != nil {
+				t.Fatal(err)
+			}
+			id := newID(t)
+			r := rt(t, "run", "--bundle", b, id)
+			switch r.Code {
+			case 0:
+				var ms []Mount
+				decode(t, r.Stdout, &ms)
+				// Inside the container the link still reads as the host path, now resolved in the rootfs.
+				if m, ok := findMount(ms, filepath.Join(outside, "sub")); !ok || m.FSType != "tmpfs" {
+					t.Errorf("no tmpfs at %s inside the container: %+v", filepath.Join(outside, "sub"), ms)
+				}
+			case 1:
+				oneLine(t, r, "/mnt/sub")
+				assertNoLeak(t, stateRoot(t), id, b)
+			default:
+				t.Errorf("run: %v, want exit 0 (mounted inside) or 1 (refused)", r)
+			}
+			if ents, _ := os.ReadDir(outside); len(ents) != 0 {
+				t.Errorf("the host directory %s was written: %v", outside, ents)
+			}
+			if strings.Contains(readFile("/proc/self/mountinfo"), outside) {
+				t.Errorf("a mount landed on the host at %s", outside)
+			}
+		})
+	}
+}
+
+// TestMaskedFiles: a masked file reads as /dev/null, the 1:3 character device, with no content: the kernel's
+// /proc/kcore (CVE-2025-31133 checks that what is bound there is the real /dev/null) and a file of the rootfs
+// the config masks.
+func TestMaskedFiles(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		path string
+	}{
+		{name: "kcore", path: "/proc/kcore"},
+		{name: "timer_list", path: "/proc/timer_list"},
+		{name: "rootfs file", path: "/etc/secret"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if strings.HasPrefix(tc.path, "/proc/") && !exists(tc.path) {
+				t.Skipf("%s is not in this kernel", tc.path)
+			}
+			b := bundle(t, func(s *specs.Spec) {
+				s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "/etc/secret")
+				s.Process.Args = []string{"sh", "-c", "/probe stat " + tc.path + " && wc -c < " + tc.path}
+			})
+			if err := os.WriteFile(filepath.Join(b, "rootfs", "etc", "secret"), []byte("secret\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r := mustRT(t, "run", "--bundle", b, newID(t))
+			out, count, _ := strings.Cut(strings.TrimSuffix(r.Stdout, "\n"), "\n")
+			var st []Stat
+			decode(t, out, &st)
+			if len(st) != 1 || st[0].Type != "char" || st[0].Major != 1 || st[0].Minor != 3 {
+				t.Errorf("masked %s: %+v, want /dev/null (char 1:3)", tc.path, st)
+			}
+			if strings.TrimSpace(count) != "0" {
+				t.Errorf("masked %s reads %q bytes, want 0", tc.path, count)
+			}
+		})
+	}
+}
+
+// TestExecNoFdLeak (CVE-2024-21626 class): `exec` started with extra inheritable fds 3, 4 and 5 passes none of them
+// to the process (only stdio), unless --preserve-fds asks for them; foreground and detached alike.
+func TestExecNoFdLeak(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, sleeper))
+	tests := []struct {
+		name    string
+		flags   []string
+		wantFds int // of the extra fds, how many pass (from 3)
+	}{
+		{name: "foreground", wantFds: 0},
+		{name: "detached", flags: []string{"-d"}, wantFds: 0},
+		{name: "preserve-fds 1", flags: []string{"--preserve-fds", "1"}, wantFds: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			var extra []*os.File
+			for i := 0; i < 3; i++ {
+				f, err := os.Create(filepath.Join(dir, "extra"+strconv.Itoa(i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				extra = append(extra, f)
+			}
+			out, err := os.Create(filepath.Join(dir, "stdout"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer out.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+			defer cancel()
+			args := append(append([]string{"--root", stateRoot(t), "exec"}, tc.flags...), id, "/probe", "self")
+			cmd := exec.CommandContext(ctx, runtimeBin, args...)
+			// os/exec passes ExtraFiles without close-on-exec, as fds 3.. of the runtime.
+			cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = out, out, extra
+			if err := runTracked(cmd); err != nil {
+				t.Fatalf("exec %v: %v: %s", tc.flags, err, readFile(out.Name()))
+			}
+			// A detached process may still be writing when the runtime returns.
+			waitFor(t, "the probe's output", func() bool { return strings.HasSuffix(readFile(out.Name()), "}\n") })
+			var s Self
+			decode(t, readFile(out.Name()), &s)
+			for fd := 3; fd < 3+len(extra); fd++ {
+				target, ok := s.Fds[strconv.Itoa(fd)]
+				if want := fd < 3+tc.wantFds; ok != want {
+					t.Errorf("fd %d in the exec'd process: %v (%q), want %v", fd, ok, target, want)
+				}
+			}
+			if len(s.Fds) != 3+tc.wantFds {
+				t.Errorf("fds of the exec'd process: %v, want stdio and %d passed", s.Fds, tc.wantFds)
+			}
+		})
+	}
+}
