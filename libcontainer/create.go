@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -95,9 +97,10 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			PreserveFDs:  len(opts.IO.ExtraFiles),
 		},
 		boot:    bootstrapFor(spec.Linux),
-		placed:  c.cg.Apply,
-		ready:   c.setResources,
-		console: opts.IO.Console,
+		placed:    c.cg.Apply,
+		ready:     c.setResources,
+		console:   opts.IO.Console,
+		cgroupDir: c.cloneCgroup(),
 	}
 	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
 	if err := p.start(&opts.IO, fifo); err != nil {
@@ -144,11 +147,26 @@ func (c *Container) createCgroup() error {
 		return fmt.Errorf("linux.cgroupsPath: %w", err)
 	}
 	if err := m.Create(res); err != nil {
+		// Without privilege and without a delegated subtree there is no cgroup to make: go on without one, with
+		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then.
+		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
+			slog.Warn("no cgroup for the container: " + err.Error())
+			c.cg = cgroups.Load(nil)
+			return nil
+		}
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	c.cg = m
 	c.state.CgroupPaths = m.Paths()
 	return nil
+}
+
+// cloneCgroup is the cgroup to clone the init into, on a host where one v2 directory is the whole cgroup.
+func (c *Container) cloneCgroup() string {
+	if cgroups.Mode() != "v2" {
+		return ""
+	}
+	return c.state.CgroupPaths[""]
 }
 
 // setResources writes the container's limits. It runs once the init is ready and waiting on the fifo, as runc's
@@ -192,6 +210,16 @@ func (c *Container) makeFifo() (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	return os.NewFile(uintptr(fd), path), nil
+}
+
+// hasLimits reports whether r asks for anything but device rules (which an unprivileged user does not get anyway).
+func hasLimits(r *specs.LinuxResources) bool {
+	if r == nil {
+		return false
+	}
+	rest := *r
+	rest.Devices = nil
+	return !reflect.DeepEqual(rest, specs.LinuxResources{})
 }
 
 func hasParentHooks(spec *specs.Spec) bool {

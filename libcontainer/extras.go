@@ -276,7 +276,9 @@ func applyExtras(p *specs.Process, final bool) error {
 	return nil
 }
 
-// setScheduler calls sched_setattr(2) on the calling thread with process.scheduler.
+// setScheduler calls sched_setattr(2) on the calling thread with process.scheduler. A SCHED_DEADLINE thread cannot
+// create threads or fork unless SCHED_FLAG_RESET_ON_FORK is set (sched(7)); rt's init gets from here to execve
+// without a new thread, but a multi-threaded workload (any Go program) needs the flag.
 func setScheduler(s *specs.Scheduler) error {
 	policy, ok := schedPolicies[s.Policy]
 	if !ok {
@@ -294,6 +296,12 @@ func setScheduler(s *specs.Scheduler) error {
 		attr.Flags |= schedFlags[f]
 	}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
+		if errors.Is(err, unix.EPERM) && (s.Policy == specs.SchedFIFO || s.Policy == specs.SchedRR) {
+			// kernel/sched/core.c __sched_setscheduler: with CONFIG_RT_GROUP_SCHED a real-time policy is refused
+			// in a cpu cgroup whose cpu.rt_runtime_us is 0, the default for a new cgroup.
+			return fmt.Errorf("process.scheduler: %w (a real-time policy needs linux.resources.cpu.realtimeRuntime "+
+				"when the kernel has RT group scheduling)", os.NewSyscallError("sched_setattr", err))
+		}
 		return fmt.Errorf("process.scheduler: %w", os.NewSyscallError("sched_setattr", err))
 	}
 	return nil

@@ -88,6 +88,9 @@ type parentProcess struct {
 	ready func() error
 	// console takes the pty master of a process with a terminal.
 	console func(master *os.File) error
+	// cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it
+	// (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
+	cgroupDir string
 }
 
 // start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
@@ -121,6 +124,12 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	defer exe.Close()
 	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
+	if p.cgroupDir != "" {
+		if cg, err := os.Open(p.cgroupDir); err == nil {
+			defer cg.Close()
+			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+		}
+	}
 	err = cmd.Start()
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -16,40 +18,91 @@ import (
 // TestCwdLeakedFd reproduces CVE-2024-21626: process.cwd "/proc/self/fd/N" names whatever directory the runtime's
 // init holds open as fd N at chdir time; a leaked host directory fd (runc < 1.1.12 leaked /sys/fs/cgroup) makes the
 // container's cwd a host directory, and "../../.." from it walks the host's tree. Each fd number must either be
-// refused (exit 1, an error naming cwd) or leave the process unable to reach a marker file on the host.
+// refused (exit 1, an error naming cwd) or leave the process unable to reach a marker file on the host. The last
+// case hands the init a host directory for certain, as fd 3 through --preserve-fds: the cwd check itself must
+// refuse it (Debian's runc 1.1.5+ds1-1+deb12u1 carries the fix and refuses it too).
 func TestCwdLeakedFd(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5 predates the CVE-2024-21626 fix (runc 1.1.12): fd 7 is the host's /sys/fs/cgroup")
-	marker := filepath.Join(t.TempDir(), "host-marker")
+	hostDir := t.TempDir()
+	marker := filepath.Join(hostDir, "host-marker")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	// Enough ../ to climb from any host directory to the host's /, where the marker's absolute path starts.
 	escape := strings.Repeat("../", 40) + strings.TrimPrefix(marker, "/")
+	type tc struct {
+		name    string
+		fd      int
+		passDir bool // pass hostDir as fd 3 with --preserve-fds 1
+	}
+	var tests []tc
 	for fd := 3; fd <= 12; fd++ {
-		t.Run("fd "+strconv.Itoa(fd), func(t *testing.T) {
+		tests = append(tests, tc{name: "fd " + strconv.Itoa(fd), fd: fd})
+	}
+	tests = append(tests, tc{name: "host dir passed as fd 3", fd: 3, passDir: true})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			b := bundle(t, func(s *specs.Spec) {
-				s.Process.Cwd = fmt.Sprintf("/proc/self/fd/%d", fd)
+				s.Process.Cwd = fmt.Sprintf("/proc/self/fd/%d", tc.fd)
 				s.Process.Args = []string{"/probe", "stat", escape}
 			})
 			id := newID(t)
-			r := rt(t, "run", "--bundle", b, id)
-			switch r.Code {
-			case 0:
+			args := []string{"run", "--bundle", b, id}
+			var files []*os.File
+			if tc.passDir {
+				d, err := os.Open(hostDir)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer d.Close()
+				files = []*os.File{d}
+				args = []string{"run", "--preserve-fds", "1", "--bundle", b, id}
+			}
+			r := rtFiles(t, files, args...)
+			switch {
+			case r.Code == 0 && !tc.passDir:
 				var st []Stat
 				decode(t, r.Stdout, &st)
 				if len(st) != 1 || st[0].Error != "ENOENT" {
-					t.Errorf("cwd /proc/self/fd/%d: the host's %s is reachable from the container: %+v", fd, marker, st)
+					t.Errorf("cwd /proc/self/fd/%d: the host's %s is reachable from the container: %+v", tc.fd, marker, st)
 				}
-			case 1:
+			case r.Code == 1:
 				oneLine(t, r, "cwd")
 				assertNoLeak(t, stateRoot(t), id, b)
 			default:
-				t.Errorf("run with cwd /proc/self/fd/%d: %v, want exit 0 (contained) or 1 (refused)", fd, r)
+				t.Errorf("run with cwd /proc/self/fd/%d: %v, want exit 1 (refused)%s", tc.fd, r,
+					map[bool]string{false: " or 0 (contained)", true: ""}[tc.passDir])
 			}
 		})
 	}
+}
+
+// rtFiles is rt with files passed as the runtime's fds 3.. (inheritable, as os/exec passes ExtraFiles).
+func rtFiles(t *testing.T, files []*os.File, args ...string) result {
+	t.Helper()
+	dir := t.TempDir()
+	outF, err := os.Create(filepath.Join(dir, "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outF.Close()
+	errF, err := os.Create(filepath.Join(dir, "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer errF.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", stateRoot(t)}, args...)...)
+	cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = outF, errF, files
+	cmd.WaitDelay = time.Second
+	err = runTracked(cmd)
+	var exitErr *exec.ExitError
+	if ctx.Err() != nil || (err != nil && !errors.As(err, &exitErr)) {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return result{Stdout: readFile(outF.Name()), Stderr: readFile(errF.Name()), Code: cmd.ProcessState.ExitCode()}
 }
 
 // TestProcSysSymlinkRefused: a rootfs whose /proc or /sys is a symlink is refused with an error naming the
