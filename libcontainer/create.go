@@ -158,6 +158,14 @@ func (c *Container) createCgroup() error {
 	}
 	c.cg = m
 	c.state.CgroupPaths = m.Paths()
+	// A realtime scheduler for the init needs the cgroup's realtime bandwidth before the init runs (cpu.rt_* of
+	// a new v1 cgroup start at 0), so that pair is written now, the other limits once the init is ready.
+	if res != nil && res.CPU != nil && (res.CPU.RealtimeRuntime != nil || res.CPU.RealtimePeriod != nil) {
+		rt := &specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: res.CPU.RealtimePeriod, RealtimeRuntime: res.CPU.RealtimeRuntime}}
+		if err := m.Set(rt); err != nil {
+			return fmt.Errorf("linux.resources.cpu: %w", err)
+		}
+	}
 	return nil
 }
 

@@ -299,8 +299,8 @@ func setScheduler(s *specs.Scheduler) error {
 		if errors.Is(err, unix.EPERM) && (s.Policy == specs.SchedFIFO || s.Policy == specs.SchedRR) {
 			// kernel/sched/core.c __sched_setscheduler: with CONFIG_RT_GROUP_SCHED a real-time policy is refused
 			// in a cpu cgroup whose cpu.rt_runtime_us is 0, the default for a new cgroup.
-			return fmt.Errorf("process.scheduler: %w (a real-time policy needs linux.resources.cpu.realtimeRuntime "+
-				"when the kernel has RT group scheduling)", os.NewSyscallError("sched_setattr", err))
+			return fmt.Errorf("process.scheduler: %w (with RT group scheduling, a real-time policy needs real-time "+
+				"bandwidth in the container's cpu cgroup: linux.resources.cpu.realtimeRuntime)", os.NewSyscallError("sched_setattr", err))
 		}
 		return fmt.Errorf("process.scheduler: %w", os.NewSyscallError("sched_setattr", err))
 	}

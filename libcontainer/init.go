@@ -235,14 +235,20 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
 	}
-	if p.ApparmorProfile != "" {
-		if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
-			return fieldError("process.apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
-		}
-		return fieldError("process.apparmorProfile", "AppArmor profiles are not supported by rt yet")
+	if !cfg.Exec {
+		// runtime-spec config.md: execCPUAffinity is for processes exec'd into the container, not its init.
+		procCopy := *p
+		procCopy.ExecCPUAffinity = nil
+		p = &procCopy
 	}
-	if p.SelinuxLabel != "" {
-		return fieldError("process.selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
+	if err := applyExtras(p, false); err != nil {
+		return err
+	}
+	if err := applyPersonality(cfg.Spec.Linux.Personality); err != nil {
+		return err
+	}
+	if err := applyMemoryPolicy(cfg.Spec.Linux.MemoryPolicy); err != nil {
+		return err
 	}
 	if p.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
@@ -307,6 +313,9 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 				return err
 			}
 		}
+	}
+	if err := applyExtras(p, true); err != nil {
+		return err
 	}
 	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))

@@ -99,6 +99,9 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	if err := validateHooks(spec.Hooks); err != nil {
 		return "", err
 	}
+	if err := validateExtras(spec); err != nil {
+		return "", err
+	}
 	return rootfs, nil
 }
 
@@ -153,7 +156,7 @@ func validateProcess(p *specs.Process, prefix string) error {
 			return fieldError(fmt.Sprintf("%s.rlimits[%d]", prefix, i), "soft limit %d is above hard limit %d", r.Soft, r.Hard)
 		}
 	}
-	return nil
+	return validateProcessExtras(p, prefix)
 }
 
 func validateLinux(spec *specs.Spec) error {

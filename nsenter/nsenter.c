@@ -199,6 +199,10 @@ static void join_namespaces(struct bootstrap *b)
 			if (setns(fds[i], b->pathtypes[i]) < 0)
 				fail("nsenter: setns %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
 			close(fds[i]);
+			// Become the joined namespace's root: the host ids may not be mapped there, and files could not
+			// be created with them (EOVERFLOW). runc does the same.
+			if (user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+				fail("nsenter: become root in user namespace %s", b->paths[i]);
 		}
 	}
 }

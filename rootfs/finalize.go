@@ -82,10 +82,15 @@ func remountReadonly(path string) error {
 	return mountPath("", path, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|lockedFlags(st.Flags), "")
 }
 
-// openTarget resolves p under the (already pivoted) root; a missing path is (nil, nil): the spec's masked and
+// openTarget resolves p under the (already pivoted) root with one openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS
+// lookup (pathrs-lite where the kernel has no openat2); a missing path is (nil, nil): the spec's masked and
 // read-only paths are ignored when absent, as runc does.
 func openTarget(root *os.File, p string) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(root, p)
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRootResolve}
+	f, err := openat2(int(root.Fd()), filepath.Clean("/"+p), &how)
+	if errors.Is(err, unix.ENOSYS) {
+		f, err = pathrs.OpenatInRoot(root, p)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

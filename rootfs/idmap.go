@@ -74,7 +74,7 @@ func (p *preparer) mountIdmapped(m *specs.Mount, dest, typ string, o mountOpts) 
 		_ = dst.Close()
 		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
 	}
-	mnt, err := p.root.reopenAfterMount(dest, dst)
+	mnt, err := p.root.reopenAfterMount(in, dst)
 	if err != nil {
 		return err
 	}

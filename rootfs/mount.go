@@ -67,7 +67,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		flags &^= unix.MS_RDONLY
 	}
 	var oldMode uint32
-	if typ == "tmpfs" && existed {
+	if typ == "tmpfs" && existed && !strings.Contains(o.data, "mode=") {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(dst.Fd()), &st); err != nil {
 			_ = dst.Close()
@@ -89,7 +89,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		_ = dst.Close()
 		return err
 	}
-	mnt, err := p.root.reopenAfterMount(dest, dst)
+	mnt, err := p.root.reopenAfterMount(in, dst)
 	if err != nil {
 		return err
 	}
@@ -144,7 +144,7 @@ func (p *preparer) mountBind(src, dest string, o mountOpts) error {
 		_ = dst.Close()
 		return err
 	}
-	mnt, err := p.root.reopenAfterMount(dest, dst)
+	mnt, err := p.root.reopenAfterMount(in, dst)
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,10 @@
 // Package rootfs builds a container's root filesystem inside its new mount namespace: the config's mounts, /dev,
 // pivot_root, masked and read-only paths.
 //
-// Every destination is resolved inside the rootfs with filepath-securejoin's pathrs-lite (openat2 RESOLVE_IN_ROOT
-// where the kernel has it), held as an O_PATH handle, re-verified through /proc/self/fd, and mounted on through
-// that handle, so a symlink or a rename race in a hostile rootfs can never lead a mount outside it.
+// Every destination is resolved inside the rootfs with openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS on one
+// handle of the rootfs (filepath-securejoin's pathrs-lite on kernels without openat2), missing directories are
+// made one level at a time on their parent's handle, and every mount goes on through the resolved O_PATH handle,
+// so a symlink or a rename race in a hostile rootfs can never lead a mount outside it.
 package rootfs
 
 import (

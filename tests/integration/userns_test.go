@@ -82,7 +82,7 @@ func idMapLine(t *testing.T, content string) [3]int {
 
 // TestUserns: with uidMappings/gidMappings the process is uid and gid 0 inside, in its own user namespace whose
 // uid_map and gid_map are the config's; the chowned rootfs is readable; on the host the same process runs as
-// uid 100000.
+// uid 100000; a process exec'd into it is root in the same user namespace.
 func TestUserns(t *testing.T) {
 	t.Parallel()
 	hostUser := readlink(t, "/proc/self/ns/user")
@@ -123,6 +123,12 @@ func TestUserns(t *testing.T) {
 		}
 		if got := idMapLine(t, readFile(fmt.Sprintf("/proc/%d/uid_map", pid))); got != want {
 			t.Errorf("host view of the init's uid_map %v, want %v", got, want)
+		}
+		// exec joins the container's user namespace by /proc/PID/ns/user and is its root too.
+		var s Self
+		decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
+		if s.UID != 0 || s.GID != 0 || s.Namespaces["user"] != readlink(t, fmt.Sprintf("/proc/%d/ns/user", pid)) {
+			t.Errorf("exec'd process: uid %d gid %d user ns %s, want 0 0 and the init's", s.UID, s.GID, s.Namespaces["user"])
 		}
 	})
 }

@@ -281,22 +281,20 @@ func schedSelf(s *Self) error {
 	s.RTPriority, _ = strconv.Atoi(f[40-3])
 	s.SchedPolicy, _ = strconv.Atoi(f[41-3])
 	const ioprioWhoProcess = 1
-	prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(os.Getpid()), 0)
-	if errno != 0 {
-		return os.NewSyscallError("ioprio_get", errno)
+	if prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, uintptr(os.Getpid()), 0); errno == 0 {
+		s.IOPrio = int(prio)
 	}
-	s.IOPrio = int(prio)
 	if b, err := os.ReadFile("/proc/self/personality"); err == nil {
 		s.Personality = strings.TrimSpace(string(b))
 	}
 	var mode int32
 	var nodes [16]uint64
-	_, _, errno = unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(&mode)),
+	// ENOSYS without CONFIG_NUMA (the User-mode Linux guest): the fields stay 0, MPOL_DEFAULT.
+	_, _, errno := unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(&mode)),
 		uintptr(unsafe.Pointer(&nodes[0])), uintptr(len(nodes)*64), 0, 0, 0)
-	if errno != 0 {
-		return os.NewSyscallError("get_mempolicy", errno)
+	if errno == 0 {
+		s.MemPolicy, s.MemPolicyNodes = int(mode), nodes[0]
 	}
-	s.MemPolicy, s.MemPolicyNodes = int(mode), nodes[0]
 	return nil
 }
 

@@ -1,0 +1,303 @@
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// runc 1.1.5 predates process.scheduler, process.ioPriority, process.execCPUAffinity, linux.personality and
+// linux.memoryPolicy (runc 1.2 to 1.4 added them): it ignores them and runs the container.
+const runcLacksExtras = "runc 1.1.5 ignores the runtime-spec 1.2/1.3 process and linux fields"
+
+// Kernel values the probe reports (include/uapi/linux/sched.h, ioprio.h, mempolicy.h, personality.h).
+const (
+	schedRR, schedBatch, schedIdle, schedDeadline = 2, 3, 5, 6
+	ioprioRT, ioprioBE, ioprioIdle                = 1 << 13, 2 << 13, 3 << 13
+	mpolPreferred, mpolBind, mpolInterleave       = 1, 2, 3
+	mpolFStaticNodes                              = 1 << 15
+)
+
+// withRealtime gives the container's cpu cgroup real-time bandwidth: on a kernel with RT group scheduling (this
+// host's cpu controller has cpu.rt_runtime_us) a SCHED_FIFO/RR thread is refused in a cgroup without it.
+func withRealtime(s *specs.Spec) {
+	runtime, period := int64(10000), uint64(1000000)
+	if s.Linux.Resources == nil {
+		s.Linux.Resources = &specs.LinuxResources{}
+	}
+	s.Linux.Resources.CPU = &specs.LinuxCPU{RealtimeRuntime: &runtime, RealtimePeriod: &period}
+}
+
+// TestExtras: each runtime-spec 1.3 per-process attribute of the container's init is seen by its process.
+func TestExtras(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*specs.Spec)
+		check  func(t *testing.T, s Self)
+		runc   bool // runs on runc 1.1.5 too
+	}{
+		{name: "scheduler SCHED_BATCH nice 7", mutate: func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedBatch, Nice: 7}
+		}, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != schedBatch || s.Nice != 7 {
+				t.Errorf("policy %d nice %d, want %d 7", s.SchedPolicy, s.Nice, schedBatch)
+			}
+		}},
+		{name: "scheduler SCHED_IDLE", mutate: func(s *specs.Spec) {
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedIdle}
+		}, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != schedIdle {
+				t.Errorf("policy %d, want %d", s.SchedPolicy, schedIdle)
+			}
+		}},
+		{name: "scheduler SCHED_DEADLINE", mutate: func(s *specs.Spec) {
+			// The probe is a Go program: its threads can only be created with reset-on-fork (sched(7)).
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6, Deadline: 1e7, Period: 1e7,
+				Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
+		}, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != schedDeadline {
+				t.Errorf("policy %d, want %d", s.SchedPolicy, schedDeadline)
+			}
+		}},
+		{name: "scheduler SCHED_RR with realtime bandwidth", mutate: func(s *specs.Spec) {
+			withRealtime(s)
+			s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedRR, Priority: 5}
+		}, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != schedRR || s.RTPriority != 5 {
+				t.Errorf("policy %d priority %d, want %d 5", s.SchedPolicy, s.RTPriority, schedRR)
+			}
+		}},
+		{name: "ioPriority BE 3", mutate: func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 3}
+		}, check: func(t *testing.T, s Self) {
+			if s.IOPrio != ioprioBE|3 {
+				t.Errorf("ioprio %#x, want %#x", s.IOPrio, ioprioBE|3)
+			}
+		}},
+		{name: "ioPriority RT 0", mutate: func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_RT}
+		}, check: func(t *testing.T, s Self) {
+			if s.IOPrio != ioprioRT {
+				t.Errorf("ioprio %#x, want %#x", s.IOPrio, ioprioRT)
+			}
+		}},
+		{name: "ioPriority IDLE", mutate: func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE}
+		}, check: func(t *testing.T, s Self) {
+			if s.IOPrio != ioprioIdle {
+				t.Errorf("ioprio %#x, want %#x", s.IOPrio, ioprioIdle)
+			}
+		}},
+		{name: "personality LINUX32", mutate: func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+		}, check: func(t *testing.T, s Self) {
+			if s.Personality != "00000008" {
+				t.Errorf("personality %s, want 00000008 (PER_LINUX32)", s.Personality)
+			}
+			if runtime.GOARCH == "amd64" && s.Machine != "i686" {
+				t.Errorf("uname machine %q, want i686", s.Machine)
+			}
+		}},
+		{name: "personality LINUX", mutate: func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux}
+		}, check: func(t *testing.T, s Self) {
+			if s.Personality != "00000000" {
+				t.Errorf("personality %s, want 00000000 (PER_LINUX)", s.Personality)
+			}
+		}},
+		{name: "memoryPolicy MPOL_BIND 0", mutate: func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"}
+		}, check: func(t *testing.T, s Self) {
+			if s.MemPolicy != mpolBind || s.MemPolicyNodes != 1 {
+				t.Errorf("mempolicy %#x nodes %#x, want %#x 0x1", s.MemPolicy, s.MemPolicyNodes, mpolBind)
+			}
+		}},
+		{name: "memoryPolicy MPOL_INTERLEAVE static", mutate: func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolInterleave, Nodes: "0",
+				Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes}}
+		}, check: func(t *testing.T, s Self) {
+			if want := mpolInterleave | mpolFStaticNodes; s.MemPolicy != want || s.MemPolicyNodes != 1 {
+				t.Errorf("mempolicy %#x nodes %#x, want %#x 0x1", s.MemPolicy, s.MemPolicyNodes, want)
+			}
+		}},
+		{name: "memoryPolicy MPOL_PREFERRED 0", mutate: func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolPreferred, Nodes: "0"}
+		}, check: func(t *testing.T, s Self) {
+			if s.MemPolicy != mpolPreferred || s.MemPolicyNodes != 1 {
+				t.Errorf("mempolicy %#x nodes %#x, want %#x 0x1", s.MemPolicy, s.MemPolicyNodes, mpolPreferred)
+			}
+		}},
+		{name: "none set: the defaults", runc: true, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != 0 || s.Nice != 0 || s.Personality != "00000000" || s.MemPolicy != 0 {
+				t.Errorf("policy %d nice %d personality %s mempolicy %d, want 0 0 00000000 0",
+					s.SchedPolicy, s.Nice, s.Personality, s.MemPolicy)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !tc.runc {
+				rtOnly(t, runcLacksExtras)
+			}
+			var s Self
+			runProbe(t, tc.mutate, &s)
+			tc.check(t, s)
+		})
+	}
+}
+
+// TestExtrasExec: a process given to exec gets its own scheduler, I/O priority and CPU affinity; execCPUAffinity
+// (runtime-spec config.md) is meant for exec'd processes: initial before the move into the cgroup, final after.
+func TestExtrasExec(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, runcLacksExtras)
+	cpus := onlineCPUs(t)
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		withRealtime(s)
+	})
+	id, _ := runDetached(t, b)
+	tests := []struct {
+		name  string
+		p     func(p *specs.Process)
+		check func(t *testing.T, s Self)
+	}{
+		{name: "execCPUAffinity initial and final", p: func(p *specs.Process) {
+			p.ExecCPUAffinity = &specs.CPUAffinity{Initial: cpus[len(cpus)-1], Final: cpus[0]}
+		}, check: func(t *testing.T, s Self) {
+			if s.CpusAllowed != cpus[0] {
+				t.Errorf("Cpus_allowed_list %q, want the final %q", s.CpusAllowed, cpus[0])
+			}
+		}},
+		{name: "execCPUAffinity initial only", p: func(p *specs.Process) {
+			// "If omitted or empty, runtime SHOULD NOT change process' CPU affinity after the process is moved to
+			// container's cgroup": the initial one stays.
+			p.ExecCPUAffinity = &specs.CPUAffinity{Initial: cpus[0]}
+		}, check: func(t *testing.T, s Self) {
+			if s.CpusAllowed != cpus[0] {
+				t.Errorf("Cpus_allowed_list %q, want the initial %q", s.CpusAllowed, cpus[0])
+			}
+		}},
+		{name: "scheduler SCHED_RR 3", p: func(p *specs.Process) {
+			p.Scheduler = &specs.Scheduler{Policy: specs.SchedRR, Priority: 3}
+		}, check: func(t *testing.T, s Self) {
+			if s.SchedPolicy != schedRR || s.RTPriority != 3 {
+				t.Errorf("policy %d priority %d, want %d 3", s.SchedPolicy, s.RTPriority, schedRR)
+			}
+		}},
+		{name: "ioPriority BE 5", p: func(p *specs.Process) {
+			p.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 5}
+		}, check: func(t *testing.T, s Self) {
+			if s.IOPrio != ioprioBE|5 {
+				t.Errorf("ioprio %#x, want %#x", s.IOPrio, ioprioBE|5)
+			}
+		}},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := specs.Process{Args: []string{"/probe", "self"}, Env: []string{"PATH=/bin"}, Cwd: "/"}
+			tc.p(&p)
+			file := filepath.Join(env(t).base, "process-"+strconv.Itoa(i)+".json")
+			data, err := json.Marshal(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := rt(t, "exec", "-p", file, id)
+			if r.Code != 0 {
+				t.Fatalf("exec: %v", r)
+			}
+			var s Self
+			decode(t, r.Stdout, &s)
+			tc.check(t, s)
+		})
+	}
+}
+
+// onlineCPUs lists the host's online CPUs (/sys/devices/system/cpu/online, e.g. "0-1") as decimal strings.
+func onlineCPUs(t *testing.T) []string {
+	t.Helper()
+	var out []string
+	for _, part := range strings.Split(strings.TrimSpace(readFile("/sys/devices/system/cpu/online")), ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		if !isRange {
+			hi = lo
+		}
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if errA != nil || errB != nil {
+			t.Fatalf("online CPU list part %q: not a number", part)
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, strconv.Itoa(c))
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no online CPUs")
+	}
+	return out
+}
+
+// TestExtrasRefused: what rt cannot honour is refused at create with exit 1 and one line naming the JSON path, and
+// nothing is left behind.
+func TestExtrasRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*specs.Spec)
+		want   string
+		rtOnly string // non-empty: runc 1.1.5 accepts this config, for the given reason
+	}{
+		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "rt-test"} },
+			want:   "linux.intelRdt: the host has no resctrl filesystem (mount -t resctrl)",
+			rtOnly: "runc 1.1.5 runs a container with only intelRdt.closID set on a host without resctrl"},
+		{name: "netDevices", mutate: func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "lo1"}}
+		}, want: `linux.netDevices."lo": moving host interfaces into the container is not supported yet`,
+			rtOnly: "runc 1.1.5 ignores linux.netDevices"},
+		{name: "apparmorProfile without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" },
+			want: "process.apparmorProfile"},
+		{name: "selinuxLabel without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
+			want: "process.selinuxLabel"},
+		{name: "unknown scheduler policy", mutate: func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FOO"} },
+			want: `process.scheduler.policy: unknown policy "SCHED_FOO"`, rtOnly: runcLacksExtras},
+		{name: "ioPriority out of range", mutate: func(s *specs.Spec) {
+			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
+		}, want: "process.ioPriority.priority", rtOnly: runcLacksExtras},
+		{name: "bad execCPUAffinity", mutate: func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0-"} },
+			want: "process.execCPUAffinity.final", rtOnly: runcLacksExtras},
+		{name: "personality flag", mutate: func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
+		}, want: "linux.personality.flags[0]", rtOnly: runcLacksExtras},
+		{name: "memoryPolicy MPOL_BIND without nodes", mutate: func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}
+		}, want: "linux.memoryPolicy.nodes", rtOnly: runcLacksExtras},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if tc.rtOnly != "" {
+				rtOnly(t, tc.rtOnly)
+			}
+			b := bundle(t, tc.mutate)
+			id := newID(t)
+			root := stateRoot(t)
+			r := rt(t, "create", "--bundle", b, id)
+			if r.Code != 1 {
+				t.Errorf("create: %v, want exit 1", r)
+			}
+			oneLine(t, r, tc.want)
+			assertNoLeak(t, root, id, b)
+		})
+	}
+}
