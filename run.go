@@ -51,11 +51,11 @@ var runCommand = &cli.Command{
 			return err
 		}
 		if detach {
-			return c.AwaitReady()
+			return c.AwaitReady(false)
 		}
 		// In the foreground readiness is passed on while rt relays signals and waits.
 		go func() {
-			if err := c.AwaitReady(); err != nil {
+			if err := c.AwaitReady(true); err != nil {
 				slog.Warn(err.Error())
 			}
 		}()

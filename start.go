@@ -17,6 +17,6 @@ var startCommand = &cli.Command{
 			return err
 		}
 		// With NOTIFY_SOCKET, start returns once the workload is ready, as runc's does.
-		return c.AwaitReady()
+		return c.AwaitReady(false)
 	},
 }

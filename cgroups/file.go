@@ -9,43 +9,83 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // writeFile writes val to an existing cgroup control file. It never creates the file: a missing file means the
 // controller or the feature is absent, which callers turn into ErrNotSupported. O_TRUNC is harmless on cgroupfs
 // (the kernel ignores it) and keeps the plain-file test trees honest; cgroupfs holds no symlinks a container could
 // plant.
+//
+// It is open(2), write(2), close(2) and nothing else: an *os.File would add two fcntl(2) and two epoll_ctl(2)
+// calls per write (kernfs files are pollable, so Go registers them with its poller), and the container start
+// path writes dozens of control files.
 func writeFile(dir, name, val string) error {
 	p := filepath.Join(dir, name)
-	for {
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC|syscall.O_CLOEXEC, 0)
-		if err != nil {
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			return err
-		}
-		_, err = f.WriteString(val)
-		cerr := f.Close()
-		if errors.Is(err, syscall.EINTR) {
+	fd, err := openFile(p, unix.O_WRONLY|unix.O_TRUNC)
+	if err != nil {
+		return err
+	}
+	b := []byte(val)
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if errors.Is(err, unix.EINTR) {
 			// A write interrupted before it reached the kernel's handler; retry as runc does (golang/go#38033).
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("write %q: %w", val, err)
+			_ = unix.Close(fd)
+			return fmt.Errorf("write %q: %w", val, &os.PathError{Op: "write", Path: p, Err: err})
 		}
-		return cerr
+		b = b[n:]
+	}
+	if err := unix.Close(fd); err != nil {
+		return &os.PathError{Op: "close", Path: p, Err: err}
+	}
+	return nil
+}
+
+// openFile is open(2) with O_CLOEXEC, retried on EINTR, as an *os.PathError.
+func openFile(p string, flags int) (int, error) {
+	for {
+		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return -1, &os.PathError{Op: "open", Path: p, Err: err}
+		}
+		return fd, nil
 	}
 }
 
-// readFile returns a control file's contents without the trailing newline.
+// readFile returns a control file's contents without the trailing newline: open(2), read(2) until EOF, close(2)
+// (see writeFile for why not os.ReadFile).
 func readFile(dir, name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(dir, name))
+	p := filepath.Join(dir, name)
+	fd, err := openFile(p, unix.O_RDONLY)
 	if err != nil {
 		return "", err
 	}
-	return string(bytes.TrimSpace(b)), nil
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 512)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return "", &os.PathError{Op: "read", Path: p, Err: err}
+		}
+		if n == 0 {
+			return string(bytes.TrimSpace(buf)), nil
+		}
+		buf = buf[:len(buf)+n]
+	}
 }
 
 // readUint parses a single-number file; "max" reads as MaxUint64, as runc's fscommon.GetCgroupParamUint does.

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -109,6 +110,9 @@ func (m *Manager) dirs() []string {
 
 // Create makes the cgroup directories and enables the controllers the container may need; it refuses an existing
 // cgroup that has processes in it or is frozen. r may be nil; limits are written by Set.
+//
+// On the real host, once the directories are made, it starts in the background the wait that the first
+// cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	var made []string
 	defer func() {
@@ -119,13 +123,17 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 		}
 	}()
 	for _, d := range m.dirs() {
-		if err := m.checkReusable(d); err != nil {
-			return err
-		}
+		// mkdir first, the reuse check only when the directory was already there: one syscall for a new cgroup
+		// instead of a failed read, two stats and the mkdir.
 		created, err := mkdirAll(d)
 		made = append(made, created...)
 		if err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
+		}
+		if len(created) == 0 {
+			if err := m.checkReusable(d); err != nil {
+				return err
+			}
 		}
 		if hook := m.host().created; hook != nil {
 			for _, c := range created {
@@ -148,6 +156,8 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 			return err
 		}
 	}
+	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it.
+	primeAttach(m.host().prime)
 	return nil
 }
 
@@ -176,25 +186,59 @@ func (m *Manager) checkReusable(dir string) error {
 	return nil
 }
 
-// mkdirAll is os.MkdirAll that reports the directories it made, so a failed Create removes only its own.
+// mkdirAll is os.MkdirAll that reports the directories it made (none when dir existed), so a failed Create
+// removes only its own. It tries mkdir(2) on dir itself first and climbs only on ENOENT, so the usual case, a new
+// cgroup under an existing parent, is one syscall.
 func mkdirAll(dir string) ([]string, error) {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil {
-			break
-		} else if !errors.Is(err, os.ErrNotExist) || d == "/" {
-			return nil, err
-		}
-		missing = append(missing, d)
+	err := unix.Mkdir(dir, 0o755)
+	switch {
+	case err == nil:
+		return []string{dir}, nil
+	case errors.Is(err, unix.EEXIST):
+		return nil, nil
+	case !errors.Is(err, unix.ENOENT) || filepath.Dir(dir) == dir:
+		return nil, &os.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
-	var made []string
-	for i := len(missing) - 1; i >= 0; i-- {
-		if err := os.Mkdir(missing[i], 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-			return made, err
-		}
-		made = append(made, missing[i])
+	made, err := mkdirAll(filepath.Dir(dir))
+	if err != nil {
+		return made, err
 	}
-	return made, nil
+	if err := unix.Mkdir(dir, 0o755); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return made, nil // a racing creator; it is not ours to remove
+		}
+		return made, &os.PathError{Op: "mkdir", Path: dir, Err: err}
+	}
+	return append(made, dir), nil
+}
+
+// primeOnce makes primeAttach start at most one priming write per process.
+var primeOnce sync.Once
+
+// primeAttach starts, in the background, a write of "0" (the writing process itself, cgroups(7)) to procs, the
+// cgroup.procs of a cgroup this process is already in: a migration to where the process already is, which changes
+// nothing but takes and releases the kernel's global cgroup_threadgroup_rwsem for writing. The first writer after
+// an idle spell waits in percpu_down_write -> rcu_sync_enter for a full RCU grace period (kernel/rcu/sync.c),
+// 8-20 ms on this host, holding cgroup_mutex; a writer within a grace period of the last one does not wait. Create
+// starts it after its mkdirs (which need cgroup_mutex), so the period runs while the caller makes the exec fifo and
+// forks and execs the init, and Apply, which the init waits for, waits only for what is left of it. Only the first
+// call per process writes; "" (no hierarchy, or a plain-file test host) and a failed write change nothing: Apply
+// then waits as it would have anyway. Every priming costs the host what any first attach costs (one grace period
+// of slower fork(2)/exit(2) and of blocked cgroup changes), so it is only done where an attach follows.
+func primeAttach(procs string) {
+	if procs == "" {
+		return
+	}
+	primeOnce.Do(func() {
+		go func() {
+			fd, err := unix.Open(procs, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return
+			}
+			_, _ = unix.Write(fd, []byte("0"))
+			_ = unix.Close(fd)
+		}()
+	})
 }
 
 // enableControllers turns on, in every ancestor of dir below the mount point, each controller the ancestor has

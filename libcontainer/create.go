@@ -321,14 +321,18 @@ func (c *Container) Start() error {
 
 // AwaitReady passes the workload's READY=1 on to the caller's NOTIFY_SOCKET when the container was created with
 // one (see notify.go); otherwise it returns at once. Call it after Start, with the container unlocked (Close): it
-// waits for as long as the workload takes.
-func (c *Container) AwaitReady() error {
+// waits for as long as the workload takes. foreground is for a caller that stays as the unit's main process (a
+// foreground `rt run`): MAINPID is then the caller's pid, and later messages are passed on too.
+func (c *Container) AwaitReady(foreground bool) error {
 	if c.notifyFd == 0 {
 		return nil
 	}
 	fd := c.notifyFd
 	c.notifyFd = 0
-	return c.forwardReady(fd)
+	if foreground {
+		return c.forwardReady(fd, os.Getpid(), true)
+	}
+	return c.forwardReady(fd, c.state.InitPid, false)
 }
 
 // awaitFifo waits until the init has written its byte into the fifo, or has died. A fifo with no writer yet does not

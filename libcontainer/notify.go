@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,9 +15,10 @@ import (
 // Readiness (sd_notify(3)) through rt: when rt is started with NOTIFY_SOCKET (a systemd Type=notify unit), the
 // container gets a socket of rt's own instead of the caller's, as runc does: <state>/notify/notify.sock, bound
 // read-only at /run/notify in the container, with NOTIFY_SOCKET=/run/notify/notify.sock. `rt start` (or the
-// foreground `rt run`) listens on it and passes READY=1 on to the caller's socket with MAINPID set to the
-// container init's host pid, then completes systemd's BARRIER=1 handshake, so that the unit becomes active only once
-// the workload says it is ready.
+// foreground `rt run`) listens on it and passes READY=1 on to the caller's socket, then completes systemd's
+// BARRIER=1 handshake, so that the unit becomes active only once the workload says it is ready. MAINPID is the
+// container init's host pid when rt returns (start, run -d), and rt's own pid when it stays in the foreground, where
+// it is the unit's main process that relays signals and the exit status (runc does the same).
 const (
 	notifyDirName       = "notify"
 	notifySockName      = "notify.sock"
@@ -65,8 +67,9 @@ func (c *Container) listenNotify() (int, error) {
 }
 
 // forwardReady waits on the container's notify socket until the workload sends READY=1 (or the init exits), then
-// tells the caller's NOTIFY_SOCKET, with MAINPID, and waits for the caller to have seen it (BARRIER=1).
-func (c *Container) forwardReady(sock int) error {
+// tells the caller's NOTIFY_SOCKET, with MAINPID=mainPid, and waits for the caller to have seen it (BARRIER=1).
+// With follow, it goes on passing the workload's later messages (STATUS=, STOPPING=...) until the init exits.
+func (c *Container) forwardReady(sock, mainPid int, follow bool) error {
 	defer unix.Close(sock)
 	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
 	if err != nil {
@@ -74,6 +77,7 @@ func (c *Container) forwardReady(sock int) error {
 	}
 	defer unix.Close(pidfd)
 	buf := make([]byte, 4096)
+	ready := false
 	for {
 		fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil {
@@ -87,8 +91,14 @@ func (c *Container) forwardReady(sock int) error {
 			if err != nil {
 				return fmt.Errorf("notify socket: %w", os.NewSyscallError("recvfrom", err))
 			}
-			if hasLine(buf[:n], "READY=1") {
-				return notifyCaller(c.state.InitPid)
+			switch {
+			case ready && follow:
+				_ = sendCaller(buf[:n])
+			case hasLine(buf[:n], "READY=1"):
+				if err := notifyCaller(mainPid); err != nil || !follow {
+					return err
+				}
+				ready = true
 			}
 			continue
 		}
@@ -107,22 +117,43 @@ func hasLine(msg []byte, line string) bool {
 	return false
 }
 
-// notifyCaller sends READY=1 and MAINPID to the caller's NOTIFY_SOCKET ("@name" is an abstract socket), then does
-// the BARRIER=1 handshake: the caller closes the pipe's other end once it has processed what came before.
-func notifyCaller(mainPid int) error {
+// callerSocket opens a datagram socket and names the caller's NOTIFY_SOCKET ("@name" is an abstract socket).
+func callerSocket() (int, *unix.SockaddrUnix, error) {
 	addr := os.Getenv("NOTIFY_SOCKET")
 	if addr == "" {
-		return nil
+		return -1, nil, errors.New("NOTIFY_SOCKET is not set")
 	}
 	if addr[0] == '@' {
 		addr = "\x00" + addr[1:]
 	}
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("NOTIFY_SOCKET: %w", os.NewSyscallError("socket", err))
+		return -1, nil, fmt.Errorf("NOTIFY_SOCKET: %w", os.NewSyscallError("socket", err))
+	}
+	return fd, &unix.SockaddrUnix{Name: addr}, nil
+}
+
+// sendCaller passes one message on to the caller's NOTIFY_SOCKET as it is.
+func sendCaller(msg []byte) error {
+	fd, to, err := callerSocket()
+	if err != nil {
+		return err
 	}
 	defer unix.Close(fd)
-	to := &unix.SockaddrUnix{Name: addr}
+	return unix.Sendmsg(fd, msg, nil, to, 0)
+}
+
+// notifyCaller sends READY=1 and MAINPID to the caller's NOTIFY_SOCKET, then does the BARRIER=1 handshake: the
+// caller closes the pipe's other end once it has processed what came before.
+func notifyCaller(mainPid int) error {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return nil
+	}
+	fd, to, err := callerSocket()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
 	msg := []byte("READY=1\nMAINPID=" + strconv.Itoa(mainPid) + "\n")
 	if err := unix.Sendmsg(fd, msg, nil, to, 0); err != nil {
 		return fmt.Errorf("NOTIFY_SOCKET %s: %w", os.Getenv("NOTIFY_SOCKET"), os.NewSyscallError("sendmsg", err))

@@ -153,14 +153,15 @@ func (p *preparer) createDevice(d *specs.LinuxDevice) error {
 
 // bindDevice bind-mounts the host node at path (outside the rootfs, the caller's /dev) onto an empty file made at
 // base in parent. An existing entry there is used only if it is a regular file or a device node.
-func (p *preparer) bindDevice(parent *os.File, base, path string) error {
-	src, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+func (p *preparer) bindDevice(parent *handle, base, path string) error {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return err
+		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
+	src := newHandle(fd, path)
 	defer src.Close()
 	pfd := int(parent.Fd())
-	fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o666)
+	fd, err = unix.Openat(pfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o666)
 	if err == nil {
 		_ = unix.Close(fd)
 	} else if !errors.Is(err, unix.EEXIST) {
@@ -170,7 +171,7 @@ func (p *preparer) bindDevice(parent *os.File, base, path string) error {
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: path, Err: err}
 	}
-	dst := os.NewFile(uintptr(fd), path)
+	dst := newHandle(fd, path)
 	defer dst.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {

@@ -85,16 +85,19 @@ func remountReadonly(path string) error {
 // openTarget resolves p under the (already pivoted) root with one openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS
 // lookup (pathrs-lite where the kernel has no openat2); a missing path is (nil, nil): the spec's masked and
 // read-only paths are ignored when absent, as runc does.
-func openTarget(root *os.File, p string) (*os.File, error) {
+func openTarget(root *os.File, p string) (*handle, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRootResolve}
-	f, err := openat2(int(root.Fd()), filepath.Clean("/"+p), &how)
+	h, err := openat2(int(root.Fd()), filepath.Clean("/"+p), &how)
 	if errors.Is(err, unix.ENOSYS) {
-		f, err = pathrs.OpenatInRoot(root, p)
+		var f *os.File
+		if f, err = pathrs.OpenatInRoot(root, p); err == nil {
+			h = fileHandle(f)
+		}
 	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
-	return f, err
+	return h, err
 }
 
 // readonlyPath binds p onto itself recursively and makes the top mount read-only; mount_setattr(2) sets only
@@ -118,12 +121,12 @@ func readonlyPath(root *os.File, p string) error {
 
 // devNull opens the container's /dev/null and checks by fstat(2) of that very fd that it is the 1:3 character
 // device: masking with a file the container planted there would expose it over /proc (CVE-2025-31133).
-func devNull(root *os.File) (*os.File, error) {
+func devNull(root *os.File) (*handle, error) {
 	fd, err := unix.Openat(int(root.Fd()), "dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "openat", Path: "/dev/null", Err: err}
 	}
-	f := os.NewFile(uintptr(fd), "/dev/null")
+	f := newHandle(fd, "/dev/null")
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		_ = f.Close()
@@ -138,7 +141,7 @@ func devNull(root *os.File) (*os.File, error) {
 
 // maskPath covers p: a bind of the verified /dev/null over a file, an empty read-only tmpfs over a directory
 // (runc's maskPath).
-func maskPath(root, null *os.File, p string) error {
+func maskPath(root *os.File, null *handle, p string) error {
 	f, err := openTarget(root, p)
 	if f == nil || err != nil {
 		return err
@@ -182,7 +185,7 @@ func emptyTmpfs(p string) (int, error) {
 }
 
 // moveMount attaches the detached mount tfd on top of what f refers to.
-func moveMount(tfd int, f *os.File, p string) error {
+func moveMount(tfd int, f *handle, p string) error {
 	if err := unix.MoveMount(tfd, "", int(f.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return &os.PathError{Op: "move_mount", Path: p, Err: err}
 	}

@@ -39,7 +39,7 @@ func (p *preparer) mount(m *specs.Mount) error {
 // mountFS mounts a filesystem (proc, sysfs, tmpfs, devpts, mqueue, cgroup2, overlay, ...) at dest.
 func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 	var (
-		dst     *os.File
+		dst     *handle
 		in      string
 		err     error
 		existed = true
@@ -48,11 +48,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 	case "proc", "sysfs":
 		dst, in, err = p.root.plainDir(dest)
 	default:
-		dst, in, err = p.root.open(dest)
-		if errors.Is(err, os.ErrNotExist) {
-			existed = false
-			dst, in, err = p.root.mkdirAll(dest)
-		}
+		dst, in, existed, err = p.root.openOrMkdir(dest)
 	}
 	if err != nil {
 		return err
@@ -104,7 +100,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 }
 
 // tmpfsFixup gives a new tmpfs the covered directory's mode and, for tmpcopyup, its contents.
-func (p *preparer) tmpfsFixup(mnt *os.File, dest string, mode uint32, chmod bool, covered *os.File) error {
+func (p *preparer) tmpfsFixup(mnt *handle, dest string, mode uint32, chmod bool, covered *os.File) error {
 	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: dest, Err: err}
@@ -163,20 +159,20 @@ func (p *preparer) mountBind(src, dest string, o mountOpts) error {
 
 // openSource opens a bind-mount source on the host as an O_PATH handle (symlinks followed: the source is the
 // caller's, not the container's). Relative sources are relative to the bundle.
-func (p *preparer) openSource(src string) (*os.File, error) {
+func (p *preparer) openSource(src string) (*handle, error) {
 	if !filepath.IsAbs(src) && p.opts.BundleDir != "" {
 		src = filepath.Join(p.opts.BundleDir, src)
 	}
-	f, err := os.OpenFile(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(src, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, err
+		return nil, &os.PathError{Op: "open", Path: src, Err: err}
 	}
-	return f, nil
+	return newHandle(fd, src), nil
 }
 
 // bindDest resolves (creating if missing) the destination for the source s: a directory for a directory, an empty
 // file for anything else (runc's createIfNotExists).
-func (p *preparer) bindDest(s *os.File, dest string) (*os.File, string, error) {
+func (p *preparer) bindDest(s *handle, dest string) (*handle, string, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(s.Fd()), &st); err != nil {
 		return nil, "", &os.PathError{Op: "fstat", Path: s.Name(), Err: err}
@@ -189,7 +185,7 @@ func (p *preparer) bindDest(s *os.File, dest string) (*os.File, string, error) {
 
 // remount applies per-mount flags to the bind mount mnt with MS_REMOUNT|MS_BIND. If the kernel refuses (EPERM: in
 // a user namespace the flags a mount came with are locked), it retries keeping the flags the mount has, as runc does.
-func remount(mnt *os.File, dest string, flags uintptr) error {
+func remount(mnt *handle, dest string, flags uintptr) error {
 	err := unix.Mount("", fdPath(mnt), "", unix.MS_REMOUNT|unix.MS_BIND|flags, "")
 	if errors.Is(err, unix.EPERM) {
 		var st unix.Statfs_t
@@ -205,7 +201,7 @@ func remount(mnt *os.File, dest string, flags uintptr) error {
 }
 
 // applyPost applies the propagation options in order, then the recursive attributes, to the new mount mnt.
-func (p *preparer) applyPost(mnt *os.File, dest string, o mountOpts) error {
+func (p *preparer) applyPost(mnt *handle, dest string, o mountOpts) error {
 	for _, pr := range o.propagation {
 		if err := mountOn("", mnt, dest, "", pr, ""); err != nil {
 			return err

@@ -36,8 +36,42 @@ const openat2Retries = 128
 // noOpenat2 is set once openat2 has failed with ENOSYS, so later lookups go straight to pathrs-lite.
 var noOpenat2 atomic.Bool
 
+// handle is a file descriptor rootfs owns, mostly an O_PATH handle from a lookup. It is not an *os.File because
+// os.NewFile costs an fcntl(2) F_GETFL per descriptor (to learn whether it is non-blocking) and os.OpenFile an
+// fstat(2), neither of which an O_PATH handle needs; with hundreds of handles per container start that was a
+// third of the rootfs syscalls. The zero fd is never used: a closed handle has fd -1.
+type handle struct {
+	fd   int
+	name string
+	file *os.File // set when the descriptor came from pathrs-lite as an *os.File, which then owns it
+}
+
+func newHandle(fd int, name string) *handle { return &handle{fd: fd, name: name} }
+
+// Fd is the descriptor, as *os.File's Fd.
+func (h *handle) Fd() uintptr { return uintptr(h.fd) }
+
+// Name is the path the handle was opened as, for error messages.
+func (h *handle) Name() string { return h.name }
+
+// Close closes the descriptor once; later calls do nothing.
+func (h *handle) Close() error {
+	if h.fd < 0 {
+		return nil
+	}
+	fd, f := h.fd, h.file
+	h.fd, h.file = -1, nil
+	if f != nil {
+		return f.Close()
+	}
+	if err := unix.Close(fd); err != nil {
+		return &os.PathError{Op: "close", Path: h.name, Err: err}
+	}
+	return nil
+}
+
 // openat2 is unix.Openat2 as an *os.PathError, retrying EAGAIN (a rename or mount raced the lookup) and EINTR.
-func openat2(dirfd int, path string, how *unix.OpenHow) (*os.File, error) {
+func openat2(dirfd int, path string, how *unix.OpenHow) (*handle, error) {
 	if noOpenat2.Load() {
 		return nil, &os.PathError{Op: "openat2", Path: path, Err: unix.ENOSYS}
 	}
@@ -46,7 +80,7 @@ func openat2(dirfd int, path string, how *unix.OpenHow) (*os.File, error) {
 		var fd int
 		fd, err = unix.Openat2(dirfd, path, how)
 		if err == nil {
-			return os.NewFile(uintptr(fd), path), nil
+			return newHandle(fd, path), nil
 		}
 		if !errors.Is(err, unix.EAGAIN) && !errors.Is(err, unix.EINTR) {
 			break
@@ -58,10 +92,19 @@ func openat2(dirfd int, path string, how *unix.OpenHow) (*os.File, error) {
 	return nil, &os.PathError{Op: "openat2", Path: path, Err: err}
 }
 
+// openat is openat(2) of one name in dirfd as an *os.PathError named after the in-root path.
+func openat(dirfd int, name string, flags int, mode uint32, path string) (*handle, error) {
+	fd, err := unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, mode)
+	if err != nil {
+		return nil, &os.PathError{Op: "openat", Path: path, Err: err}
+	}
+	return newHandle(fd, path), nil
+}
+
 // rootDir is the rootfs, held open as an O_PATH handle on the bind mount Prepare made, so every lookup starts at
 // the same directory even if the host path is swapped.
 type rootDir struct {
-	f    *os.File
+	f    *os.File // for pathrs-lite, which takes an *os.File
 	fd   int
 	path string // canonical host path of f, to verify where a handle landed
 }
@@ -72,7 +115,7 @@ func openRoot(root string) (*rootDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := os.Readlink(fdPath(f))
+	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
 	if err != nil {
 		_ = f.Close()
 		return nil, err
@@ -82,19 +125,19 @@ func openRoot(root string) (*rootDir, error) {
 
 func (r *rootDir) close() { _ = r.f.Close() }
 
-// fdPath is the magic link through which mount(2) and friends reach what f refers to, without a path walk the
+// fdPath is the magic link through which mount(2) and friends reach what h refers to, without a path walk the
 // container could redirect (runc mounts through /proc/thread-self/fd the same way).
-func fdPath(f *os.File) string {
-	return "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+func fdPath(h *handle) string {
+	return "/proc/self/fd/" + strconv.Itoa(h.fd)
 }
 
-// inRoot re-verifies, through /proc/self/fd, that f is inside the rootfs and returns its path relative to it
-// ("/" for the root itself). A handle that is not inside is closed and refused with ErrEscapesRoot. Only needed
-// where a symlink was followed: it is how the in-root path of the result is learnt.
-func (r *rootDir) inRoot(f *os.File) (string, error) {
-	p, err := os.Readlink(fdPath(f))
+// inRoot re-verifies, through /proc/self/fd, that h is inside the rootfs and returns its path relative to it
+// ("/" for the root itself). A handle that is not inside is closed and refused with ErrEscapesRoot. It is needed
+// only where a symlink was followed, to learn where it led (and on the pathrs-lite fallback).
+func (r *rootDir) inRoot(h *handle) (string, error) {
+	p, err := os.Readlink(fdPath(h))
 	if err != nil {
-		_ = f.Close()
+		_ = h.Close()
 		return "", err
 	}
 	switch {
@@ -105,157 +148,136 @@ func (r *rootDir) inRoot(f *os.File) (string, error) {
 	case strings.HasPrefix(p, r.path+"/"):
 		return p[len(r.path):], nil
 	}
-	_ = f.Close()
-	return "", fmt.Errorf("%s resolved to %s: %w", f.Name(), p, ErrEscapesRoot)
+	_ = h.Close()
+	return "", fmt.Errorf("%s resolved to %s: %w", h.Name(), p, ErrEscapesRoot)
 }
 
 // lookup resolves dest inside the rootfs as an O_PATH handle (plus extra open flags, e.g. O_DIRECTORY) and returns
-// it with its in-root path. A path without symlinks, the usual case, is one openat2 call whose result is the
-// cleaned path itself (RESOLVE_NO_SYMLINKS proves none was crossed); only when one was does the kernel follow it
-// (still in the root) and /proc/self/fd tell where it led.
-func (r *rootDir) lookup(dest string, extra uint64) (*os.File, string, error) {
+// it with its in-root path. A path without symlinks, the usual case, is one openat2 call whose in-root path is the
+// cleaned path itself (RESOLVE_NO_SYMLINKS proves none was crossed); only when one was does the kernel follow it,
+// still inside the root, and /proc/self/fd tell where it led.
+func (r *rootDir) lookup(dest string, extra uint64) (*handle, string, error) {
 	clean := filepath.Clean("/" + dest)
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC | extra, Resolve: inRootResolve | unix.RESOLVE_NO_SYMLINKS}
-	f, err := openat2(r.fd, clean, &how)
+	h, err := openat2(r.fd, clean, &how)
 	if err == nil {
-		return f, clean, nil
+		return h, clean, nil
 	}
 	if !errors.Is(err, unix.ELOOP) {
 		return nil, "", err
 	}
 	how.Resolve = inRootResolve
-	if f, err = openat2(r.fd, clean, &how); err != nil {
+	if h, err = openat2(r.fd, clean, &how); err != nil {
 		return nil, "", err
 	}
-	p, err := r.inRoot(f)
+	p, err := r.inRoot(h)
 	if err != nil {
 		return nil, "", err
 	}
-	return f, p, nil
+	return h, p, nil
 }
 
 // open resolves dest inside the rootfs (symlinks are followed as if the rootfs were /) and returns an O_PATH handle
 // and its in-root path.
-func (r *rootDir) open(dest string) (*os.File, string, error) {
-	f, p, err := r.lookup(dest, 0)
+func (r *rootDir) open(dest string) (*handle, string, error) {
+	h, p, err := r.lookup(dest, 0)
 	if errors.Is(err, unix.ENOSYS) {
 		return r.openLegacy(dest)
 	}
-	return f, p, err
+	return h, p, err
 }
 
 // mkdirAll resolves dest inside the rootfs, creating the missing directories (mode 0755, as runc), and returns a
 // handle on it and its in-root path. A dangling symlink on the way is followed inside the rootfs and its target
 // created, as runc does.
-func (r *rootDir) mkdirAll(dest string) (*os.File, string, error) {
-	f, p, err := r.lookup(dest, unix.O_DIRECTORY)
-	switch {
-	case err == nil:
-		return f, p, nil
-	case errors.Is(err, unix.ENOSYS):
+func (r *rootDir) mkdirAll(dest string) (*handle, string, error) {
+	links := 0
+	h, p, err := r.mkdirIn(filepath.Clean("/"+dest), &links)
+	if errors.Is(err, unix.ENOSYS) {
 		return r.mkdirAllLegacy(dest)
-	case !errors.Is(err, unix.ENOENT):
+	}
+	return h, p, err
+}
+
+// mkdirIn is mkdirAll of the clean in-root path dest: the whole path is looked up first (one openat2 when it
+// exists); when it is missing, its parent is (recursively, so only the missing levels cost more), and the last
+// name is made with mkdirat(2) on the parent's handle and opened from it with a one-name, no-symlink openat2, so
+// every directory is created where its parent's handle is, inside the rootfs. A dangling symlink in the way is
+// followed by reading it (never through it) and creating its target instead; links counts them.
+func (r *rootDir) mkdirIn(dest string, links *int) (*handle, string, error) {
+	h, p, err := r.lookup(dest, unix.O_DIRECTORY)
+	if err == nil || !errors.Is(err, unix.ENOENT) || dest == "/" {
+		return h, p, err
+	}
+	return r.mkdirMissing(dest, links)
+}
+
+// mkdirMissing is mkdirIn for a dest whose lookup has just failed with ENOENT: it starts at the parent.
+func (r *rootDir) mkdirMissing(dest string, links *int) (*handle, string, error) {
+	dir, base := filepath.Split(dest)
+	if base == "" {
+		return nil, "", &os.PathError{Op: "mkdir", Path: dest, Err: unix.EINVAL}
+	}
+	parent, parentPath, err := r.mkdirIn(filepath.Clean(dir), links)
+	if err != nil {
 		return nil, "", err
 	}
-	for range maxSymlinks {
-		f, p, next, err := r.mkdirWalk(filepath.Clean("/" + dest))
-		if err != nil || next == "" {
-			return f, p, err
+	defer parent.Close()
+	path := filepath.Join(parentPath, base)
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: oneStepResolve}
+	h, err := openat2(parent.fd, base, &how)
+	if errors.Is(err, unix.ENOENT) {
+		// EEXIST is a racing creator or a dangling symlink: the lookup below tells which.
+		if err := unix.Mkdirat(parent.fd, base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, "", &os.PathError{Op: "mkdirat", Path: path, Err: err}
 		}
-		dest = next
+		h, err = openat2(parent.fd, base, &how)
 	}
-	return nil, "", &os.PathError{Op: "mkdir", Path: dest, Err: unix.ELOOP}
+	if err == nil {
+		return h, path, nil
+	}
+	if !errors.Is(err, unix.ELOOP) {
+		return nil, "", err
+	}
+	// base is a symlink. One that resolves now is left to the kernel (RESOLVE_IN_ROOT).
+	if h, p, err := r.lookup(path, unix.O_DIRECTORY); !errors.Is(err, unix.ENOENT) {
+		return h, p, err
+	}
+	if *links++; *links > maxSymlinks {
+		return nil, "", &os.PathError{Op: "mkdir", Path: dest, Err: unix.ELOOP}
+	}
+	buf := make([]byte, unix.PathMax)
+	n, err := unix.Readlinkat(parent.fd, base, buf)
+	if err != nil {
+		return nil, "", &os.PathError{Op: "readlinkat", Path: path, Err: err}
+	}
+	target := string(buf[:n])
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(parentPath, target)
+	}
+	return r.mkdirIn(filepath.Clean("/"+target), links)
 }
 
-// mkdirWalk creates the missing directories of the clean in-root path dest one level at a time: each name is
-// looked up (one openat2 with no symlinks and nothing but that name) and made (mkdirat(2)) on the handle of its
-// parent, so every directory is created where its parent's handle is, inside the rootfs. A symlink that resolves is
-// left to the kernel (RESOLVE_IN_ROOT); a dangling one ends the walk with next, the path to walk again: the
-// link's target, made absolute in the rootfs, plus what was left.
-func (r *rootDir) mkdirWalk(dest string) (_ *os.File, _ string, next string, retErr error) {
-	var cur *os.File // nil: the root itself
-	curPath := "/"
-	defer func() {
-		if retErr != nil && cur != nil {
-			_ = cur.Close()
+// openOrMkdir is open of dest, creating it as a directory (with mkdirAll's rules) when it is missing, without
+// looking it up twice; existed says whether it was there.
+func (r *rootDir) openOrMkdir(dest string) (_ *handle, _ string, existed bool, _ error) {
+	h, p, err := r.lookup(dest, 0)
+	switch {
+	case err == nil:
+		return h, p, true, nil
+	case errors.Is(err, unix.ENOSYS):
+		h, p, err = r.openLegacy(dest)
+		if errors.Is(err, fs.ErrNotExist) {
+			h, p, err = r.mkdirAllLegacy(dest)
+			return h, p, false, err
 		}
-	}()
-	dirfd := func() int {
-		if cur == nil {
-			return r.fd
-		}
-		return int(cur.Fd())
+		return h, p, true, err
+	case !errors.Is(err, unix.ENOENT):
+		return nil, "", false, err
 	}
-	step := func(f *os.File, p string) {
-		if cur != nil {
-			_ = cur.Close()
-		}
-		cur, curPath = f, p
-	}
-	names := strings.Split(strings.TrimPrefix(dest, "/"), "/")
-	for i := 0; i < len(names); i++ {
-		name := names[i]
-		if name == "" {
-			continue
-		}
-		how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: oneStepResolve}
-		f, err := openat2(dirfd(), name, &how)
-		switch {
-		case err == nil:
-			step(f, filepath.Join(curPath, name))
-			continue
-		case errors.Is(err, unix.ENOENT):
-			// Missing: make it; EEXIST is a racing creator, fine as long as the lookup then finds a directory.
-			if err := unix.Mkdirat(dirfd(), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				return nil, "", "", &os.PathError{Op: "mkdirat", Path: filepath.Join(curPath, name), Err: err}
-			}
-			if f, err = openat2(dirfd(), name, &how); err != nil {
-				return nil, "", "", err
-			}
-			step(f, filepath.Join(curPath, name))
-			continue
-		case !errors.Is(err, unix.ELOOP):
-			return nil, "", "", err
-		}
-		// name is a symlink. One that resolves: let the kernel follow it inside the root.
-		link := filepath.Join(curPath, name)
-		how.Resolve = inRootResolve
-		f, err = openat2(r.fd, link, &how)
-		if err == nil {
-			p, err := r.inRoot(f)
-			if err != nil {
-				return nil, "", "", err
-			}
-			step(f, p)
-			continue
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return nil, "", "", err
-		}
-		// A dangling one: walk again along its target, read from the link itself (never followed here).
-		buf := make([]byte, unix.PathMax)
-		n, err := unix.Readlinkat(dirfd(), name, buf)
-		if err != nil {
-			return nil, "", "", &os.PathError{Op: "readlinkat", Path: link, Err: err}
-		}
-		target := string(buf[:n])
-		if !filepath.IsAbs(target) {
-			target = filepath.Join(curPath, target)
-		}
-		rest := append([]string{target}, names[i+1:]...)
-		return nil, "", filepath.Clean("/" + filepath.Join(rest...)), nil
-	}
-	if cur == nil {
-		// dest was "/": the lookup in mkdirAll found it, so this is only reached through a link to "/".
-		return r.lookupDir("/")
-	}
-	return cur, curPath, "", nil
-}
-
-// lookupDir is lookup for a directory, as mkdirWalk's four results.
-func (r *rootDir) lookupDir(dest string) (*os.File, string, string, error) {
-	f, p, err := r.lookup(dest, unix.O_DIRECTORY)
-	return f, p, "", err
+	links := 0
+	h, p, err = r.mkdirMissing(filepath.Clean("/"+dest), &links)
+	return h, p, false, err
 }
 
 // maxSymlinks bounds the dangling-symlink chase in createFile, like the kernel's MAXSYMLINKS (path_resolution(7)).
@@ -264,11 +286,11 @@ const maxSymlinks = 40
 // createFile resolves dest inside the rootfs and creates it as an empty regular file if it is missing (the
 // destination of a bind mount of a file), following a dangling symlink inside the rootfs as runc does for e.g.
 // /etc/resolv.conf -> ../run/systemd/resolve/stub-resolv.conf. It never truncates: O_CREAT|O_EXCL|O_NOFOLLOW only.
-func (r *rootDir) createFile(dest string) (*os.File, string, error) {
+func (r *rootDir) createFile(dest string) (*handle, string, error) {
 	for range maxSymlinks {
-		f, p, err := r.open(dest)
+		h, p, err := r.open(dest)
 		if err == nil || !errors.Is(err, fs.ErrNotExist) {
-			return f, p, err
+			return h, p, err
 		}
 		dir, base := filepath.Split(filepath.Clean("/" + dest))
 		if base == "" || base == "." || base == ".." {
@@ -278,17 +300,17 @@ func (r *rootDir) createFile(dest string) (*os.File, string, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		pfd := int(parent.Fd())
-		fd, err := unix.Openat(pfd, base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+		path := filepath.Join(parentPath, base)
+		fd, err := unix.Openat(parent.fd, base, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
 		if err == nil {
 			_ = unix.Close(fd)
-			// Take the handle on the new file from its parent's: one name, no symlink, no second walk.
-			fd, err = unix.Openat(pfd, base, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			// The handle on the new file comes from its parent's: one name, no symlink, no second walk.
+			h, err := openat(parent.fd, base, unix.O_PATH|unix.O_NOFOLLOW, 0, path)
 			_ = parent.Close()
 			if err != nil {
-				return nil, "", &os.PathError{Op: "openat", Path: dest, Err: err}
+				return nil, "", err
 			}
-			return os.NewFile(uintptr(fd), dest), filepath.Join(parentPath, base), nil
+			return h, path, nil
 		}
 		if !errors.Is(err, unix.EEXIST) {
 			_ = parent.Close()
@@ -296,14 +318,14 @@ func (r *rootDir) createFile(dest string) (*os.File, string, error) {
 		}
 		// It exists but the lookup failed: a dangling symlink. Chase it inside the rootfs.
 		buf := make([]byte, unix.PathMax)
-		n, err := unix.Readlinkat(pfd, base, buf)
+		n, err := unix.Readlinkat(parent.fd, base, buf)
 		_ = parent.Close()
 		if err != nil {
 			return nil, "", &os.PathError{Op: "readlinkat", Path: dest, Err: err}
 		}
 		target := string(buf[:n])
 		if !filepath.IsAbs(target) {
-			target = filepath.Join(dir, target)
+			target = filepath.Join(parentPath, target)
 		}
 		dest = target
 	}
@@ -313,8 +335,8 @@ func (r *rootDir) createFile(dest string) (*os.File, string, error) {
 // plainDir resolves dest for a proc or sysfs mount: the last component must be a real directory (created if
 // missing), never a symlink or anything else (runc's check, hardened after CVE-2025-52881). One openat(2) of that
 // name on its parent's handle with O_PATH|O_NOFOLLOW|O_DIRECTORY decides it: a symlink is then opened as itself
-// and, like any non-directory, fails O_DIRECTORY with ENOTDIR.
-func (r *rootDir) plainDir(dest string) (*os.File, string, error) {
+// and, like any other non-directory, fails O_DIRECTORY with ENOTDIR.
+func (r *rootDir) plainDir(dest string) (*handle, string, error) {
 	dir, base := filepath.Split(filepath.Clean("/" + dest))
 	if base == "" {
 		return nil, "", fmt.Errorf("%s: %w", dest, ErrUnsafeDestination)
@@ -324,29 +346,29 @@ func (r *rootDir) plainDir(dest string) (*os.File, string, error) {
 		return nil, "", err
 	}
 	defer parent.Close()
-	pfd := int(parent.Fd())
-	const flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	fd, err := unix.Openat(pfd, base, flags, 0)
+	path := filepath.Join(parentPath, base)
+	const flags = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW
+	h, err := openat(parent.fd, base, flags, 0, path)
 	if errors.Is(err, unix.ENOENT) {
-		if err := unix.Mkdirat(pfd, base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, "", &os.PathError{Op: "mkdirat", Path: dest, Err: err}
+		if err := unix.Mkdirat(parent.fd, base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, "", &os.PathError{Op: "mkdirat", Path: path, Err: err}
 		}
-		fd, err = unix.Openat(pfd, base, flags, 0)
+		h, err = openat(parent.fd, base, flags, 0, path)
 	}
 	if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
 		return nil, "", fmt.Errorf("%s: %w", dest, ErrUnsafeDestination)
 	}
 	if err != nil {
-		return nil, "", &os.PathError{Op: "openat", Path: dest, Err: err}
+		return nil, "", err
 	}
-	return os.NewFile(uintptr(fd), dest), filepath.Join(parentPath, base), nil
+	return h, path, nil
 }
 
-// mountID is the id of the mount f is on (statx(2) STATX_MNT_ID, Linux 5.8).
-func mountID(f *os.File) (uint64, error) {
+// mountID is the id of the mount h is on (statx(2) STATX_MNT_ID, Linux 5.8).
+func mountID(h *handle) (uint64, error) {
 	var stx unix.Statx_t
-	if err := unix.Statx(int(f.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
-		return 0, &os.PathError{Op: "statx", Path: f.Name(), Err: err}
+	if err := unix.Statx(h.fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
+		return 0, &os.PathError{Op: "statx", Path: h.Name(), Err: err}
 	}
 	return stx.Mnt_id, nil
 }
@@ -354,46 +376,50 @@ func mountID(f *os.File) (uint64, error) {
 // reopenAfterMount looks in (the in-root path the mount target resolved to, so no symlink is on it) up again after
 // something was mounted on old (a handle taken before the mount still refers to the covered directory) and checks
 // the new handle is on a different mount, i.e. that the mount landed where it was meant to. old is closed.
-func (r *rootDir) reopenAfterMount(in string, old *os.File) (*os.File, error) {
+func (r *rootDir) reopenAfterMount(in string, old *handle) (*handle, error) {
 	defer old.Close()
 	oldID, err := mountID(old)
 	if err != nil {
 		return nil, err
 	}
-	f, _, err := r.open(in)
+	h, _, err := r.open(in)
 	if err != nil {
 		return nil, err
 	}
-	newID, err := mountID(f)
+	newID, err := mountID(h)
 	if err != nil {
-		_ = f.Close()
+		_ = h.Close()
 		return nil, err
 	}
 	if newID == oldID {
-		_ = f.Close()
+		_ = h.Close()
 		return nil, fmt.Errorf("%s is not the new mount: %w", in, ErrEscapesRoot)
 	}
-	return f, nil
+	return h, nil
 }
 
+// fileHandle wraps an *os.File from pathrs-lite as a handle that closes it.
+func fileHandle(f *os.File) *handle { return &handle{fd: int(f.Fd()), name: f.Name(), file: f} }
+
 // openLegacy is open on a kernel without openat2 (before 5.6): pathrs-lite's emulation, re-verified.
-func (r *rootDir) openLegacy(dest string) (*os.File, string, error) {
+func (r *rootDir) openLegacy(dest string) (*handle, string, error) {
 	f, err := pathrs.OpenatInRoot(r.f, dest)
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := r.inRoot(f)
+	h := fileHandle(f)
+	p, err := r.inRoot(h)
 	if err != nil {
 		return nil, "", err
 	}
-	return f, p, nil
+	return h, p, nil
 }
 
 // mkdirAllLegacy is mkdirAll on a kernel without openat2. pathrs-lite refuses to create through a dangling
 // symlink; runc follows it inside the rootfs, so on ENOENT/ENOTDIR the symlinks are resolved with
 // securejoin.SecureJoin first and the creation retried on the result (still with MkdirAllHandle, so a race can
 // only fail, never escape).
-func (r *rootDir) mkdirAllLegacy(dest string) (*os.File, string, error) {
+func (r *rootDir) mkdirAllLegacy(dest string) (*handle, string, error) {
 	f, err := pathrs.MkdirAllHandle(r.f, dest, 0o755)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		resolved, jerr := securejoin.SecureJoin(r.path, dest)
@@ -413,11 +439,12 @@ func (r *rootDir) mkdirAllLegacy(dest string) (*os.File, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	p, err := r.inRoot(f)
+	h := fileHandle(f)
+	p, err := r.inRoot(h)
 	if err != nil {
 		return nil, "", err
 	}
-	return f, p, nil
+	return h, p, nil
 }
 
 // procAllowed are the files under /proc a bind mount may cover: the ones lxcfs emulates, as runc allows.
@@ -450,4 +477,21 @@ func checkProcDest(p, typ string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", p, ErrForbiddenDestination)
+}
+
+// MkdirAll makes dir, a path inside the container, under the rootfs at root (an absolute host path), creating what
+// is missing with mode 0755 and following symlinks inside the rootfs exactly as Prepare does for mount
+// destinations. It is for process.cwd, which runc creates the same way; an existing dir costs one openat2(2).
+// Do not use it for a path outside a rootfs: root is treated as "/" for every symlink and "..".
+func MkdirAll(root, dir string) error {
+	r, err := openRoot(root)
+	if err != nil {
+		return fmt.Errorf("open rootfs: %w", err)
+	}
+	defer r.close()
+	h, _, err := r.mkdirAll(dir)
+	if err != nil {
+		return err
+	}
+	return h.Close()
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -101,7 +102,7 @@ func TestResolve(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer r.close()
-				var f *os.File
+				var f *handle
 				var p string
 				switch tt.op {
 				case "open":
@@ -176,4 +177,34 @@ func TestResolveMagicLink(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestMkdirAll(t *testing.T) {
+	tests := []struct {
+		name string
+		dir  string
+		want string // the directory that must exist afterwards, relative to the rootfs
+	}{
+		{name: "existing", dir: "/a/b", want: "a/b"},
+		{name: "new", dir: "/work/dir", want: "work/dir"},
+		{name: "through a climbing symlink", dir: "/up/home", want: "home"},
+		{name: "through an absolute symlink", dir: "/abs/cwd", want: "<outside>/cwd"},
+	}
+	forEachResolver(t, func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				root, outside := resolveTree(t)
+				if err := MkdirAll(root, tt.dir); err != nil {
+					t.Fatal(err)
+				}
+				want := strings.Replace(tt.want, "<outside>", strings.TrimPrefix(outside, "/"), 1)
+				if st, err := os.Lstat(filepath.Join(root, want)); err != nil || !st.IsDir() {
+					t.Errorf("%s not made: %v", want, err)
+				}
+				if ents, err := os.ReadDir(outside); err != nil || len(ents) != 0 {
+					t.Errorf("outside directory touched: %v %v", ents, err)
+				}
+			})
+		}
+	})
 }

@@ -136,12 +136,19 @@ func parentPrivate(path string) error {
 // inUserNS says whether this process is in a user namespace other than the initial one: the initial one maps the
 // whole uid range onto itself (user_namespaces(7)).
 func inUserNS() (bool, error) {
-	b, err := os.ReadFile("/proc/self/uid_map")
+	// A raw open/read/close: os.ReadFile adds fcntl and fstat calls this one-line file does not need.
+	fd, err := unix.Open("/proc/self/uid_map", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return false, fmt.Errorf("read uid map: %w", err)
+		return false, fmt.Errorf("read uid map: %w", &os.PathError{Op: "open", Path: "/proc/self/uid_map", Err: err})
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 128) // the initial namespace's map is one 33-byte line; anything longer is not it
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return false, fmt.Errorf("read uid map: %w", &os.PathError{Op: "read", Path: "/proc/self/uid_map", Err: err})
 	}
 	var inside, outside, length uint64
-	if n, _ := fmt.Sscan(string(b), &inside, &outside, &length); n != 3 {
+	if n, _ := fmt.Sscan(string(buf[:n]), &inside, &outside, &length); n != 3 {
 		return true, nil
 	}
 	return !(inside == 0 && outside == 0 && length == 4294967295), nil
@@ -157,7 +164,7 @@ func mountPath(src, target, typ string, flags uintptr, data string) error {
 
 // mountOn is mount(2) onto the handle dst (through its /proc/self/fd magic link); the error names dest, the
 // in-container path.
-func mountOn(src string, dst *os.File, dest, typ string, flags uintptr, data string) error {
+func mountOn(src string, dst *handle, dest, typ string, flags uintptr, data string) error {
 	if err := unix.Mount(src, fdPath(dst), typ, flags, data); err != nil {
 		return &os.PathError{Op: "mount", Path: dest, Err: err}
 	}

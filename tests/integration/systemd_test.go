@@ -184,27 +184,47 @@ func TestSystemdNotifyUnit(t *testing.T) {
 		}
 	})
 
-	// systemd reads sd_notify(3) datagrams: READY=1 and MAINPID=, in one message or several (runc 1.1.5 sends
-	// two); a BARRIER=1 comes with a pipe fd that systemd closes to answer.
-	fields := map[string]string{}
-	for fields["READY"] != "1" || fields["MAINPID"] == "" {
-		buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4*4))
-		n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
-		if err != nil {
-			t.Fatalf("waiting for READY=1 and MAINPID=: %v; ExecStart output: %s", os.NewSyscallError("recvmsg", err), readFile(out))
-		}
-		for _, kv := range strings.Split(string(buf[:n]), "\n") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				fields[k] = v
+	// systemd reads every sd_notify(3) datagram for as long as the service runs: READY=1 and MAINPID=, in one
+	// message or several (runc 1.1.5 sends two), and BARRIER=1 with a pipe fd that it answers by closing.
+	msgs := make(chan map[string]string, 16)
+	go func() {
+		defer close(msgs)
+		for {
+			buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4*4))
+			n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
+			if err != nil || n == 0 {
+				return // shut down at the end of the test, or the receive timeout
 			}
-		}
-		if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
-			for _, m := range cmsgs {
-				fds, _ := unix.ParseUnixRights(&m)
-				for _, fd := range fds {
-					unix.Close(fd)
+			if cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+				for _, m := range cmsgs {
+					fds, _ := unix.ParseUnixRights(&m)
+					for _, fd := range fds {
+						unix.Close(fd)
+					}
 				}
 			}
+			fields := map[string]string{}
+			for _, kv := range strings.Split(string(buf[:n]), "\n") {
+				if k, v, ok := strings.Cut(kv, "="); ok {
+					fields[k] = v
+				}
+			}
+			select {
+			case msgs <- fields:
+			default: // nobody reads any more: the test has what it waited for
+			}
+		}
+	}()
+	// Shutdown wakes the blocked recvmsg (close alone would not).
+	t.Cleanup(func() { _ = unix.Shutdown(sock, unix.SHUT_RDWR) })
+	fields := map[string]string{}
+	for fields["READY"] != "1" || fields["MAINPID"] == "" {
+		m, ok := <-msgs
+		if !ok {
+			t.Fatalf("no READY=1 and MAINPID= on NOTIFY_SOCKET (got %v); ExecStart output: %s", fields, readFile(out))
+		}
+		for k, v := range m {
+			fields[k] = v
 		}
 	}
 	mainPid, err := strconv.Atoi(fields["MAINPID"])

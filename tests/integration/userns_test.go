@@ -48,7 +48,7 @@ func usernsBundle(t *testing.T, mutate func(*specs.Spec)) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for dir := b; dir != filepath.Dir(dir) && dir != os.TempDir(); dir = filepath.Dir(dir) {
+	for dir := b; dir != filepath.Dir(dir) && dir != filepath.Clean(os.TempDir()); dir = filepath.Dir(dir) {
 		st, err := os.Stat(dir)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,147 @@
+package cgroups
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+func TestMkdirAll(t *testing.T) {
+	tests := []struct {
+		name     string
+		existing []string // directories made before, relative to the temp dir
+		file     string   // a plain file made before, relative
+		dir      string   // what mkdirAll is asked for, relative
+		want     []string // what it reports it made, relative
+		wantErr  error
+	}{
+		{name: "new under an existing parent", existing: []string{"a"}, dir: "a/ctr", want: []string{"a/ctr"}},
+		{name: "missing levels are made top down", dir: "x/y/z", want: []string{"x", "x/y", "x/y/z"}},
+		{name: "existing directory makes nothing", existing: []string{"a/ctr"}, dir: "a/ctr"},
+		{name: "file in the way", file: "f", dir: "f/ctr", wantErr: unix.ENOTDIR},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			for _, d := range tt.existing {
+				if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.file != "" {
+				if err := os.WriteFile(filepath.Join(root, tt.file), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			made, err := mkdirAll(filepath.Join(root, tt.dir))
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) || len(made) != 0 {
+					t.Fatalf("mkdirAll = %q, %v; want nothing made and %v", made, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rel []string
+			for _, m := range made {
+				rel = append(rel, strings.TrimPrefix(m, root+"/"))
+			}
+			if !reflect.DeepEqual(rel, tt.want) {
+				t.Errorf("made %q, want %q", rel, tt.want)
+			}
+			if st, err := os.Stat(filepath.Join(root, tt.dir)); err != nil || !st.IsDir() {
+				t.Errorf("%s is not a directory: %v", tt.dir, err)
+			}
+		})
+	}
+}
+
+func TestReadWriteFile(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  *string // the file's contents before the write; nil: no file
+		write   string
+		want    string // what readFile returns afterwards
+		wantErr error
+	}{
+		{name: "short value", before: ptr(""), write: "42", want: "42"},
+		{name: "replaces, never appends", before: ptr("123456789\n"), write: "7", want: "7"},
+		{name: "value longer than the first read", before: ptr(""), write: strings.Repeat("1 2 3 ", 400), want: strings.TrimSpace(strings.Repeat("1 2 3 ", 400))},
+		{name: "missing file is not created", write: "1", wantErr: os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.before != nil {
+				if err := os.WriteFile(filepath.Join(dir, "f"), []byte(*tt.before), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := writeFile(dir, "f", tt.write)
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("writeFile = %v, want %v", err, tt.wantErr)
+				}
+				if _, err := os.Stat(filepath.Join(dir, "f")); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("writeFile created the file: %v", err)
+				}
+				if _, err := readFile(dir, "f"); !errors.Is(err, tt.wantErr) {
+					t.Errorf("readFile = %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := readFile(dir, "f")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("readFile = %.40q (%d bytes), want %.40q (%d bytes)", got, len(got), tt.want, len(tt.want))
+			}
+		})
+	}
+}
+
+func TestPrimePath(t *testing.T) {
+	tests := []struct {
+		name string
+		h    host
+		want string
+	}{
+		{
+			name: "hybrid picks a v1 controller, never the named hierarchy",
+			h: host{
+				v1:      map[string]string{"name=systemd": "/cg/systemd", "memory": "/cg/memory", "pids": "/cg/pids"},
+				unified: "/cg/unified",
+				own:     map[string]string{"name=systemd": "/s", "memory": "/m/x", "pids": "/", "": "/"},
+			},
+			want: "/cg/pids/cgroup.procs",
+		},
+		{
+			name: "own cgroup below the root",
+			h:    host{v1: map[string]string{"memory": "/cg/memory"}, own: map[string]string{"memory": "/m/x"}},
+			want: "/cg/memory/m/x/cgroup.procs",
+		},
+		{
+			name: "pure v2 uses our own unified cgroup",
+			h:    host{v1: map[string]string{}, unified: "/cg", own: map[string]string{"": "/user.slice/s.scope"}},
+			want: "/cg/user.slice/s.scope/cgroup.procs",
+		},
+		{name: "only a named hierarchy", h: host{v1: map[string]string{"name=systemd": "/cg/systemd"}, own: map[string]string{}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.h.primePath(); got != tt.want {
+				t.Errorf("primePath = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
