@@ -34,7 +34,7 @@ func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fchown", err))
 	}
 	if devConsole {
-		if err := mountConsole(slavePath); err != nil {
+		if err := mountConsole(slave, slavePath); err != nil {
 			return err
 		}
 	}
@@ -49,15 +49,35 @@ func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 	return sendFd(sock, msgConsole, int(master.Fd()))
 }
 
-// mountConsole binds the pty slave over /dev/console (created empty if missing) in the container's /dev.
-func mountConsole(slavePath string) error {
+// mountConsole binds the pty slave over /dev/console (created empty if missing) in the container's /dev, by fd on
+// both sides (CVE-2025-52565): the source is the slave rt opened and checked to be a pty, the target an O_PATH
+// handle on /dev/console that no symlink led to.
+func mountConsole(slave int, slavePath string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(slave, &st); err != nil {
+		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fstat", err))
+	}
+	// Unix98 pty slaves are char devices with majors 136-143 (Documentation/admin-guide/devices.txt).
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) < 136 || unix.Major(st.Rdev) > 143 {
+		return fmt.Errorf("process.terminal: %s is not a pty slave", slavePath)
+	}
 	fd, err := unix.Open("/dev/console", unix.O_RDONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "create", Path: "/dev/console", Err: err})
 	}
 	unix.Close(fd)
-	if err := unix.Mount(slavePath, "/dev/console", "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("process.terminal: mount %s on /dev/console: %w", slavePath, os.NewSyscallError("mount", err))
+	target, err := unix.Open("/dev/console", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "open", Path: "/dev/console", Err: err})
+	}
+	defer unix.Close(target)
+	tree, err := unix.OpenTree(slave, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
+	if err != nil {
+		return fmt.Errorf("process.terminal: bind %s: %w", slavePath, os.NewSyscallError("open_tree", err))
+	}
+	defer unix.Close(tree)
+	if err := unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return fmt.Errorf("process.terminal: mount %s on /dev/console: %w", slavePath, os.NewSyscallError("move_mount", err))
 	}
 	return nil
 }

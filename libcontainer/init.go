@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -108,7 +107,7 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 	}
 	if spec.Process != nil && spec.Process.Cwd != "" {
 		// The cwd is created if missing, as root and inside the rootfs, as runc does.
-		if err := pathrs.MkdirAll(cfg.Rootfs, spec.Process.Cwd, 0o755); err != nil {
+		if err := rootfs.MkdirAll(cfg.Rootfs, spec.Process.Cwd); err != nil {
 			return fmt.Errorf("process.cwd %s: %w", spec.Process.Cwd, err)
 		}
 	}
@@ -142,7 +141,7 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 		}
 	}
 	for key, value := range spec.Linux.Sysctl {
-		if err := writeSysctl(key, value); err != nil {
+		if err := writeSysctl(proc, key, value); err != nil {
 			return err
 		}
 	}
@@ -454,18 +453,22 @@ func joinSessionKeyring(id string) error {
 	return nil
 }
 
-// writeSysctl writes one linux.sysctl entry under the container's /proc/sys.
-func writeSysctl(key, value string) error {
-	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err == nil {
-		_, err = f.WriteString(value)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-	}
+// writeSysctl writes one linux.sysctl entry through proc, the procfs handle taken before pivot_root, not through a
+// /proc the container's rootfs provides (CVE-2025-52881: a redirected /proc/sys write lands on the host). /proc/sys
+// entries belong to the namespaces of the process that opens them, the container's here. The path may not climb out
+// of sys/ or follow a symlink.
+func writeSysctl(proc *os.File, key, value string) error {
+	path := "sys/" + strings.ReplaceAll(key, ".", "/")
+	fd, err := unix.Openat2(int(proc.Fd()), path, &unix.OpenHow{
+		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
 	if err != nil {
-		return fmt.Errorf("linux.sysctl %s: %w", key, err)
+		return fmt.Errorf("linux.sysctl %s: %w", key, &os.PathError{Op: "open", Path: "/proc/" + path, Err: err})
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(value)); err != nil {
+		return fmt.Errorf("linux.sysctl %s: %w", key, &os.PathError{Op: "write", Path: "/proc/" + path, Err: err})
 	}
 	return nil
 }

@@ -44,11 +44,14 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 			seen[m.Mountpoint] = true
 			cg.mounts = append(cg.mounts, m)
 		}
-		own, err := ownCgroups()
-		if err != nil {
-			return nil, err
+		// Our own cgroups are only needed to bind them (hostDir); in a cgroup namespace each hierarchy is mounted.
+		if !hasNamespace(p.spec, specs.CgroupNamespace) {
+			own, err := ownCgroups()
+			if err != nil {
+				return nil, err
+			}
+			cg.own = own
 		}
-		cg.own = own
 	}
 	p.cg = cg
 	return cg, nil

@@ -129,11 +129,11 @@ func devNull(root *os.File) (*handle, error) {
 	f := newHandle(fd, "/dev/null")
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		_ = f.Close()
+		f.Close()
 		return nil, &os.PathError{Op: "fstat", Path: "/dev/null", Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
-		_ = f.Close()
+		f.Close()
 		return nil, fmt.Errorf("/dev/null: %w", ErrNotDevNull)
 	}
 	return f, nil

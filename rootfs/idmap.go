@@ -67,11 +67,11 @@ func (p *preparer) mountIdmapped(m *specs.Mount, dest, typ string, o mountOpts) 
 		return err
 	}
 	if err := checkProcDest(in, "bind"); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return err
 	}
 	if err := unix.MoveMount(tfd, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
 	}
 	mnt, err := p.root.reopenAfterMount(in, dst)

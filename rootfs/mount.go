@@ -54,7 +54,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		return err
 	}
 	if err := checkProcDest(in, typ); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return err
 	}
 	flags := o.flags
@@ -66,7 +66,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 	if typ == "tmpfs" && existed && !strings.Contains(o.data, "mode=") {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(dst.Fd()), &st); err != nil {
-			_ = dst.Close()
+			dst.Close()
 			return &os.PathError{Op: "fstat", Path: dest, Err: err}
 		}
 		oldMode = st.Mode & 0o7777
@@ -75,14 +75,14 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 	if typ == "tmpfs" && o.tmpcopyup && existed {
 		fd, err := unix.Openat(int(dst.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			_ = dst.Close()
+			dst.Close()
 			return &os.PathError{Op: "openat", Path: dest, Err: err}
 		}
 		covered = os.NewFile(uintptr(fd), dest)
 		defer covered.Close()
 	}
 	if err := mountOn(src, dst, dest, typ, flags, o.data); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return err
 	}
 	mnt, err := p.root.reopenAfterMount(in, dst)
@@ -133,11 +133,11 @@ func (p *preparer) mountBind(src, dest string, o mountOpts) error {
 		return err
 	}
 	if err := checkProcDest(in, "bind"); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return err
 	}
 	if err := mountOn(fdPath(s), dst, dest, "", unix.MS_BIND|o.flags&unix.MS_REC, ""); err != nil {
-		_ = dst.Close()
+		dst.Close()
 		return err
 	}
 	mnt, err := p.root.reopenAfterMount(in, dst)

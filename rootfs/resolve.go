@@ -54,20 +54,18 @@ func (h *handle) Fd() uintptr { return uintptr(h.fd) }
 // Name is the path the handle was opened as, for error messages.
 func (h *handle) Name() string { return h.name }
 
-// Close closes the descriptor once; later calls do nothing.
-func (h *handle) Close() error {
+// Close closes the descriptor once; later calls do nothing. It reports nothing: close(2) of an O_PATH or
+// directory descriptor has no data to lose, and the descriptor is gone either way (close(2) NOTES).
+func (h *handle) Close() {
 	if h.fd < 0 {
-		return nil
+		return
 	}
-	fd, f := h.fd, h.file
+	if h.file != nil {
+		_ = h.file.Close()
+	} else {
+		_ = unix.Close(h.fd)
+	}
 	h.fd, h.file = -1, nil
-	if f != nil {
-		return f.Close()
-	}
-	if err := unix.Close(fd); err != nil {
-		return &os.PathError{Op: "close", Path: h.name, Err: err}
-	}
-	return nil
 }
 
 // openat2 is unix.Openat2 as an *os.PathError, retrying EAGAIN (a rename or mount raced the lookup) and EINTR.
@@ -137,7 +135,7 @@ func fdPath(h *handle) string {
 func (r *rootDir) inRoot(h *handle) (string, error) {
 	p, err := os.Readlink(fdPath(h))
 	if err != nil {
-		_ = h.Close()
+		h.Close()
 		return "", err
 	}
 	switch {
@@ -148,7 +146,7 @@ func (r *rootDir) inRoot(h *handle) (string, error) {
 	case strings.HasPrefix(p, r.path+"/"):
 		return p[len(r.path):], nil
 	}
-	_ = h.Close()
+	h.Close()
 	return "", fmt.Errorf("%s resolved to %s: %w", h.Name(), p, ErrEscapesRoot)
 }
 
@@ -306,20 +304,20 @@ func (r *rootDir) createFile(dest string) (*handle, string, error) {
 			_ = unix.Close(fd)
 			// The handle on the new file comes from its parent's: one name, no symlink, no second walk.
 			h, err := openat(parent.fd, base, unix.O_PATH|unix.O_NOFOLLOW, 0, path)
-			_ = parent.Close()
+			parent.Close()
 			if err != nil {
 				return nil, "", err
 			}
 			return h, path, nil
 		}
 		if !errors.Is(err, unix.EEXIST) {
-			_ = parent.Close()
+			parent.Close()
 			return nil, "", &os.PathError{Op: "openat", Path: dest, Err: err}
 		}
 		// It exists but the lookup failed: a dangling symlink. Chase it inside the rootfs.
 		buf := make([]byte, unix.PathMax)
 		n, err := unix.Readlinkat(parent.fd, base, buf)
-		_ = parent.Close()
+		parent.Close()
 		if err != nil {
 			return nil, "", &os.PathError{Op: "readlinkat", Path: dest, Err: err}
 		}
@@ -388,11 +386,11 @@ func (r *rootDir) reopenAfterMount(in string, old *handle) (*handle, error) {
 	}
 	newID, err := mountID(h)
 	if err != nil {
-		_ = h.Close()
+		h.Close()
 		return nil, err
 	}
 	if newID == oldID {
-		_ = h.Close()
+		h.Close()
 		return nil, fmt.Errorf("%s is not the new mount: %w", in, ErrEscapesRoot)
 	}
 	return h, nil
@@ -493,5 +491,6 @@ func MkdirAll(root, dir string) error {
 	if err != nil {
 		return err
 	}
-	return h.Close()
+	h.Close()
+	return nil
 }

@@ -169,7 +169,7 @@ func TestResolveMagicLink(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, p, err := r.open(tt.dest)
 			if err == nil {
-				_ = f.Close()
+				f.Close()
 				t.Fatalf("open(%q) = %q, want ELOOP", tt.dest, p)
 			}
 			if !errors.Is(err, unix.ELOOP) {
