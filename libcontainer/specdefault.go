@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -57,11 +58,21 @@ func DefaultSpec(rootless bool) *specs.Spec {
 			{Type: specs.PIDNamespace}, {Type: specs.IPCNamespace}, {Type: specs.UTSNamespace},
 			{Type: specs.MountNamespace}, {Type: specs.CgroupNamespace}, {Type: specs.UserNamespace},
 		}
-		// Without privilege sysfs cannot be mounted fresh outside a network namespace: bind the host's.
 		for i, m := range s.Mounts {
+			// Without privilege sysfs cannot be mounted fresh outside a network namespace: bind the host's.
 			if m.Destination == "/sys" {
 				s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "none", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+				continue
 			}
+			// Only the caller's own ids are mapped: uid=/gid= options naming others (devpts gid=5) are dropped, as
+			// runc's spec --rootless does.
+			var opts []string
+			for _, o := range m.Options {
+				if !strings.HasPrefix(o, "uid=") && !strings.HasPrefix(o, "gid=") {
+					opts = append(opts, o)
+				}
+			}
+			s.Mounts[i].Options = opts
 		}
 	}
 	return s
