@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,9 @@ func TestNotifySocket(t *testing.T) {
 		for !complete() {
 			buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
 			n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, 0)
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
 			if err != nil {
 				break
 			}
