@@ -9,7 +9,8 @@ pkgs=(
 	runc crun                               # peers the tests and benchmarks compare against
 	user-mode-linux                         # a pure cgroup v2 kernel for the enforcement tests
 	iproute2 procps util-linux e2fsprogs    # ip, ps, unshare/losetup, mkfs for test devices
-	hyperfine                               # benchmarks
+	hyperfine time                          # benchmarks
+	jq strace                               # the UML guest's checks; debugging
 )
 if [ -n "${RT_EXTRA_PKGS:-}" ]; then
 	read -r -a extra <<<"$RT_EXTRA_PKGS"
