@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,71 @@ func TestRunTerminalRelay(t *testing.T) {
 		}
 	case <-time.After(cmdTimeout):
 		t.Error("no output relayed from the container's terminal")
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// TestConsoleSymlinkRefused reproduces the CVE-2025-52565 class: a rootfs whose /dev/console is a symlink to a
+// sensitive file (the kernel's core_pattern through the container's /proc) must not get the pty bound over that
+// file. The config mounts no /dev, so the rootfs's own /dev is used. The container is refused, or runs with nothing
+// mounted on the symlink's target.
+func TestConsoleSymlinkRefused(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.Args = []string{"cat", "/proc/self/mountinfo"}
+		var mounts []specs.Mount
+		for _, m := range s.Mounts {
+			if m.Destination != "/dev" {
+				mounts = append(mounts, m)
+			}
+		}
+		s.Mounts = mounts
+	})
+	if err := os.Symlink("/proc/sys/kernel/core_pattern", filepath.Join(b, "rootfs", "dev", "console")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile("/proc/sys/kernel/core_pattern")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		if conn, err := l.AcceptUnix(); err == nil {
+			defer conn.Close()
+			buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
+			_, oobn, _, _, _ := conn.ReadMsgUnix(buf, oob)
+			if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
+				if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil {
+					for _, fd := range fds {
+						unix.Close(fd) // the output is not needed: the mount table is checked below
+					}
+				}
+			}
+		}
+	}()
+	id := newID(t)
+	r := rt(t, "create", "--console-socket", sockPath, "--bundle", b, id)
+	if r.Code == 0 {
+		pid := state(t, id).Pid
+		info, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/mountinfo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(info), "core_pattern") {
+			t.Errorf("the pty was bound over core_pattern through the /dev/console symlink:\n%s", info)
+		}
+		mustRT(t, "delete", "--force", id)
+	} else {
+		oneLine(t, r, "console")
+	}
+	if after, _ := os.ReadFile("/proc/sys/kernel/core_pattern"); !bytes.Equal(before, after) {
+		t.Errorf("core_pattern changed from %q to %q", before, after)
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
 }
