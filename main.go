@@ -152,6 +152,19 @@ func loadContainer(cliCtx *cli.Context) (*libcontainer.Container, error) {
 	return libcontainer.Load(cliCtx.String("root"), id)
 }
 
+// withContainer is the action of a command that opens the container named by its id argument, acts on it, and
+// closes it.
+func withContainer(act func(*libcontainer.Container) error) cli.ActionFunc {
+	return func(cliCtx *cli.Context) error {
+		c, err := loadContainer(cliCtx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return act(c)
+	}
+}
+
 // reorderArgs moves a command's flags that follow its arguments in front of them, so `rt kill ID 9 --all` and
 // `rt update ID --memory 1M` parse as with runc. exec and ps keep their trailing arguments: they belong to the
 // process. A "--" ends the flags.
