@@ -24,12 +24,17 @@ type containerState struct {
 	Owner          string            `json:"owner"`
 }
 
+// stateOf derives the status once, so that pid and status always agree (pid 0 when stopped, as runc).
 func stateOf(c *libcontainer.Container) containerState {
+	status, pid := c.Status(), c.State().InitPid
+	if status == libcontainer.Stopped {
+		pid = 0
+	}
 	return containerState{
 		Version:        c.Config().Version,
 		ID:             c.ID(),
-		InitProcessPid: c.Pid(),
-		Status:         c.Status().String(),
+		InitProcessPid: pid,
+		Status:         status.String(),
 		Bundle:         c.Bundle(),
 		Rootfs:         c.Rootfs(),
 		Created:        c.State().Created,
