@@ -96,7 +96,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			NewUserNS:    createsNamespace(spec, specs.UserNamespace),
 			PreserveFDs:  len(opts.IO.ExtraFiles),
 		},
-		boot:      bootstrapFor(spec.Linux),
+		boot:      initBootstrap(spec.Linux),
 		placed:    c.cg.Apply,
 		ready:     c.setResources,
 		console:   opts.IO.Console,

@@ -84,6 +84,9 @@ type parentProcess struct {
 	hooks func(pid int) ([]byte, error)
 	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
 	placed func(pid int) error
+	// spawned is called with the container process's pid once its namespaces exist, before it gets its config:
+	// work the parent does in the container's namespaces from outside (network devices).
+	spawned func(pid int) error
 	// ready is called when the init reports it is ready (create only): the cgroup limits.
 	ready func() error
 	// console takes the pty master of a process with a terminal.
@@ -215,6 +218,11 @@ func (p *parentProcess) sync() error {
 			p.pid = int(binary.NativeEndian.Uint32(payload))
 			if err := p.reapBootstrap(); err != nil {
 				return err
+			}
+			if p.spawned != nil {
+				if err := p.spawned(p.pid); err != nil {
+					return err
+				}
 			}
 			// The config goes once the namespaces are done: a large one cannot fill the socket while the
 			// bootstrap child waits for its uid maps.
@@ -378,6 +386,17 @@ func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
 			b.TimeOffsets = timeOffsets(l.TimeOffsets)
 		}
 	}
+	return b
+}
+
+// initBootstrap is bootstrapFor a new container's init, which is kept non-dumpable until it execs the
+// workload, as runc's init is: while it waits on the exec fifo it holds the fifo and a handle on the host's procfs,
+// which a process exec'd into the created container could otherwise reach through /proc/1/fd (same uid, no
+// CAP_SYS_PTRACE needed). An unprivileged caller keeps it dumpable: it could not open the init's /proc files (owned
+// by root then), and the container's root is the caller itself, so ptrace gives nothing the caller lacks.
+func initBootstrap(l *specs.Linux) nsenter.Bootstrap {
+	b := bootstrapFor(l)
+	b.NonDumpable = os.Geteuid() == 0
 	return b
 }
 

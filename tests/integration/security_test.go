@@ -38,3 +38,39 @@ func TestExeNotWritable(t *testing.T) {
 		t.Fatalf("the runtime's binary is writable through /proc/%d/exe of its init (CVE-2019-5736)", pid)
 	}
 }
+
+// TestInitNotDumpable: while a container is created and not started, its init is still `rt init`, holding the exec
+// fifo and a handle on the host's procfs. A process exec'd into the container (root, same uid, no CAP_SYS_PTRACE)
+// must not reach those fds through /proc/1/fd (CVE-2016-9962 class): the init stays non-dumpable until it execs.
+// The trailing slash makes lstat follow each fd's magic link, which needs ptrace access to the init.
+func TestInitNotDumpable(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5 leaves its created init dumpable (it holds no host directory fd, only the fifo)")
+	b := bundle(t, sleeper)
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	defer rt(t, "delete", "--force", id)
+	args := []string{"exec", id, "/probe", "stat"}
+	for fd := range 16 {
+		args = append(args, "/proc/1/fd/"+strconv.Itoa(fd)+"/")
+	}
+	var stats []struct {
+		Path  string `json:"path"`
+		Error string `json:"error"`
+		Type  string `json:"type"`
+	}
+	decode(t, mustRT(t, args...).Stdout, &stats)
+	reached := 0
+	for _, s := range stats {
+		switch s.Error {
+		case "ENOENT": // no such fd
+		case "EACCES":
+			reached++
+		default:
+			t.Errorf("%s from inside the container: %q (type %q), want EACCES: the created init's fds are reachable", s.Path, s.Error, s.Type)
+		}
+	}
+	if reached < 3 {
+		t.Errorf("only %d of /proc/1/fd/0..15 exist, want at least stdio: %+v", reached, stats)
+	}
+}

@@ -1,6 +1,8 @@
 package integration
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -30,4 +32,35 @@ func TestSysctl(t *testing.T) {
 	}
 	oneLine(t, r, "vm.swappiness")
 	assertNoLeak(t, stateRoot(t), id, host)
+}
+
+// TestSysctlNotRedirected reproduces the CVE-2025-52881 class: a file under the container's /proc/sys has been
+// replaced by a bind mount of a host file before the sysctls are written (here by a createContainer hook, which
+// runs in the container's mount namespace after its mounts). The runtime must write the sysctl to the kernel, not
+// through the container's /proc, so the host file stays as it was and the container's domainname is set.
+func TestSysctlNotRedirected(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5 writes sysctls through the container's /proc (CVE-2025-52881, fixed in runc 1.2.8)")
+	decoy := filepath.Join(t.TempDir(), "decoy")
+	if err := os.WriteFile(decoy, []byte("untouched\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const want = "rt-not-redirected"
+	var self struct {
+		Domainname string `json:"domainname"`
+	}
+	runProbe(t, func(s *specs.Spec) {
+		s.Linux.Sysctl = map[string]string{"kernel.domainname": want}
+		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", `b=$(sed 's/.*"bundle":"\([^"]*\)".*/\1/') && mount --bind "$1" "$b/rootfs/proc/sys/kernel/domainname"`, "sh", decoy},
+		}}}
+		s.Process.Args = []string{"/probe", "self"}
+	}, &self)
+	if got := readFile(decoy); got != "untouched\n" {
+		t.Errorf("the host file bound over /proc/sys/kernel/domainname now holds %q: the sysctl was written through the container's /proc", got)
+	}
+	if self.Domainname != want {
+		t.Errorf("domainname inside: %q, want %q", self.Domainname, want)
+	}
 }
