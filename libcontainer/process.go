@@ -320,32 +320,6 @@ func (p *parentProcess) childError(err error) error {
 	return err
 }
 
-// writeIDMaps writes the user namespace's uid and gid maps for the child with the given pid (user_namespaces(7)).
-// Without privilege over the parent namespace, setgroups must be denied before gid_map can be written.
-func writeIDMaps(pid int, l *specs.Linux) error {
-	base := "/proc/" + strconv.Itoa(pid) + "/"
-	if os.Geteuid() != 0 {
-		if err := os.WriteFile(base+"setgroups", []byte("deny"), 0); err != nil {
-			return fmt.Errorf("write setgroups: %w", err)
-		}
-	}
-	if err := os.WriteFile(base+"uid_map", idMap(l.UIDMappings), 0); err != nil {
-		return fmt.Errorf("write uid_map (linux.uidMappings): %w", err)
-	}
-	if err := os.WriteFile(base+"gid_map", idMap(l.GIDMappings), 0); err != nil {
-		return fmt.Errorf("write gid_map (linux.gidMappings): %w", err)
-	}
-	return nil
-}
-
-func idMap(m []specs.LinuxIDMapping) []byte {
-	var b strings.Builder
-	for _, e := range m {
-		fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-	}
-	return []byte(b.String())
-}
-
 // nsFlags maps the spec's namespace types to clone flags.
 var nsFlags = map[specs.LinuxNamespaceType]uint32{
 	specs.PIDNamespace:     unix.CLONE_NEWPID,

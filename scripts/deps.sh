@@ -9,6 +9,7 @@ pkgs=(
 	runc crun                               # peers the tests and benchmarks compare against
 	user-mode-linux                         # a pure cgroup v2 kernel for the enforcement tests
 	iproute2 procps util-linux e2fsprogs    # ip, ps, unshare/losetup, mkfs for test devices
+	uidmap                                  # newuidmap/newgidmap for rootless containers with subordinate ids
 	hyperfine time                          # benchmarks
 	jq strace                               # the UML guest's checks; debugging
 )
