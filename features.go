@@ -25,6 +25,7 @@ var featuresCommand = &cli.Command{
 // rtFeatures tells the truth about this build: only what rt implements is listed.
 func rtFeatures() *features.Features {
 	yes, no := true, false
+	apparmor, selinux := libcontainer.HostLSMs()
 	caps := libcontainer.CapabilityNames()
 	sort.Strings(caps)
 	return &features.Features{
@@ -39,10 +40,11 @@ func rtFeatures() *features.Features {
 				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
 			},
 			Seccomp:         seccompFeatures(),
-			Apparmor:        &features.Apparmor{Enabled: &no},
-			Selinux:         &features.Selinux{Enabled: &no},
+			Apparmor:        &features.Apparmor{Enabled: &apparmor},
+			Selinux:         &features.Selinux{Enabled: &selinux},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &no}},
+			NetDevices:      &features.NetDevices{Enabled: &yes},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
 		},
 		Annotations: map[string]string{
 			"io.github.rt-runtime.rt.version": version,

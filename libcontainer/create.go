@@ -58,8 +58,10 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		Created: time.Now().UTC(),
 		Config:  spec,
 	}}
+	devs := newNetDevMove(spec) // linux.netDevices, moved by p.spawned
 	defer func() {
 		if retErr != nil {
+			devs.Restore() // devs holds the container's netns, so the devices are still there to move back
 			_ = c.kill()
 			if c.cg != nil {
 				_ = c.cg.Destroy()
@@ -67,6 +69,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			_ = os.RemoveAll(dir)
 			c.Close()
 		}
+		devs.Close()
 	}()
 
 	if err := c.setupNotify(spec); err != nil {
@@ -98,6 +101,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		},
 		boot:      initBootstrap(spec.Linux),
 		placed:    c.cg.Apply,
+		spawned:   devs.Move,
 		ready:     c.setResources,
 		console:   opts.IO.Console,
 		cgroupDir: c.cloneCgroup(),

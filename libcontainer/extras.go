@@ -2,7 +2,8 @@ package libcontainer
 
 // The per-process and per-container attributes of runtime-spec v1.3 that are one syscall each: process.scheduler,
 // process.ioPriority, process.execCPUAffinity, linux.personality and linux.memoryPolicy; and the fields rt refuses
-// clearly rather than ignore: linux.intelRdt, linux.netDevices, process.apparmorProfile, process.selinuxLabel.
+// clearly rather than ignore: linux.intelRdt, and process.apparmorProfile and process.selinuxLabel on a host without
+// that LSM (applied by lsm.go where it is enabled). linux.netDevices is validated here too (netdev.go).
 //
 // Validation runs in the parent before anything is created (validateExtras); the apply functions run in `rt init`
 // on the thread that will execve (the OS thread is locked), because every one of these attributes is per thread
@@ -136,15 +137,7 @@ func validateExtras(spec *specs.Spec) error {
 		}
 		return fieldError("linux.intelRdt", "Intel RDT is not supported by rt yet")
 	}
-	if len(l.NetDevices) > 0 {
-		names := make([]string, 0, len(l.NetDevices))
-		for name := range l.NetDevices {
-			names = append(names, name)
-		}
-		sort.Strings(names) // the same message for the same config, whatever the map order
-		return fieldError("linux.netDevices."+strconv.Quote(names[0]), "moving host interfaces into the container is not supported yet")
-	}
-	return nil
+	return validateNetDevices(spec) // netdev.go
 }
 
 // validateProcessExtras checks the scheduler, I/O priority, CPU affinity and LSM fields of a process config (the
@@ -176,13 +169,11 @@ func validateProcessExtras(p *specs.Process, prefix string) error {
 		if !apparmorEnabled() {
 			return fieldError(prefix+".apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
 		}
-		return fieldError(prefix+".apparmorProfile", "AppArmor profiles are not supported by rt yet")
 	}
 	if p.SelinuxLabel != "" {
 		if !isFS(selinuxfsPath, selinuxMagic) {
 			return fieldError(prefix+".selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
 		}
-		return fieldError(prefix+".selinuxLabel", "SELinux labels are not supported by rt yet")
 	}
 	return nil
 }

@@ -111,9 +111,9 @@ func TestValidateExtras(t *testing.T) {
 		{name: "mempolicy bad nodes", mutate: mempol(specs.MpolBind, "0,,1"), field: "linux.memoryPolicy.nodes", want: "not a number"},
 
 		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }, field: "linux.intelRdt", want: "the host has no resctrl filesystem (mount -t resctrl)"},
-		{name: "netDevices", mutate: func(s *specs.Spec) {
-			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}, "eth0": {Name: "c0"}}
-		}, field: `linux.netDevices."eth0"`, want: "moving host interfaces into the container is not supported yet"},
+		{name: "netDevices duplicate container name", mutate: func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}, "eth0": {Name: "eth1"}}
+		}, field: `linux.netDevices["eth1"]`, want: `container name "eth1" is also the container name of linux.netDevices["eth0"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -145,8 +145,8 @@ func TestValidateExtras(t *testing.T) {
 }
 
 // TestValidateExtrasHost: on this host (no resctrl, no AppArmor, no SELinux, as the issue says) the LSM and RDT
-// fields are refused through the real host checks; where the host has the facility, rt still refuses it, as it
-// cannot apply it yet. Either way the error names the field.
+// fields are refused through the real host checks, naming the field. (Where AppArmor is enabled the profile is
+// accepted: TestValidateAppArmorEnabled.)
 func TestValidateExtrasHost(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -41,7 +41,15 @@ func Init() {
 // initProcess reads the config and runs the init; *sockp follows the socket when it is moved.
 func initProcess(sockp **os.File) error {
 	sock := *sockp
+	// The idmapped mounts the parent made come first (create only), then the config.
+	mountFds := map[int]*os.File{}
+	defer closeMountFds(mountFds)
 	typ, payload, err := nsenter.ReadMsg(sock)
+	for err == nil && typ == msgMountFds {
+		if err = recvMountFds(sock, payload, mountFds); err == nil {
+			typ, payload, err = nsenter.ReadMsg(sock)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
@@ -62,7 +70,7 @@ func initProcess(sockp **os.File) error {
 		unix.Close(fifoFd) // a second copy of the socket when there is no fifo
 		return execProcess(&cfg, sock, nil)
 	}
-	return containerInit(&cfg, sock)
+	return containerInit(&cfg, sock, mountFds)
 }
 
 // moveFd duplicates f to the lowest free fd at or above min, close-on-exec, and closes f.
@@ -77,7 +85,8 @@ func moveFd(f *os.File, min int) (*os.File, error) {
 }
 
 // containerInit sets up a new container from inside its namespaces, then waits on the exec fifo and execs.
-func containerInit(cfg *initConfig, sock *os.File) error {
+// mountFds are the idmapped mounts the parent made, by mount index.
+func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) error {
 	spec := cfg.Spec
 	fifoFile, err := moveFd(os.NewFile(fifoFd, "exec-fifo"), fifoFd+1+cfg.PreserveFDs)
 	if err != nil {
@@ -102,9 +111,11 @@ func containerInit(cfg *initConfig, sock *os.File) error {
 	if proc, err = moveFd(proc, fifoFd+1+cfg.PreserveFDs); err != nil {
 		return err
 	}
-	if err := rootfs.Prepare(spec, cfg.Rootfs, &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle}); err != nil {
+	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, IdmapMounts: mountFds}
+	if err := rootfs.Prepare(spec, cfg.Rootfs, opts); err != nil {
 		return err
 	}
+	closeMountFds(mountFds) // attached now: the handles have no further use, and must not reach the container
 	if spec.Process != nil && spec.Process.Cwd != "" {
 		// The cwd is created if missing, as root and inside the rootfs, as runc does.
 		if err := rootfs.MkdirAll(cfg.Rootfs, spec.Process.Cwd); err != nil {
@@ -253,6 +264,9 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("process.noNewPrivileges: %w", os.NewSyscallError("prctl", err))
 		}
+	}
+	if err := setProcessLSM(fifo, p); err != nil {
+		return err
 	}
 	os.Clearenv()
 	for _, kv := range p.Env {

@@ -25,7 +25,8 @@ import (
 //	bootstrap records                   --> nsenter: namespaces, clone init (see nsenter.c)
 //	uid/gid maps on MsgUsermap          <-> nsenter
 //	init pid                            <-- MsgPid
-//	msgConfig (JSON)                    --> init: mounts
+//	msgMountFds + fds (SCM_RIGHTS)      -->  (create, only when the config has idmapped mounts; no reply)
+//	msgConfig (JSON)                    --> init: mounts (the idmapped ones from the fds, by move_mount)
 //	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
 //	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
 //	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
@@ -39,6 +40,7 @@ const (
 	msgReady     = 113
 	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
 	msgConsole   = 115 // the pty master, sent the same way
+	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (idmapmount.go)
 )
 
 // initConfig is the JSON the parent sends the Go side of `rt init`.
@@ -143,13 +145,17 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	p.cmd = cmd
 	defer func() {
 		if retErr != nil {
-			p.sock.Close()
+			// Killed before the socket closes, so that the child never sees the EOF and reports an error of its
+			// own: the error is the parent's, one line.
 			if p.pid > 0 {
 				_ = unix.Kill(p.pid, unix.SIGKILL)
+			}
+			_ = cmd.Process.Kill()
+			p.sock.Close()
+			if p.pid > 0 {
 				var ws unix.WaitStatus
 				_, _ = unix.Wait4(p.pid, &ws, 0, nil)
 			}
-			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 		}
 	}()
@@ -224,6 +230,9 @@ func (p *parentProcess) sync() error {
 					return err
 				}
 			}
+			if err := p.sendIdmapMounts(); err != nil {
+				return err
+			}
 			// The config goes once the namespaces are done: a large one cannot fill the socket while the
 			// bootstrap child waits for its uid maps.
 			cfg, err := json.Marshal(p.config)
@@ -268,6 +277,20 @@ func (p *parentProcess) sync() error {
 			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
 		}
 	}
+}
+
+// sendIdmapMounts makes the config's idmapped mounts in rt's own namespaces and sends them to a new container's
+// init, ahead of its config (see idmapmount.go). Nothing is sent when there are none.
+func (p *parentProcess) sendIdmapMounts() error {
+	if p.config.Exec {
+		return nil
+	}
+	fds, err := openIdmapMounts(p.config.Spec, p.config.Bundle, p.pid)
+	if err != nil {
+		return err
+	}
+	defer closeMountFds(fds)
+	return sendMountFds(p.sock, fds)
 }
 
 // forwardSeccompFd receives the init's seccomp notify fd and sends it, with the container's state, to the

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -12,57 +13,95 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mountIdmapped makes an idmapped bind mount (runtime-spec config.md "uidMappings"/"gidMappings", options idmap and
-// ridmap): open_tree(2) clones the source, mount_setattr(2) with MOUNT_ATTR_IDMAP attaches a user namespace with
-// the mount's mappings (the container's own when the mount has none), move_mount(2) puts it at the destination.
-// The kernel allows this only with CAP_SYS_ADMIN over the source's filesystem, so inside a container's user
-// namespace it fails with EPERM until the lead's parent process prepares the mount (as runc 1.2 does).
-func (p *preparer) mountIdmapped(m *specs.Mount, dest, typ string, o mountOpts) error {
-	if typ != "bind" {
-		return fmt.Errorf("type %q: %w: only bind mounts can be idmapped", typ, ErrIdmap)
+// IsIdmapped says whether m asks for an idmapped mount (runtime-spec config.md "uidMappings"/"gidMappings"):
+// mappings of its own, or the idmap or ridmap option.
+func IsIdmapped(m *specs.Mount) bool {
+	o := parseOptions(m.Options)
+	return len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 || o.idmap || o.ridmap
+}
+
+// OpenIdmapped makes the idmapped bind mount m asks for as a detached mount, for the caller to attach with
+// move_mount(2): open_tree(2) OPEN_TREE_CLONE of the source (AT_RECURSIVE for rbind), mount_setattr(2)
+// MOUNT_ATTR_IDMAP (AT_RECURSIVE for ridmap), then the per-mount flags (ro, nosuid, ...) on its top mount. The
+// mapping is the mount's own uidMappings/gidMappings, through a user namespace made for them; a mount without any
+// takes ownNS, the container's user namespace, and is refused when that is nil. A relative source is relative to
+// bundleDir, as for every bind mount.
+//
+// Setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the user namespace that owns the source's filesystem: call it
+// in the runtime's own namespaces (the parent of `rt init`, as runc 1.2+ does), not inside a container's user
+// namespace, where it fails with EPERM. The errors name no mount: the caller knows its index.
+func OpenIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (_ *os.File, retErr error) {
+	o := parseOptions(m.Options)
+	if typ := m.Type; !isBind(typ, o) {
+		return nil, fmt.Errorf("type %q: %w: only bind mounts can be idmapped", typ, ErrIdmap)
 	}
-	uids, gids := m.UIDMappings, m.GIDMappings
-	if len(uids) == 0 && len(gids) == 0 && p.spec.Linux != nil {
-		uids, gids = p.spec.Linux.UIDMappings, p.spec.Linux.GIDMappings
+	ns := ownNS
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", ErrIdmap)
+		}
+		own, err := userns(m.UIDMappings, m.GIDMappings)
+		if err != nil {
+			return nil, err
+		}
+		defer own.Close()
+		ns = own
 	}
-	if len(uids) == 0 || len(gids) == 0 {
-		return fmt.Errorf("%w: both uidMappings and gidMappings are needed", ErrIdmap)
+	if ns == nil {
+		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", ErrIdmap)
 	}
-	ns, err := userns(uids, gids)
-	if err != nil {
-		return err
+	src := m.Source
+	if !filepath.IsAbs(src) && bundleDir != "" {
+		src = filepath.Join(bundleDir, src)
 	}
-	defer ns.Close()
-	src, err := p.openSource(m.Source)
-	if err != nil {
-		return err
-	}
-	defer src.Close()
-	treeFlags := uint(unix.OPEN_TREE_CLONE | unix.O_CLOEXEC | unix.AT_EMPTY_PATH)
+	treeFlags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if o.flags&unix.MS_REC != 0 {
 		treeFlags |= unix.AT_RECURSIVE
 	}
-	tfd, err := unix.OpenTree(int(src.Fd()), "", treeFlags)
+	tfd, err := unix.OpenTree(unix.AT_FDCWD, src, treeFlags)
 	if err != nil {
-		return &os.PathError{Op: "open_tree", Path: m.Source, Err: err}
+		return nil, &os.PathError{Op: "open_tree", Path: src, Err: err}
 	}
-	tree := os.NewFile(uintptr(tfd), m.Source)
-	defer tree.Close()
+	tree := os.NewFile(uintptr(tfd), src)
+	defer func() {
+		if retErr != nil {
+			tree.Close()
+		}
+	}()
 	setFlags := uint(unix.AT_EMPTY_PATH)
 	if o.ridmap {
 		setFlags |= unix.AT_RECURSIVE
 	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
 	if err := unix.MountSetattr(tfd, "", setFlags, &attr); err != nil {
-		return &os.PathError{Op: "mount_setattr", Path: m.Source, Err: err}
+		// EINVAL: the filesystem cannot be idmapped (no FS_ALLOW_IDMAP), or a mount in the tree already is.
+		return nil, &os.PathError{Op: "mount_setattr MOUNT_ATTR_IDMAP", Path: src, Err: err}
 	}
 	if a := attrFromFlags(o.flags); a.Attr_set != 0 || a.Attr_clr != 0 {
 		// The per-mount flags a bind remount would set, on the detached tree's top mount.
 		if err := unix.MountSetattr(tfd, "", unix.AT_EMPTY_PATH, &a); err != nil {
-			return &os.PathError{Op: "mount_setattr", Path: m.Source, Err: err}
+			return nil, &os.PathError{Op: "mount_setattr", Path: src, Err: err}
 		}
 	}
-	dst, in, err := p.bindDest(src, dest)
+	return tree, nil
+}
+
+// mountIdmapped attaches an idmapped bind mount at dest with move_mount(2): the detached mount the parent made
+// (Options.IdmapMounts[index]), or, without one, one made here with OpenIdmapped, which works only outside a user
+// namespace (the mount's own mappings, else the container's linux.uidMappings/gidMappings). The destination is
+// resolved and created inside the rootfs as for any bind mount; propagation and recursive attributes follow.
+func (p *preparer) mountIdmapped(index int, m *specs.Mount, dest string, o mountOpts) error {
+	tree := p.opts.IdmapMounts[index]
+	if tree == nil {
+		t, err := p.openIdmappedHere(m)
+		if err != nil {
+			return err
+		}
+		defer t.Close()
+		tree = t
+	}
+	// The detached mount's root tells what to create at the destination: a directory or a file.
+	dst, in, err := p.bindDest(&handle{fd: int(tree.Fd()), name: m.Source}, dest)
 	if err != nil {
 		return err
 	}
@@ -70,7 +109,7 @@ func (p *preparer) mountIdmapped(m *specs.Mount, dest, typ string, o mountOpts) 
 		dst.Close()
 		return err
 	}
-	if err := unix.MoveMount(tfd, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+	if err := unix.MoveMount(int(tree.Fd()), "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		dst.Close()
 		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
 	}
@@ -80,6 +119,22 @@ func (p *preparer) mountIdmapped(m *specs.Mount, dest, typ string, o mountOpts) 
 	}
 	defer mnt.Close()
 	return p.applyPost(mnt, dest, o)
+}
+
+// openIdmappedHere is OpenIdmapped in the init itself, for a mount the parent did not prepare: a mount without
+// mappings of its own takes the container's, through a user namespace made for them.
+func (p *preparer) openIdmappedHere(m *specs.Mount) (*os.File, error) {
+	var ns *os.File
+	if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 && p.spec.Linux != nil {
+		if l := p.spec.Linux; len(l.UIDMappings) > 0 && len(l.GIDMappings) > 0 {
+			var err error
+			if ns, err = userns(l.UIDMappings, l.GIDMappings); err != nil {
+				return nil, err
+			}
+			defer ns.Close()
+		}
+	}
+	return OpenIdmapped(m, p.opts.BundleDir, ns)
 }
 
 // attrFromFlags translates the per-mount MS_* flags to mount_setattr(2) attributes to set.

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// mount performs one spec mount; the error names the mount as `mount SRC (TYPE) on DEST: ...`.
-func (p *preparer) mount(m *specs.Mount) error {
+// mount performs one spec mount, mounts[index]; the error names the mount as `mount SRC (TYPE) on DEST: ...`.
+func (p *preparer) mount(index int, m *specs.Mount) error {
 	o := parseOptions(m.Options)
 	typ := m.Type
 	if isBind(typ, o) {
@@ -22,7 +22,7 @@ func (p *preparer) mount(m *specs.Mount) error {
 	var err error
 	switch {
 	case len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 || o.idmap || o.ridmap:
-		err = p.mountIdmapped(m, dest, typ, o)
+		err = p.mountIdmapped(index, m, dest, o)
 	case typ == "bind":
 		err = p.mountBind(m.Source, dest, o)
 	case typ == "cgroup":

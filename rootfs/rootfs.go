@@ -41,6 +41,10 @@ type Options struct {
 	// BundleDir, when set, is the directory relative bind-mount sources are resolved against (runc resolves them
 	// against the bundle); when empty they are relative to the working directory.
 	BundleDir string
+	// IdmapMounts are the idmapped mounts the parent prepared in the host's namespaces (OpenIdmapped), keyed by
+	// their index in spec.Mounts: detached mounts that Prepare attaches with move_mount(2). An idmapped mount
+	// without one is made by Prepare itself, which works only outside a user namespace. Prepare does not close them.
+	IdmapMounts map[int]*os.File
 }
 
 // preparer is one Prepare call's state.
@@ -94,7 +98,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	}
 	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, setupDev: needsSetupDev(spec.Mounts)}
 	for i := range spec.Mounts {
-		if err := p.mount(&spec.Mounts[i]); err != nil {
+		if err := p.mount(i, &spec.Mounts[i]); err != nil {
 			return err
 		}
 	}

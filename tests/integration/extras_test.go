@@ -261,9 +261,9 @@ func TestExtrasRefused(t *testing.T) {
 		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "rt-test"} },
 			want:   "linux.intelRdt: the host has no resctrl filesystem (mount -t resctrl)",
 			rtOnly: "runc 1.1.5 runs a container with only intelRdt.closID set on a host without resctrl"},
-		{name: "netDevices", mutate: func(s *specs.Spec) {
+		{name: "netDevices loopback", mutate: func(s *specs.Spec) {
 			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "lo1"}}
-		}, want: `linux.netDevices."lo": moving host interfaces into the container is not supported yet`,
+		}, want: `linux.netDevices["lo"]: the loopback device cannot leave its network namespace`,
 			rtOnly: "runc 1.1.5 ignores linux.netDevices"},
 		{name: "apparmorProfile without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" },
 			want: "process.apparmorProfile"},
