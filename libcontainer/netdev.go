@@ -119,6 +119,11 @@ func validateNetDevices(spec *specs.Spec) error {
 			}
 		}
 		name := containerName(hostName, dev)
+		if name == "lo" {
+			// Every network namespace has its lo (net/core/net_namespace.c sets up loopback_net_ops first), so the
+			// rename after the move would fail with EEXIST half-way through the create.
+			return fieldError(field, "container name %q is the loopback device of every network namespace", name)
+		}
 		if strings.Contains(name, "%") {
 			continue // the kernel picks a free name
 		}
@@ -258,9 +263,10 @@ func (m *netDevMove) move(host, ctr *rtnl, hostName string) error {
 	d := movedDev{hostName: hostName, index: link.index, wasUp: link.flags&unix.IFF_UP != 0, addrs: addrs}
 	if err := host.do(unix.RTM_NEWLINK, 0, ifInfoMsg(link.index, 0, 0),
 		attrU32(unix.IFLA_NET_NS_FD, uint32(m.netns.Fd())), attrString(unix.IFLA_IFNAME, name)); err != nil { //nolint:gosec // an fd fits in 32 bits
-		// A rename the container refuses ("lo", or a name a joined namespace has) fails after the move, and
-		// leaves the device there under its host name: Restore must know it.
-		if l, ferr := ctr.find(link.index, hostName); ferr == nil {
+		// The request fails either before the move (the device stays on the host) or after it, in the rename
+		// (a name a joined namespace already has): then the device is in the container under its host name, and
+		// Restore must know it.
+		if l, ok := leftHost(host, ctr, link.index, hostName); ok {
 			d.index = l.index
 			m.moved = append(m.moved, d)
 		}
@@ -291,6 +297,25 @@ func (m *netDevMove) move(host, ctr *rtnl, hostName string) error {
 		return fmt.Errorf("set %q up: %w", name, err)
 	}
 	return nil
+}
+
+// leftHost finds, after a move request for the host device index/hostName failed, the device in the container's
+// namespace if the failure came after the move. The host is asked first: a device still there under its index and
+// name did not move, and the container must not be searched by name, where a joined namespace may have a device of
+// its own called hostName (the very reason a move fails with EEXIST, __dev_change_net_namespace) that Restore would
+// then take to the host. When the host cannot answer, only the index, which the kernel most likely kept, is trusted.
+func leftHost(host, ctr *rtnl, index int32, hostName string) (linkInfo, bool) {
+	l, err := host.byIndex(index)
+	switch {
+	case err == nil && l.name == hostName:
+		return linkInfo{}, false
+	case err == nil || errors.Is(err, unix.ENODEV):
+		// Gone from the host (or its index already reused there): it moved.
+		l, err = ctr.find(index, hostName)
+		return l, err == nil
+	}
+	l, err = ctr.byIndex(index)
+	return l, err == nil && l.name == hostName
 }
 
 // Restore moves the devices Move moved back to the host under their host names, with their addresses and link
@@ -421,21 +446,33 @@ func (s *rtnl) link(name string) (linkInfo, error) {
 			return l, nil
 		}
 	}
-	return linkInfo{}, os.NewSyscallError("RTM_GETLINK", unix.ENODEV)
+	return linkInfo{}, fmt.Errorf("RTM_GETLINK %q: no link in the reply: %w", name, unix.ENODEV)
+}
+
+// byIndex looks an interface up by index (RTM_GETLINK with ifi_index). A missing one is unix.ENODEV.
+func (s *rtnl) byIndex(index int32) (linkInfo, error) {
+	msgs, err := s.request(unix.RTM_GETLINK, 0, ifInfoMsg(index, 0, 0))
+	if err != nil {
+		return linkInfo{}, err
+	}
+	for _, m := range msgs {
+		if l, ok := parseLink(m); ok && l.index == index {
+			return l, nil
+		}
+	}
+	return linkInfo{}, fmt.Errorf("RTM_GETLINK index %d: no link in the reply: %w", index, unix.ENODEV)
 }
 
 // find is the device just moved into this namespace under name (exact, or a %d template). The kernel keeps the
 // ifindex across the move unless the target namespace already uses it (__dev_change_net_namespace), so the index
 // is tried first: it is the only key that finds a device the kernel named from a template.
 func (s *rtnl) find(index int32, name string) (linkInfo, error) {
-	msgs, err := s.request(unix.RTM_GETLINK, 0, ifInfoMsg(index, 0, 0))
+	l, err := s.byIndex(index)
 	if err != nil && !errors.Is(err, unix.ENODEV) {
 		return linkInfo{}, err
 	}
-	for _, m := range msgs {
-		if l, ok := parseLink(m); ok && l.index == index && nameMatches(l.name, name) {
-			return l, nil
-		}
+	if err == nil && nameMatches(l.name, name) {
+		return l, nil
 	}
 	if strings.Contains(name, "%") {
 		return linkInfo{}, fmt.Errorf("no interface named after %q with index %d: %w", name, index, unix.ENODEV)
@@ -531,12 +568,14 @@ func (s *rtnl) do(typ, flags uint16, body []byte, attrs ...[]byte) error {
 }
 
 // request sends one rtnetlink request and collects the replies up to its acknowledgement, or up to NLMSG_DONE for
-// a dump (netlink(7)). A negative error in the acknowledgement becomes an os.SyscallError named after the request.
+// a dump (netlink(7)). A negative error in the acknowledgement is the request's own: the kernel handles a
+// NETLINK_ROUTE request synchronously inside the sender's sendto(2) (netlink_unicast_kernel -> rtnetlink_rcv) and
+// queues the errno as the ack, so it becomes an os.SyscallError "sendto" wrapped with the request type.
 func (s *rtnl) request(typ, flags uint16, body []byte, attrs ...[]byte) ([][]byte, error) {
 	s.seq++
 	req := nlMessage(typ, unix.NLM_F_REQUEST|unix.NLM_F_ACK|flags, s.seq, body, attrs...)
 	if err := unix.Sendto(s.fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return nil, os.NewSyscallError("sendto", err)
+		return nil, fmt.Errorf("%s: %w", nlTypeName(typ), os.NewSyscallError("sendto", err))
 	}
 	var out [][]byte
 	buf := make([]byte, 1<<16)
@@ -546,14 +585,14 @@ func (s *rtnl) request(typ, flags uint16, body []byte, attrs ...[]byte) ([][]byt
 			continue
 		}
 		if err != nil {
-			return nil, os.NewSyscallError("recvfrom", err)
+			return nil, fmt.Errorf("%s reply: %w", nlTypeName(typ), os.NewSyscallError("recvfrom", err))
 		}
 		if nl, ok := from.(*unix.SockaddrNetlink); !ok || nl.Pid != 0 {
 			continue // only the kernel answers
 		}
 		msgs, err := splitMessages(buf[:n])
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s reply: %w", nlTypeName(typ), err)
 		}
 		for _, m := range msgs {
 			if m.seq != s.seq {
@@ -564,10 +603,10 @@ func (s *rtnl) request(typ, flags uint16, body []byte, attrs ...[]byte) ([][]byt
 				return out, nil
 			case unix.NLMSG_ERROR:
 				if len(m.data) < 4 {
-					return nil, fmt.Errorf("%s: short acknowledgement", nlTypeName(typ))
+					return nil, fmt.Errorf("%s: short acknowledgement: %w", nlTypeName(typ), errNetlink)
 				}
 				if errno := int32(binary.NativeEndian.Uint32(m.data)); errno != 0 { //nolint:gosec // the kernel's int
-					return out, os.NewSyscallError(nlTypeName(typ), unix.Errno(-errno))
+					return out, fmt.Errorf("%s: %w", nlTypeName(typ), os.NewSyscallError("sendto", unix.Errno(-errno)))
 				}
 				return out, nil
 			default:
@@ -577,7 +616,7 @@ func (s *rtnl) request(typ, flags uint16, body []byte, attrs ...[]byte) ([][]byt
 	}
 }
 
-// nlTypeName names a request type for errors.
+// nlTypeName names a request type for the message that wraps its error (the error itself names the syscall).
 func nlTypeName(typ uint16) string {
 	switch typ {
 	case unix.RTM_GETLINK:

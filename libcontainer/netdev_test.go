@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strings"
 	"testing"
 
@@ -264,6 +268,10 @@ func TestValidateNetDevices(t *testing.T) {
 		{name: "none", devs: nil, ns: nil},
 		{name: "bad host name", devs: map[string]specs.LinuxNetDevice{"eth/0": {}}, ns: newNet, want: `linux.netDevices["eth/0"]: host interface`},
 		{name: "loopback", devs: map[string]specs.LinuxNetDevice{"lo": {Name: "lo1"}}, ns: newNet, want: `linux.netDevices["lo"]: the loopback device cannot leave`},
+		{
+			name: "container name lo", devs: map[string]specs.LinuxNetDevice{"veth0": {Name: "lo"}}, ns: newNet,
+			want: `linux.netDevices["veth0"]: container name "lo" is the loopback device of every network namespace`,
+		},
 		{name: "template host name", devs: map[string]specs.LinuxNetDevice{"eth%d": {}}, ns: newNet, want: `linux.netDevices["eth%d"]: host interface`},
 		{name: "bad container name", devs: map[string]specs.LinuxNetDevice{"eth0": {Name: "a:b"}}, ns: newNet, want: `linux.netDevices["eth0"].name: "a:b"`},
 		{name: "long container name", devs: map[string]specs.LinuxNetDevice{"eth0": {Name: strings.Repeat("x", 16)}}, ns: newNet, want: `linux.netDevices["eth0"].name`},
@@ -318,4 +326,167 @@ func TestValidateNetDevices(t *testing.T) {
 			t.Fatalf("validateNetDevices = %v", err)
 		}
 	})
+}
+
+// newNetNS makes a network namespace held only by the returned file and the sockets made in it: once they are
+// closed the kernel ends it and destroys the virtual devices in it. One locked thread unshares (a network namespace
+// is per thread, unshare(2)) and returns to its own; if it cannot, it stays locked and Go ends it.
+func newNetNS(t *testing.T) *os.File {
+	t.Helper()
+	type result struct {
+		ns  *os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		self, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: err}
+			return
+		}
+		defer self.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- result{err: os.NewSyscallError("unshare", err)}
+			return
+		}
+		ns, openErr := os.Open("/proc/thread-self/ns/net")
+		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+			if ns != nil {
+				ns.Close()
+			}
+			done <- result{err: os.NewSyscallError("setns", err)}
+			return
+		}
+		runtime.UnlockOSThread()
+		done <- result{ns: ns, err: openErr}
+	}()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("new network namespace: %v", r.err)
+	}
+	t.Cleanup(func() { r.ns.Close() })
+	return r.ns
+}
+
+// ipIn runs ip(8) in the network namespace ns (nsenter(1) enters it through the inherited fd 3), or on the host
+// when ns is nil.
+func ipIn(t *testing.T, ns *os.File, args ...string) {
+	t.Helper()
+	cmd := exec.Command("ip", args...)
+	if ns != nil {
+		cmd = exec.Command("nsenter", append([]string{"--net=/proc/self/fd/3", "ip"}, args...)...)
+		cmd.ExtraFiles = []*os.File{ns}
+	}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v: %s", strings.Join(cmd.Args, " "), err, out)
+	}
+}
+
+// linkNames lists the interfaces of s's namespace, sorted (an RTM_GETLINK dump).
+func linkNames(t *testing.T, s *rtnl) []string {
+	t.Helper()
+	msgs, err := s.request(unix.RTM_GETLINK, unix.NLM_F_DUMP, ifInfoMsg(0, 0, 0))
+	if err != nil {
+		t.Fatalf("list links: %v", err)
+	}
+	var names []string
+	for _, m := range msgs {
+		if l, ok := parseLink(m); ok {
+			names = append(names, l.name)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// TestNetDevMoveFailed moves a host veth end into a namespace that already has the container name, alone or with
+// the host name too. The kernel moves the device under its host name and fails the rename, or, when the host name
+// is taken as well, refuses the move itself (__dev_change_net_namespace); in both cases the request says EEXIST.
+// Move must record the device for Restore in the first case only: in the second the namespace's own device called
+// after the host one must be neither recorded nor taken to the host by Restore.
+func TestNetDevMoveFailed(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: it makes interfaces and a network namespace")
+	}
+	const target, other = "ctr9", "ctr9p"
+	cases := []struct {
+		name  string
+		nsHas func(hostName string) [2]string // a veth pair the namespace has before the move; it keeps it
+		moved bool                            // the device left the host, and Restore must bring it back
+	}{
+		{
+			name:  "container name taken: moved, the rename fails",
+			nsHas: func(string) [2]string { return [2]string{target, other} },
+			moved: true,
+		},
+		{
+			name:  "container and host names taken: the move fails",
+			nsHas: func(hostName string) [2]string { return [2]string{hostName, target} },
+		},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			hostName := fmt.Sprintf("rtu%da%d", os.Getpid()%100000, i)
+			peer := fmt.Sprintf("rtu%db%d", os.Getpid()%100000, i)
+			// Deleting either end deletes the pair, wherever the other end is; run last, after the namespace is
+			// closed (t.Cleanup is LIFO).
+			t.Cleanup(func() {
+				_ = exec.Command("ip", "link", "del", hostName).Run()
+				_ = exec.Command("ip", "link", "del", peer).Run()
+			})
+			ipIn(t, nil, "link", "add", hostName, "type", "veth", "peer", "name", peer)
+			ipIn(t, nil, "link", "set", hostName, "up")
+			ns := newNetNS(t)
+			has := tc.nsHas(hostName)
+			ipIn(t, ns, "link", "add", has[0], "type", "veth", "peer", "name", has[1])
+			wantNS := []string{has[0], has[1], "lo"}
+			sort.Strings(wantNS)
+
+			host, err := dialRTNL()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer host.close()
+			ctr, err := dialRTNLIn(ns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ctr.close()
+			before, err := host.link(hostName)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			m := &netDevMove{devs: map[string]specs.LinuxNetDevice{hostName: {Name: target}}, netns: ns}
+			err = m.move(host, ctr, hostName)
+			if !errors.Is(err, unix.EEXIST) {
+				t.Fatalf("move = %v, want EEXIST", err)
+			}
+			if tc.moved != (len(m.moved) == 1) || len(m.moved) > 1 {
+				t.Fatalf("recorded for Restore: %+v, want the device recorded: %v", m.moved, tc.moved)
+			}
+			_, gone := host.link(hostName)
+			if tc.moved != errors.Is(gone, unix.ENODEV) {
+				t.Fatalf("after the move, the host lookup of %s says %v, want it moved: %v", hostName, gone, tc.moved)
+			}
+
+			m.Restore()
+			l, err := host.link(hostName)
+			if err != nil {
+				t.Fatalf("%s is not on the host after Restore: %v", hostName, err)
+			}
+			if !tc.moved && l.index != before.index {
+				t.Errorf("%s on the host: index %d, want %d", hostName, l.index, before.index)
+			}
+			if l.flags&unix.IFF_UP == 0 {
+				t.Errorf("%s on the host is down after Restore", hostName)
+			}
+			if got := linkNames(t, ctr); strings.Join(got, " ") != strings.Join(wantNS, " ") {
+				t.Errorf("the namespace has %v after Restore, want %v", got, wantNS)
+			}
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -122,6 +123,33 @@ func netnsHolder(t *testing.T) (path string, pid int) {
 		_ = waitTracked(cmd)
 	})
 	return fmt.Sprintf("/proc/%d/ns/net", cmd.Process.Pid), cmd.Process.Pid
+}
+
+// nsIP runs ip(8) in the network namespace at path and fails the test if it fails.
+func nsIP(t *testing.T, path string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("nsenter", append([]string{"--net=" + path, "ip"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip %s in %s: %v: %s", strings.Join(args, " "), path, err, out)
+	}
+	return string(out)
+}
+
+// nsLinks lists the interface names of the network namespace at path, sorted. `ip -o link` prints one
+// "INDEX: NAME[@PEER]: <FLAGS> ..." line per interface.
+func nsLinks(t *testing.T, path string) []string {
+	t.Helper()
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(nsIP(t, path, "-o", "link", "show")), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			t.Fatalf("ip -o link: unexpected line %q", line)
+		}
+		name, _, _ := strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // TestNetDevices moves host interfaces into containers (runtime-spec v1.3 config-linux.md "Network Devices").
@@ -242,7 +270,10 @@ func TestNetDevicesRefused(t *testing.T) {
 		// devs builds linux.netDevices from the pair: v.name and v.peer are both host interfaces.
 		devs   func(v hostVeth) map[string]specs.LinuxNetDevice
 		mutate func(s *specs.Spec)
-		want   func(v hostVeth) string // in the one-line error
+		// nsHas, when set, makes the container join a network namespace that has this veth pair beforehand, and
+		// which must have only it (and lo) after the failed create.
+		nsHas func(v hostVeth) [2]string
+		want  func(v hostVeth) string // in the one-line error
 	}{
 		{
 			name: "missing host device",
@@ -305,14 +336,39 @@ func TestNetDevicesRefused(t *testing.T) {
 			want: func(v hostVeth) string { return fmt.Sprintf("linux.netDevices[%q].name", v.name) },
 		},
 		{
-			// The first device (sorted by host name) has moved when the second one's rename fails in the
-			// container ("lo" is taken there): create fails and puts the first one back as it was.
-			name: "second move fails",
+			// Every network namespace has its lo: the rename would fail after the move.
+			name: "container name lo",
 			devs: func(v hostVeth) map[string]specs.LinuxNetDevice {
-				return map[string]specs.LinuxNetDevice{v.name: {Name: "ctr0"}, v.peer: {Name: "lo"}}
+				return map[string]specs.LinuxNetDevice{v.name: {Name: "lo"}}
 			},
 			want: func(v hostVeth) string {
-				return fmt.Sprintf(`linux.netDevices[%q]: move into the container's network namespace as "lo": RTM_NEWLINK: file exists`, v.peer)
+				return fmt.Sprintf(`linux.netDevices[%q]: container name "lo" is the loopback device of every network namespace`, v.name)
+			},
+		},
+		{
+			// The first device (sorted by host name) has moved when the second one's rename fails in the joined
+			// namespace, which has a device of that name: the kernel moved the second one under its host name
+			// first. Create fails and puts both back as they were.
+			name: "second rename fails in a joined namespace",
+			devs: func(v hostVeth) map[string]specs.LinuxNetDevice {
+				return map[string]specs.LinuxNetDevice{v.name: {Name: "ctr0"}, v.peer: {Name: "ctr9"}}
+			},
+			nsHas: func(hostVeth) [2]string { return [2]string{"ctr9", "ctr9p"} },
+			want: func(v hostVeth) string {
+				return fmt.Sprintf(`linux.netDevices[%q]: move into the container's network namespace as "ctr9": RTM_NEWLINK: sendto: file exists`, v.peer)
+			},
+		},
+		{
+			// The joined namespace has both the second device's host name and its container name: the kernel
+			// refuses the move itself. The first one comes back; the namespace keeps its own devices, the one
+			// called after the host device included.
+			name: "second move refused by a joined namespace",
+			devs: func(v hostVeth) map[string]specs.LinuxNetDevice {
+				return map[string]specs.LinuxNetDevice{v.name: {Name: "ctr0"}, v.peer: {Name: "ctr9"}}
+			},
+			nsHas: func(v hostVeth) [2]string { return [2]string{v.peer, "ctr9"} },
+			want: func(v hostVeth) string {
+				return fmt.Sprintf(`linux.netDevices[%q]: move into the container's network namespace as "ctr9": RTM_NEWLINK: sendto: file exists`, v.peer)
 			},
 		},
 	}
@@ -320,10 +376,26 @@ func TestNetDevicesRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			rtOnly(t, "runc 1.1.5 has no linux.netDevices")
 			v := newHostVeth(t)
+			var nsPath string
+			var nsWant []string
+			if tc.nsHas != nil {
+				nsPath, _ = netnsHolder(t)
+				has := tc.nsHas(v)
+				nsIP(t, nsPath, "link", "add", has[0], "type", "veth", "peer", "name", has[1])
+				nsWant = []string{has[0], has[1], "lo"}
+				sort.Strings(nsWant)
+			}
 			b := bundle(t, func(s *specs.Spec) {
 				s.Linux.NetDevices = tc.devs(v)
 				if tc.mutate != nil {
 					tc.mutate(s)
+				}
+				if nsPath != "" {
+					for i := range s.Linux.Namespaces {
+						if s.Linux.Namespaces[i].Type == specs.NetworkNamespace {
+							s.Linux.Namespaces[i].Path = nsPath
+						}
+					}
 				}
 			})
 			id := newID(t)
@@ -342,6 +414,11 @@ func TestNetDevicesRefused(t *testing.T) {
 			}
 			if !hostUp(t, v.name) {
 				t.Errorf("%s on the host is down", v.name)
+			}
+			if nsPath != "" {
+				if got := nsLinks(t, nsPath); strings.Join(got, " ") != strings.Join(nsWant, " ") {
+					t.Errorf("the joined namespace has %v after the failed create, want %v", got, nsWant)
+				}
 			}
 		})
 	}
