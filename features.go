@@ -25,7 +25,6 @@ var featuresCommand = &cli.Command{
 // rtFeatures tells the truth about this build: only what rt implements is listed.
 func rtFeatures() *features.Features {
 	yes, no := true, false
-	apparmor, selinux := libcontainer.HostLSMs()
 	caps := libcontainer.CapabilityNames()
 	sort.Strings(caps)
 	return &features.Features{
@@ -39,9 +38,10 @@ func rtFeatures() *features.Features {
 			Cgroup: &features.Cgroup{
 				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
 			},
-			Seccomp:         seccompFeatures(),
-			Apparmor:        &features.Apparmor{Enabled: &apparmor},
-			Selinux:         &features.Selinux{Enabled: &selinux},
+			Seccomp: seccompFeatures(),
+			// features-linux.md: "enabled" is whether rt supports the LSM, irrelevant to the host having it.
+			Apparmor:        &features.Apparmor{Enabled: &yes},
+			Selinux:         &features.Selinux{Enabled: &yes},
 			IntelRdt:        &features.IntelRdt{Enabled: &no},
 			NetDevices:      &features.NetDevices{Enabled: &yes},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},

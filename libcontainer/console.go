@@ -84,31 +84,58 @@ func mountConsole(slave int, slavePath string) error {
 
 // sendFd sends a message of type typ, then fd with SCM_RIGHTS on one byte, over the init socket.
 func sendFd(sock *os.File, typ uint32, fd int) error {
-	if _, err := sock.Write(appendMsg(nil, typ, nil)); err != nil {
+	if err := sendFds(sock, typ, nil, fd); err != nil {
 		return fmt.Errorf("send fd to parent: %w", err)
 	}
-	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("send fd to parent: %w", os.NewSyscallError("sendmsg", err))
+	return nil
+}
+
+// sendFds writes the message typ with payload, then a one-byte message carrying fds (SCM_RIGHTS), which recvFds
+// reads.
+func sendFds(sock *os.File, typ uint32, payload []byte, fds ...int) error {
+	if _, err := sock.Write(appendMsg(nil, typ, payload)); err != nil {
+		return err
+	}
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
+		return os.NewSyscallError("sendmsg", err)
 	}
 	return nil
 }
 
 // recvFd receives the fd that follows a message sent by sendFd.
 func recvFd(sock *os.File) (*os.File, error) {
-	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4))
-	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	fds, err := recvFds(sock, 1)
 	if err != nil {
-		return nil, fmt.Errorf("receive fd from init: %w", os.NewSyscallError("recvmsg", err))
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return nil, fmt.Errorf("receive fd from init: %w", unix.EPROTO)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		return nil, fmt.Errorf("receive fd from init: %w", unix.EPROTO)
+		return nil, fmt.Errorf("receive fd from init: %w", err)
 	}
 	return os.NewFile(uintptr(fds[0]), "fd-from-init"), nil
+}
+
+// recvFds reads the one-byte message that carries exactly n fds (SCM_RIGHTS), close-on-exec. Whatever arrives in
+// a message that is not exactly that is closed, so an error leaves no fd behind.
+func recvFds(sock *os.File, n int) ([]int, error) {
+	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4*n))
+	_, oobn, flags, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("recvmsg", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return nil, fmt.Errorf("control message: %w", unix.EPROTO)
+	}
+	var fds []int
+	for i := range msgs {
+		if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+			fds = append(fds, got...)
+		}
+	}
+	if flags&unix.MSG_CTRUNC != 0 || len(fds) != n {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, fmt.Errorf("%d fds where %d were due: %w", len(fds), n, unix.EPROTO)
+	}
+	return fds, nil
 }
 
 // SendConsole hands a pty master to the --console-socket: one SCM_RIGHTS message whose payload names the pty, as

@@ -100,7 +100,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			PreserveFDs:  len(opts.IO.ExtraFiles),
 		},
 		boot:      initBootstrap(spec.Linux),
-		placed:    c.cg.Apply,
+		placed:    placeAndScore(c.cg.Apply, oomScoreAdj(spec.Process)),
 		spawned:   devs.Move,
 		ready:     c.setResources,
 		console:   opts.IO.Console,
@@ -115,13 +115,6 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	}
 	if err := c.recordInit(p.pid); err != nil {
 		return c, err
-	}
-	if spec.Process != nil && spec.Process.OOMScoreAdj != nil {
-		// Written from the host: inside a user namespace the init could not lower it (proc(5)).
-		path := fmt.Sprintf("/proc/%d/oom_score_adj", p.pid)
-		if err := os.WriteFile(path, []byte(fmt.Sprint(*spec.Process.OOMScoreAdj)), 0); err != nil {
-			return c, fmt.Errorf("process.oomScoreAdj: %w", err)
-		}
 	}
 	if err := c.saveLocked(); err != nil {
 		return c, err
@@ -339,8 +332,11 @@ func (c *Container) AwaitReady(foreground bool) error {
 	return c.forwardReady(fd, c.state.InitPid, false)
 }
 
-// awaitFifo waits until the init has written its byte into the fifo, or has died. A fifo with no writer yet does not
-// report POLLHUP (fs/pipe.c), so the poll sleeps until one of the two happens.
+// awaitFifo waits until the init has written its byte into the fifo and then closed it, or has died. A fifo with no
+// writer yet does not report POLLHUP (fs/pipe.c), so the poll sleeps until the init opens it. The init keeps its
+// end open, close-on-exec, until it execs the process, so `start` returns once the process runs (runc reads the fifo
+// to EOF the same way): a signal sent right after `start` reaches the workload, not the Go init, which would drop
+// it (runtime.md "kill": the signal goes to the container process).
 func (c *Container) awaitFifo(fifo int) error {
 	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
 	if err != nil {
@@ -348,6 +344,7 @@ func (c *Container) awaitFifo(fifo int) error {
 	}
 	defer unix.Close(pidfd)
 	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	started := false
 	for {
 		if _, err := unix.Poll(fds, -1); err != nil {
 			if err == unix.EINTR {
@@ -358,11 +355,22 @@ func (c *Container) awaitFifo(fifo int) error {
 		if fds[0].Revents&unix.POLLIN != 0 {
 			var b [1]byte
 			if n, err := unix.Read(fifo, b[:]); err == nil && n == 1 {
-				return nil
+				started = true
 			}
 		}
 		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
+			if started {
+				return nil // exec'd (the fifo closed on exec), or it died after starting: start's part is done
+			}
 			return classErr(ErrState, "container %q init exited before it was started", c.ID())
 		}
 	}
+}
+
+// oomScoreAdj is process.oomScoreAdj, nil without a process.
+func oomScoreAdj(p *specs.Process) *int {
+	if p == nil {
+		return nil
+	}
+	return p.OOMScoreAdj
 }

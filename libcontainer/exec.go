@@ -3,9 +3,9 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
@@ -35,20 +35,22 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			Bundle:      c.state.Bundle,
 			Spec:        &spec,
 			PreserveFDs: len(io.ExtraFiles),
+			// The container's user namespace decides, as seen from the host, not from a /proc it provides.
+			SetgroupsDenied: setgroupsDenied(c.state.InitPid),
 		},
 		boot:    boot,
-		placed:  c.cgroup().Apply,
+		placed:  placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
 		console: io.Console,
 	}
 	if err := p.start(io, nil); err != nil {
 		return 0, err
 	}
-	if process.OOMScoreAdj != nil {
-		path := fmt.Sprintf("/proc/%d/oom_score_adj", p.pid)
-		if err := os.WriteFile(path, []byte(fmt.Sprint(*process.OOMScoreAdj)), 0); err != nil {
-			_ = unix.Kill(p.pid, unix.SIGKILL)
-			return 0, fmt.Errorf("process.oomScoreAdj: %w", err)
-		}
-	}
 	return p.pid, nil
+}
+
+// setgroupsDenied reports whether setgroups(2) is denied in the user namespace of the process pid
+// (/proc/<pid>/setgroups, user_namespaces(7)): a rootless container's is, and a process joining it must not call it.
+func setgroupsDenied(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", pid))
+	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }

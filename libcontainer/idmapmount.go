@@ -104,11 +104,8 @@ func sendMountFds(sock *os.File, fds map[int]*os.File) error {
 			payload = binary.NativeEndian.AppendUint32(payload, uint32(i))
 			rights = append(rights, int(fds[i].Fd()))
 		}
-		if _, err := sock.Write(appendMsg(nil, msgMountFds, payload)); err != nil {
+		if err := sendFds(sock, msgMountFds, payload, rights...); err != nil {
 			return fmt.Errorf("send idmapped mounts to init: %w", err)
-		}
-		if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(rights...), nil, 0); err != nil {
-			return fmt.Errorf("send idmapped mounts to init: %w", os.NewSyscallError("sendmsg", err))
 		}
 	}
 	return nil
@@ -121,24 +118,9 @@ func recvMountFds(sock *os.File, payload []byte, fds map[int]*os.File) error {
 	if len(payload)%4 != 0 || n == 0 || n > maxFdsPerMsg {
 		return fmt.Errorf("receive idmapped mounts: payload of %d bytes: %w", len(payload), unix.EPROTO)
 	}
-	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4*n))
-	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	got, err := recvFds(sock, n)
 	if err != nil {
-		return fmt.Errorf("receive idmapped mounts: %w", os.NewSyscallError("recvmsg", err))
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		return fmt.Errorf("receive idmapped mounts: %w", unix.EPROTO)
-	}
-	got, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil {
-		return fmt.Errorf("receive idmapped mounts: %w", unix.EPROTO)
-	}
-	if len(got) != n {
-		for _, fd := range got {
-			unix.Close(fd)
-		}
-		return fmt.Errorf("receive idmapped mounts: %d fds for %d mounts: %w", len(got), n, unix.EPROTO)
+		return fmt.Errorf("receive idmapped mounts: %w", err)
 	}
 	for k, fd := range got {
 		i := int(binary.NativeEndian.Uint32(payload[4*k:]))

@@ -102,9 +102,8 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 			return err
 		}
 	}
-	// A handle on the host's procfs, taken before pivot_root hides it: the exec fifo is reopened through it, so
-	// that neither a missing nor a hostile /proc in the container can get in the way.
-	proc, err := os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// A procfs handle the container cannot redirect, for the exec fifo, the sysctls and the LSM attributes.
+	proc, err := trustedProcfs()
 	if err != nil {
 		return err
 	}
@@ -167,6 +166,18 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	return execProcess(cfg, sock, fifo)
 }
 
+// trustedProcfs is the init's procfs handle: a private procfs instance of the container's pid namespace
+// (rootfs.PrivateProcfs), which no mount can cover and which shows only the container's processes, so that the fd
+// leads nowhere outside even where a container process can reach it (a rootless init is dumpable); or, where that
+// cannot be mounted (no pid namespace of its own in a user namespace, kernels before 5.2), the /proc of the mount
+// namespace rt started in, taken before pivot_root hides it.
+func trustedProcfs() (*os.File, error) {
+	if proc, err := rootfs.PrivateProcfs(); err == nil {
+		return proc, nil
+	}
+	return os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
 // enterRoot makes the rootfs the process's root: pivot_root in its own mount namespace, and a plain chroot without
 // one, where pivot_root or MS_MOVE would move the caller's root too (runc does the same).
 func enterRoot(cfg *initConfig) error {
@@ -188,7 +199,8 @@ type execFifo struct {
 	file *os.File
 }
 
-// wait blocks until `rt start` opens the fifo for reading, then tells it the init is going on.
+// wait blocks until `rt start` opens the fifo for reading, then tells it the init is going on. The write end stays
+// open, close-on-exec, so that `start` sees the fifo close only when the process has exec'd (awaitFifo).
 func (f *execFifo) wait() error {
 	path := "self/fd/" + strconv.Itoa(int(f.file.Fd()))
 	fd, err := unix.Openat(int(f.proc.Fd()), path, unix.O_WRONLY|unix.O_CLOEXEC, 0)
@@ -198,7 +210,6 @@ func (f *execFifo) wait() error {
 	if _, err := unix.Write(fd, []byte("0")); err != nil {
 		return &os.PathError{Op: "write", Path: "exec fifo", Err: err}
 	}
-	unix.Close(fd)
 	f.file.Close()
 	f.proc.Close()
 	return nil
@@ -241,6 +252,11 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 		if err := setupConsole(p, sock, false); err != nil {
 			return err
 		}
+	}
+	// Compiled before the rlimits, which could leave too little address space for it (seccomp.Filter).
+	filter, err := seccomp.Compile(cfg.Spec.Linux.Seccomp)
+	if err != nil {
+		return fmt.Errorf("linux.seccomp: %w", err)
 	}
 	if err := setRlimits(p.Rlimits); err != nil {
 		return err
@@ -285,7 +301,6 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := verifyCwd(p.Cwd); err != nil {
 		return err
 	}
-	filter := cfg.Spec.Linux.Seccomp
 	if filter != nil && !p.NoNewPrivileges {
 		// Without no_new_privs, installing a filter needs CAP_SYS_ADMIN: before the capabilities go (runc's order).
 		if err := loadSeccomp(filter, sock); err != nil {
@@ -293,7 +308,7 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 		}
 		filter = nil
 	}
-	if err := setupUser(p, cfg.NewUserNS); err != nil {
+	if err := setupUser(p, cfg); err != nil {
 		return err
 	}
 	if err := unix.Chdir(p.Cwd); err != nil {
@@ -338,8 +353,8 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 
 // loadSeccomp installs linux.seccomp and, when a rule notifies, hands the listener fd to the parent (one message,
 // then the fd with SCM_RIGHTS on a byte of its own), which passes it on to linux.seccomp.listenerPath.
-func loadSeccomp(s *specs.LinuxSeccomp, sock *os.File) error {
-	fd, err := seccomp.Load(s)
+func loadSeccomp(filter *seccomp.Filter, sock *os.File) error {
+	fd, err := filter.Load()
 	if err != nil {
 		return fmt.Errorf("linux.seccomp: %w", err)
 	}
@@ -353,13 +368,14 @@ func loadSeccomp(s *specs.LinuxSeccomp, sock *os.File) error {
 // setupUser switches to process.user: supplementary groups, gid, uid, umask. Capabilities survive the uid change
 // (PR_SET_KEEPCAPS) and are set to the config's sets right after. Bounding-set drops need CAP_SETPCAP, so they come
 // first.
-func setupUser(p *specs.Process, newUserNS bool) error {
+func setupUser(p *specs.Process, cfg *initConfig) error {
 	if err := dropBounding(caps(p)); err != nil {
 		return err
 	}
 	u := p.User
-	// In a user namespace created without privilege, setgroups is denied (user_namespaces(7)).
-	if !newUserNS || setgroupsAllowed() {
+	// In a user namespace created without privilege, setgroups is denied (user_namespaces(7)); for a process
+	// joining one, the parent has read that from the host's /proc (SetgroupsDenied).
+	if !cfg.SetgroupsDenied && (!cfg.NewUserNS || setgroupsAllowed()) {
 		groups := make([]int, len(u.AdditionalGids))
 		for i, g := range u.AdditionalGids {
 			groups[i] = int(g)
@@ -467,22 +483,32 @@ func joinSessionKeyring(id string) error {
 	return nil
 }
 
-// writeSysctl writes one linux.sysctl entry through proc, the procfs handle taken before pivot_root, not through a
-// /proc the container's rootfs provides (CVE-2025-52881: a redirected /proc/sys write lands on the host). /proc/sys
+// writeSysctl writes one linux.sysctl entry through proc, the init's trusted procfs handle (trustedProcfs), not
+// through a /proc the container's rootfs provides (CVE-2025-52881: a redirected /proc/sys write lands on the host). /proc/sys
 // entries belong to the namespaces of the process that opens them, the container's here. The path may not climb out
 // of sys/ or follow a symlink.
 func writeSysctl(proc *os.File, key, value string) error {
 	path := "sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := writeProcFile(proc, path, value, unix.RESOLVE_NO_SYMLINKS); err != nil {
+		return fmt.Errorf("linux.sysctl %s: %w", key, err)
+	}
+	return nil
+}
+
+// writeProcFile writes value to path under proc, a trusted procfs handle: RESOLVE_BENEATH keeps the walk inside it
+// and RESOLVE_NO_MAGICLINKS refuses a way out through a magic link; resolve adds to those (procfs's self and
+// thread-self are plain symlinks, so only sysctls can also refuse every symlink).
+func writeProcFile(proc *os.File, path, value string, resolve uint64) error {
 	fd, err := unix.Openat2(int(proc.Fd()), path, &unix.OpenHow{
 		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS | resolve,
 	})
 	if err != nil {
-		return fmt.Errorf("linux.sysctl %s: %w", key, &os.PathError{Op: "open", Path: "/proc/" + path, Err: err})
+		return &os.PathError{Op: "open", Path: "/proc/" + path, Err: err}
 	}
 	defer unix.Close(fd)
 	if _, err := unix.Write(fd, []byte(value)); err != nil {
-		return fmt.Errorf("linux.sysctl %s: %w", key, &os.PathError{Op: "write", Path: "/proc/" + path, Err: err})
+		return &os.PathError{Op: "write", Path: "/proc/" + path, Err: err}
 	}
 	return nil
 }

@@ -109,31 +109,6 @@ func TestWriteAttrStaysInProc(t *testing.T) {
 	}
 }
 
-// TestPrivateProcfs: the detached procfs instance is a procfs of the caller's pid namespace, usable as the base of
-// the attr writes.
-func TestPrivateProcfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("fsopen(proc) needs CAP_SYS_ADMIN")
-	}
-	proc, err := privateProcfs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proc.Close()
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(proc.Fd()), &st); err != nil {
-		t.Fatal(err)
-	}
-	if st.Type != unix.PROC_SUPER_MAGIC {
-		t.Errorf("f_type %#x, want PROC_SUPER_MAGIC", st.Type)
-	}
-	fd, err := unix.Openat(int(proc.Fd()), "thread-self/attr/exec", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatalf("open thread-self/attr/exec: %v", err)
-	}
-	unix.Close(fd)
-}
-
 // TestValidateAppArmorEnabled: on a host where AppArmor is enabled (securityfs directory present, the module
 // parameter "Y"), a profile is accepted, for the container's process and for one given to exec.
 func TestValidateAppArmorEnabled(t *testing.T) {

@@ -57,7 +57,9 @@ type initConfig struct {
 	NewNetNS     bool              `json:"new_netns,omitempty"`
 	OwnMountNS   bool              `json:"own_mountns,omitempty"`
 	NewUserNS    bool              `json:"new_userns,omitempty"`
-	PreserveFDs  int               `json:"preserve_fds,omitempty"`
+	// SetgroupsDenied (exec) says the joined user namespace has setgroups denied, as read from the host.
+	SetgroupsDenied bool `json:"setgroups_denied,omitempty"`
+	PreserveFDs     int  `json:"preserve_fds,omitempty"`
 }
 
 // Child fds of `rt init`: 0-2 stdio, then these, then the preserved ones are moved in place by the init.
@@ -108,8 +110,11 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
 
 	cmd := &exec.Cmd{
-		Args:   []string{"rt", "init"},
-		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd)},
+		Args: []string{"rt", "init"},
+		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
+		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
+		// errno but ENOSYS as fatal). The workload gets its own environment at execve.
+		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0"},
 		Stdin:  orStd(stdio.Stdin, os.Stdin),
 		Stdout: orStd(stdio.Stdout, os.Stdout),
 		Stderr: orStd(stdio.Stderr, os.Stderr),
@@ -386,11 +391,33 @@ func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
 	return b
 }
 
+// placeAndScore returns a parentProcess.placed for a process with the given oomScoreAdj: the cgroup placement,
+// then the score written to the bootstrap child, from which the container process inherits it through clone(2).
+// Written from the host and before the child is told anything, while its /proc files still belong to the caller:
+// inside a user namespace the process could not lower it (proc(5)), and once it is non-dumpable an unprivileged
+// caller could not write it.
+func placeAndScore(place func(pid int) error, oomScoreAdj *int) func(pid int) error {
+	return func(pid int) error {
+		if err := place(pid); err != nil {
+			return err
+		}
+		if oomScoreAdj == nil {
+			return nil
+		}
+		path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+		if err := os.WriteFile(path, []byte(strconv.Itoa(*oomScoreAdj)), 0); err != nil {
+			return fmt.Errorf("process.oomScoreAdj: %w", err)
+		}
+		return nil
+	}
+}
+
 // initBootstrap is bootstrapFor a new container's init, which is kept non-dumpable until it execs the
-// workload, as runc's init is: while it waits on the exec fifo it holds the fifo and a handle on the host's procfs,
-// which a process exec'd into the created container could otherwise reach through /proc/1/fd (same uid, no
-// CAP_SYS_PTRACE needed). An unprivileged caller keeps it dumpable: it could not open the init's /proc files (owned
-// by root then), and the container's root is the caller itself, so ptrace gives nothing the caller lacks.
+// workload, as runc's init is: while it waits on the exec fifo it holds the fifo and a procfs handle, which a
+// process exec'd into the created container could otherwise reach through /proc/1/fd (same uid, no CAP_SYS_PTRACE
+// needed). An unprivileged caller keeps it dumpable: it could not even stat the init's /proc/<pid>/ns files then,
+// so `rt exec` into a created rootless container would fail; its procfs handle is a private instance of the
+// container's own pid namespace (trustedProcfs), which leads nowhere outside.
 func initBootstrap(l *specs.Linux) nsenter.Bootstrap {
 	b := bootstrapFor(l)
 	b.NonDumpable = os.Geteuid() == 0

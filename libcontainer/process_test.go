@@ -16,29 +16,6 @@ import (
 	"github.com/rt-runtime/rt/nsenter"
 )
 
-func TestIDMap(t *testing.T) {
-	tests := []struct {
-		name string
-		in   []specs.LinuxIDMapping
-		want string
-	}{
-		{name: "none", in: nil, want: ""},
-		{name: "one", in: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}, want: "0 1000 1\n"},
-		// user_namespaces(7): one "inside outside count" line per range, in the order given.
-		{name: "several", in: []specs.LinuxIDMapping{
-			{ContainerID: 0, HostID: 100000, Size: 65536}, {ContainerID: 65536, HostID: 5, Size: 1},
-		}, want: "0 100000 65536\n65536 5 1\n"},
-		{name: "largest values", in: []specs.LinuxIDMapping{{ContainerID: 4294967294, HostID: 4294967294, Size: 1}}, want: "4294967294 4294967294 1\n"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := string(idMap(tc.in)); got != tc.want {
-				t.Errorf("idMap = %q, want %q", got, tc.want)
-			}
-		})
-	}
-}
-
 func TestTimeOffsets(t *testing.T) {
 	tests := []struct {
 		name string

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/rootfs"
 )
 
 // idMapKind is what differs between the uid and the gid map of a user namespace.
@@ -75,7 +77,7 @@ func writeIDMap(pid int, k idMapKind, m []specs.LinuxIDMapping, tool bool) error
 		return runMapTool(path, k, mapToolArgs(pid, m))
 	}
 	path := "/proc/" + strconv.Itoa(pid) + "/" + k.file
-	if err := os.WriteFile(path, idMap(m), 0); err != nil {
+	if err := os.WriteFile(path, []byte(rootfs.IDMapText(m)), 0); err != nil {
 		return fmt.Errorf("write %s (%s): %w", k.file, k.field, err)
 	}
 	return nil
@@ -115,14 +117,4 @@ func runMapTool(path string, k idMapKind, args []string) error {
 	}
 	return fmt.Errorf("%s: %s %s: %w (%s); the host ids must be your own id or a range listed for uid %d in %s",
 		k.field, k.tool, strings.Join(args, " "), err, msg, os.Getuid(), k.sub)
-}
-
-// idMap renders m as /proc/<pid>/uid_map and gid_map take it: one "inside outside count" line per range
-// (user_namespaces(7)).
-func idMap(m []specs.LinuxIDMapping) []byte {
-	var b strings.Builder
-	for _, e := range m {
-		fmt.Fprintf(&b, "%d %d %d\n", e.ContainerID, e.HostID, e.Size)
-	}
-	return []byte(b.String())
 }

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -171,7 +170,7 @@ func attrFromFlags(flags uintptr) unix.MountAttr {
 // procfs instance: the container's init is in a new pid namespace while /proc is still the host's, where the
 // child's pid means another process (so SysProcAttr.UidMappings cannot be used).
 func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
-	proc, err := privateProc()
+	proc, err := PrivateProcfs()
 	if err != nil {
 		return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 	}
@@ -193,7 +192,7 @@ func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		file string
 		ids  []specs.LinuxIDMapping
 	}{{"uid_map", uids}, {"gid_map", gids}} {
-		if err := writeAt(proc, pid+"/"+m.file, idMapText(m.ids)); err != nil {
+		if err := writeAt(proc, pid+"/"+m.file, IDMapText(m.ids)); err != nil {
 			return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 		}
 	}
@@ -202,23 +201,6 @@ func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
 	}
 	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
-}
-
-// privateProc mounts a detached procfs of this process's pid namespace (fsopen(2), Linux 5.2).
-func privateProc() (*os.File, error) {
-	fsfd, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("fsopen", err)
-	}
-	defer unix.Close(fsfd)
-	if err := unix.FsconfigCreate(fsfd); err != nil {
-		return nil, os.NewSyscallError("fsconfig", err)
-	}
-	mfd, err := unix.Fsmount(fsfd, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("fsmount", err)
-	}
-	return os.NewFile(uintptr(mfd), "proc"), nil
 }
 
 // writeAt writes text to the existing file name under dir in one write(2), as uid_map requires.
@@ -232,13 +214,4 @@ func writeAt(dir *os.File, name, text string) error {
 		return &os.PathError{Op: "write", Path: "/proc/" + name, Err: err}
 	}
 	return nil
-}
-
-// idMapText is the uid_map/gid_map form of ms: "inside outside count" lines (user_namespaces(7)).
-func idMapText(ms []specs.LinuxIDMapping) string {
-	var b strings.Builder
-	for _, m := range ms {
-		fmt.Fprintf(&b, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
-	}
-	return b.String()
 }

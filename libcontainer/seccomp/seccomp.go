@@ -20,9 +20,13 @@
 package seccomp
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
+	"unsafe"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
@@ -159,36 +163,114 @@ func Check(s *specs.LinuxSeccomp) error {
 	return nil
 }
 
-// Load compiles s and installs it in the calling process (all threads, via
-// TSYNC) and returns the SCMP_ACT_NOTIFY listener fd, or -1 when no rule uses
-// SCMP_ACT_NOTIFY. The fd is close-on-exec and owned by the caller.
-//
-// Call it with the OS thread locked, as late as possible: every syscall
-// after it is filtered, so what init does between Load and execve must be
-// allowed by the profile. Load does not set no_new_privs; without it the
-// caller needs CAP_SYS_ADMIN (seccomp(2)), so, as runc does, call it just
-// before execve when no_new_privs is set, and before dropping capabilities
-// when it is not. A nil or empty s loads nothing.
-func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
+// Filter is a compiled profile waiting to be installed: the BPF program libseccomp generated and the seccomp(2)
+// flags its attributes ask for. Generating it allocates (libseccomp's rule database, then the program), so the init
+// compiles before it applies process.rlimits: a small RLIMIT_AS would make those allocations fail — libseccomp
+// 2.5.4 even aborts in seccomp_load then — as the Go init already maps over 1 GiB of address space. Installing the
+// program is one syscall with no allocation. runc loads a libseccomp-generated program itself the same way
+// (its patchbpf package).
+type Filter struct {
+	prog   []unix.SockFilter
+	flags  uintptr
+	notify bool
+}
+
+// Compile validates s and generates its program for Load. A nil or empty s gives a nil *Filter, which loads
+// nothing.
+func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 	if disabled(s) {
-		return -1, nil
+		return nil, nil
 	}
 	f, notify, err := build(s, true)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	defer f.Release()
-	if err := f.Load(); err != nil {
-		return -1, fmt.Errorf("load seccomp filter: %w", os.NewSyscallError("seccomp", err))
+	prog, err := exportBPF(f)
+	if err != nil {
+		return nil, err
 	}
-	if !notify {
+	// The flags seccomp_load(3) would pass for these attributes. libseccomp-golang always sets TSYNC; with a
+	// listener the kernel takes TSYNC only together with TSYNC_ESRCH (Linux 5.7), as libseccomp passes them.
+	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
+	if on, err := f.GetLogBit(); err == nil && on {
+		flags |= unix.SECCOMP_FILTER_FLAG_LOG
+	}
+	if on, err := f.GetSSB(); err == nil && on {
+		flags |= unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+	}
+	if on, err := f.GetWaitKill(); err == nil && on {
+		flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+	}
+	if notify {
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+	}
+	return &Filter{prog: prog, flags: flags, notify: notify}, nil
+}
+
+// exportBPF is the program libseccomp generates for f (seccomp_export_bpf(3), through a memfd: libseccomp 2.5
+// has no in-memory export).
+func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
+	fd, err := unix.MemfdCreate("rt-seccomp", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("memfd_create", err)
+	}
+	mem := os.NewFile(uintptr(fd), "rt-seccomp")
+	defer mem.Close()
+	if err := f.ExportBPF(mem); err != nil {
+		return nil, fmt.Errorf("generate seccomp program: %w", err)
+	}
+	raw, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(fd))
+	if err != nil {
+		return nil, fmt.Errorf("generate seccomp program: %w", err)
+	}
+	const insn = int(unsafe.Sizeof(unix.SockFilter{}))
+	if len(raw) == 0 || len(raw)%insn != 0 {
+		return nil, fmt.Errorf("generate seccomp program: %d bytes: %w", len(raw), unix.EINVAL)
+	}
+	prog := make([]unix.SockFilter, len(raw)/insn)
+	for i := range prog {
+		b := raw[i*insn:]
+		prog[i] = unix.SockFilter{Code: binary.NativeEndian.Uint16(b), Jt: b[2], Jf: b[3], K: binary.NativeEndian.Uint32(b[4:])}
+	}
+	return prog, nil
+}
+
+// Load installs the filter in the calling process (all threads, via TSYNC) and returns the SCMP_ACT_NOTIFY
+// listener fd, or -1 when no rule uses SCMP_ACT_NOTIFY. The fd is close-on-exec and owned by the caller.
+//
+// Call it with the OS thread locked, as late as possible: every syscall after it is filtered, so what init does
+// between Load and execve must be allowed by the profile. Load does not set no_new_privs; without it the caller
+// needs CAP_SYS_ADMIN (seccomp(2)), so, as runc does, call it just before execve when no_new_privs is set, and
+// before dropping capabilities when it is not.
+func (f *Filter) Load() (notifyFd int, err error) {
+	if f == nil {
 		return -1, nil
 	}
-	fd, err := f.GetNotifFd()
-	if err != nil {
-		return -1, fmt.Errorf("get seccomp notify fd: %w", err)
+	fprog := unix.SockFprog{Len: uint16(len(f.prog)), Filter: &f.prog[0]} //nolint:gosec // BPF_MAXINSNS is 4096
+	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, f.flags, uintptr(unsafe.Pointer(&fprog)))
+	runtime.KeepAlive(f)
+	if errno != 0 {
+		return -1, fmt.Errorf("load seccomp filter: %w", os.NewSyscallError("seccomp", errno))
 	}
-	return int(fd), nil
+	if !f.notify {
+		if r != 0 {
+			// TSYNC without TSYNC_ESRCH: the id of a thread that could not be synchronised.
+			return -1, fmt.Errorf("load seccomp filter: thread %d: %w", r, os.NewSyscallError("seccomp", unix.ESRCH))
+		}
+		return -1, nil
+	}
+	// With NEW_LISTENER the result is the listener fd, close-on-exec (seccomp(2)).
+	return int(r), nil
+}
+
+// Load compiles s and installs it: Compile then Filter.Load.
+func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
+	f, err := Compile(s)
+	if err != nil {
+		return -1, err
+	}
+	return f.Load()
 }
 
 // build validates s and compiles it into a filter the caller must Release;

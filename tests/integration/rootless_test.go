@@ -63,7 +63,8 @@ func newRootless(t *testing.T) *rootlessEnv {
 	return r
 }
 
-// run runs the runtime as rootlessUID in the bundle, with only XDG_RUNTIME_DIR and PATH in its environment.
+// run runs the runtime as rootlessUID in the bundle, with only XDG_RUNTIME_DIR and PATH in its environment. Its
+// stdout and stderr are files, not pipes: a created container's init holds them until it exits.
 func (r *rootlessEnv) run(args ...string) (stdout, stderr string, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
@@ -71,10 +72,21 @@ func (r *rootlessEnv) run(args ...string) (stdout, stderr string, err error) {
 	cmd.Dir = r.bundle
 	cmd.Env = []string{"XDG_RUNTIME_DIR=" + r.xdg, "PATH=" + r.path}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: rootlessUID, Gid: rootlessUID}}
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	var files [2]*os.File
+	for i := range files {
+		f, ferr := os.CreateTemp("", "rt-rootless-")
+		if ferr != nil {
+			return "", "", ferr
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		files[i] = f
+	}
+	cmd.Stdout, cmd.Stderr = files[0], files[1]
 	err = runTracked(cmd)
-	return out.String(), errOut.String(), err
+	out, _ := os.ReadFile(files[0].Name())
+	errOut, _ := os.ReadFile(files[1].Name())
+	return string(out), string(errOut), err
 }
 
 // spec returns the bundle's config.json.
@@ -296,4 +308,50 @@ func idMapText(m []specs.LinuxIDMapping) string {
 		f = append(f, strconv.Itoa(int(e.ContainerID)), strconv.Itoa(int(e.HostID)), strconv.Itoa(int(e.Size)))
 	}
 	return strings.Join(f, " ")
+}
+
+// TestRootlessCreated: a rootless container's created init holds a procfs handle, and (dumpable, since the
+// unprivileged caller must still reach its /proc files) a process exec'd into it can open the init's fds. The handle
+// must not lead out of the container: it is a procfs of the container's pid namespace, where the test's own host pid
+// does not exist (through the host's procfs, <fd>/<pid>/root would be the host's root). The exec itself works
+// (setgroups is denied in the container's user namespace, so the exec'd process must not call it), and
+// process.oomScoreAdj is set although the parent is unprivileged.
+func TestRootlessCreated(t *testing.T) {
+	t.Parallel()
+	r := newRootless(t)
+	s := r.spec(t)
+	s.Process.Terminal = false
+	s.Process.Args = []string{"sleep", "100000"}
+	s.Root.Readonly = false
+	adj := 500
+	s.Process.OOMScoreAdj = &adj
+	r.writeSpec(t, s)
+	id := newID(t)
+	if _, serr, err := r.run("create", id); err != nil {
+		t.Fatalf("rootless create: %v: %s", err, serr)
+	}
+	defer func() { _, _, _ = r.run("delete", "--force", id) }()
+	host := strconv.Itoa(os.Getpid())
+	args := []string{"exec", id, "/probe", "stat"}
+	for fd := range 16 {
+		args = append(args, "/proc/1/fd/"+strconv.Itoa(fd)+"/"+host+"/")
+	}
+	out, serr, err := r.run(args...)
+	if err != nil {
+		t.Fatalf("rootless exec: %v: %s", err, serr)
+	}
+	var stats []Stat
+	decode(t, out, &stats)
+	for _, st := range stats {
+		if st.Error == "" {
+			t.Errorf("%s resolves from inside the rootless container: the init holds a procfs of the host's pid namespace", st.Path)
+		}
+	}
+	out, serr, err = r.run("exec", id, "cat", "/proc/1/oom_score_adj")
+	if err != nil {
+		t.Fatalf("rootless exec: %v: %s", err, serr)
+	}
+	if strings.TrimSpace(out) != "500" {
+		t.Errorf("init's oom_score_adj %q, want 500", out)
+	}
 }

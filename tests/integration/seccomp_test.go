@@ -1,0 +1,105 @@
+package integration
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// denyProfile allows everything but the named syscalls, which fail with EPERM.
+func denyProfile(names ...string) *specs.LinuxSeccomp {
+	return &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: names, Action: specs.ActErrno}},
+	}
+}
+
+// rarelyUsed are syscalls neither rt's init nor busybox makes, to give a profile the size of a real one.
+var rarelyUsed = []string{
+	"acct", "add_key", "adjtimex", "bpf", "clock_adjtime", "clock_settime", "create_module", "delete_module",
+	"finit_module", "fanotify_init", "get_kernel_syms", "get_mempolicy", "init_module", "ioperm", "iopl", "kcmp",
+	"kexec_file_load", "kexec_load", "keyctl", "lookup_dcookie", "mbind", "migrate_pages", "move_pages",
+	"name_to_handle_at", "nfsservctl", "open_by_handle_at", "perf_event_open", "personality", "process_vm_readv",
+	"process_vm_writev", "ptrace", "query_module", "quotactl", "reboot", "request_key", "set_mempolicy",
+	"setdomainname", "sethostname", "settimeofday", "swapoff", "swapon", "sysfs", "_sysctl", "syslog", "umount2",
+	"unshare", "uselib", "userfaultfd", "ustat", "vhangup", "vm86", "vm86old", "mount", "pivot_root", "chroot",
+	"setns", "fsopen", "fsmount", "fspick", "open_tree", "move_mount", "mount_setattr", "pidfd_getfd",
+	"io_uring_setup", "io_uring_enter", "io_uring_register", "lsm_get_self_attr", "lsm_set_self_attr",
+}
+
+// TestSeccompUnderAddressSpaceLimit: a small RLIMIT_AS does not keep the seccomp profile from being installed. The
+// Go init maps more than 1 GiB of address space, so a runtime that applies the rlimits before generating the
+// filter cannot allocate it (runtime-tools' process_rlimits sets exactly this). The limit and the profile are both
+// seen from inside.
+func TestSeccompUnderAddressSpaceLimit(t *testing.T) {
+	t.Parallel()
+	const limit = 1 << 30
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_AS", Soft: limit, Hard: limit})
+		s.Linux.Seccomp = denyProfile(append([]string{"mkdir", "mkdirat"}, rarelyUsed...)...)
+		s.Process.Args = []string{"sh", "-c", `ulimit -v; mkdir /tmp/denied 2>/dev/null; echo mkdir=$?`}
+	})
+	r := mustRT(t, "run", "--bundle", b, newID(t))
+	want := strconv.Itoa(limit/1024) + "\nmkdir=1\n"
+	if r.Stdout != want {
+		t.Errorf("inside: %q, want %q (ulimit -v in KiB, then mkdir denied)", r.Stdout, want)
+	}
+}
+
+// TestStartWaitsForExec: `start` returns only once the container's process runs, so a signal sent right after it
+// reaches the workload. A slow startContainer hook holds the init between the fifo and execve; a SIGUSR1 sent then
+// would reach the Go init, which drops it. busybox sleep dies of SIGUSR1 (default action), so the container stops.
+// No pid namespace: a namespace's init ignores signals it has no handler for.
+func TestStartWaitsForExec(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100000"}
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sleep", Args: []string{"sleep", "0.3"}}}}
+	})
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	mustRT(t, "start", id)
+	mustRT(t, "kill", id, "USR1")
+	waitStatus(t, id, "stopped")
+}
+
+// TestInitRseqOff: the init runs with glibc's rseq registration off, so a thread the Go runtime starts after a
+// profile that denies rseq(2) is loaded cannot abort it ("rseq registration failed": glibc treats any errno but
+// ENOSYS as fatal). A created container's init is still `rt init`: its environment shows the tunable, and the
+// workload, which gets its own environment at execve, does not have it.
+func TestInitRseqOff(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5's init is a Go program with the same exposure; it does not set the tunable")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Linux.Seccomp = denyProfile("rseq")
+		s.Process.Args = []string{"sh", "-c", "cat /proc/self/environ; echo; sleep 100000"}
+	})
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(state(t, id).Pid) + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains("\x00"+string(environ)+"\x00", "\x00GLIBC_TUNABLES=glibc.pthread.rseq=0\x00") {
+		t.Errorf("created init's environment %q lacks GLIBC_TUNABLES=glibc.pthread.rseq=0", environ)
+	}
+	rt(t, "delete", "--force", id)
+	r := mustRT(t, "run", "--bundle", bundle(t, func(s *specs.Spec) {
+		s.Linux.Seccomp = denyProfile("rseq")
+		s.Process.Args = []string{"cat", "/proc/self/environ"}
+	}), newID(t))
+	if strings.Contains(r.Stdout, "GLIBC_TUNABLES") {
+		t.Errorf("the workload's environment %q has the init's tunable", r.Stdout)
+	}
+}
