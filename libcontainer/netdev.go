@@ -392,38 +392,49 @@ func dialRTNL() (*rtnl, error) {
 // and, if it cannot return to its own namespace, never unlocked: Go then ends it with its goroutine
 // (runtime.LockOSThread), so no other goroutine runs in the container's namespace.
 func dialRTNLIn(ns *os.File) (*rtnl, error) {
-	type result struct {
-		s   *rtnl
-		err error
-	}
-	done := make(chan result, 1)
+	var s *rtnl
+	err := inNetNS(func() error {
+		return os.NewSyscallError("setns", unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET))
+	}, func() (release func(), err error) {
+		s, err = dialRTNL()
+		return func() {
+			if s != nil {
+				s.close()
+			}
+		}, err
+	})
+	return s, err
+}
+
+// inNetNS runs fn on one locked OS thread after enter has moved that thread into another network namespace, then
+// moves it back. release undoes what fn made when the way back fails; the thread then stays locked, so Go ends it
+// with its goroutine and nothing else runs in the other namespace.
+func inNetNS(enter func() error, fn func() (release func(), err error)) error {
+	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
 		self, err := os.Open("/proc/thread-self/ns/net")
 		if err != nil {
 			runtime.UnlockOSThread()
-			done <- result{err: err}
+			done <- err
 			return
 		}
 		defer self.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+		if err := enter(); err != nil {
 			runtime.UnlockOSThread()
-			done <- result{err: os.NewSyscallError("setns", err)}
+			done <- err
 			return
 		}
-		s, dialErr := dialRTNL()
+		release, fnErr := fn()
 		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
-			if s != nil {
-				s.close()
-			}
-			done <- result{err: os.NewSyscallError("setns", err)}
+			release()
+			done <- os.NewSyscallError("setns", err)
 			return // still locked: the thread exits with the goroutine
 		}
 		runtime.UnlockOSThread()
-		done <- result{s: s, err: dialErr}
+		done <- fnErr
 	}()
-	r := <-done
-	return r.s, r.err
+	return <-done
 }
 
 func (s *rtnl) close() { unix.Close(s.fd) }

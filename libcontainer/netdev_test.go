@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -333,42 +332,22 @@ func TestValidateNetDevices(t *testing.T) {
 // is per thread, unshare(2)) and returns to its own; if it cannot, it stays locked and Go ends it.
 func newNetNS(t *testing.T) *os.File {
 	t.Helper()
-	type result struct {
-		ns  *os.File
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		self, err := os.Open("/proc/thread-self/ns/net")
-		if err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: err}
-			return
-		}
-		defer self.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			done <- result{err: os.NewSyscallError("unshare", err)}
-			return
-		}
-		ns, openErr := os.Open("/proc/thread-self/ns/net")
-		if err := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); err != nil {
+	var ns *os.File
+	err := inNetNS(func() error {
+		return os.NewSyscallError("unshare", unix.Unshare(unix.CLONE_NEWNET))
+	}, func() (release func(), err error) {
+		ns, err = os.Open("/proc/thread-self/ns/net")
+		return func() {
 			if ns != nil {
 				ns.Close()
 			}
-			done <- result{err: os.NewSyscallError("setns", err)}
-			return
-		}
-		runtime.UnlockOSThread()
-		done <- result{ns: ns, err: openErr}
-	}()
-	r := <-done
-	if r.err != nil {
-		t.Fatalf("new network namespace: %v", r.err)
+		}, err
+	})
+	if err != nil {
+		t.Fatalf("new network namespace: %v", err)
 	}
-	t.Cleanup(func() { r.ns.Close() })
-	return r.ns
+	t.Cleanup(func() { ns.Close() })
+	return ns
 }
 
 // ipIn runs ip(8) in the network namespace ns (nsenter(1) enters it through the inherited fd 3), or on the host

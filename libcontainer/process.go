@@ -89,7 +89,8 @@ type parentProcess struct {
 	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
 	placed func(pid int) error
 	// spawned is called with the container process's pid once its namespaces exist, before it gets its config:
-	// work the parent does in the container's namespaces from outside (network devices).
+	// work the parent does in the container's namespaces from outside (network devices). The container process is
+	// rt's own child (CLONE_PARENT) and not reaped before start returns, so /proc/<pid> cannot name another process.
 	spawned func(pid int) error
 	// ready is called when the init reports it is ready (create only): the cgroup limits.
 	ready func() error
