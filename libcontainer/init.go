@@ -484,9 +484,9 @@ func joinSessionKeyring(id string) error {
 }
 
 // writeSysctl writes one linux.sysctl entry through proc, the init's trusted procfs handle (trustedProcfs), not
-// through a /proc the container's rootfs provides (CVE-2025-52881: a redirected /proc/sys write lands on the host). /proc/sys
-// entries belong to the namespaces of the process that opens them, the container's here. The path may not climb out
-// of sys/ or follow a symlink.
+// through a /proc the container's rootfs provides (CVE-2025-52881: a redirected /proc/sys write lands on the
+// host). /proc/sys entries belong to the namespaces of the process that opens them, the container's here. The path
+// may not climb out of sys/ or follow a symlink.
 func writeSysctl(proc *os.File, key, value string) error {
 	path := "sys/" + strings.ReplaceAll(key, ".", "/")
 	if err := writeProcFile(proc, path, value, unix.RESOLVE_NO_SYMLINKS); err != nil {
