@@ -85,19 +85,19 @@ func OpenIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (_ *os.File,
 	return tree, nil
 }
 
-// mountIdmapped attaches an idmapped bind mount at dest with move_mount(2): the detached mount the parent made
-// (Options.IdmapMounts[index]), or, without one, one made here with OpenIdmapped, which works only outside a user
-// namespace (the mount's own mappings, else the container's linux.uidMappings/gidMappings). The destination is
+// mountIdmapped attaches an idmapped bind mount at dest with move_mount(2): the detached mount the parent made with
+// OpenIdmapped (Options.IdmapMounts[index]); inside a user namespace it could not be made here. The destination is
 // resolved and created inside the rootfs as for any bind mount; propagation and recursive attributes follow.
 func (p *preparer) mountIdmapped(index int, m *specs.Mount, dest string, o mountOpts) error {
-	tree := p.opts.IdmapMounts[index]
+	var tree *os.File
+	if p.opts != nil {
+		tree = p.opts.IdmapMounts[index]
+	}
 	if tree == nil {
-		t, err := p.openIdmappedHere(m)
-		if err != nil {
-			return err
+		if typ := m.Type; !isBind(typ, o) {
+			return fmt.Errorf("type %q: %w: only bind mounts can be idmapped", typ, ErrIdmap)
 		}
-		defer t.Close()
-		tree = t
+		return fmt.Errorf("%w: the mount was not prepared by the parent (Options.IdmapMounts)", ErrIdmap)
 	}
 	// The detached mount's root tells what to create at the destination: a directory or a file.
 	dst, in, err := p.bindDest(&handle{fd: int(tree.Fd()), name: m.Source}, dest)
@@ -118,22 +118,6 @@ func (p *preparer) mountIdmapped(index int, m *specs.Mount, dest string, o mount
 	}
 	defer mnt.Close()
 	return p.applyPost(mnt, dest, o)
-}
-
-// openIdmappedHere is OpenIdmapped in the init itself, for a mount the parent did not prepare: a mount without
-// mappings of its own takes the container's, through a user namespace made for them.
-func (p *preparer) openIdmappedHere(m *specs.Mount) (*os.File, error) {
-	var ns *os.File
-	if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 && p.spec.Linux != nil {
-		if l := p.spec.Linux; len(l.UIDMappings) > 0 && len(l.GIDMappings) > 0 {
-			var err error
-			if ns, err = userns(l.UIDMappings, l.GIDMappings); err != nil {
-				return nil, err
-			}
-			defer ns.Close()
-		}
-	}
-	return OpenIdmapped(m, p.opts.BundleDir, ns)
 }
 
 // attrFromFlags translates the per-mount MS_* flags to mount_setattr(2) attributes to set.

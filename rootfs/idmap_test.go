@@ -157,11 +157,18 @@ func scenarioIdmapFd(p params) []error {
 			c.errorf("/idm/%s owned by %d:%d, want %d:%d", path, st.Uid, st.Gid, want, want)
 		}
 	}
-	// Without the parent's mount, the same spec fails here: the child has no privilege over the host's filesystem.
+	// Made here instead, the same mount fails: the child has no privilege over the host's filesystem. And Prepare
+	// refuses an idmapped mount the parent did not prepare.
 	again := &specs.Spec{Mounts: spec.Mounts[1:]}
 	again.Mounts[0].Destination = "/idm2"
-	if err := Prepare(again, p.Root, &Options{BundleDir: p.Extra["bundle"]}); !errors.Is(err, unix.EPERM) {
+	if tree, err := OpenIdmapped(&again.Mounts[0], p.Extra["bundle"], nil); !errors.Is(err, unix.EPERM) {
+		if tree != nil {
+			tree.Close()
+		}
 		c.errorf("idmapped mount made inside the user namespace: %v, want EPERM", err)
+	}
+	if err := Prepare(again, p.Root, &Options{BundleDir: p.Extra["bundle"]}); !errors.Is(err, ErrIdmap) {
+		c.errorf("Prepare of an idmapped mount without the parent's: %v, want ErrIdmap", err)
 	}
 	return c.errs
 }

@@ -629,7 +629,13 @@ func scenarioIdmap(p params) []error {
 		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 10}},
 		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 2000, Size: 10}},
 	}}}
-	if err := Prepare(spec, p.Root, nil); err != nil {
+	// Made as the parent makes it, then attached by Prepare.
+	tree, err := OpenIdmapped(&spec.Mounts[0], "", nil)
+	if err != nil {
+		return []error{err}
+	}
+	defer tree.Close()
+	if err := Prepare(spec, p.Root, &Options{IdmapMounts: map[int]*os.File{0: tree}}); err != nil {
 		return []error{err}
 	}
 	var st unix.Stat_t
