@@ -25,6 +25,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/tests/probe/report"
 )
 
 var (
@@ -615,64 +617,12 @@ func runDetached(t *testing.T, b string, extra ...string) (id, stdout string) {
 	return id, out
 }
 
-// Self mirrors the probe's `probe self` output.
-type Self struct {
-	Args           []string             `json:"args"`
-	Pid            int                  `json:"pid"`
-	Ppid           int                  `json:"ppid"`
-	UID            int                  `json:"uid"`
-	GID            int                  `json:"gid"`
-	Groups         []int                `json:"groups"`
-	Umask          string               `json:"umask"`
-	Cwd            string               `json:"cwd"`
-	Hostname       string               `json:"hostname"`
-	Domainname     string               `json:"domainname"`
-	Caps           map[string]string    `json:"caps"`
-	Rlimits        map[string][2]uint64 `json:"rlimits"`
-	NoNewPrivs     int                  `json:"no_new_privs"`
-	Seccomp        int                  `json:"seccomp"`
-	OOMScore       int                  `json:"oom_score_adj"`
-	Env            []string             `json:"env"`
-	Fds            map[string]string    `json:"fds"`
-	Namespaces     map[string]string    `json:"namespaces"`
-	Mountinfo      []string             `json:"mountinfo"`
-	SessionKeyring int                  `json:"session_keyring"`
-	UIDMap         string               `json:"uid_map"`
-	GIDMap         string               `json:"gid_map"`
-	Clocks         map[string]float64   `json:"clocks"`
-	SchedPolicy    int                  `json:"sched_policy"`
-	Nice           int                  `json:"nice"`
-	RTPriority     int                  `json:"rt_priority"`
-	IOPrio         int                  `json:"ioprio"`
-	CpusAllowed    string               `json:"cpus_allowed_list"`
-	Personality    string               `json:"personality"`
-	Machine        string               `json:"machine"`
-	MemPolicy      int                  `json:"mempolicy"`
-	MemPolicyNodes uint64               `json:"mempolicy_nodes"`
-}
-
-// Mount mirrors one entry of `probe mounts`.
-type Mount struct {
-	Root       string `json:"root"`
-	Mountpoint string `json:"mountpoint"`
-	Options    string `json:"options"`
-	FSType     string `json:"fstype"`
-	Source     string `json:"source"`
-	Super      string `json:"super"`
-}
-
-// Stat mirrors one entry of `probe stat`.
-type Stat struct {
-	Path  string `json:"path"`
-	Error string `json:"error"`
-	Type  string `json:"type"`
-	Mode  string `json:"mode"`
-	Major uint32 `json:"major"`
-	Minor uint32 `json:"minor"`
-	UID   int    `json:"uid"`
-	GID   int    `json:"gid"`
-	Link  string `json:"link"`
-}
+// The probe's output, as it prints it (tests/probe/report).
+type (
+	Self  = report.Self
+	Mount = report.Mount
+	Stat  = report.Stat
+)
 
 // decode unmarshals the probe's JSON output into v, failing the test with the output on error.
 func decode(t *testing.T, out string, v any) {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/tests/probe/report"
 )
 
 // decodeAll decodes a stream of JSON values (one per probe run in a shell script) into vs, in order.
@@ -46,10 +48,8 @@ func hasOpt(opts, opt string) bool {
 	return false
 }
 
-// probeResult mirrors `probe write`.
-type probeResult struct {
-	Error string `json:"error"`
-}
+// probeResult is `probe write`'s output.
+type probeResult = report.Result
 
 // TestRootReadonly: root.readonly makes / read-only (EROFS); without it / is writable.
 func TestRootReadonly(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/tests/probe/report"
 )
 
 // The host interfaces are veth pairs: this kernel has no dummy driver (`ip link add X type dummy` says "Unknown
@@ -199,10 +201,7 @@ func TestNetDevices(t *testing.T) {
 			if onHost(v.name) {
 				t.Errorf("%s is still on the host", v.name)
 			}
-			var ifs []struct {
-				Name string `json:"name"`
-				Up   bool   `json:"up"`
-			}
+			var ifs []report.Iface
 			decode(t, execOut(t, id, "/probe", "net"), &ifs)
 			found := false
 			for _, i := range ifs {

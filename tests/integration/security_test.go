@@ -54,11 +54,7 @@ func TestInitNotDumpable(t *testing.T) {
 	for fd := range 16 {
 		args = append(args, "/proc/1/fd/"+strconv.Itoa(fd)+"/")
 	}
-	var stats []struct {
-		Path  string `json:"path"`
-		Error string `json:"error"`
-		Type  string `json:"type"`
-	}
+	var stats []Stat
 	decode(t, mustRT(t, args...).Stdout, &stats)
 	reached := 0
 	for _, s := range stats {

@@ -46,9 +46,7 @@ func TestSysctlNotRedirected(t *testing.T) {
 		t.Fatal(err)
 	}
 	const want = "rt-not-redirected"
-	var self struct {
-		Domainname string `json:"domainname"`
-	}
+	var self Self
 	runProbe(t, func(s *specs.Spec) {
 		s.Linux.Sysctl = map[string]string{"kernel.domainname": want}
 		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{
