@@ -250,17 +250,12 @@ func (m *Manager) enableControllers(dir string) error {
 	if root == "" {
 		root = filepath.Dir(dir)
 	}
-	rel, err := filepath.Rel(root, dir)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return fmt.Errorf("cgroup %s is outside %s: %w", dir, root, ErrInvalidPath)
-	}
-	cur := root
-	for _, elem := range strings.Split(rel, "/") {
-		avail, err := readFile(cur, "cgroup.controllers")
+	return walkDown(root, dir, func(parent, _ string) error {
+		avail, err := readFile(parent, "cgroup.controllers")
 		if err != nil {
 			return fmt.Errorf("enable controllers: %w", err)
 		}
-		enabled, _ := readFile(cur, "cgroup.subtree_control")
+		enabled, _ := readFile(parent, "cgroup.subtree_control")
 		have := strings.Fields(enabled)
 		var want []string
 		for _, c := range strings.Fields(avail) {
@@ -269,15 +264,14 @@ func (m *Manager) enableControllers(dir string) error {
 			}
 		}
 		if len(want) > 0 {
-			if err := writeFile(cur, "cgroup.subtree_control", strings.Join(want, " ")); err != nil {
+			if err := writeFile(parent, "cgroup.subtree_control", strings.Join(want, " ")); err != nil {
 				for _, c := range want {
-					_ = writeFile(cur, "cgroup.subtree_control", c)
+					_ = writeFile(parent, "cgroup.subtree_control", c)
 				}
 			}
 		}
-		cur = filepath.Join(cur, elem)
-	}
-	return nil
+		return nil
+	})
 }
 
 // fillCpuset copies cpuset.cpus and cpuset.mems from the parent into every empty level from the mount point down
@@ -287,13 +281,7 @@ func (m *Manager) fillCpuset(dir string) error {
 	if mnt == "" {
 		mnt = filepath.Dir(dir)
 	}
-	rel, err := filepath.Rel(mnt, dir)
-	if err != nil || strings.HasPrefix(rel, "..") {
-		return fmt.Errorf("cgroup %s is outside %s: %w", dir, mnt, ErrInvalidPath)
-	}
-	parent := mnt
-	for _, elem := range strings.Split(rel, "/") {
-		cur := filepath.Join(parent, elem)
+	return walkDown(mnt, dir, func(parent, cur string) error {
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
 			v, err := readFile(cur, f)
 			if err != nil {
@@ -309,6 +297,23 @@ func (m *Manager) fillCpuset(dir string) error {
 			if err := writeFile(cur, f, pv); err != nil {
 				return fmt.Errorf("copy %s: %w", f, err)
 			}
+		}
+		return nil
+	})
+}
+
+// walkDown calls fn for each level from root down to dir, a directory below it, with the level's parent and the
+// level itself, top first.
+func walkDown(root, dir string, fn func(parent, cur string) error) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cgroup %s is outside %s: %w", dir, root, ErrInvalidPath)
+	}
+	parent := root
+	for _, elem := range strings.Split(rel, "/") {
+		cur := filepath.Join(parent, elem)
+		if err := fn(parent, cur); err != nil {
+			return err
 		}
 		parent = cur
 	}

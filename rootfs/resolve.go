@@ -405,12 +405,7 @@ func (r *rootDir) openLegacy(dest string) (*handle, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	h := fileHandle(f)
-	p, err := r.inRoot(h)
-	if err != nil {
-		return nil, "", err
-	}
-	return h, p, nil
+	return r.legacyHandle(f)
 }
 
 // mkdirAllLegacy is mkdirAll on a kernel without openat2. pathrs-lite refuses to create through a dangling
@@ -437,6 +432,11 @@ func (r *rootDir) mkdirAllLegacy(dest string) (*handle, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	return r.legacyHandle(f)
+}
+
+// legacyHandle wraps a file pathrs-lite resolved and re-verifies that it lies inside the root, returning its path.
+func (r *rootDir) legacyHandle(f *os.File) (*handle, string, error) {
 	h := fileHandle(f)
 	p, err := r.inRoot(h)
 	if err != nil {
