@@ -23,9 +23,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
-	"strconv"
 	"unsafe"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -220,7 +220,11 @@ func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	if err := f.ExportBPF(mem); err != nil {
 		return nil, fmt.Errorf("generate seccomp program: %w", err)
 	}
-	raw, err := os.ReadFile("/proc/self/fd/" + strconv.Itoa(fd))
+	// Read back through the fd itself: after pivot_root, /proc is whatever the container mounted there, if anything.
+	if _, err := mem.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("generate seccomp program: %w", err)
+	}
+	raw, err := io.ReadAll(mem)
 	if err != nil {
 		return nil, fmt.Errorf("generate seccomp program: %w", err)
 	}

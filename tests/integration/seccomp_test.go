@@ -103,3 +103,25 @@ func TestInitRseqOff(t *testing.T) {
 		t.Errorf("the workload's environment %q has the init's tunable", r.Stdout)
 	}
 }
+
+// TestSeccompWithoutProc: a config that mounts no /proc still gets its profile: nothing of the filter's making may
+// depend on the container's /proc, which the init sees after pivot_root.
+func TestSeccompWithoutProc(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.1.5 needs the container's /proc to close its fds (open /proc/self/fd)")
+	b := bundle(t, func(s *specs.Spec) {
+		var ms []specs.Mount
+		for _, m := range s.Mounts {
+			if m.Destination != "/proc" {
+				ms = append(ms, m)
+			}
+		}
+		s.Mounts = ms
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+		s.Linux.Seccomp = denyProfile("mkdir", "mkdirat")
+		s.Process.Args = []string{"sh", "-c", `mkdir /tmp/denied 2>/dev/null; echo mkdir=$?`}
+	})
+	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "mkdir=1\n" {
+		t.Errorf("inside: %q, want mkdir denied", r.Stdout)
+	}
+}
