@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -21,6 +21,10 @@ rt:
 ## deps: install (apt-get) what the build and the tests need; idempotent
 deps:
 	@scripts/deps.sh
+
+## peers: build the pinned peers (runc v1.5.3, ...) from the Go module proxy into build/peers/, once
+peers:
+	@scripts/peers.sh >/dev/null
 
 ## probe: the static in-container probe used by the integration tests
 probe:
