@@ -58,7 +58,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		Created: time.Now().UTC(),
 		Config:  spec,
 	}}
-	devs := newNetDevMove(spec) // linux.netDevices, moved by p.spawned
+	devs := newNetDevMove(spec) // linux.netDevices, moved once the init's namespaces exist
 	defer func() {
 		if retErr != nil {
 			devs.Restore() // devs holds the container's netns, so the devices are still there to move back
@@ -84,36 +84,69 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	}
 	defer fifo.Close()
 
-	p := &parentProcess{
-		config: &initConfig{
-			ID:           id,
-			Bundle:       opts.Bundle,
-			Spec:         spec,
-			Rootfs:       rootfs,
-			NoPivot:      opts.NoPivot,
-			NoNewKeyring: opts.NoNewKeyring,
-			CgroupPaths:  c.state.CgroupPaths,
-			ParentHooks:  hasParentHooks(spec),
-			NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
-			OwnMountNS:   hasNamespace(spec, specs.MountNamespace),
-			NewUserNS:    createsNamespace(spec, specs.UserNamespace),
-			PreserveFDs:  len(opts.IO.ExtraFiles),
-		},
-		boot:      initBootstrap(spec.Linux),
-		placed:    placeAndScore(c.cg.Apply, oomScoreAdj(spec.Process)),
-		spawned:   devs.Move,
-		ready:     c.setResources,
-		console:   opts.IO.Console,
-		cgroupDir: c.cloneCgroup(),
+	// The parent's side of the protocol (sync.go), in order.
+	cfg := &initConfig{
+		ID:           id,
+		Bundle:       opts.Bundle,
+		Spec:         spec,
+		Rootfs:       rootfs,
+		NoPivot:      opts.NoPivot,
+		NoNewKeyring: opts.NoNewKeyring,
+		CgroupPaths:  c.state.CgroupPaths,
+		ParentHooks:  hasParentHooks(spec),
+		NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
+		OwnMountNS:   hasNamespace(spec, specs.MountNamespace),
+		NewUserNS:    createsNamespace(spec, specs.UserNamespace),
+		PreserveFDs:  len(opts.IO.ExtraFiles),
 	}
-	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
-	if err := p.start(&opts.IO, fifo); err != nil {
-		if p.pid > 0 {
-			c.state.InitPid = p.pid // so the deferred cleanup kills what is left
-		}
+	p, err := startInit(&opts.IO, fifo, c.cloneCgroup())
+	if err != nil {
 		return c, err
 	}
-	if err := c.recordInit(p.pid); err != nil {
+	defer func() {
+		if retErr != nil {
+			if p.pid > 0 {
+				c.state.InitPid = p.pid // so the deferred cleanup kills what is left
+			}
+			p.abort()
+		}
+	}()
+	if err := p.place(c.cg.Apply, oomScoreAdj(spec.Process)); err != nil {
+		return c, err
+	}
+	boot := initBootstrap(spec.Linux)
+	if err := p.sendBootstrap(&boot); err != nil {
+		return c, err
+	}
+	pid, err := p.awaitPid(spec.Linux)
+	if err != nil {
+		return c, err
+	}
+	// Done from outside, in the container's namespaces, before the init gets its config.
+	if err := devs.Move(pid); err != nil {
+		return c, err
+	}
+	if err := sendIdmapMounts(p.sock, spec, opts.Bundle, pid); err != nil {
+		return c, err
+	}
+	if err := p.sendConfig(cfg); err != nil {
+		return c, err
+	}
+	ready, err := p.serve(initRequests{
+		hooks:   func() ([]byte, error) { return c.runCreateHooks(pid) },
+		console: opts.IO.Console,
+		seccomp: forwardSeccomp(cfg, pid),
+	})
+	if err != nil {
+		return c, err
+	}
+	if !ready {
+		return c, p.exited()
+	}
+	if err := c.setResources(); err != nil {
+		return c, err
+	}
+	if err := c.recordInit(pid); err != nil {
 		return c, err
 	}
 	if err := c.saveLocked(); err != nil {

@@ -43,15 +43,15 @@ func writeAttr(proc *os.File, name, value string) error {
 	return writeProcFile(proc, "thread-self/attr/"+name, value, 0)
 }
 
-// setProcessLSM applies the process's LSM fields, if any, through the init's trusted procfs handle (fifo is nil for a
-// process exec'd into a running container, which has no trusted /proc of its own and mounts a private procfs of its
-// pid namespace, which nothing the container mounts can cover).
-func setProcessLSM(fifo *execFifo, p *specs.Process) error {
+// setProcessLSM applies the process's LSM fields, if any, through proc, the init's trusted procfs handle; proc is nil
+// for a process exec'd into a running container, which has no trusted /proc of its own and mounts a private procfs
+// of its pid namespace, which nothing the container mounts can cover.
+func setProcessLSM(proc *os.File, p *specs.Process) error {
 	if p.ApparmorProfile == "" && p.SelinuxLabel == "" {
 		return nil
 	}
-	if fifo != nil {
-		return applyLSM(fifo.proc, p)
+	if proc != nil {
+		return applyLSM(proc, p)
 	}
 	proc, err := rootfs.PrivateProcfs()
 	if err != nil {

