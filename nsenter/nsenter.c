@@ -2,20 +2,10 @@
 //
 // setns(2) into a user or mount namespace, and unshare(CLONE_NEWUSER), require a single-threaded caller, and a new
 // pid or time namespace only applies to children. So this constructor runs first, in the process that the parent
-// exec'd as `rt init`, and does all namespace work there:
-//
-//   parent (rt create/exec)              bootstrap child (this code)             init (forked child)
-//   ------------------------             ---------------------------             -------------------
-//   start child, add it to cgroup
-//   send message: records + JSON  --->   read records (not the JSON)
-//                                        open every namespace path
-//                                        setns user ns, then the others
-//   write uid_map/gid_map        <---    [new user ns] unshare, MSG_USERMAP
-//   reply MSG_USERMAP_DONE       --->    setresuid/setresgid 0
-//                                        unshare the other new namespaces
-//                                        write timens_offsets
-//                                        clone(CLONE_PARENT) -------------->  setsid, return to Go: `rt init`
-//   read pid                     <---    MSG_PID, _exit(0)                     reads the JSON and goes on
+// exec'd as `rt init`, and does all namespace work there: it reads the bootstrap records (up to REC_END; the config
+// that follows later is the Go init's), joins and creates the namespaces, asks the parent for uid/gid maps
+// (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID) and exits. The protocol
+// and its one diagram: libcontainer/sync.go.
 //
 // Every failure is sent to the parent as MSG_ERROR with a message naming the operation, then the child exits 1.
 // The parent reports it; nothing is printed here.

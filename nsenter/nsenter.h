@@ -1,4 +1,5 @@
-// The bootstrap message between rt's parent and the nsenter constructor; mirrored in message.go.
+// The bootstrap records and messages between rt's parent and the nsenter constructor. The Go side takes these
+// constants through cgo (nsenter.go); the protocol they belong to is libcontainer/sync.go.
 #ifndef RT_NSENTER_H
 #define RT_NSENTER_H
 
