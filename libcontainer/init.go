@@ -99,7 +99,7 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err := setRlimits(p.Rlimits); err != nil {
 		return "", err
 	}
-	if err := applyExtras(p, false); err != nil {
+	if err := applyThreadAttrs(p, false); err != nil {
 		return "", err
 	}
 	if err := applyPersonality(spec.Linux.Personality); err != nil {
@@ -164,7 +164,7 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 
 // execve execs the process at path, after the attributes that apply at the last moment (execCPUAffinity.final).
 func execve(p *specs.Process, path string) error {
-	if err := applyExtras(p, true); err != nil {
+	if err := applyThreadAttrs(p, true); err != nil {
 		return err
 	}
 	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
@@ -271,6 +271,42 @@ func movePreservedFds(n int) error {
 	for _, e := range entries {
 		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3+n {
 			unix.CloseOnExec(fd)
+		}
+	}
+	return nil
+}
+
+// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity (cpuaffinity.go), ioPriority
+// (iopriority.go) and scheduler (scheduler.go), just before the user switch; the OS thread is locked (runtime.LockOSThread), the process still has its capabilities.
+// final=true is called a second time right before execve (execCPUAffinity.final).
+//
+// Each attribute is set on the calling thread only, which is the one that execs; the kernel keeps them across
+// execve (sched(7), ioprio_set(2), sched_setaffinity(2)).
+func applyThreadAttrs(p *specs.Process, final bool) error {
+	if p == nil {
+		return nil
+	}
+	if final {
+		if a := p.ExecCPUAffinity; a != nil && a.Final != "" {
+			return setAffinity(a.Final, "process.execCPUAffinity.final")
+		}
+		return nil
+	}
+	// The initial affinity first: it says where the rest of the runtime's work in the container runs.
+	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
+		if err := setAffinity(a.Initial, "process.execCPUAffinity.initial"); err != nil {
+			return err
+		}
+	}
+	if io := p.IOPriority; io != nil {
+		if err := setIOPriority(io); err != nil {
+			return err
+		}
+	}
+	// The scheduler last: a SCHED_IDLE or a low-priority policy slows down everything that follows it.
+	if s := p.Scheduler; s != nil {
+		if err := setScheduler(s); err != nil {
+			return err
 		}
 	}
 	return nil

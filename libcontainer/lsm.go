@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -59,4 +60,25 @@ func setProcessLSM(proc *os.File, p *specs.Process) error {
 	}
 	defer proc.Close()
 	return applyLSM(proc, p)
+}
+
+// Host facts about the LSMs, variables so that unit tests can point them elsewhere.
+var (
+	// apparmorPaths are what runc's apparmor.IsEnabled reads: the securityfs directory, and the module
+	// parameter that says "Y" when AppArmor is the active LSM.
+	apparmorPaths = [2]string{"/sys/kernel/security/apparmor", "/sys/module/apparmor/parameters/enabled"}
+	// selinuxfsPath is where selinuxfs is mounted when SELinux is enabled (go-selinux looks there first).
+	selinuxfsPath = "/sys/fs/selinux"
+)
+
+// selinuxMagic is SELINUX_MAGIC (include/uapi/linux/magic.h), the f_type of selinuxfs.
+const selinuxMagic = 0xf97cff8c
+
+// apparmorEnabled is runc's apparmor.IsEnabled: securityfs has an apparmor directory and the module says "Y".
+func apparmorEnabled() bool {
+	if _, err := os.Stat(apparmorPaths[0]); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(apparmorPaths[1])
+	return err == nil && bytes.HasPrefix(b, []byte("Y"))
 }
