@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/libcontainer"
 )
 
@@ -33,7 +34,7 @@ func rtFeatures() *features.Features {
 		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
 		MountOptions:  libcontainer.MountOptions(),
 		Linux: &features.Linux{
-			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+			Namespaces:   namespace.Names(),
 			Capabilities: caps,
 			Cgroup: &features.Cgroup{
 				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/cgroups"
+	"github.com/rt-runtime/rt/internal/namespace"
 )
 
 // CreateOpts are the options of `rt create` besides the id.
@@ -94,9 +95,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		NoNewKeyring: opts.NoNewKeyring,
 		CgroupPaths:  c.state.CgroupPaths,
 		ParentHooks:  hasParentHooks(spec),
-		NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
-		OwnMountNS:   hasNamespace(spec, specs.MountNamespace),
-		NewUserNS:    createsNamespace(spec, specs.UserNamespace),
+		NewNetNS:     namespace.Creates(spec, specs.NetworkNamespace),
+		OwnMountNS:   namespace.Has(spec, specs.MountNamespace),
+		NewUserNS:    namespace.Creates(spec, specs.UserNamespace),
 		PreserveFDs:  len(opts.IO.ExtraFiles),
 	}
 	p, err := startInit(&opts.IO, fifo, c.cloneCgroup())
@@ -264,28 +265,6 @@ func hasParentHooks(spec *specs.Spec) bool {
 	h := spec.Hooks
 	//nolint:staticcheck // Prestart is deprecated but still part of the spec.
 	return h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || len(h.CreateContainer) > 0)
-}
-
-// hasNamespace reports whether the config gives the container a namespace of type t, new or joined.
-func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
-func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if spec.Linux == nil {
-		return false
-	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == t {
-			return ns.Path == ""
-		}
-	}
-	return false
 }
 
 // runCreateHooks runs the prestart and createRuntime hooks in the runtime namespace while the init waits, and

@@ -2,10 +2,11 @@ package libcontainer
 
 import (
 	"fmt"
-	"os"
-	"strings"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
@@ -35,7 +36,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		Spec:        &spec,
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-		SetgroupsDenied: setgroupsDenied(c.state.InitPid),
+		SetgroupsDenied: procfs.SetgroupsDenied(strconv.Itoa(c.state.InitPid)),
 	}
 	// The parent's side of the protocol (sync.go), in order.
 	p, err := startInit(io, nil, "")
@@ -65,11 +66,4 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		return 0, err
 	}
 	return pid, nil
-}
-
-// setgroupsDenied reports whether setgroups(2) is denied in the user namespace of the process pid
-// (/proc/<pid>/setgroups, user_namespaces(7)): a rootless container's is, and a process joining it must not call it.
-func setgroupsDenied(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", pid))
-	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }

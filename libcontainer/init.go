@@ -247,11 +247,6 @@ func caps(p *specs.Process) *specs.LinuxCapabilities {
 	return p.Capabilities
 }
 
-func setgroupsAllowed() bool {
-	data, err := os.ReadFile("/proc/self/setgroups")
-	return err != nil || strings.TrimSpace(string(data)) == "allow"
-}
-
 // movePreservedFds puts the fds passed after the init's own (from fd 5) at 3, 4, ... and marks every other fd
 // close-on-exec, so nothing of rt or its caller reaches the container (CVE-2024-21626).
 func movePreservedFds(n int) error {

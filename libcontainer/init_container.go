@@ -1,5 +1,9 @@
 package libcontainer
 
+// A container's init: `rt init` for `rt create`, in the container's new namespaces. What it does that a process
+// joining a running container (init_exec.go) does not: the rootfs, the parent's hooks, pivot_root, /dev/console,
+// hostname and sysctls, and the wait on the exec fifo.
+
 import (
 	"encoding/json"
 	"errors"
@@ -11,12 +15,9 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/procfs"
 	"github.com/rt-runtime/rt/rootfs"
 )
-
-// A container's init: `rt init` for `rt create`, in the container's new namespaces. What it does that a process
-// joining a running container (init_exec.go) does not: the rootfs, the parent's hooks, pivot_root, /dev/console,
-// hostname and sysctls, and the wait on the exec fifo.
 
 // containerInit is a container's init: it sets up the new container from inside its namespaces (rootfs, hooks,
 // pivot_root, terminal, hostname, sysctls), takes the steps every process shares (setupProcess), reports ready,
@@ -113,7 +114,7 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	procCopy := *p
 	procCopy.ExecCPUAffinity = nil
 	p = &procCopy
-	path, err := setupProcess(spec, p, sock, proc, !cfg.NewUserNS || setgroupsAllowed(), cfg.PreserveFDs)
+	path, err := setupProcess(spec, p, sock, proc, !cfg.NewUserNS || !procfs.SetgroupsDenied("self"), cfg.PreserveFDs)
 	if err != nil {
 		return err
 	}
@@ -135,12 +136,12 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 }
 
 // trustedProcfs is the init's procfs handle: a private procfs instance of the container's pid namespace
-// (rootfs.PrivateProcfs), which no mount can cover and which shows only the container's processes, so that the fd
+// (procfs.Private), which no mount can cover and which shows only the container's processes, so that the fd
 // leads nowhere outside even where a container process can reach it (a rootless init is dumpable); or, where that
 // cannot be mounted (no pid namespace of its own in a user namespace, kernels before 5.2), the /proc of the mount
 // namespace rt started in, taken before pivot_root hides it.
 func trustedProcfs() (*os.File, error) {
-	if proc, err := rootfs.PrivateProcfs(); err == nil {
+	if proc, err := procfs.Private(); err == nil {
 		return proc, nil
 	}
 	return os.OpenFile("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -236,26 +237,8 @@ func joinSessionKeyring(id string) error {
 // may not climb out of sys/ or follow a symlink.
 func writeSysctl(proc *os.File, key, value string) error {
 	path := "sys/" + strings.ReplaceAll(key, ".", "/")
-	if err := writeProcFile(proc, path, value, unix.RESOLVE_NO_SYMLINKS); err != nil {
+	if err := procfs.Write(proc, path, value, unix.RESOLVE_NO_SYMLINKS); err != nil {
 		return fmt.Errorf("linux.sysctl %s: %w", key, err)
-	}
-	return nil
-}
-
-// writeProcFile writes value to path under proc, a trusted procfs handle: RESOLVE_BENEATH keeps the walk inside it
-// and RESOLVE_NO_MAGICLINKS refuses a way out through a magic link; resolve adds to those (procfs's self and
-// thread-self are plain symlinks, so only sysctls can also refuse every symlink).
-func writeProcFile(proc *os.File, path, value string, resolve uint64) error {
-	fd, err := unix.Openat2(int(proc.Fd()), path, &unix.OpenHow{
-		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS | resolve,
-	})
-	if err != nil {
-		return &os.PathError{Op: "open", Path: "/proc/" + path, Err: err}
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte(value)); err != nil {
-		return &os.PathError{Op: "write", Path: "/proc/" + path, Err: err}
 	}
 	return nil
 }

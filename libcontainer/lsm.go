@@ -9,7 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/rt-runtime/rt/rootfs"
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // applyLSM asks the kernel to start the process's next execve(2) in its AppArmor profile or SELinux label
@@ -41,7 +41,7 @@ func applyLSM(proc *os.File, p *specs.Process) error {
 // writeAttr writes value to thread-self/attr/name under proc. thread-self is procfs's plain symlink to
 // <pid>/task/<tid>, the calling thread.
 func writeAttr(proc *os.File, name, value string) error {
-	return writeProcFile(proc, "thread-self/attr/"+name, value, 0)
+	return procfs.Write(proc, "thread-self/attr/"+name, value, 0)
 }
 
 // setProcessLSM applies the process's LSM fields, if any, through proc, the init's trusted procfs handle; proc is nil
@@ -54,7 +54,7 @@ func setProcessLSM(proc *os.File, p *specs.Process) error {
 	if proc != nil {
 		return applyLSM(proc, p)
 	}
-	proc, err := rootfs.PrivateProcfs()
+	proc, err := procfs.Private()
 	if err != nil {
 		return fmt.Errorf("process LSM attributes: %w", err)
 	}

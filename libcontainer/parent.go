@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -286,96 +285,6 @@ func (p *parentProcess) childError(err error) error {
 		return fmt.Errorf("%w (%s)", err, ps)
 	}
 	return err
-}
-
-// nsFlags maps the spec's namespace types to clone flags.
-var nsFlags = map[specs.LinuxNamespaceType]uint32{
-	specs.PIDNamespace:     unix.CLONE_NEWPID,
-	specs.NetworkNamespace: unix.CLONE_NEWNET,
-	specs.MountNamespace:   unix.CLONE_NEWNS,
-	specs.IPCNamespace:     unix.CLONE_NEWIPC,
-	specs.UTSNamespace:     unix.CLONE_NEWUTS,
-	specs.UserNamespace:    unix.CLONE_NEWUSER,
-	specs.CgroupNamespace:  unix.CLONE_NEWCGROUP,
-	specs.TimeNamespace:    unix.CLONE_NEWTIME,
-}
-
-// nsProcName maps the spec's namespace types to their /proc/PID/ns names.
-var nsProcName = map[specs.LinuxNamespaceType]string{
-	specs.PIDNamespace:     "pid",
-	specs.NetworkNamespace: "net",
-	specs.MountNamespace:   "mnt",
-	specs.IPCNamespace:     "ipc",
-	specs.UTSNamespace:     "uts",
-	specs.UserNamespace:    "user",
-	specs.CgroupNamespace:  "cgroup",
-	specs.TimeNamespace:    "time",
-}
-
-// bootstrapFor builds the nsenter records for a new container from its namespaces.
-func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
-	var b nsenter.Bootstrap
-	if l == nil {
-		return b
-	}
-	for _, ns := range l.Namespaces {
-		if ns.Path != "" {
-			b.Join = append(b.Join, nsenter.NsPath{Type: nsFlags[ns.Type], Path: ns.Path})
-			continue
-		}
-		b.CloneFlags |= nsFlags[ns.Type]
-		if ns.Type == specs.TimeNamespace {
-			b.TimeOffsets = timeOffsets(l.TimeOffsets)
-		}
-	}
-	return b
-}
-
-// initBootstrap is bootstrapFor a new container's init, which is kept non-dumpable until it execs the
-// workload, as runc's init is: while it waits on the exec fifo it holds the fifo and a procfs handle, which a
-// process exec'd into the created container could otherwise reach through /proc/1/fd (same uid, no CAP_SYS_PTRACE
-// needed). An unprivileged caller keeps it dumpable: it could not even stat the init's /proc/<pid>/ns files then,
-// so `rt exec` into a created rootless container would fail; its procfs handle is a private instance of the
-// container's own pid namespace (trustedProcfs), which leads nowhere outside.
-func initBootstrap(l *specs.Linux) nsenter.Bootstrap {
-	b := bootstrapFor(l)
-	b.NonDumpable = os.Geteuid() == 0
-	return b
-}
-
-// timeOffsets renders linux.timeOffsets as /proc/PID/timens_offsets takes them (time_namespaces(7)).
-func timeOffsets(offs map[string]specs.LinuxTimeOffset) string {
-	var b strings.Builder
-	for _, clock := range []string{"monotonic", "boottime"} {
-		if o, ok := offs[clock]; ok {
-			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
-		}
-	}
-	return b.String()
-}
-
-// joinBootstrap builds the nsenter records to enter every namespace of a running process that differs from rt's own.
-// Entering one's own user namespace is EINVAL (setns(2)), and entering the others again is wasted work.
-func joinBootstrap(pid int) (nsenter.Bootstrap, error) {
-	var b nsenter.Bootstrap
-	for _, t := range []specs.LinuxNamespaceType{
-		specs.UserNamespace, specs.MountNamespace, specs.PIDNamespace, specs.NetworkNamespace,
-		specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace, specs.TimeNamespace,
-	} {
-		path := "/proc/" + strconv.Itoa(pid) + "/ns/" + nsProcName[t]
-		var theirs, ours unix.Stat_t
-		if err := unix.Stat(path, &theirs); err != nil {
-			if err == unix.ENOENT && t == specs.TimeNamespace {
-				continue // kernel without time namespaces
-			}
-			return b, &os.PathError{Op: "stat", Path: path, Err: err}
-		}
-		if err := unix.Stat("/proc/self/ns/"+nsProcName[t], &ours); err == nil && ours.Ino == theirs.Ino && ours.Dev == theirs.Dev {
-			continue
-		}
-		b.Join = append(b.Join, nsenter.NsPath{Type: nsFlags[t], Path: path})
-	}
-	return b, nil
 }
 
 // ExitCode turns a wait status into a shell-style exit code: 128+signal when killed, as runc reports it.

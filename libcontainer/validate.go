@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/cpulist"
+	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/libcontainer/seccomp"
 )
 
@@ -166,7 +167,7 @@ func validateLinux(spec *specs.Spec) error {
 	has := map[specs.LinuxNamespaceType]bool{}
 	for i, ns := range l.Namespaces {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		if _, ok := nsFlags[ns.Type]; !ok {
+		if _, ok := namespace.Lookup(ns.Type); !ok {
 			return fieldError(field+".type", "unknown namespace type %q", ns.Type)
 		}
 		if has[ns.Type] {
@@ -185,7 +186,7 @@ func validateLinux(spec *specs.Spec) error {
 	if (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) && !has[specs.UserNamespace] {
 		return fieldError("linux.uidMappings", "set without a user namespace in linux.namespaces")
 	}
-	if createsNamespace(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
+	if namespace.Creates(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
 		return fieldError("linux.uidMappings", "a new user namespace needs linux.uidMappings and linux.gidMappings")
 	}
 	if spec.Root.Readonly && !has[specs.MountNamespace] {
@@ -198,7 +199,7 @@ func validateLinux(spec *specs.Spec) error {
 		return fieldError("domainname", "needs a uts namespace in linux.namespaces")
 	}
 	if len(l.TimeOffsets) > 0 {
-		if !createsNamespace(spec, specs.TimeNamespace) {
+		if !namespace.Creates(spec, specs.TimeNamespace) {
 			return fieldError("linux.timeOffsets", "needs a new time namespace in linux.namespaces")
 		}
 		for clock := range l.TimeOffsets {

@@ -27,10 +27,6 @@
 
 #include "nsenter.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 #define MAX_PATHS 16
 #define MAX_PAYLOAD 4096
 
@@ -146,29 +142,6 @@ static void read_bootstrap(struct bootstrap *b)
 	}
 }
 
-static const char *nsname(uint32_t type)
-{
-	switch (type) {
-	case CLONE_NEWUSER:
-		return "user";
-	case CLONE_NEWNS:
-		return "mount";
-	case CLONE_NEWPID:
-		return "pid";
-	case CLONE_NEWNET:
-		return "network";
-	case CLONE_NEWIPC:
-		return "ipc";
-	case CLONE_NEWUTS:
-		return "uts";
-	case CLONE_NEWCGROUP:
-		return "cgroup";
-	case CLONE_NEWTIME:
-		return "time";
-	}
-	return "unknown";
-}
-
 // Join the namespaces named by path. All paths are opened first: joining a mount namespace changes what later paths
 // resolve to. The user namespace is joined first so the others are entered with its capabilities.
 static void join_namespaces(struct bootstrap *b)
@@ -179,7 +152,7 @@ static void join_namespaces(struct bootstrap *b)
 	for (i = 0; i < b->npaths; i++) {
 		fds[i] = open(b->paths[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
-			fail("nsenter: open %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+			fail("nsenter: open %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 	}
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < b->npaths; i++) {
@@ -187,7 +160,7 @@ static void join_namespaces(struct bootstrap *b)
 			if (user != (pass == 0))
 				continue;
 			if (setns(fds[i], b->pathtypes[i]) < 0)
-				fail("nsenter: setns %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+				fail("nsenter: setns %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 			close(fds[i]);
 			// Become the joined namespace's root: the host ids may not be mapped there, and files could not
 			// be created with them (EOVERFLOW). runc does the same.

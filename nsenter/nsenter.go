@@ -4,6 +4,7 @@
 package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Werror
+// #define _GNU_SOURCE
 // #include "nsenter.h"
 import "C"
 
@@ -27,6 +28,19 @@ const (
 	MsgPid         = C.MSG_PID
 )
 
+// Record types parent -> constructor, from nsenter.h.
+const (
+	recEnd         = C.REC_END
+	recCloneFlags  = C.REC_CLONE_FLAGS
+	recNsPath      = C.REC_NS_PATH
+	recTimeOffsets = C.REC_TIME_OFFSETS
+	recNonDumpable = C.REC_NONDUMPABLE
+)
+
+// nsName is the constructor's name for the namespace of clone flag flag (nsenter.h ns_name), "unknown" for
+// another flag.
+func nsName(flag uint32) string { return C.GoString(C.ns_name(C.uint32_t(flag))) }
+
 // NsPath is a namespace to join: its CLONE_NEW* type and the path of its nsfs file.
 type NsPath struct {
 	Type uint32
@@ -47,18 +61,18 @@ type Bootstrap struct {
 // Encode appends the bootstrap records, ending with the end record, to buf.
 func (b *Bootstrap) Encode(buf []byte) []byte {
 	flags := binary.NativeEndian.AppendUint32(nil, b.CloneFlags)
-	buf = AppendMsg(buf, C.REC_CLONE_FLAGS, flags)
+	buf = AppendMsg(buf, recCloneFlags, flags)
 	for _, j := range b.Join {
 		p := binary.NativeEndian.AppendUint32(nil, j.Type)
-		buf = AppendMsg(buf, C.REC_NS_PATH, append(p, j.Path...))
+		buf = AppendMsg(buf, recNsPath, append(p, j.Path...))
 	}
 	if b.TimeOffsets != "" {
-		buf = AppendMsg(buf, C.REC_TIME_OFFSETS, []byte(b.TimeOffsets))
+		buf = AppendMsg(buf, recTimeOffsets, []byte(b.TimeOffsets))
 	}
 	if b.NonDumpable {
-		buf = AppendMsg(buf, C.REC_NONDUMPABLE, nil)
+		buf = AppendMsg(buf, recNonDumpable, nil)
 	}
-	return AppendMsg(buf, C.REC_END, nil)
+	return AppendMsg(buf, recEnd, nil)
 }
 
 // AppendMsg appends one frame to buf: a 4-byte type, a 4-byte length and the payload, native endian, as nsenter.c
