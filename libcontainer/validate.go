@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -364,4 +365,22 @@ func isFS(path string, magic uint32) bool {
 		return false
 	}
 	return uint32(st.Type) == magic //nolint:gosec // f_type is a 32-bit magic number, whatever the field's width
+}
+
+// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
+
+const maxIDLen = 1024
+
+// ValidateID refuses ids that are empty, too long, or could name a path outside the state root ("/", "..").
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return classErr(ErrInvalidID, "container id is empty")
+	case len(id) > maxIDLen:
+		return classErr(ErrInvalidID, "container id %q... is %d bytes, longer than %d", id[:32], len(id), maxIDLen)
+	case id == "." || id == ".." || !idPattern.MatchString(id):
+		return classErr(ErrInvalidID, "container id %q must match %s", id, idPattern)
+	}
+	return nil
 }
