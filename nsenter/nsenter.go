@@ -54,7 +54,8 @@ type Bootstrap struct {
 	CloneFlags  uint32
 	Join        []NsPath
 	TimeOffsets string
-	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs (for exec into a container).
+	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs: an exec'd process always, a
+	// container's init when rt runs as root (see initBootstrap).
 	NonDumpable bool
 }
 
