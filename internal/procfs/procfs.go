@@ -66,15 +66,15 @@ func SetgroupsDenied(pid string) bool {
 	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }
 
-// SameNamespace reports whether the nsfs files at a and b (/proc/PID/ns/*) are one namespace: same device and
-// inode (namespaces(7)). An error stat'ing a is returned; b unreadable counts as another namespace.
+// SameNamespace reports whether the nsfs files at a and b (/proc/PID/ns/*, or a bind mount of one) are one
+// namespace: the same device and inode (namespaces(7)).
 func SameNamespace(a, b string) (bool, error) {
 	var sa, sb unix.Stat_t
 	if err := unix.Stat(a, &sa); err != nil {
 		return false, &os.PathError{Op: "stat", Path: a, Err: err}
 	}
 	if err := unix.Stat(b, &sb); err != nil {
-		return false, nil
+		return false, &os.PathError{Op: "stat", Path: b, Err: err}
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
