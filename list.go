@@ -30,6 +30,11 @@ var listCommand = &cli.Command{
 			return fmt.Errorf("--format %q: must be table or json", format)
 		}
 		states, err := listStates(cliCtx.String("root"))
+		// A default root that does not exist yet holds no containers; a --root that does not exist is an error,
+		// as in runc 1.5 (`open ROOT: no such file or directory`), so a mistyped --root is not an empty list.
+		if errors.Is(err, os.ErrNotExist) && !cliCtx.IsSet("root") {
+			states, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}

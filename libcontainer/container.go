@@ -118,12 +118,10 @@ func Load(root, id string) (*Container, error) {
 	return c, nil
 }
 
-// List returns the ids of the containers under root, in directory order. A missing root means none.
+// List returns the ids of the containers under root, in directory order. A missing root is an os.ErrNotExist error:
+// the caller decides whether that means none.
 func List(root string) ([]string, error) {
 	entries, err := os.ReadDir(root)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, err
 	}

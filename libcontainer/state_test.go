@@ -447,8 +447,8 @@ func TestList(t *testing.T) {
 		t.Errorf("List = %q, want %q", ids, want)
 	}
 	ids, err = List(filepath.Join(root, "missing"))
-	if err != nil || len(ids) != 0 {
-		t.Errorf("List(missing root) = %q, %v; want none", ids, err)
+	if !errors.Is(err, os.ErrNotExist) || len(ids) != 0 {
+		t.Errorf("List(missing root) = %q, %v; want none and os.ErrNotExist", ids, err)
 	}
 }
 

@@ -271,6 +271,9 @@ func TestLogJSON(t *testing.T) {
 		assertNoLeak(t, stateRoot(t), id, b)
 	})
 	t.Run("nothing logged", func(t *testing.T) {
+		if err := os.MkdirAll(stateRoot(t), 0o700); err != nil { // list of a missing --root is an error
+			t.Fatal(err)
+		}
 		for _, format := range []string{"json", "text"} {
 			log := filepath.Join(dir, "quiet-"+format+".log")
 			mustRT(t, "--log", log, "--log-format", format, "list")

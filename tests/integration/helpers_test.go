@@ -1,7 +1,8 @@
 // Package integration drives a runc-compatible runtime binary (RT_RUNTIME: ./rt, or /usr/bin/runc to prove the
 // tests themselves right) as root on real busybox bundles, and checks from inside the container with the static
-// probe (RT_PROBE, built by `make probe`). Every test is first run against runc 1.1.5; where runc 1.1.5 lacks a
-// runc 1.5 behaviour, or rt deliberately differs, the assertion is guarded by rtOnly and the difference documented.
+// probe (RT_PROBE, built by `make probe`). Every test is first run against runc 1.5.3 (scripts/peers.sh runc), the
+// reference, and Debian's runc 1.1.5: where rt deliberately differs from runc the assertion is guarded by rtOnly and
+// the difference documented; where only runc before 1.5 lacks the behaviour, by oldRunc.
 package integration
 
 import (
@@ -37,8 +38,10 @@ var (
 	// busyboxBin is the content of /bin/busybox (Debian busybox-static), and applets its applet names.
 	busyboxBin []byte
 	applets    []string
-	// isRunc is true when the runtime under test reports itself as runc (`runc --version`).
-	isRunc bool
+	// isRunc is true when the runtime under test reports itself as runc (`runc --version`), and runcVersion is
+	// its version's major and minor number.
+	isRunc      bool
+	runcVersion [2]int
 	// idSeq makes container ids unique within this test process.
 	idSeq atomic.Int64
 )
@@ -98,6 +101,12 @@ func setup() error {
 		return fmt.Errorf("%s --version: %w", runtimeBin, err)
 	}
 	isRunc = strings.HasPrefix(string(ver), "runc ")
+	if isRunc {
+		// "runc version 1.5.3" (Debian's: "runc version 1.1.5+ds1").
+		if _, err := fmt.Sscanf(string(ver), "runc version %d.%d", &runcVersion[0], &runcVersion[1]); err != nil {
+			return fmt.Errorf("%s --version: %q: %w", runtimeBin, ver, err)
+		}
+	}
 	// Orphaned container processes are reparented to us, not to the slow host PID 1, so they are reaped promptly
 	// (prctl(2) PR_SET_CHILD_SUBREAPER). os/exec reaps only its own children; reapOrphans reaps the rest.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -119,12 +128,26 @@ func fromRepo(p string) string {
 }
 
 // rtOnly skips the rest of a test when the runtime is runc, for an assertion about a deliberate rt difference
-// or a runc 1.5 behaviour that runc 1.1.5 lacks. why says which.
+// (README "Deliberate differences from runc"). why says which.
 func rtOnly(t *testing.T, why string) {
 	t.Helper()
 	if isRunc {
 		t.Skipf("runc differs: %s", why)
 	}
+}
+
+// oldRunc skips the rest of a test when the runtime is a runc older than 1.5, the reference, for a runc 1.5
+// behaviour that the older runc lacks (why says which); runc 1.5 runs it.
+func oldRunc(t *testing.T, why string) {
+	t.Helper()
+	if isOldRunc() {
+		t.Skipf("runc %d.%d predates it: %s", runcVersion[0], runcVersion[1], why)
+	}
+}
+
+// isOldRunc is true when the runtime is a runc older than 1.5.
+func isOldRunc() bool {
+	return isRunc && (runcVersion[0] < 1 || runcVersion[0] == 1 && runcVersion[1] < 5)
 }
 
 // testEnv is the per-test state: one base directory holding the runtime's --root and the bundles, and the ids

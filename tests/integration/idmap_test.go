@@ -148,7 +148,7 @@ func TestIdmapOwnership(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if !tc.plain {
-				rtOnly(t, noIdmapInRunc)
+				oldRunc(t, noIdmapInRunc)
 			}
 			src := idmapSource(t)
 			if tc.nested {
@@ -202,7 +202,7 @@ func TestIdmapWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if !tc.plain {
-				rtOnly(t, noIdmapInRunc)
+				oldRunc(t, noIdmapInRunc)
 			}
 			src := idmapSource(t)
 			b := usernsBundle(t, func(s *specs.Spec) {
@@ -238,7 +238,7 @@ func TestIdmapWrite(t *testing.T) {
 // mount (runc resolves it the same way), though the parent, not the init, opens it.
 func TestIdmapRelativeSource(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, noIdmapInRunc)
+	oldRunc(t, noIdmapInRunc)
 	b := usernsBundle(t, func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, idmapMount("shared", []string{"bind", "idmap"}, nil, nil))
 		s.Process.Args = []string{"/probe", "stat", "/idm/f"}
@@ -265,7 +265,7 @@ func TestIdmapRelativeSource(t *testing.T) {
 // mounts[N], and leaves nothing behind.
 func TestIdmapErrors(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, noIdmapInRunc)
+	oldRunc(t, noIdmapInRunc)
 	tests := []struct {
 		name   string
 		userns bool
@@ -310,13 +310,14 @@ func TestIdmapErrors(t *testing.T) {
 // TestIdmapFeatures: `features` says idmapped mounts are supported (features.md "mountExtensions.idmap").
 func TestIdmapFeatures(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, noIdmapInRunc)
+	oldRunc(t, noIdmapInRunc)
 	var f features.Features
 	decode(t, mustRT(t, "features").Stdout, &f)
 	if f.Linux == nil || f.Linux.MountExtensions == nil || f.Linux.MountExtensions.IDMap == nil ||
 		f.Linux.MountExtensions.IDMap.Enabled == nil || !*f.Linux.MountExtensions.IDMap.Enabled {
 		t.Errorf("features linux.mountExtensions: %+v, want idmap enabled", f.Linux)
 	}
+	rtOnly(t, "runc 1.5 accepts idmap and ridmap but leaves them out of features' mountOptions")
 	for _, opt := range []string{"idmap", "ridmap"} {
 		if !slices.Contains(f.MountOptions, opt) {
 			t.Errorf("features mountOptions %v lack %s", f.MountOptions, opt)

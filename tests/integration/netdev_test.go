@@ -155,7 +155,7 @@ func nsLinks(t *testing.T, path string) []string {
 }
 
 // TestNetDevices moves host interfaces into containers (runtime-spec v1.3 config-linux.md "Network Devices").
-// rt only: runc 1.1.5 has no linux.netDevices and ignores the field (the device stays on the host).
+// rt only: runc 1.1.5 has no linux.netDevices, and runc 1.5's differs (runcNetDevices) and ignores the field (the device stays on the host).
 func TestNetDevices(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -172,7 +172,7 @@ func TestNetDevices(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rtOnly(t, "runc 1.1.5 has no linux.netDevices")
+			rtOnly(t, runcNetDevices)
 			v := newHostVeth(t)
 			want := tc.want
 			if want == "" {
@@ -373,7 +373,7 @@ func TestNetDevicesRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			rtOnly(t, "runc 1.1.5 has no linux.netDevices")
+			rtOnly(t, runcNetDevices)
 			v := newHostVeth(t)
 			var nsPath string
 			var nsWant []string
@@ -422,3 +422,7 @@ func TestNetDevicesRefused(t *testing.T) {
 		})
 	}
 }
+
+// runcNetDevices is why the netDevices tests are rt's only: runc 1.1.5 has no linux.netDevices, and runc 1.5.3
+// neither keeps a moved device's addresses on this host nor refuses these configs before it moves a device.
+const runcNetDevices = "runc 1.1.5 has no linux.netDevices; runc 1.5 keeps no addresses here and refuses late"

@@ -38,7 +38,7 @@ func TestNotifySocket(t *testing.T) {
 		complete := func() bool {
 			all := strings.Join(msgs, "\n")
 			return strings.Contains(all, "READY=1") && strings.Contains(all, "MAINPID=") &&
-				(isRunc || strings.Contains(all, "BARRIER=1"))
+				(isOldRunc() || strings.Contains(all, "BARRIER=1"))
 		}
 		for !complete() {
 			buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(4))
@@ -87,7 +87,7 @@ func TestNotifySocket(t *testing.T) {
 	if !strings.Contains(all, "READY=1") || !strings.Contains(all, "MAINPID="+strconv.Itoa(pid)+"\n") {
 		t.Errorf("messages %q, want READY=1 and MAINPID=%d", msgs, pid)
 	}
-	if !isRunc && msgs[len(msgs)-1] != "BARRIER=1" {
+	if !isOldRunc() && msgs[len(msgs)-1] != "BARRIER=1" {
 		t.Errorf("messages %q, want BARRIER=1 last", msgs)
 	}
 	mustRT(t, "delete", "--force", id)

@@ -145,7 +145,7 @@ func TestProcessAttrs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if !tc.runc {
-				rtOnly(t, runcLacksExtras)
+				oldRunc(t, runcLacksExtras)
 			}
 			var s Self
 			runProbe(t, tc.mutate, &s)
@@ -158,7 +158,7 @@ func TestProcessAttrs(t *testing.T) {
 // (runtime-spec config.md) is meant for exec'd processes: initial before the move into the cgroup, final after.
 func TestProcessAttrsExec(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, runcLacksExtras)
+	oldRunc(t, runcLacksExtras)
 	cpus := onlineCPUs(t)
 	b := bundle(t, func(s *specs.Spec) {
 		sleeper(s)
@@ -256,7 +256,8 @@ func TestProcessAttrsRefused(t *testing.T) {
 		name   string
 		mutate func(*specs.Spec)
 		want   string
-		rtOnly string // non-empty: runc 1.1.5 accepts this config, for the given reason
+		rtOnly string // non-empty: runc accepts this config, for the given reason
+		old    string // non-empty: runc before 1.5 accepts this config, for the given reason
 	}{
 		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "rt-test"} },
 			want:   "linux.intelRdt: the host has no resctrl filesystem (mount -t resctrl)",
@@ -264,30 +265,33 @@ func TestProcessAttrsRefused(t *testing.T) {
 		{name: "netDevices loopback", mutate: func(s *specs.Spec) {
 			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "lo1"}}
 		}, want: `linux.netDevices["lo"]: the loopback device cannot leave its network namespace`,
-			rtOnly: "runc 1.1.5 ignores linux.netDevices"},
+			old: "runc 1.1.5 ignores linux.netDevices"},
 		{name: "apparmorProfile without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" },
 			want: "process.apparmorProfile"},
 		{name: "selinuxLabel without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
 			want: "process.selinuxLabel"},
 		{name: "unknown scheduler policy", mutate: func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FOO"} },
-			want: `process.scheduler.policy: unknown policy "SCHED_FOO"`, rtOnly: runcLacksExtras},
+			want: `process.scheduler.policy: unknown policy "SCHED_FOO"`, old: runcLacksExtras},
 		{name: "ioPriority out of range", mutate: func(s *specs.Spec) {
 			s.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 8}
-		}, want: "process.ioPriority.priority", rtOnly: runcLacksExtras},
+		}, want: "process.ioPriority.priority", old: runcLacksExtras},
 		{name: "bad execCPUAffinity", mutate: func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Final: "0-"} },
-			want: "process.execCPUAffinity.final", rtOnly: runcLacksExtras},
+			want: "process.execCPUAffinity.final", old: runcLacksExtras},
 		{name: "personality flag", mutate: func(s *specs.Spec) {
 			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
-		}, want: "linux.personality.flags[0]", rtOnly: runcLacksExtras},
+		}, want: "linux.personality.flags[0]", rtOnly: "runc 1.5 only warns about a personality flag it does not support"},
 		{name: "memoryPolicy MPOL_BIND without nodes", mutate: func(s *specs.Spec) {
 			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind}
-		}, want: "linux.memoryPolicy.nodes", rtOnly: runcLacksExtras},
+		}, want: "linux.memoryPolicy.nodes", old: runcLacksExtras},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			if tc.rtOnly != "" {
 				rtOnly(t, tc.rtOnly)
+			}
+			if tc.old != "" {
+				oldRunc(t, tc.old)
 			}
 			b := bundle(t, tc.mutate)
 			id := newID(t)

@@ -37,6 +37,7 @@ var rarelyUsed = []string{
 // seen from inside.
 func TestSeccompUnderAddressSpaceLimit(t *testing.T) {
 	t.Parallel()
+	rtOnly(t, "runc 1.5's init segfaults in libseccomp (cgo) under the limit: a runc bug")
 	const limit = 1 << 30
 	b := bundle(t, func(s *specs.Spec) {
 		s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_AS", Soft: limit, Hard: limit})
@@ -56,6 +57,7 @@ func TestSeccompUnderAddressSpaceLimit(t *testing.T) {
 // No pid namespace: a namespace's init ignores signals it has no handler for.
 func TestStartWaitsForExec(t *testing.T) {
 	t.Parallel()
+	rtOnly(t, "runc's start returns when the init leaves the fifo, before startContainer hooks and execve")
 	b := bundle(t, func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "100000"}
 		var ns []specs.LinuxNamespace

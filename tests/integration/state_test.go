@@ -2,6 +2,7 @@ package integration
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -127,10 +128,12 @@ func TestList(t *testing.T) {
 	})
 }
 
-// TestListEmpty: list of a root with no containers (one never created, even) prints just the header, and
-// -f json an empty array.
+// TestListEmpty: list of a root with no containers prints just the header, and -f json an empty array.
 func TestListEmpty(t *testing.T) {
 	t.Parallel()
+	if err := os.MkdirAll(stateRoot(t), 0o700); err != nil {
+		t.Fatal(err)
+	}
 	r := mustRT(t, "list")
 	if got := strings.Join(strings.Fields(r.Stdout), " "); got != "ID PID STATUS BUNDLE CREATED OWNER" {
 		t.Errorf("list = %q, want only the header", r.Stdout)
@@ -139,5 +142,21 @@ func TestListEmpty(t *testing.T) {
 	// runc 1.1.5 prints null (a nil slice); [] is as good to a JSON decoder, so both are accepted.
 	if got := strings.TrimSpace(r.Stdout); got != "[]" && got != "null" {
 		t.Errorf("list -f json = %q, want [] or null", r.Stdout)
+	}
+}
+
+// TestListMissingRoot: list with a --root that does not exist is an error naming it (runc 1.5: "open ROOT: no such
+// file or directory"), so that a mistyped --root is not taken for an empty one; nothing is created.
+func TestListMissingRoot(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 creates the missing root and lists nothing")
+	root := stateRoot(t) // not made until a container is created
+	r := rt(t, "list")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "open "+root+": no such file or directory") {
+		t.Errorf("list with a missing --root: %v, want exit 1 and \"open %s: no such file or directory\"", r, root)
+	}
+	oneLine(t, r, root)
+	if exists(root) {
+		t.Errorf("list created the missing root %s", root)
 	}
 }

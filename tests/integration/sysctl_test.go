@@ -40,7 +40,7 @@ func TestSysctl(t *testing.T) {
 // through the container's /proc, so the host file stays as it was and the container's domainname is set.
 func TestSysctlNotRedirected(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5 writes sysctls through the container's /proc (CVE-2025-52881, fixed in runc 1.2.8)")
+	oldRunc(t, "runc 1.1.5 writes sysctls through the container's /proc (CVE-2025-52881, fixed in runc 1.2.8)")
 	decoy := filepath.Join(t.TempDir(), "decoy")
 	if err := os.WriteFile(decoy, []byte("untouched\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -137,7 +137,7 @@ func TestUserns(t *testing.T) {
 // /proc/uptime) by the offsets (time_namespaces(7), Linux 5.6; config-linux.md "Offset for Time Namespace").
 func TestTimeNamespace(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
+	oldRunc(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
 	const offset = 86400
 	tests := []struct {
 		name    string
