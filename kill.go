@@ -38,10 +38,11 @@ var killCommand = &cli.Command{
 	},
 }
 
-// parseSignal accepts a number, a name, or a SIG name, in any case: 9, KILL, SIGKILL, sigkill.
+// parseSignal accepts a number, a name, or a SIG name, in any case: 9, KILL, SIGKILL, sigkill. 0 sends nothing and
+// only checks that the init is alive (kill(2)), as runc's `kill ID 0` does.
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("signal %q: out of range", s)
 		}
 		return unix.Signal(n), nil

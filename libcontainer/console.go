@@ -29,8 +29,9 @@ func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "open", Path: slavePath, Err: err})
 	}
 	defer unix.Close(slave)
-	// The terminal belongs to the process's user, as a login terminal would.
-	if err := unix.Fchown(slave, int(p.User.UID), int(p.User.GID)); err != nil {
+	// The terminal belongs to the process's user, as a login terminal would; its group stays the one devpts gave
+	// it (the mount's gid= option, tty in every default config), which runc leaves too (fixStdioPermissions).
+	if err := unix.Fchown(slave, int(p.User.UID), -1); err != nil {
 		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fchown", err))
 	}
 	if devConsole {

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -232,4 +234,103 @@ func TestConsoleSymlinkRefused(t *testing.T) {
 		t.Errorf("core_pattern changed from %q to %q", before, after)
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// acceptMaster listens on a new console socket and returns its path and the pty master that arrives on it (nil
+// when none does).
+func acceptMaster(t *testing.T) (string, <-chan *os.File) {
+	t.Helper()
+	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	masterc := make(chan *os.File, 1)
+	go func() {
+		var master *os.File
+		defer func() { masterc <- master }()
+		conn, err := l.AcceptUnix()
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
+		_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		if err != nil {
+			return
+		}
+		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
+			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+				master = os.NewFile(uintptr(fds[0]), "pty-master")
+			}
+		}
+	}()
+	return sockPath, masterc
+}
+
+// readMaster reads the pty master until the output has a line matching re, and returns that line's submatches.
+func readMaster(t *testing.T, masterc <-chan *os.File, re *regexp.Regexp) []string {
+	t.Helper()
+	var master *os.File
+	select {
+	case master = <-masterc:
+	case <-time.After(cmdTimeout):
+	}
+	if master == nil {
+		t.Fatal("no pty master received on the console socket")
+	}
+	defer master.Close()
+	var out bytes.Buffer
+	var m []string
+	buf := make([]byte, 4096)
+	waitFor(t, "a line matching "+re.String()+" on the pty", func() bool {
+		_ = master.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, _ := master.Read(buf)
+		out.Write(buf[:n])
+		m = re.FindStringSubmatch(out.String())
+		return m != nil
+	})
+	return m
+}
+
+// TestTerminalOwner: the pty slave of a container or of `exec -t` belongs to process.user.uid and to the group of
+// the devpts mount's gid= option (tty, 5, in the default config), whatever the process's own group: runc changes
+// only the owner (fixStdioPermissions), and devpts gives a new pty its mount's gid.
+func TestTerminalOwner(t *testing.T) {
+	t.Parallel()
+	ownerLine := regexp.MustCompile(`owner (\d+) (\d+)\r?\n`)
+	script := `echo owner $(stat -c '%u %g' $(tty))`
+	for _, user := range []specs.User{{UID: 0, GID: 0}, {UID: 1000, GID: 100}} {
+		t.Run(fmt.Sprintf("run %d:%d", user.UID, user.GID), func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Process.Terminal = true
+				s.Process.User = user
+				s.Process.Args = []string{"sh", "-c", script + "; sleep 100000"}
+			})
+			sock, masterc := acceptMaster(t)
+			id := newID(t)
+			mustRT(t, "run", "-d", "--console-socket", sock, "--bundle", b, id)
+			if m := readMaster(t, masterc, ownerLine); m[1] != strconv.Itoa(int(user.UID)) || m[2] != "5" {
+				t.Errorf("the terminal is owned by %s:%s, want %d:5", m[1], m[2], user.UID)
+			}
+		})
+		t.Run(fmt.Sprintf("exec %d:%d", user.UID, user.GID), func(t *testing.T) {
+			t.Parallel()
+			id, _ := runDetached(t, bundle(t, sleeper))
+			sock, masterc := acceptMaster(t)
+			pidFile := filepath.Join(t.TempDir(), "exec.pid")
+			mustRT(t, "exec", "-d", "-t", "--console-socket", sock, "--pid-file", pidFile,
+				"--user", fmt.Sprintf("%d:%d", user.UID, user.GID), id, "sh", "-c", script)
+			if m := readMaster(t, masterc, ownerLine); m[1] != strconv.Itoa(int(user.UID)) || m[2] != "5" {
+				t.Errorf("the exec'd terminal is owned by %s:%s, want %d:5", m[1], m[2], user.UID)
+			}
+			// The exec'd shell, orphaned by `exec -d`, is reparented to this subreaper: reap it, or the cgroup stays busy.
+			waitFor(t, "the exec'd process reaped", func() bool {
+				reapOrphans()
+				return !exists("/proc/" + strings.TrimSpace(readFile(pidFile)))
+			})
+		})
+	}
 }

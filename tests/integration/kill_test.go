@@ -37,6 +37,26 @@ func TestKillSignals(t *testing.T) {
 	}
 }
 
+// TestKillZero: `kill ID 0` sends no signal and succeeds while the init is alive (kill(2)'s existence check, which
+// runc's bats suite uses to poll a container); once the container has stopped it fails.
+func TestKillZero(t *testing.T) {
+	t.Parallel()
+	id, out := runDetached(t, bundle(t, withArgs("/probe", "signals", "0")))
+	waitOutput(t, out, "ready\n")
+	mustRT(t, "kill", id, "0")
+	if got := status(t, id); got != "running" {
+		t.Errorf("status after kill 0 = %q, want running", got)
+	}
+	if strings.Contains(readFile(out), "got ") {
+		t.Errorf("kill 0 delivered a signal: %q", readFile(out))
+	}
+	mustRT(t, "kill", id, "KILL")
+	waitStatus(t, id, "stopped")
+	if r := rt(t, "kill", id, "0"); r.Code != 1 {
+		t.Errorf("kill 0 of a stopped container: %v, want exit 1", r)
+	}
+}
+
 // TestFlagsAfterID: flags may follow the container id, as runc's urfave/cli v1 reorders them: `kill ID 9 --all`,
 // `delete ID --force`. (A flag right after the id followed by a bare argument,
 // `kill ID --all 9`, is ambiguous in runc 1.1.5, which takes 9 as the id, so the unambiguous forms are used.)
