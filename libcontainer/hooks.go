@@ -4,17 +4,33 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
+	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // runHooks runs each hook in order with the container state on its stdin (runtime-spec config.md "POSIX-platform
-// Hooks"): the first failure stops the rest and is returned, naming the hook.
+// Hooks"): the first failure stops the rest and is returned in runc's words ("error running createContainer hook
+// #0: exit status 1, stdout: ..., stderr: ..."), which users and their tools match.
 func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
+	return runHooksIn(kind, hooks, state, hookEnv{})
+}
+
+// hookEnv is where a hook runs: its working directory ("": the caller's) and the environment a hook without env
+// of its own gets (nil: none, not rt's).
+type hookEnv struct {
+	dir string
+	env []string
+}
+
+// runHooksIn is runHooks in a given working directory and default environment (the init's hooks: runc runs the
+// createContainer hooks in the rootfs, and the startContainer hooks with the process's environment).
+func runHooksIn(kind string, hooks []specs.Hook, state *specs.State, where hookEnv) error {
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -23,8 +39,8 @@ func runHooks(kind string, hooks []specs.Hook, state *specs.State) error {
 		return fmt.Errorf("encode state for %s hooks: %w", kind, err)
 	}
 	for i, h := range hooks {
-		if err := runHook(h, data); err != nil {
-			return fmt.Errorf("hooks.%s[%d] %s: %w", kind, i, h.Path, err)
+		if err := runHook(h, data, where); err != nil {
+			return fmt.Errorf("error running %s hook #%d: %w", kind, i, err)
 		}
 	}
 	return nil
@@ -38,13 +54,13 @@ func runHooksWarn(kind string, hooks []specs.Hook, state *specs.State) {
 		return
 	}
 	for i, h := range hooks {
-		if err := runHook(h, data); err != nil {
-			slog.Warn(fmt.Sprintf("hooks.%s[%d] %s: %v", kind, i, h.Path, err))
+		if err := runHook(h, data, hookEnv{}); err != nil {
+			slog.Warn(fmt.Sprintf("error running %s hook #%d: %v", kind, i, err))
 		}
 	}
 }
 
-func runHook(h specs.Hook, state []byte) error {
+func runHook(h specs.Hook, state []byte, where hookEnv) error {
 	ctx := context.Background()
 	if h.Timeout != nil {
 		var cancel context.CancelFunc
@@ -56,20 +72,27 @@ func runHook(h specs.Hook, state []byte) error {
 	if len(cmd.Args) == 0 {
 		cmd.Args = []string{h.Path}
 	}
+	cmd.Dir = where.dir
 	cmd.Env = h.Env
+	if len(cmd.Env) == 0 {
+		cmd.Env = where.env
+	}
 	if cmd.Env == nil {
 		cmd.Env = []string{} // the hook gets only its own env, not rt's
 	}
 	cmd.Stdin = bytes.NewReader(state)
-	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		return fmt.Errorf("timed out after %ds", *h.Timeout)
+		return fmt.Errorf("hook ran past specified timeout of %.1fs", float64(*h.Timeout))
 	}
 	if err != nil {
-		if out := bytes.TrimSpace(stderr.Bytes()); len(out) > 0 {
-			return fmt.Errorf("%w: %s", err, out)
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			// One line: the outputs' own line breaks would split rt's error.
+			flat := func(b bytes.Buffer) string { return strings.Join(strings.Fields(b.String()), " ") }
+			return fmt.Errorf("%w, stdout: %s, stderr: %s", err, flat(stdout), flat(stderr))
 		}
 		return err
 	}

@@ -127,10 +127,13 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err != nil {
 		return "", fmt.Errorf("process.args[0]: %w", err)
 	}
-	// CVE-2024-21626: a cwd reached through a leaked host fd (/proc/self/fd/N) lies outside the container, and
-	// getcwd(2) then fails with ENOENT or returns "(unreachable)...". Checked here, before a seccomp filter could
-	// deny getcwd; the chdir as the process's user below resolves the same path through the same fds.
-	if err := verifyCwd(p.Cwd); err != nil {
+	// The cwd is entered before the switch to process.user and, only where that is refused, again after, as runc
+	// does: a cwd that only root may enter (0700) works for a non-root user, and so does one that only the user may
+	// enter (a volume chowned to it). CVE-2024-21626: a cwd reached through a leaked host fd (/proc/self/fd/N) lies
+	// outside the container, and getcwd(2) then fails with ENOENT or returns "(unreachable)..."; checked here,
+	// before a seccomp filter could deny getcwd.
+	entered, err := verifyCwd(p.Cwd, true)
+	if err != nil {
 		return "", err
 	}
 	if filter != nil && !p.NoNewPrivileges {
@@ -143,8 +146,10 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err := setupUser(p, setgroups); err != nil {
 		return "", err
 	}
-	if err := unix.Chdir(p.Cwd); err != nil {
-		return "", fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: p.Cwd, Err: err})
+	if !entered {
+		if _, err := verifyCwd(p.Cwd, false); err != nil {
+			return "", err
+		}
 	}
 	if err := applyCaps(caps(p)); err != nil {
 		return "", err
@@ -228,15 +233,19 @@ func setupUser(p *specs.Process, setgroups bool) error {
 	return nil
 }
 
-// verifyCwd changes to cwd and checks that it is inside the process's root.
-func verifyCwd(cwd string) error {
+// verifyCwd changes to cwd and checks that it is inside the process's root. With retry, a permission error is not
+// one: it returns false, for the caller to try again as the process's user.
+func verifyCwd(cwd string, retry bool) (bool, error) {
 	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: cwd, Err: err})
+		if retry && (err == unix.EACCES || err == unix.EPERM) {
+			return false, nil
+		}
+		return false, fmt.Errorf("process.cwd: %w", &os.PathError{Op: "chdir", Path: cwd, Err: err})
 	}
 	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
-		return fmt.Errorf("process.cwd %s: working directory is outside the container", cwd)
+		return false, fmt.Errorf("process.cwd %s: working directory is outside the container", cwd)
 	}
-	return nil
+	return true, nil
 }
 
 // caps is the process's capabilities; none at all when the config gives none, as with runc.

@@ -64,7 +64,8 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 			return err
 		}
 		if h := spec.Hooks; h != nil {
-			if err := runHooks("createContainer", h.CreateContainer, state); err != nil {
+			// In the rootfs, before pivot_root, as runc runs them: hooks written for runc use paths such as ./lib.
+			if err := runHooksIn("createContainer", h.CreateContainer, state, hookEnv{dir: cfg.Rootfs}); err != nil {
 				return err
 			}
 		}
@@ -128,7 +129,8 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	}
 	if h := spec.Hooks; h != nil && len(h.StartContainer) > 0 {
 		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(), Bundle: cfg.Bundle}
-		if err := runHooks("startContainer", h.StartContainer, state); err != nil {
+		// A hook without env of its own gets the process's (runc's SetDefaultEnv).
+		if err := runHooksIn("startContainer", h.StartContainer, state, hookEnv{env: os.Environ()}); err != nil {
 			return err
 		}
 	}

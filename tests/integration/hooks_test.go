@@ -1,0 +1,96 @@
+package integration
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestCreateContainerHookCwd: createContainer hooks run with the container's rootfs as their working directory
+// (in its mount namespace, before pivot_root), as runc runs them: hooks written for runc use relative paths.
+func TestCreateContainerHookCwd(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "pwd -P > ./tmp/hookcwd"}}}}
+		s.Process.Args = []string{"cat", "/tmp/hookcwd"}
+	})
+	rootfs, err := filepath.EvalSymlinks(filepath.Join(b, "rootfs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != rootfs+"\n" {
+		t.Errorf("the createContainer hook's cwd: %q, want the rootfs %s", r.Stdout, rootfs)
+	}
+}
+
+// TestStartContainerHookEnv: a startContainer hook without env of its own gets the process's environment (runc's
+// SetDefaultEnv); one with env gets only that.
+func TestStartContainerHookEnv(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Root.Readonly = false // the hooks write /tmp/hookenv
+		s.Process.Env = append(s.Process.Env, "HOOKVAR=from-process")
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{
+			{Path: "/bin/sh", Args: []string{"sh", "-c", "echo inherited=$HOOKVAR > /tmp/hookenv"}},
+			{Path: "/bin/sh", Args: []string{"sh", "-c", "echo own=$HOOKVAR >> /tmp/hookenv"}, Env: []string{"OTHER=1"}},
+		}}
+		s.Process.Args = []string{"cat", "/tmp/hookenv"}
+	})
+	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "inherited=from-process\nown=\n" {
+		t.Errorf("the startContainer hooks saw %q, want the process's HOOKVAR in the first only", r.Stdout)
+	}
+}
+
+// TestHookFailureText: a failing hook fails create with runc's text, which users match: "error running KIND hook
+// #N: exit status S, stdout: ..., stderr: ...", and nothing is left behind.
+func TestHookFailureText(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 says \"error running hook #N: error running hook: ...\" without the kind")
+	fail := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo said; echo oops >&2; exit 3"}}
+	ok := specs.Hook{Path: "/bin/true"}
+	tests := []struct {
+		name  string
+		hooks specs.Hooks
+		want  string
+	}{
+		{name: "createRuntime", hooks: specs.Hooks{CreateRuntime: []specs.Hook{ok, fail}},
+			want: "error running createRuntime hook #1: exit status 3, stdout: said"},
+		{name: "createContainer", hooks: specs.Hooks{CreateContainer: []specs.Hook{fail}},
+			want: "error running createContainer hook #0: exit status 3, stdout: said"},
+		{name: "startContainer", hooks: specs.Hooks{StartContainer: []specs.Hook{fail}},
+			want: "error running startContainer hook #0: exit status 3, stdout: said"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) { s.Hooks = &tc.hooks })
+			id := newID(t)
+			r := rt(t, "run", "--bundle", b, id)
+			if r.Code == 0 || !strings.Contains(r.Stderr, tc.want) || !strings.Contains(r.Stderr, "stderr: oops") {
+				t.Errorf("run with a failing %s hook: %v, want an error with %q and \"stderr: oops\"", tc.name, r, tc.want)
+			}
+			_ = rt(t, "delete", "-f", id) // run leaves a container whose startContainer hook failed stopped
+			assertNoLeak(t, stateRoot(t), id, b)
+		})
+	}
+}
+
+// TestCwdOnlyRootMayEnter: a process.cwd that only root may enter (0700, owned by root) works for a non-root
+// process.user: runc enters the cwd before switching to the user (and again after, only where that was refused).
+func TestCwdOnlyRootMayEnter(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 100}
+		s.Process.Cwd = "/root"
+		s.Process.Args = []string{"sh", "-c", "pwd; id -u"}
+	})
+	if err := os.Chmod(filepath.Join(b, "rootfs", "root"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "/root\n1000\n" {
+		t.Errorf("inside: %q, want /root and uid 1000", r.Stdout)
+	}
+}
