@@ -321,3 +321,24 @@ func TestCgroupDeleteRemoves(t *testing.T) {
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
 }
+
+// TestUpdateMemoryKeepsSwap: `update --memory` without --memory-swap leaves the swap limit alone, as runc treats an
+// unset swap, also when the config had memory+swap equal to the memory limit (no swap): lowering the memory limit
+// works, and memory+swap keeps its value.
+func TestUpdateMemoryKeepsSwap(t *testing.T) {
+	t.Parallel()
+	if !exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
+		t.Skip("no swap accounting (memory.memsw.*) on this host")
+	}
+	id, _ := runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
+		r.Memory = &specs.LinuxMemory{Limit: ptrInt64(64 << 20), Swap: ptrInt64(64 << 20)}
+	})))
+	paths := cgroupPaths(t, id)
+	mustRT(t, "update", "--memory", "32M", id)
+	if got := cgroupFile(t, paths, "memory", "memory.limit_in_bytes"); got != strconv.Itoa(32<<20) {
+		t.Errorf("memory.limit_in_bytes = %s, want %d", got, 32<<20)
+	}
+	if got := cgroupFile(t, paths, "memory", "memory.memsw.limit_in_bytes"); got != strconv.Itoa(64<<20) {
+		t.Errorf("memory.memsw.limit_in_bytes = %s, want %d (unchanged)", got, 64<<20)
+	}
+}
