@@ -31,7 +31,11 @@ var createCommand = &cli.Command{
 	ArgsUsage: "CONTAINER_ID",
 	Flags:     createFlags,
 	Action: func(cliCtx *cli.Context) error {
-		c, _, err := createContainer(cliCtx, true)
+		id, err := idArg(cliCtx)
+		if err != nil {
+			return err
+		}
+		c, _, err := createContainer(cliCtx, id, cliCtx.String("bundle"), true)
 		if err != nil {
 			return err
 		}
@@ -41,15 +45,11 @@ var createCommand = &cli.Command{
 
 // createContainer is create's work, shared with run: the container is left created and locked. A foreground run
 // with a terminal gets the relay for its pty.
-func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container, *ttyRelay, error) {
-	id, err := idArg(cliCtx)
-	if err != nil {
-		return nil, nil, err
-	}
+func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*libcontainer.Container, *ttyRelay, error) {
 	if err := libcontainer.ValidateID(id); err != nil {
 		return nil, nil, err
 	}
-	bundle, err := filepath.Abs(cliCtx.String("bundle"))
+	bundle, err := filepath.Abs(bundleArg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--bundle: %w", err)
 	}

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -15,7 +21,7 @@ import (
 var runCommand = &cli.Command{
 	Name:      "run",
 	Usage:     "create and start a container; in the foreground, wait for it and exit with its status",
-	ArgsUsage: "CONTAINER_ID",
+	ArgsUsage: "CONTAINER_ID | BUNDLE_DIR/",
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
 		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
@@ -35,7 +41,11 @@ var runCommand = &cli.Command{
 			signals = make(chan os.Signal, 128)
 			signal.Notify(signals)
 		}
-		c, relay, err := createContainer(cliCtx, detach)
+		id, bundle, named, err := runTarget(cliCtx)
+		if err != nil {
+			return err
+		}
+		c, relay, err := createContainer(cliCtx, id, bundle, detach)
 		if err != nil {
 			return err
 		}
@@ -51,7 +61,13 @@ var runCommand = &cli.Command{
 			return err
 		}
 		if detach {
-			return c.AwaitReady(false)
+			if err := c.AwaitReady(false); err != nil {
+				return err
+			}
+			if named {
+				fmt.Println(c.ID()) // the caller has no other way to learn the id it was given
+			}
+			return nil
 		}
 		// In the foreground readiness is passed on while rt relays signals and waits.
 		go func() {
@@ -72,6 +88,42 @@ var runCommand = &cli.Command{
 		return &exitError{code: code}
 	},
 }
+
+// runTarget is run's container id and bundle. `rt run ID` is runc's (the bundle is --bundle); an argument with a
+// slash can never be an id, so `rt run DIR/` runs the bundle in DIR under an id made from the directory's name
+// and a short random suffix (named is true: `run -d` prints it).
+func runTarget(cliCtx *cli.Context) (id, bundle string, named bool, err error) {
+	if id, err = idArg(cliCtx); err != nil {
+		return "", "", false, err
+	}
+	if !strings.Contains(id, "/") {
+		return id, cliCtx.String("bundle"), false, nil
+	}
+	dir := id
+	if st, statErr := os.Stat(filepath.Join(dir, "config.json")); statErr != nil || !st.Mode().IsRegular() {
+		return "", "", false, fmt.Errorf("run: %q is neither a container id (no slash allowed) nor a bundle directory (no config.json)", dir)
+	}
+	if cliCtx.IsSet("bundle") {
+		return "", "", false, fmt.Errorf("run: %q is a bundle directory, and so is --bundle %q: give one", dir, cliCtx.String("bundle"))
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", "", false, fmt.Errorf("run %s: %w", dir, err)
+	}
+	suffix := make([]byte, 3)
+	if _, err := rand.Read(suffix); err != nil {
+		return "", "", false, fmt.Errorf("run %s: %w", dir, err)
+	}
+	// Characters an id may not have become '-'; a name that would start with '.' gets none of its dots.
+	name := strings.TrimLeft(idUnsafe.ReplaceAllString(filepath.Base(abs), "-"), ".")
+	if name == "" || name == "-" {
+		name = "rt"
+	}
+	return name + "-" + hex.EncodeToString(suffix), abs, true, nil
+}
+
+// idUnsafe matches what a container id may not contain (libcontainer's idPattern).
+var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_+.-]+`)
 
 // deleteAfterRun removes the container once its init has exited; a concurrent `rt delete` may have done it already.
 func deleteAfterRun(root, id string) error {

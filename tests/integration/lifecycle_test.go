@@ -3,7 +3,9 @@ package integration
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -292,4 +294,38 @@ func keyctlSessionID() (int, error) {
 		return 0, os.NewSyscallError("keyctl", err)
 	}
 	return id, nil
+}
+
+// TestRunBundleDir: `rt run DIR/` (README's usage line) runs the bundle in DIR: an argument with a slash can never
+// be a container id, so the id is the directory's name and a random suffix, which `run -d` prints. One that is
+// neither an id nor a bundle directory gets one line saying both, and leaves nothing.
+func TestRunBundleDir(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "rt's own usage: runc takes the argument for an id and refuses it")
+	b := bundle(t, sleeper)
+	r := mustRT(t, "run", "-d", b+"/")
+	id := strings.TrimSpace(r.Stdout)
+	e := env(t)
+	e.mu.Lock()
+	e.ids = append(e.ids, id) // deleted at cleanup
+	e.mu.Unlock()
+	if !regexp.MustCompile(`^` + regexp.QuoteMeta(filepath.Base(b)) + `-[0-9a-f]{6}$`).MatchString(id) {
+		t.Fatalf("run -d %s/ printed %q, want the directory's name and a suffix", b, r.Stdout)
+	}
+	if s := state(t, id); s.Status != "running" || s.Bundle != b {
+		t.Errorf("state of %s: %+v, want running from bundle %s", id, s, b)
+	}
+	r = mustRT(t, "run", bundle(t, withArgs("sh", "-c", "echo hello"))+"/")
+	if r.Stdout != "hello\n" {
+		t.Errorf("run DIR/ in the foreground: %q, want hello", r.Stdout)
+	}
+	missing := filepath.Join(t.TempDir(), "nobundle") + "/"
+	r = rt(t, "run", missing)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "neither a container id") || !strings.Contains(r.Stderr, "nor a bundle directory") {
+		t.Errorf("run %s: %v, want exit 1 saying neither an id nor a bundle", missing, r)
+	}
+	oneLine(t, r, missing)
+	if ents, _ := os.ReadDir(stateRoot(t)); len(ents) != 1 {
+		t.Errorf("state root has %d entries, want only %s's", len(ents), id)
+	}
 }
