@@ -82,7 +82,7 @@ func TestStartWaitsForExec(t *testing.T) {
 // workload, which gets its own environment at execve, does not have it.
 func TestInitRseqOff(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5's init is a Go program with the same exposure; it does not set the tunable")
+	rtOnly(t, "runc's init is a Go program with the same exposure; it does not set the tunable")
 	b := bundle(t, func(s *specs.Spec) {
 		s.Linux.Seccomp = denyProfile("rseq")
 		s.Process.Args = []string{"sh", "-c", "cat /proc/self/environ; echo; sleep 100000"}
@@ -110,7 +110,7 @@ func TestInitRseqOff(t *testing.T) {
 // depend on the container's /proc, which the init sees after pivot_root.
 func TestSeccompWithoutProc(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5 needs the container's /proc to close its fds (open /proc/self/fd)")
+	oldRunc(t, "runc 1.1.5 needs the container's /proc to close its fds (open /proc/self/fd)")
 	b := bundle(t, func(s *specs.Spec) {
 		var ms []specs.Mount
 		for _, m := range s.Mounts {

@@ -45,7 +45,7 @@ func TestExeNotWritable(t *testing.T) {
 // The trailing slash makes lstat follow each fd's magic link, which needs ptrace access to the init.
 func TestInitNotDumpable(t *testing.T) {
 	t.Parallel()
-	rtOnly(t, "runc 1.1.5 leaves its created init dumpable (it holds no host directory fd, only the fifo)")
+	rtOnly(t, "runc leaves its created init dumpable (it holds no host directory fd, only the fifo)")
 	b := bundle(t, sleeper)
 	id := newID(t)
 	mustRT(t, "create", "--bundle", b, id)
