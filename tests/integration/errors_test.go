@@ -41,8 +41,7 @@ func TestCreateBadInput(t *testing.T) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "foo"})
 		}},
 		// config-linux.md: "If a `namespaces` field contains duplicated namespaces with same `type`, the runtime MUST
-		// generate an error"; runc
-		// 1.5 too ("malformed spec file: duplicated ns").
+		// generate an error"; runc 1.5 refuses it too ("malformed spec file: duplicated ns").
 		{name: "duplicate namespace", want: "pid", mutate: func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 		}},
