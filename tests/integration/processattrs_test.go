@@ -260,8 +260,8 @@ func TestProcessAttrsRefused(t *testing.T) {
 		old    string // non-empty: runc before 1.5 accepts this config, for the given reason
 	}{
 		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "rt-test"} },
-			want:   "linux.intelRdt: the host has no resctrl filesystem (mount -t resctrl)",
-			old: "runc 1.1.5 runs a container with only intelRdt.closID set on a host without resctrl"},
+			want: "linux.intelRdt: the host has no resctrl filesystem (mount -t resctrl)",
+			old:  "runc 1.1.5 runs a container with only intelRdt.closID set on a host without resctrl"},
 		{name: "netDevices loopback", mutate: func(s *specs.Spec) {
 			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"lo": {Name: "lo1"}}
 		}, want: `linux.netDevices["lo"]: the loopback device cannot leave its network namespace`,
