@@ -36,7 +36,7 @@ var execCommand = &cli.Command{
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more fds (3 to 3+N-1) to the process"},
 		&cli.StringSliceFlag{Name: "cgroup", Hidden: true, Usage: "run in this sub-cgroup (not supported yet)"},
-		&cli.BoolFlag{Name: "ignore-paused", Hidden: true, Usage: "exec even if the container is paused"},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container (the process starts frozen)"},
 	},
 	Action: func(cliCtx *cli.Context) error {
 		code, err := execProcess(cliCtx)
@@ -140,7 +140,8 @@ func execSpec(cliCtx *cli.Context, base *specs.Process) (*specs.Process, error) 
 		if err != nil {
 			return nil, fmt.Errorf("--user %q: want UID[:GID] in numbers", u)
 		}
-		p.User.UID, p.User.GID = uint32(uid), 0
+		// Without :GID the container's process.user.gid stays, as in runc.
+		p.User.UID = uint32(uid)
 		if hasGid {
 			gid, err := strconv.ParseUint(gidStr, 10, 32)
 			if err != nil {

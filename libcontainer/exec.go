@@ -16,6 +16,9 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	switch st := c.Status(); {
 	case st == Running || st == Created:
 	case st == Paused && ignorePaused:
+	case st == Paused:
+		// runc's words: users and its own suite match them.
+		return 0, classErr(ErrState, "cannot exec in a paused container (use --ignore-paused to override)")
 	default:
 		return 0, classErr(ErrState, "container %q is %s, not running", c.ID(), st)
 	}

@@ -253,3 +253,31 @@ func readlink(t *testing.T, path string) string {
 	}
 	return s
 }
+
+// TestExecUserKeepsGid: `exec --user UID` without :GID keeps the container's process.user.gid, as runc does.
+func TestExecUserKeepsGid(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Process.User = specs.User{UID: 0, GID: 100}
+	}))
+	if r := mustRT(t, "exec", "--user", "1000", id, "sh", "-c", "id -u; id -g"); r.Stdout != "1000\n100\n" {
+		t.Errorf("exec --user 1000: %q, want uid 1000 and the config's gid 100", r.Stdout)
+	}
+}
+
+// TestExecPaused: exec into a paused container is refused with runc's text (exit 255, as every failed exec), and
+// runs nothing.
+func TestExecPaused(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, sleeper))
+	mustRT(t, "pause", id)
+	r := rt(t, "exec", id, "mkdir", "/dev/shm/ran")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec in a paused container (use --ignore-paused to override)") {
+		t.Errorf("exec into a paused container: %v, want a failure with runc's message", r)
+	}
+	mustRT(t, "resume", id)
+	if r := rt(t, "exec", id, "test", "-e", "/dev/shm/ran"); r.Code == 0 {
+		t.Errorf("the refused exec ran")
+	}
+}
