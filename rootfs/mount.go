@@ -62,14 +62,19 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		// The devices are created after the mounts: /dev goes read-only in Finalize (runc does the same).
 		flags &^= unix.MS_RDONLY
 	}
-	var oldMode uint32
+	data := o.data
 	if typ == "tmpfs" && existed && !strings.Contains(o.data, "mode=") {
+		// A tmpfs over an existing directory keeps that directory's mode unless mode= was given: passed as mode=
+		// ahead of the config's options, as runc does, so that it holds on a read-only tmpfs too.
 		var st unix.Stat_t
 		if err := unix.Fstat(int(dst.Fd()), &st); err != nil {
 			dst.Close()
 			return &os.PathError{Op: "fstat", Path: dest, Err: err}
 		}
-		oldMode = st.Mode & 0o7777
+		data = fmt.Sprintf("mode=%04o", st.Mode&0o7777)
+		if o.data != "" {
+			data += "," + o.data
+		}
 	}
 	var covered *os.File // the directory under the tmpfs, for tmpcopyup
 	if typ == "tmpfs" && o.tmpcopyup && existed {
@@ -81,7 +86,7 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		covered = os.NewFile(uintptr(fd), dest)
 		defer covered.Close()
 	}
-	if err := mountOn(src, dst, dest, typ, flags, o.data); err != nil {
+	if err := mountOn(src, dst, dest, typ, flags, data); err != nil {
 		dst.Close()
 		return err
 	}
@@ -90,32 +95,24 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		return err
 	}
 	defer mnt.Close()
-	if typ == "tmpfs" && (existed && !strings.Contains(o.data, "mode=") || covered != nil) {
-		// A tmpfs over an existing directory keeps that directory's mode unless mode= was given (runc).
-		if err := p.tmpfsFixup(mnt, dest, oldMode, !strings.Contains(o.data, "mode="), covered); err != nil {
+	if covered != nil {
+		if err := p.tmpcopyup(mnt, dest, covered); err != nil {
 			return err
 		}
 	}
 	return p.applyPost(mnt, dest, o)
 }
 
-// tmpfsFixup gives a new tmpfs the covered directory's mode and, for tmpcopyup, its contents.
-func (p *preparer) tmpfsFixup(mnt *handle, dest string, mode uint32, chmod bool, covered *os.File) error {
+// tmpcopyup copies the covered directory's contents into a new tmpfs.
+func (p *preparer) tmpcopyup(mnt *handle, dest string, covered *os.File) error {
 	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: dest, Err: err}
 	}
 	dir := os.NewFile(uintptr(fd), dest)
 	defer dir.Close()
-	if chmod {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return &os.PathError{Op: "fchmod", Path: dest, Err: err}
-		}
-	}
-	if covered != nil {
-		if err := copyTree(covered, dir); err != nil {
-			return fmt.Errorf("tmpcopyup: %w", err)
-		}
+	if err := copyTree(covered, dir); err != nil {
+		return fmt.Errorf("tmpcopyup: %w", err)
 	}
 	return nil
 }

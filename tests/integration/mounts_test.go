@@ -383,3 +383,29 @@ func TestRootfsPath(t *testing.T) {
 		})
 	}
 }
+
+// TestTmpfsMode: a tmpfs over an existing directory takes that directory's mode (runc passes it as mode=, before
+// the config's own options), also when the tmpfs is read-only; a mode= option wins.
+func TestTmpfsMode(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 lets the directory's mode override an explicit mode=")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/m1", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}},
+			specs.Mount{Destination: "/m2", Type: "tmpfs", Source: "tmpfs", Options: []string{"ro"}},
+			specs.Mount{Destination: "/m3", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=0750"}})
+		s.Process.Args = []string{"stat", "-c", "%n %a", "/m1", "/m2", "/m3"}
+	})
+	for dir, mode := range map[string]os.FileMode{"m1": 0o711 | os.ModeSticky, "m2": 0o700, "m3": 0o711} {
+		p := filepath.Join(b, "rootfs", dir)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "/m1 1711\n/m2 700\n/m3 750\n" {
+		t.Errorf("tmpfs modes: %q, want /m1 1711, /m2 700 (ro), /m3 750 (mode=)", r.Stdout)
+	}
+}
