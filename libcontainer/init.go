@@ -173,7 +173,8 @@ func execve(p *specs.Process, path string) error {
 		return err
 	}
 	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
-		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
+		// runc's words ("exec /entrypoint.sh: no such file or directory" when the interpreter is missing).
+		return &os.PathError{Op: "exec", Path: path, Err: err}
 	}
 	return nil
 }

@@ -300,3 +300,21 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestExecveErrorText: a process whose execve(2) fails (a script whose interpreter is missing) fails run with
+// runc's text, "exec PATH: ERRNO", which users match, and nothing is left.
+func TestExecveErrorText(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("/entry.sh"))
+	if err := os.WriteFile(filepath.Join(b, "rootfs", "entry.sh"), []byte("#!/nonexistent/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	r := rt(t, "run", "--bundle", b, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "exec /entry.sh: no such file or directory") {
+		t.Errorf("run of a script without its interpreter: %v, want \"exec /entry.sh: no such file or directory\"", r)
+	}
+	oneLine(t, r, "/entry.sh")
+	_ = rt(t, "delete", "-f", id)
+	assertNoLeak(t, stateRoot(t), id, b)
+}
