@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/cgroups"
+	"github.com/rt-runtime/rt/internal/namespace"
 )
 
 // Container is one container's state directory, held locked for as long as the Container is open.
@@ -138,6 +139,13 @@ func List(root string) ([]string, error) {
 // container is an ErrState error, as in runc.
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	status := c.Status()
+	// Without a pid namespace of its own the init's death kills nothing else, so SIGKILL goes to every process in
+	// the cgroup, the init alive or not, as runc's does; with no process left the container is not running.
+	if sig == unix.SIGKILL && !all && !namespace.Creates(c.state.Config, specs.PIDNamespace) {
+		if pids, err := c.cgroup().Pids(); err == nil && len(pids) > 0 {
+			all = true
+		}
+	}
 	if all {
 		if status == Stopped && sig != unix.SIGKILL {
 			return classErr(ErrState, "container %q is not running", c.ID())

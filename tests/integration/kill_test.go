@@ -2,9 +2,12 @@ package integration
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 func killPid(pid int) error {
@@ -139,4 +142,44 @@ func isZombie(pid int) bool {
 	b := readFile(fmt.Sprintf("/proc/%d/stat", pid))
 	i := strings.LastIndexByte(b, ')')
 	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
+}
+
+// TestKillHostPidnsInitGone: without a pid namespace of its own, a container's processes outlive its init. Once the
+// init is gone (status stopped), `kill ID KILL` still kills them all through the cgroup, as runc's does, and
+// `delete` leaves nothing.
+func TestKillHostPidnsInitGone(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 says \"container not running\" once the init is gone")
+	b := bundle(t, func(s *specs.Spec) {
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.PIDNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		s.Process.Args = []string{"sh", "-c", "sleep 100000 >/dev/null 2>&1 & echo left $!"}
+	})
+	id := newID(t)
+	cmd, out, errPath := rtBackground(t, "run", "-d", "--bundle", b, id)
+	if code := waitExit(t, cmd); code != 0 {
+		t.Fatalf("run -d: exit %d: %s", code, readFile(errPath))
+	}
+	waitFor(t, "the init to print its child and exit", func() bool {
+		return strings.Contains(readFile(out), "left ") && status(t, id) == "stopped"
+	})
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(readFile(out), "left ")))
+	if err != nil {
+		t.Fatalf("init output %q: %v", readFile(out), err)
+	}
+	if !processAlive(pid) {
+		t.Fatalf("the init's child %d is not running", pid)
+	}
+	mustRT(t, "kill", id, "KILL")
+	waitFor(t, "the leftover process killed", func() bool {
+		reapOrphans()
+		return !processAlive(pid)
+	})
+	mustRT(t, "delete", id)
+	assertNoLeak(t, stateRoot(t), id, b)
 }
