@@ -58,18 +58,19 @@ func applyMemoryPolicy(mp *specs.LinuxMemoryPolicy) error {
 
 // memoryPolicyArgs checks linux.memoryPolicy and returns set_mempolicy's mode (with its flags) and node mask (nil
 // for no nodes). The rules are set_mempolicy(2)'s EINVAL cases (and mm/mempolicy.c mpol_new), checked here so the
-// error names the field.
+// error names the field. Where runc 1.5 refuses the same input, the message carries its words ("invalid memory
+// policy mode ...", "memory policy mode requires ..."), which its users match.
 func memoryPolicyArgs(mp *specs.LinuxMemoryPolicy) (int, []uint, error) {
 	const field = "linux.memoryPolicy"
 	mode, ok := mempolicyModes[mp.Mode]
 	if !ok {
-		return 0, nil, fieldError(field+".mode", "unknown mode %q", mp.Mode)
+		return 0, nil, fieldError(field+".mode", "invalid memory policy mode %q", mp.Mode)
 	}
 	var flags int
 	for i, f := range mp.Flags {
 		bit, ok := mempolicyFlags[f]
 		if !ok {
-			return 0, nil, fieldError(fmt.Sprintf("%s.flags[%d]", field, i), "unknown flag %q", f)
+			return 0, nil, fieldError(fmt.Sprintf("%s.flags[%d]", field, i), "invalid memory policy flag %q", f)
 		}
 		flags |= bit
 	}
@@ -82,12 +83,12 @@ func memoryPolicyArgs(mp *specs.LinuxMemoryPolicy) (int, []uint, error) {
 	}
 	nodes, err := cpulist.Parse(mp.Nodes)
 	if err != nil {
-		return 0, nil, fieldError(field+".nodes", "%v", err)
+		return 0, nil, fieldError(field+".nodes", "invalid memory policy nodes %q: %v", mp.Nodes, err)
 	}
 	switch mp.Mode {
 	case specs.MpolDefault, specs.MpolLocal:
 		if len(nodes) > 0 {
-			return 0, nil, fieldError(field+".nodes", "must be empty for %s", mp.Mode)
+			return 0, nil, fieldError(field+".nodes", "memory policy mode requires 0 nodes but got %d (%s)", len(nodes), mp.Mode)
 		}
 		if mp.Mode == specs.MpolLocal && (static || relative) {
 			return 0, nil, fieldError(field+".flags", "MPOL_LOCAL takes neither MPOL_F_STATIC_NODES nor MPOL_F_RELATIVE_NODES")
@@ -99,7 +100,7 @@ func memoryPolicyArgs(mp *specs.LinuxMemoryPolicy) (int, []uint, error) {
 		}
 	default:
 		if len(nodes) == 0 {
-			return 0, nil, fieldError(field+".nodes", "%s needs at least one node", mp.Mode)
+			return 0, nil, fieldError(field+".nodes", "memory policy mode requires at least one node but got 0 (%s)", mp.Mode)
 		}
 	}
 	var mask []uint

@@ -515,7 +515,7 @@ func TestValidateLinuxAttrs(t *testing.T) {
 		{name: "mempolicy unknown flag", mutate: mempol(specs.MpolBind, "0", "MPOL_F_FOO"), field: "linux.memoryPolicy.flags[0]", want: `"MPOL_F_FOO"`},
 		{name: "mempolicy static and relative", mutate: mempol(specs.MpolBind, "0", specs.MpolFStaticNodes, specs.MpolFRelativeNodes), field: "linux.memoryPolicy.flags", want: "exclude each other"},
 		{name: "mempolicy numa balancing without bind", mutate: mempol(specs.MpolInterleave, "0", specs.MpolFNumaBalancing), field: "linux.memoryPolicy.flags", want: "MPOL_BIND"},
-		{name: "mempolicy default with nodes", mutate: mempol(specs.MpolDefault, "0"), field: "linux.memoryPolicy.nodes", want: "must be empty"},
+		{name: "mempolicy default with nodes", mutate: mempol(specs.MpolDefault, "0"), field: "linux.memoryPolicy.nodes", want: "requires 0 nodes but got 1"},
 		{name: "mempolicy local static", mutate: mempol(specs.MpolLocal, "", specs.MpolFStaticNodes), field: "linux.memoryPolicy.flags", want: "MPOL_LOCAL"},
 		{name: "mempolicy preferred relative without nodes", mutate: mempol(specs.MpolPreferred, "", specs.MpolFRelativeNodes), field: "linux.memoryPolicy.nodes", want: "needs a node"},
 		{name: "mempolicy bind without nodes", mutate: mempol(specs.MpolBind, ""), field: "linux.memoryPolicy.nodes", want: "at least one node"},

@@ -305,3 +305,38 @@ func TestProcessAttrsRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestMemoryPolicyErrors: a bad linux.memoryPolicy fails create with runc 1.5's words, which its users match (rt's
+// line names the field too), and leaves nothing.
+func TestMemoryPolicyErrors(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, runcLacksExtras)
+	tests := []struct {
+		name string
+		mp   specs.LinuxMemoryPolicy
+		want string
+	}{
+		{name: "mode", mp: specs.LinuxMemoryPolicy{Mode: "MPOL_FOO"}, want: `invalid memory policy mode "MPOL_FOO"`},
+		{name: "flag", mp: specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{"MPOL_F_FOO"}},
+			want: `invalid memory policy flag "MPOL_F_FOO"`},
+		{name: "nodes", mp: specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "x"}, want: `invalid memory policy nodes "x"`},
+		{name: "default with nodes", mp: specs.LinuxMemoryPolicy{Mode: specs.MpolDefault, Nodes: "0"},
+			want: "memory policy mode requires 0 nodes but got 1"},
+		{name: "bind without nodes", mp: specs.LinuxMemoryPolicy{Mode: specs.MpolBind},
+			want: "memory policy mode requires at least one node but got 0"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) { s.Linux.MemoryPolicy = &tc.mp })
+			id := newID(t)
+			r := rt(t, "create", "--bundle", b, id)
+			// runc's logrus line quotes the message, escaping its quotes.
+			if r.Code != 1 || !strings.Contains(strings.ReplaceAll(r.Stderr, `\"`, `"`), tc.want) {
+				t.Errorf("create: %v, want exit 1 and %q", r, tc.want)
+			}
+			oneLine(t, r, "linux.memoryPolicy")
+			assertNoLeak(t, stateRoot(t), id, b)
+		})
+	}
+}
