@@ -40,18 +40,29 @@ readme=$(sed -n '/^<!-- file: tests\/cri\/containerd-cri.toml -->$/,/^```$/p' RE
 containerd --config tests/cri/containerd-cri.toml config dump >/dev/null ||
 	{ echo "test-cri: containerd 2.4 does not parse tests/cri/containerd-cri.toml" >&2; exit 1; }
 
-# containerd's cgroupfs paths are /k8s.io/<id> under each controller: the parents this run creates are removed at
-# the end (the runtimes remove the containers' own).
+# containerd's cgroupfs paths are /k8s.io/<id> under each controller. The runtimes remove a container's own when it
+# is deleted; what an interrupted run leaves (its tasks' ids are in the instance's state) and the parents this run
+# created are removed at the end.
 declare -a newcg=()
 for d in /sys/fs/cgroup/*/; do
 	[ -d "$d/k8s.io" ] || newcg+=("$d/k8s.io")
 done
 
-declare -A work
+declare -A work pid
 cleanup() {
-	local d
+	local p d t
+	# unshare --kill-child takes its pid namespace, and every process of the instance, down with it.
+	for p in "${pid[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	wait
+	for d in "${work[@]}"; do
+		for t in "$d"/state/io.containerd.runtime.v2.task/k8s.io/*/; do
+			[ -d "$t" ] && { rmdir /sys/fs/cgroup/*/k8s.io/"$(basename "$t")" 2>/dev/null || true; }
+		done
+	done
 	for d in "${newcg[@]}"; do
-		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		rmdir "$d" 2>/dev/null || true
 	done
 	[ -n "${KEEP:-}" ] && return
 	for d in "${work[@]}"; do
@@ -65,7 +76,6 @@ fill() {
 }
 
 start=$(date +%s)
-declare -A pid
 for handler in runc rt; do
 	w=$(mktemp -d "/tmp/rt-cri-$handler.XXXXXX")
 	work[$handler]=$w
@@ -82,7 +92,7 @@ for handler in runc rt; do
 		printf 'server = "https://%s"\n\n[host."http://127.0.0.1:5000"]\n  capabilities = ["pull", "resolve"]\n' \
 			"$reg" >"$w/certs.d/$reg/hosts.toml"
 	done
-	unshare --pid --mount --net --fork --mount-proc --propagation private \
+	unshare --pid --mount --net --fork --kill-child --mount-proc --propagation private \
 		tests/cri/instance.sh "$w" "$handler" "${libs[@]}" >"$w/instance.log" 2>&1 &
 	pid[$handler]=$!
 done
@@ -92,6 +102,7 @@ for handler in runc rt; do
 	rc[$handler]=0
 	wait "${pid[$handler]}" || rc[$handler]=$?
 done
+pid=()
 
 # One line per spec from critest's ginkgo JSON report: "<state>\t<name>".
 results() {
