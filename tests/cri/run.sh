@@ -6,7 +6,9 @@
 # and fails on rt, and fails when there is one.
 #
 #   tests/cri/run.sh            # from `make test-cri`, after `make rt`
-#   KEEP=1 tests/cri/run.sh     # keep the work directories (logs, critest output, JUnit reports)
+#   KEEP=1 tests/cri/run.sh     # keep the work directories (containerd's and the registry's logs, critest's report)
+#
+# critest's output for each handler is left in build/cri/critest-HANDLER.log.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -37,7 +39,8 @@ export PATH="${containerd[0]%/*}:${critools[0]%/*}:$PATH"
 readme=$(sed -n '/^<!-- file: tests\/cri\/containerd-cri.toml -->$/,/^```$/p' README.md | sed '1,2d;$d')
 [ "$readme" = "$(cat tests/cri/containerd-cri.toml)" ] ||
 	{ echo "test-cri: README's containerd 2.x block differs from tests/cri/containerd-cri.toml" >&2; exit 1; }
-containerd --config tests/cri/containerd-cri.toml config dump >/dev/null ||
+# (containerd 2.4 migrates version 3, the format of every containerd 2.x, with a warning on stderr.)
+containerd --config tests/cri/containerd-cri.toml config dump >/dev/null 2>&1 ||
 	{ echo "test-cri: containerd 2.4 does not parse tests/cri/containerd-cri.toml" >&2; exit 1; }
 
 # containerd's cgroupfs paths are /k8s.io/<id> under each controller. The runtimes remove a container's own when it
@@ -117,6 +120,7 @@ for handler in runc rt; do
 		exit 1
 	fi
 	results "$w/report.json" >"$w/results"
+	cp "$w/critest.log" "build/cri/critest-$handler.log"
 	printf 'critest on %-4s: %3d passed, %3d failed, %3d skipped\n' "$handler" \
 		"$(grep -c '^passed' "$w/results" || true)" "$(grep -c '^failed' "$w/results" || true)" \
 		"$(grep -c '^skipped' "$w/results" || true)"
@@ -141,7 +145,7 @@ if [ ${#onlyrt[@]} -gt 0 ]; then
 	for t in "${onlyrt[@]}"; do
 		echo "FAIL only on rt: $t"
 	done
-	echo "test-cri: ${#onlyrt[@]} tests fail on rt that pass on runc (logs: ${work[rt]}/critest.log; KEEP=1 keeps it)"
+	echo "test-cri: ${#onlyrt[@]} tests fail on rt that pass on runc (critest's log: build/cri/critest-rt.log)"
 	exit 1
 fi
 echo "test-cri: ok: rt passes every test runc passes"
