@@ -32,7 +32,8 @@ grep -q '^serving' "$work/registry.log" || { echo "instance: the registry did no
 "${crictl[@]}" info >/dev/null || { echo "instance: containerd did not start" >&2; tail -20 "$work/containerd.log" >&2; exit 1; }
 
 rc=0
-critest --runtime-endpoint "unix://$work/containerd.sock" --runtime-handler "$handler" \
+# ginkgo's suite timeout bounds a hung run (a whole run takes 200-300 s here).
+critest --runtime-endpoint "unix://$work/containerd.sock" --runtime-handler "$handler" --ginkgo.timeout 15m \
 	--ginkgo.json-report "$work/report.json" --ginkgo.no-color >"$work/critest.log" 2>&1 || rc=$?
 
 # Remove every pod, so that the runtime deletes its containers' cgroups (the namespaces take everything else).

@@ -6,6 +6,7 @@
 # and fails on rt, and fails when there is one.
 #
 #   tests/cri/run.sh            # from `make test-cri`, after `make rt`
+#   RT=/tmp/rt tests/cri/run.sh # the rt handler runs /tmp/rt instead of ./rt
 #   KEEP=1 tests/cri/run.sh     # keep the work directories (containerd's and the registry's logs, critest's report)
 #
 # critest's output for each handler is left in build/cri/critest-HANDLER.log.
@@ -14,7 +15,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
 [ "$(id -u)" = 0 ] || { echo "test-cri: needs root" >&2; exit 1; }
-[ -x "$repo/rt" ] || { echo "test-cri: build ./rt first (make rt)" >&2; exit 1; }
+rt=${RT:-$repo/rt} # RT=PATH tests another build of rt
+[ -x "$rt" ] || { echo "test-cri: build ./rt first (make rt)" >&2; exit 1; }
 
 # The peers, built once from the Go module proxy (scripts/peers.sh), and the registry, built here.
 mapfile -t containerd < <(scripts/peers.sh containerd)
@@ -75,7 +77,7 @@ cleanup() {
 trap cleanup EXIT
 
 fill() {
-	sed -e "s|@WORK@|$1|g" -e "s|@RUNC@|$runc|g" -e "s|@RT@|$repo/rt|g" -e "s|@CNI@|${cni[0]%/*}|g" "$2"
+	sed -e "s|@WORK@|$1|g" -e "s|@RUNC@|$runc|g" -e "s|@RT@|$rt|g" -e "s|@CNI@|${cni[0]%/*}|g" "$2"
 }
 
 start=$(date +%s)
