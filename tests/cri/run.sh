@@ -56,9 +56,10 @@ done
 declare -A work pid
 cleanup() {
 	local p d t
-	# unshare --kill-child takes its pid namespace, and every process of the instance, down with it.
+	# On an interrupted run: unshare ignores SIGINT and SIGTERM while its child runs, and dying, it takes (with
+	# --kill-child) its pid namespace down, and every process of the instance with it.
 	for p in "${pid[@]}"; do
-		kill "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
 	done
 	wait
 	for d in "${work[@]}"; do
@@ -75,6 +76,9 @@ cleanup() {
 	done
 }
 trap cleanup EXIT
+# Trapped, so that they interrupt the `wait` below.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fill() {
 	sed -e "s|@WORK@|$1|g" -e "s|@RUNC@|$runc|g" -e "s|@RT@|$rt|g" -e "s|@CNI@|${cni[0]%/*}|g" "$2"
