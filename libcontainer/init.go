@@ -41,7 +41,7 @@ func Init() {
 // initProcess reads the config and runs the init; *sockp follows the socket when it is moved.
 func initProcess(sockp **os.File) error {
 	sock := *sockp
-	// The idmapped mounts the parent made come first (create only), then the config.
+	// The bind mounts the parent made come first (create only), then the config.
 	mountFds := map[int]*os.File{}
 	defer closeMountFds(mountFds)
 	typ, payload, err := nsenter.ReadMsg(sock)
@@ -85,7 +85,7 @@ func moveFd(f *os.File, min int) (*os.File, error) {
 }
 
 // containerInit sets up a new container from inside its namespaces, then waits on the exec fifo and execs.
-// mountFds are the idmapped mounts the parent made, by mount index.
+// mountFds are the bind mounts the parent made, by mount index.
 func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) error {
 	spec := cfg.Spec
 	fifoFile, err := moveFd(os.NewFile(fifoFd, "exec-fifo"), fifoFd+1+cfg.PreserveFDs)
@@ -110,7 +110,7 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	if proc, err = moveFd(proc, fifoFd+1+cfg.PreserveFDs); err != nil {
 		return err
 	}
-	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, IdmapMounts: mountFds}
+	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, Mounts: mountFds}
 	if err := rootfs.Prepare(spec, cfg.Rootfs, opts); err != nil {
 		return err
 	}

@@ -25,8 +25,8 @@ import (
 //	bootstrap records                   --> nsenter: namespaces, clone init (see nsenter.c)
 //	uid/gid maps on MsgUsermap          <-> nsenter
 //	init pid                            <-- MsgPid
-//	msgMountFds + fds (SCM_RIGHTS)      -->  (create, only when the config has idmapped mounts; no reply)
-//	msgConfig (JSON)                    --> init: mounts (the idmapped ones from the fds, by move_mount)
+//	msgMountFds + fds (SCM_RIGHTS)      -->  (create, only with idmapped mounts, or binds and a user namespace)
+//	msgConfig (JSON)                    --> init: mounts (the parent's ones from the fds, by move_mount)
 //	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
 //	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
 //	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
@@ -40,7 +40,7 @@ const (
 	msgReady     = 113
 	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
 	msgConsole   = 115 // the pty master, sent the same way
-	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (idmapmount.go)
+	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (mountsource.go)
 )
 
 // initConfig is the JSON the parent sends the Go side of `rt init`.
@@ -236,7 +236,7 @@ func (p *parentProcess) sync() error {
 					return err
 				}
 			}
-			if err := p.sendIdmapMounts(); err != nil {
+			if err := p.sendMountSources(); err != nil {
 				return err
 			}
 			// The config goes once the namespaces are done: a large one cannot fill the socket while the
@@ -285,13 +285,13 @@ func (p *parentProcess) sync() error {
 	}
 }
 
-// sendIdmapMounts makes the config's idmapped mounts in rt's own namespaces and sends them to a new container's
-// init, ahead of its config (see idmapmount.go). Nothing is sent when there are none.
-func (p *parentProcess) sendIdmapMounts() error {
+// sendMountSources makes the bind mounts the parent makes (idmapped ones; with a user namespace, all) and sends
+// them to a new container's init, ahead of its config (see mountsource.go). Nothing is sent when there are none.
+func (p *parentProcess) sendMountSources() error {
 	if p.config.Exec {
 		return nil
 	}
-	fds, err := openIdmapMounts(p.config.Spec, p.config.Bundle, p.pid)
+	fds, err := openMountSources(p.config.Spec, p.config.Bundle, p.pid)
 	if err != nil {
 		return err
 	}

@@ -143,7 +143,7 @@ func scenarioIdmapFd(p params) []error {
 		return []error{err}
 	}
 	tree := os.NewFile(3, "idmapped tree")
-	opts := &Options{BundleDir: p.Extra["bundle"], IdmapMounts: map[int]*os.File{1: tree}}
+	opts := &Options{BundleDir: p.Extra["bundle"], Mounts: map[int]*os.File{1: tree}}
 	if err := Prepare(&spec, p.Root, opts); err != nil {
 		return []error{err}
 	}

@@ -165,18 +165,31 @@ func TestPropagationFlag(t *testing.T) {
 func TestCheckProcDest(t *testing.T) {
 	tests := []struct {
 		name, path, typ string
+		src             string // the bind's source, whose filesystem is checked
 		wantErr         error
 	}{
-		{"proc on /proc", "/proc", "proc", nil},
-		{"tmpfs on /proc", "/proc", "tmpfs", ErrForbiddenDestination},
-		{"bind on /proc/sys", "/proc/sys", "bind", ErrForbiddenDestination},
-		{"lxcfs meminfo", "/proc/meminfo", "bind", nil},
-		{"elsewhere", "/procfoo", "bind", nil},
-		{"mnt", "/mnt", "tmpfs", nil},
+		{"proc on /proc", "/proc", "proc", "", nil},
+		{"tmpfs on /proc", "/proc", "tmpfs", "", ErrForbiddenDestination},
+		{"bind of a procfs on /proc", "/proc", "bind", "/proc", nil},
+		{"bind of a procfs directory on /proc", "/proc", "bind", "/proc/self", nil},
+		{"bind of a directory on /proc", "/proc", "bind", t.TempDir(), ErrForbiddenDestination},
+		{"bind of a procfs on /proc/sys", "/proc/sys", "bind", "/proc/sys", ErrForbiddenDestination},
+		{"lxcfs meminfo", "/proc/meminfo", "bind", "", nil},
+		{"elsewhere", "/procfoo", "bind", "", nil},
+		{"mnt", "/mnt", "tmpfs", "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := checkProcDest(tt.path, tt.typ); !errors.Is(err, tt.wantErr) {
+			var src *tree
+			if tt.src != "" {
+				fd, err := unix.Open(tt.src, unix.O_PATH|unix.O_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				src = &tree{fd: fd, name: tt.src}
+				defer src.Close()
+			}
+			if err := checkProcDest(tt.path, tt.typ, src); !errors.Is(err, tt.wantErr) {
 				t.Errorf("checkProcDest(%q, %q) = %v, want %v", tt.path, tt.typ, err, tt.wantErr)
 			}
 		})

@@ -41,10 +41,10 @@ type Options struct {
 	// BundleDir, when set, is the directory relative bind-mount sources are resolved against (runc resolves them
 	// against the bundle); when empty they are relative to the working directory.
 	BundleDir string
-	// IdmapMounts are the idmapped mounts the parent prepared in the host's namespaces (OpenIdmapped), keyed by
-	// their index in spec.Mounts: detached mounts that Prepare attaches with move_mount(2). An idmapped mount
-	// without one is made by Prepare itself, which works only outside a user namespace. Prepare does not close them.
-	IdmapMounts map[int]*os.File
+	// Mounts are the bind mounts the parent made (BindTree), keyed by their index in spec.Mounts: detached mounts
+	// that Prepare attaches with move_mount(2). Every idmapped mount must be among them; a bind mount that is not
+	// is made by Prepare itself. Prepare does not close them.
+	Mounts map[int]*os.File
 }
 
 // preparer is one Prepare call's state.
@@ -52,7 +52,8 @@ type preparer struct {
 	spec     *specs.Spec
 	opts     *Options
 	root     *rootDir
-	userns   bool // running in a user namespace that is not the initial one
+	userns   bool    // running in a user namespace that is not the initial one
+	rootProp uintptr // the propagation the rootfs's mounts were given, for the parent's mounts
 	setupDev bool // rt creates /dev's devices and links (no bind mount of /dev in the spec)
 	cg       *cgroupHost
 }
@@ -96,7 +97,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, setupDev: needsSetupDev(spec.Mounts)}
+	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
 	for i := range spec.Mounts {
 		if err := p.mount(i, &spec.Mounts[i]); err != nil {
 			return err

@@ -635,7 +635,7 @@ func scenarioIdmap(p params) []error {
 		return []error{err}
 	}
 	defer tree.Close()
-	if err := Prepare(spec, p.Root, &Options{IdmapMounts: map[int]*os.File{0: tree}}); err != nil {
+	if err := Prepare(spec, p.Root, &Options{Mounts: map[int]*os.File{0: tree}}); err != nil {
 		return []error{err}
 	}
 	var st unix.Stat_t

@@ -1,0 +1,223 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/rootfs"
+)
+
+// Some bind mounts are made by the parent, as runc 1.2+ does, and passed to the init as detached mounts:
+//   - idmapped mounts: setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the user namespace that owns the source's
+//     filesystem (mount_setattr(2)), which the init, inside the container's user namespace, lacks;
+//   - with a user namespace, every bind mount: the init's credentials are the container's, and a source below a
+//     directory only host root may enter (containerd's 0700 state directory holding a pod's /dev/shm) cannot be
+//     reached from there.
+// The parent opens them with its host credentials but in the container's mount namespace (a thread of the parent
+// joins it, as runc's mount source thread does), so the clones are of the container's copy of the host's mounts,
+// with the propagation and locked flags an in-init bind would get. Each is made finished (rootfs.BindTree: the
+// flags and recursive attributes set) and sent over the init socket; the init attaches it with move_mount(2) at
+// its destination in the rootfs, in config order (rootfs.Options.Mounts), with the same path-safety rules as a bind
+// it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
+// caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
+
+// maxFdsPerMsg is the most fds one SCM_RIGHTS message carries (SCM_MAX_FD, include/net/scm.h).
+const maxFdsPerMsg = 253
+
+// parentMount says whether the parent makes mounts[i] (see above): every idmapped mount, and with hostBinds every
+// bind mount.
+func parentMount(m *specs.Mount, hostBinds bool) bool {
+	return rootfs.IsIdmapped(m) || hostBinds && isBindMount(m)
+}
+
+// isBindMount says whether m is a bind mount: type "bind", or the bind/rbind option (runc's IsBind).
+func isBindMount(m *specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+// openMountSources makes the detached mounts the parent makes for the container init pid, keyed by their index in
+// spec.Mounts; nil when there are none. An error names the mount as mounts[N].
+func openMountSources(spec *specs.Spec, bundle string, pid int) (map[int]*os.File, error) {
+	hostBinds := hasNamespace(spec, specs.UserNamespace) && os.Geteuid() == 0
+	some := false
+	for i := range spec.Mounts {
+		some = some || parentMount(&spec.Mounts[i], hostBinds)
+	}
+	if !some {
+		return nil, nil
+	}
+	if !hostBinds || !hasNamespace(spec, specs.MountNamespace) {
+		return makeMountSources(spec, bundle, pid, hostBinds)
+	}
+	type result struct {
+		fds map[int]*os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// Never unlocked: the thread's fs and mount namespace are not rt's any more, so the Go runtime must end the
+		// thread with this goroutine rather than give it to another one (runtime.LockOSThread).
+		runtime.LockOSThread()
+		if err := joinMountNS(pid); err != nil {
+			done <- result{err: err}
+			return
+		}
+		fds, err := makeMountSources(spec, bundle, pid, hostBinds)
+		done <- result{fds, err}
+	}()
+	r := <-done
+	return r.fds, r.err
+}
+
+// joinMountNS moves the calling thread into the mount namespace of process pid: unshare(2) CLONE_FS first, since
+// setns(2) refuses a thread that shares its root and cwd with others (Go's threads all do).
+func joinMountNS(pid int) error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("bind mount sources: %w", os.NewSyscallError("unshare CLONE_FS", err))
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/mnt"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bind mount sources: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("bind mount sources: join the container's mount namespace: %w", os.NewSyscallError("setns", err))
+	}
+	return nil
+}
+
+// makeMountSources is openMountSources in the namespace the mounts are made in.
+func makeMountSources(spec *specs.Spec, bundle string, pid int, hostBinds bool) (_ map[int]*os.File, retErr error) {
+	var fds map[int]*os.File
+	defer func() {
+		if retErr != nil {
+			closeMountFds(fds)
+		}
+	}()
+	var ownNS *os.File
+	looked := false // whether ownNS was looked up: it stays nil for a container without a user namespace
+	defer func() {
+		if ownNS != nil {
+			ownNS.Close()
+		}
+	}()
+	for i := range spec.Mounts {
+		m := &spec.Mounts[i]
+		if !parentMount(m, hostBinds) {
+			continue
+		}
+		var tree *os.File
+		var err error
+		if rootfs.IsIdmapped(m) {
+			if !looked && len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+				ns, err := containerUserNS(pid)
+				if err != nil {
+					return nil, fmt.Errorf("mounts[%d]: %w", i, err)
+				}
+				ownNS, looked = ns, true
+			}
+			tree, err = rootfs.OpenIdmapped(m, bundle, ownNS)
+		} else {
+			tree, err = rootfs.BindTree(m, bundle, nil)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mounts[%d] (%s on %s): %w", i, m.Source, m.Destination, err)
+		}
+		if fds == nil {
+			fds = map[int]*os.File{}
+		}
+		fds[i] = tree
+	}
+	return fds, nil
+}
+
+// containerUserNS opens the user namespace of process pid, or returns nil when it is rt's own (the container has
+// none): an idmapped mount of the initial namespace's identity would map nothing.
+func containerUserNS(pid int) (*os.File, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/user"
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's user namespace: %w", err)
+	}
+	var theirs, ours unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &theirs); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if err := unix.Stat("/proc/self/ns/user", &ours); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "stat", Path: "/proc/self/ns/user", Err: err}
+	}
+	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
+		f.Close()
+		return nil, nil
+	}
+	return f, nil
+}
+
+// sendMountFds sends the detached mounts to the init: msgMountFds messages whose payload is the mounts' indexes
+// (uint32 each, native endian), each followed by one byte carrying their fds in the same order (SCM_RIGHTS), at
+// most maxFdsPerMsg a message. No reply: the config follows at once.
+func sendMountFds(sock *os.File, fds map[int]*os.File) error {
+	idx := make([]int, 0, len(fds))
+	for i := range fds {
+		idx = append(idx, i)
+	}
+	for len(idx) > 0 {
+		batch := idx[:min(len(idx), maxFdsPerMsg)]
+		idx = idx[len(batch):]
+		payload := make([]byte, 0, 4*len(batch))
+		rights := make([]int, 0, len(batch))
+		for _, i := range batch {
+			payload = binary.NativeEndian.AppendUint32(payload, uint32(i))
+			rights = append(rights, int(fds[i].Fd()))
+		}
+		if err := sendFds(sock, msgMountFds, payload, rights...); err != nil {
+			return fmt.Errorf("send bind mounts to init: %w", err)
+		}
+	}
+	return nil
+}
+
+// recvMountFds receives the fds that follow a msgMountFds message with the given payload and adds them to fds
+// under their mount indexes. They are close-on-exec (MSG_CMSG_CLOEXEC): none may reach the container's process.
+func recvMountFds(sock *os.File, payload []byte, fds map[int]*os.File) error {
+	n := len(payload) / 4
+	if len(payload)%4 != 0 || n == 0 || n > maxFdsPerMsg {
+		return fmt.Errorf("receive bind mounts: payload of %d bytes: %w", len(payload), unix.EPROTO)
+	}
+	got, err := recvFds(sock, n)
+	if err != nil {
+		return fmt.Errorf("receive bind mounts: %w", err)
+	}
+	for k, fd := range got {
+		i := int(binary.NativeEndian.Uint32(payload[4*k:]))
+		if old := fds[i]; old != nil {
+			old.Close()
+		}
+		fds[i] = os.NewFile(uintptr(fd), "mounts["+strconv.Itoa(i)+"]")
+	}
+	return nil
+}
+
+// closeMountFds closes every fd in fds.
+func closeMountFds(fds map[int]*os.File) {
+	for _, f := range fds {
+		f.Close()
+	}
+}
