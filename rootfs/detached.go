@@ -257,4 +257,3 @@ func (t *tree) sub(name string) (*handle, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: oneStepResolve}
 	return openat2(t.fd, name, &how)
 }
-

@@ -54,7 +54,7 @@ type preparer struct {
 	root     *rootDir
 	userns   bool    // running in a user namespace that is not the initial one
 	rootProp uintptr // the propagation the rootfs's mounts were given, for the parent's mounts
-	setupDev bool // rt creates /dev's devices and links (no bind mount of /dev in the spec)
+	setupDev bool    // rt creates /dev's devices and links (no bind mount of /dev in the spec)
 	cg       *cgroupHost
 }
 
