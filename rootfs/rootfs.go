@@ -3,8 +3,9 @@
 //
 // Every destination is resolved inside the rootfs with openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS on one
 // handle of the rootfs (filepath-securejoin's pathrs-lite on kernels without openat2), missing directories are
-// made one level at a time on their parent's handle, and every mount goes on through the resolved O_PATH handle,
-// so a symlink or a rename race in a hostile rootfs can never lead a mount outside it.
+// made one level at a time on their parent's handle, and every mount is built detached and finished, then attached
+// onto the resolved O_PATH handle (detached.go), so a symlink or a rename race in a hostile rootfs or a shared
+// volume can never lead a mount, or one of its attributes, anywhere else.
 package rootfs
 
 import (
