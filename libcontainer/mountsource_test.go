@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/nsenter"
@@ -115,4 +116,38 @@ func seq(n int) []int {
 		s[i] = i
 	}
 	return s
+}
+
+// TestParentMount: which mounts the parent makes: every idmapped one; with a user namespace (hostBinds), every
+// bind mount as well; never a filesystem. A config with none opens nothing (openMountSources returns nil without a
+// syscall: nothing is paid for what is not asked).
+func TestParentMount(t *testing.T) {
+	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	tests := []struct {
+		name          string
+		m             specs.Mount
+		plain, userns bool
+	}{
+		{name: "bind type", m: specs.Mount{Type: "bind", Source: "/x"}, userns: true},
+		{name: "rbind option", m: specs.Mount{Type: "none", Options: []string{"rbind", "ro"}}, userns: true},
+		{name: "bind option, no type", m: specs.Mount{Options: []string{"bind"}}, userns: true},
+		{name: "idmapped", m: specs.Mount{Type: "bind", Options: []string{"idmap"}}, plain: true, userns: true},
+		{name: "mappings", m: specs.Mount{Type: "bind", UIDMappings: ids, GIDMappings: ids}, plain: true, userns: true},
+		{name: "tmpfs", m: specs.Mount{Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid"}}},
+		{name: "proc", m: specs.Mount{Type: "proc", Source: "proc"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := parentMount(&tt.m, false); got != tt.plain {
+				t.Errorf("without a user namespace: %v, want %v", got, tt.plain)
+			}
+			if got := parentMount(&tt.m, true); got != tt.userns {
+				t.Errorf("with a user namespace: %v, want %v", got, tt.userns)
+			}
+		})
+	}
+	spec := &specs.Spec{Linux: &specs.Linux{}, Mounts: []specs.Mount{{Type: "bind", Source: "/nonexistent"}}}
+	if fds, err := openMountSources(spec, "/", -1); fds != nil || err != nil {
+		t.Errorf("openMountSources without a user namespace or idmapped mount: %v, %v; want nothing", fds, err)
+	}
 }
