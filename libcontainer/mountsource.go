@@ -4,8 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -30,10 +32,24 @@ import (
 // maxFdsPerMsg is the most fds one SCM_RIGHTS message carries (SCM_MAX_FD, include/net/scm.h).
 const maxFdsPerMsg = 253
 
-// parentMount says whether the parent makes mounts[i] (see above): every idmapped mount, and with hostBinds every
-// bind mount.
-func parentMount(m *specs.Mount, hostBinds bool) bool {
-	return rootfs.IsIdmapped(m) || hostBinds && isBindMount(m)
+// parentMount says whether the parent makes m (see above): every idmapped mount, and with hostBinds every bind
+// mount whose source is not in the container's rootfs (root): one there is the container's own, reachable from
+// its user namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there and
+// the parent, making its mounts before the init starts on the rootfs, would not. A relative source is relative to
+// bundle.
+func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
+	if rootfs.IsIdmapped(m) {
+		return true
+	}
+	if !hostBinds || !isBindMount(m) {
+		return false
+	}
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	src, root = filepath.Clean(src), filepath.Clean(root)
+	return src != root && !strings.HasPrefix(src, root+"/")
 }
 
 // isBindMount says whether m is a bind mount: type "bind", or the bind/rbind option (runc's IsBind).
@@ -49,19 +65,19 @@ func isBindMount(m *specs.Mount) bool {
 	return false
 }
 
-// openMountSources makes the detached mounts the parent makes for the container init pid, keyed by their index in
-// spec.Mounts; nil when there are none. An error names the mount as mounts[N].
-func openMountSources(spec *specs.Spec, bundle string, pid int) (map[int]*os.File, error) {
+// openMountSources makes the detached mounts the parent makes for the container init pid, whose rootfs is root,
+// keyed by their index in spec.Mounts; nil when there are none. An error names the mount as mounts[N].
+func openMountSources(spec *specs.Spec, bundle, root string, pid int) (map[int]*os.File, error) {
 	hostBinds := hasNamespace(spec, specs.UserNamespace) && os.Geteuid() == 0
 	some := false
 	for i := range spec.Mounts {
-		some = some || parentMount(&spec.Mounts[i], hostBinds)
+		some = some || parentMount(&spec.Mounts[i], hostBinds, bundle, root)
 	}
 	if !some {
 		return nil, nil
 	}
 	if !hostBinds || !hasNamespace(spec, specs.MountNamespace) {
-		return makeMountSources(spec, bundle, pid, hostBinds)
+		return makeMountSources(spec, bundle, root, pid, hostBinds)
 	}
 	type result struct {
 		fds map[int]*os.File
@@ -76,7 +92,7 @@ func openMountSources(spec *specs.Spec, bundle string, pid int) (map[int]*os.Fil
 			done <- result{err: err}
 			return
 		}
-		fds, err := makeMountSources(spec, bundle, pid, hostBinds)
+		fds, err := makeMountSources(spec, bundle, root, pid, hostBinds)
 		done <- result{fds, err}
 	}()
 	r := <-done
@@ -102,7 +118,7 @@ func joinMountNS(pid int) error {
 }
 
 // makeMountSources is openMountSources in the namespace the mounts are made in.
-func makeMountSources(spec *specs.Spec, bundle string, pid int, hostBinds bool) (_ map[int]*os.File, retErr error) {
+func makeMountSources(spec *specs.Spec, bundle, root string, pid int, hostBinds bool) (_ map[int]*os.File, retErr error) {
 	var fds map[int]*os.File
 	defer func() {
 		if retErr != nil {
@@ -118,7 +134,7 @@ func makeMountSources(spec *specs.Spec, bundle string, pid int, hostBinds bool) 
 	}()
 	for i := range spec.Mounts {
 		m := &spec.Mounts[i]
-		if !parentMount(m, hostBinds) {
+		if !parentMount(m, hostBinds, bundle, root) {
 			continue
 		}
 		var tree *os.File

@@ -119,7 +119,7 @@ func seq(n int) []int {
 }
 
 // TestParentMount: which mounts the parent makes: every idmapped one; with a user namespace (hostBinds), every
-// bind mount as well; never a filesystem. A config with none opens nothing (openMountSources returns nil without a
+// bind mount as well, but one from the rootfs; never a filesystem. A config with none opens nothing (openMountSources returns nil without a
 // syscall: nothing is paid for what is not asked).
 func TestParentMount(t *testing.T) {
 	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
@@ -138,16 +138,16 @@ func TestParentMount(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := parentMount(&tt.m, false); got != tt.plain {
+			if got := parentMount(&tt.m, false, "/b", "/b/rootfs"); got != tt.plain {
 				t.Errorf("without a user namespace: %v, want %v", got, tt.plain)
 			}
-			if got := parentMount(&tt.m, true); got != tt.userns {
+			if got := parentMount(&tt.m, true, "/b", "/b/rootfs"); got != tt.userns {
 				t.Errorf("with a user namespace: %v, want %v", got, tt.userns)
 			}
 		})
 	}
 	spec := &specs.Spec{Linux: &specs.Linux{}, Mounts: []specs.Mount{{Type: "bind", Source: "/nonexistent"}}}
-	if fds, err := openMountSources(spec, "/", -1); fds != nil || err != nil {
+	if fds, err := openMountSources(spec, "/", "/rootfs", -1); fds != nil || err != nil {
 		t.Errorf("openMountSources without a user namespace or idmapped mount: %v, %v; want nothing", fds, err)
 	}
 }

@@ -291,7 +291,7 @@ func (p *parentProcess) sendMountSources() error {
 	if p.config.Exec {
 		return nil
 	}
-	fds, err := openMountSources(p.config.Spec, p.config.Bundle, p.pid)
+	fds, err := openMountSources(p.config.Spec, p.config.Bundle, p.config.Rootfs, p.pid)
 	if err != nil {
 		return err
 	}

@@ -171,7 +171,9 @@ func fsTree(src, typ, dest string, o mountOpts, extra []string, rw bool) (_ *tre
 		}
 		return nil
 	}
-	opts := sbFlagOptions(o.flags, rw)
+	// A v1 hierarchy's superblock is the host's (cgroup1_get_tree finds its root): "ro" could not change it, and
+	// would cost one fsconfig per hierarchy; MOUNT_ATTR_RDONLY makes the mount read-only.
+	opts := sbFlagOptions(o.flags, rw || typ == "cgroup")
 	if src != "" {
 		opts = append([]string{"source=" + src}, opts...)
 	}
