@@ -197,11 +197,7 @@ func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, su
 		return err
 	}
 	defer ht.Close()
-	dst, err := t.sub(filepath.Base(sub))
-	if err != nil {
-		return err
-	}
-	if err := ht.attach(dst, sub); err != nil {
+	if err := ht.attachIn(t, filepath.Base(sub), sub); err != nil {
 		return err
 	}
 	return ht.setPropagation(o, sub)

@@ -249,13 +249,15 @@ func (t *tree) dir() (*os.File, error) {
 	return os.NewFile(uintptr(fd), t.name), nil
 }
 
-// sub returns a handle on the directory name in the mount t, made (0755) if missing, for a mount on it: one
-// name, no symlink, never outside t.
-func (t *tree) sub(name string) (*handle, error) {
-	path := filepath.Join(t.name, name)
-	if err := unix.Mkdirat(t.fd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-		return nil, &os.PathError{Op: "mkdirat", Path: path, Err: err}
+// attachIn makes the directory name (0755) in the mount parent, a tmpfs this process has just made and filled
+// (the cgroup tree), and attaches t there: move_mount(2) resolves the one name under parent's fd, where nothing
+// but this process can have put anything, without a handle of its own.
+func (t *tree) attachIn(parent *tree, name, dest string) error {
+	if err := unix.Mkdirat(parent.fd, name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return &os.PathError{Op: "mkdirat", Path: dest, Err: err}
 	}
-	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: oneStepResolve}
-	return openat2(t.fd, name, &how)
+	if err := unix.MoveMount(t.fd, "", parent.fd, name, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return &os.PathError{Op: "move_mount", Path: dest, Err: err}
+	}
+	return nil
 }
