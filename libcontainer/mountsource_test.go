@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/nsenter"
+	"github.com/rt-runtime/rt/rootfs"
 )
 
 // TestMountFdsRoundTrip: the fds sendMountFds sends arrive under their mount indexes, close-on-exec, in batches
@@ -149,5 +150,32 @@ func TestParentMount(t *testing.T) {
 	spec := &specs.Spec{Linux: &specs.Linux{}, Mounts: []specs.Mount{{Type: "bind", Source: "/nonexistent"}}}
 	if fds, err := openMountSources(spec, "/", "/rootfs", -1); fds != nil || err != nil {
 		t.Errorf("openMountSources without a user namespace or idmapped mount: %v, %v; want nothing", fds, err)
+	}
+}
+
+// TestOpenIdmappedRefused: what openIdmapped refuses before touching the system, as ErrIdmap.
+func TestOpenIdmappedRefused(t *testing.T) {
+	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	src := t.TempDir()
+	tests := []struct {
+		name string
+		m    specs.Mount
+	}{
+		{name: "not a bind mount", m: specs.Mount{Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}}},
+		{name: "no mappings and no user namespace", m: specs.Mount{Type: "bind", Source: src, Options: []string{"idmap"}}},
+		{name: "uid mappings without gid mappings", m: specs.Mount{Type: "bind", Source: src, UIDMappings: ids}},
+		{name: "gid mappings without uid mappings", m: specs.Mount{Type: "bind", Source: src, GIDMappings: ids}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := openIdmapped(&tt.m, "", nil)
+			if !errors.Is(err, rootfs.ErrIdmap) {
+				t.Errorf("openIdmapped: %v, want ErrIdmap", err)
+			}
+			if f != nil {
+				f.Close()
+				t.Errorf("openIdmapped returned a mount with its error")
+			}
+		})
 	}
 }
