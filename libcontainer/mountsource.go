@@ -13,6 +13,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/internal/procfs"
 	"github.com/rt-runtime/rt/rootfs"
 )
 
@@ -29,9 +31,6 @@ import (
 // its destination in the rootfs, in config order (rootfs.Options.Mounts), with the same path-safety rules as a bind
 // it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
 // caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
-
-// maxFdsPerMsg is the most fds one SCM_RIGHTS message carries (SCM_MAX_FD, include/net/scm.h).
-const maxFdsPerMsg = 253
 
 // parentMount says whether the parent makes m (see above): every idmapped mount, and with hostBinds every bind
 // mount whose source is not in the container's rootfs (root): one there is the container's own, reachable from
@@ -66,10 +65,21 @@ func isBindMount(m *specs.Mount) bool {
 	return false
 }
 
+// sendMountSources makes the bind mounts the parent makes for the container init pid, whose rootfs is root, and
+// sends them to it, ahead of its config. Nothing is sent when there are none.
+func sendMountSources(sock *os.File, spec *specs.Spec, bundle, root string, pid int) error {
+	fds, err := openMountSources(spec, bundle, root, pid)
+	if err != nil {
+		return err
+	}
+	defer closeMountFds(fds)
+	return sendMountFds(sock, fds)
+}
+
 // openMountSources makes the detached mounts the parent makes for the container init pid, whose rootfs is root,
 // keyed by their index in spec.Mounts; nil when there are none. An error names the mount as mounts[N].
 func openMountSources(spec *specs.Spec, bundle, root string, pid int) (map[int]*os.File, error) {
-	hostBinds := hasNamespace(spec, specs.UserNamespace) && os.Geteuid() == 0
+	hostBinds := namespace.Has(spec, specs.UserNamespace) && os.Geteuid() == 0
 	some := false
 	for i := range spec.Mounts {
 		some = some || parentMount(&spec.Mounts[i], hostBinds, bundle, root)
@@ -77,7 +87,7 @@ func openMountSources(spec *specs.Spec, bundle, root string, pid int) (map[int]*
 	if !some {
 		return nil, nil
 	}
-	if !hostBinds || !hasNamespace(spec, specs.MountNamespace) {
+	if !hostBinds || !namespace.Has(spec, specs.MountNamespace) {
 		return makeMountSources(spec, bundle, root, pid, hostBinds)
 	}
 	type result struct {
@@ -167,27 +177,21 @@ func makeMountSources(spec *specs.Spec, bundle, root string, pid int, hostBinds 
 // none): an idmapped mount of the initial namespace's identity would map nothing.
 func containerUserNS(pid int) (*os.File, error) {
 	path := "/proc/" + strconv.Itoa(pid) + "/ns/user"
+	same, err := procfs.SameNamespace(path, "/proc/self/ns/user")
+	if err != nil {
+		return nil, fmt.Errorf("open the container's user namespace: %w", err)
+	}
+	if same {
+		return nil, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("open the container's user namespace: %w", err)
 	}
-	var theirs, ours unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &theirs); err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
-	}
-	if err := unix.Stat("/proc/self/ns/user", &ours); err != nil {
-		f.Close()
-		return nil, &os.PathError{Op: "stat", Path: "/proc/self/ns/user", Err: err}
-	}
-	if theirs.Dev == ours.Dev && theirs.Ino == ours.Ino {
-		f.Close()
-		return nil, nil
-	}
 	return f, nil
 }
 
-// sendMountFds sends the detached mounts to the init: msgMountFds messages whose payload is the mounts' indexes
+// sendMountFds sends the detached mounts to the init: syncMountFds messages whose payload is the mounts' indexes
 // (uint32 each, native endian), each followed by one byte carrying their fds in the same order (SCM_RIGHTS), at
 // most maxFdsPerMsg a message. No reply: the config follows at once.
 func sendMountFds(sock *os.File, fds map[int]*os.File) error {
@@ -199,37 +203,28 @@ func sendMountFds(sock *os.File, fds map[int]*os.File) error {
 		batch := idx[:min(len(idx), maxFdsPerMsg)]
 		idx = idx[len(batch):]
 		payload := make([]byte, 0, 4*len(batch))
-		rights := make([]int, 0, len(batch))
+		files := make([]fdHolder, 0, len(batch))
 		for _, i := range batch {
 			payload = binary.NativeEndian.AppendUint32(payload, uint32(i))
-			rights = append(rights, int(fds[i].Fd()))
+			files = append(files, fds[i])
 		}
-		if err := sendFds(sock, msgMountFds, payload, rights...); err != nil {
+		if err := send(sock, syncMountFds, payload, files...); err != nil {
 			return fmt.Errorf("send bind mounts to init: %w", err)
 		}
 	}
 	return nil
 }
 
-// recvMountFds receives the fds that follow a msgMountFds message with the given payload and adds them to fds
-// under their mount indexes. They are close-on-exec (MSG_CMSG_CLOEXEC): none may reach the container's process.
-func recvMountFds(sock *os.File, payload []byte, fds map[int]*os.File) error {
-	n := len(payload) / 4
-	if len(payload)%4 != 0 || n == 0 || n > maxFdsPerMsg {
-		return fmt.Errorf("receive bind mounts: payload of %d bytes: %w", len(payload), unix.EPROTO)
-	}
-	got, err := recvFds(sock, n)
-	if err != nil {
-		return fmt.Errorf("receive bind mounts: %w", err)
-	}
-	for k, fd := range got {
-		i := int(binary.NativeEndian.Uint32(payload[4*k:]))
+// addMountFds adds the fds of a syncMountFds message to fds under their mount indexes. They are close-on-exec
+// (MSG_CMSG_CLOEXEC): none may reach the container's process.
+func addMountFds(m *syncMsg, fds map[int]*os.File) {
+	for k, f := range m.files {
+		i := int(binary.NativeEndian.Uint32(m.payload[4*k:]))
 		if old := fds[i]; old != nil {
 			old.Close()
 		}
-		fds[i] = os.NewFile(uintptr(fd), "mounts["+strconv.Itoa(i)+"]")
+		fds[i] = f
 	}
-	return nil
 }
 
 // closeMountFds closes every fd in fds.
@@ -275,7 +270,7 @@ func openIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (*os.File, e
 // procfs instance: the container's init is in a new pid namespace while /proc is still the host's, where the
 // child's pid means another process (so SysProcAttr.UidMappings cannot be used).
 func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
-	proc, err := rootfs.PrivateProcfs()
+	proc, err := procfs.Private()
 	if err != nil {
 		return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 	}
@@ -297,7 +292,7 @@ func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		file string
 		ids  []specs.LinuxIDMapping
 	}{{"uid_map", uids}, {"gid_map", gids}} {
-		if err := writeAt(proc, pid+"/"+m.file, rootfs.IDMapText(m.ids)); err != nil {
+		if err := procfs.Write(proc, pid+"/"+m.file, procfs.IDMapText(m.ids), 0); err != nil {
 			return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 		}
 	}
@@ -306,17 +301,4 @@ func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
 	}
 	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
-}
-
-// writeAt writes text to the existing file name under dir in one write(2), as uid_map requires.
-func writeAt(dir *os.File, name, text string) error {
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "openat", Path: "/proc/" + name, Err: err}
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte(text)); err != nil {
-		return &os.PathError{Op: "write", Path: "/proc/" + name, Err: err}
-	}
-	return nil
 }

@@ -68,7 +68,7 @@ func mappedUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 
 // TestIdmapFromParent is the path rt takes for a container with a user namespace: the test process, in the
 // host's namespaces, makes the detached idmapped mounts with BindTree and passes them to a child in new user,
-// mount and pid namespaces, where Prepare attaches them (Options.IdmapMounts); made there, MOUNT_ATTR_IDMAP would
+// mount and pid namespaces, where Prepare attaches them (Options.Mounts); made there, MOUNT_ATTR_IDMAP would
 // fail with EPERM. The child checks the owners it sees, a relative source resolved against the bundle, and that
 // ridmap reached a nested mount.
 func TestIdmapFromParent(t *testing.T) {
