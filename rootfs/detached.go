@@ -240,7 +240,7 @@ func (t *tree) attach(dst *handle, dest string) error {
 	return nil
 }
 
-// dir opens the root of the mount t as a directory, to fill it (tmpcopyup, a cgroup tree's hierarchies).
+// dir opens the root of the mount t as a directory, to fill it (tmpcopyup).
 func (t *tree) dir() (*os.File, error) {
 	fd, err := unix.Openat(t.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
