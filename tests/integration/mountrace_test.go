@@ -266,3 +266,56 @@ func TestProcBind(t *testing.T) {
 		assertNoLeak(t, stateRoot(t), id, b)
 	})
 }
+
+// TestMountPropagation: a mount's propagation options are applied to the mount itself once it is attached (rt sets
+// them through the mount's fd, after move_mount), in order: shared, private and unbindable binds and a tmpfs made
+// private then shared, as the container's mountinfo shows them (proc(5) "optional fields").
+func TestMountPropagation(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/a", Type: "bind", Source: src, Options: []string{"rbind", "rshared"}},
+			specs.Mount{Destination: "/b", Type: "bind", Source: src, Options: []string{"rbind", "rprivate"}},
+			specs.Mount{Destination: "/c", Type: "bind", Source: src, Options: []string{"bind", "unbindable"}},
+			specs.Mount{Destination: "/d", Type: "tmpfs", Source: "tmpfs", Options: []string{"private", "shared"}})
+		s.Process.Args = []string{"sleep", "100000"}
+	})
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	mi := readFile("/proc/" + strconv.Itoa(state(t, id).Pid) + "/mountinfo")
+	// optional returns the optional fields (between the options and "-") of the topmost mount at mountpoint.
+	optional := func(mountpoint string) (string, bool) {
+		found, opt := false, ""
+		for _, line := range strings.Split(mi, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 7 || f[4] != filepath.Join(b, "rootfs", mountpoint) && f[4] != mountpoint {
+				continue
+			}
+			var o []string
+			for _, x := range f[6:] {
+				if x == "-" {
+					break
+				}
+				o = append(o, x)
+			}
+			found, opt = true, strings.Join(o, " ")
+		}
+		return opt, found
+	}
+	for mp, want := range map[string]func(string) bool{
+		"/a": func(o string) bool { return strings.Contains(o, "shared:") },
+		"/b": func(o string) bool { return o == "" },
+		"/c": func(o string) bool { return o == "unbindable" },
+		"/d": func(o string) bool { return strings.Contains(o, "shared:") },
+	} {
+		o, ok := optional(mp)
+		if !ok {
+			t.Errorf("%s: no mount in the container's mountinfo", mp)
+			continue
+		}
+		if !want(o) {
+			t.Errorf("%s: propagation %q", mp, o)
+		}
+	}
+}
