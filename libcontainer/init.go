@@ -336,7 +336,9 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 			return err
 		}
 		if h := cfg.Spec.Hooks; h != nil && len(h.StartContainer) > 0 {
-			state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(), Bundle: cfg.Bundle}
+			// With the config's annotations, as runc's state for these hooks has them.
+			state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(),
+				Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations}
 			if err := runHooks("startContainer", h.StartContainer, state); err != nil {
 				return err
 			}
