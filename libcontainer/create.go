@@ -116,6 +116,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := c.recordInit(p.pid); err != nil {
 		return c, err
 	}
+	if c.state.Namespaces, c.state.SetgroupsDenied, err = recordNamespaces(p.pid, spec.Linux); err != nil {
+		return c, err
+	}
 	if err := c.saveLocked(); err != nil {
 		return c, err
 	}

@@ -4,14 +4,23 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/nsenter"
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
 // child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it. A paused
 // container takes a process only with ignorePaused (runc's exec --ignore-paused): it starts frozen.
+//
+// Exec releases the container's lock (Close) once it holds what it needs, before the process inside the container
+// exists: that process can be stopped by the container, and must not wedge every other rt command on the container
+// while it is (issue 17). Its namespaces are then held open, and its cgroup placement fails, or the process is
+// killed, if the container is deleted meanwhile.
 func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (int, error) {
+	defer c.Close()
 	switch st := c.Status(); {
 	case st == Running || st == Created:
 	case st == Paused && ignorePaused:
@@ -21,10 +30,15 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
-	boot, err := joinBootstrap(c.state.InitPid)
+	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
-		return 0, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
+		return 0, err
 	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
 	boot.NonDumpable = true
 	spec := *c.state.Config
 	spec.Process = process
@@ -36,12 +50,15 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			Spec:        &spec,
 			PreserveFDs: len(io.ExtraFiles),
 			// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-			SetgroupsDenied: setgroupsDenied(c.state.InitPid),
+			SetgroupsDenied: setgroupsDeny,
 		},
-		boot:    boot,
-		placed:  placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
-		console: io.Console,
+		boot:        boot,
+		joinFiles:   files,
+		placed:      placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
+		console:     io.Console,
+		stepTimeout: execStepTimeout,
 	}
+	c.Close()
 	if err := p.start(io, nil); err != nil {
 		return 0, err
 	}
@@ -53,4 +70,24 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 func setgroupsDenied(pid int) bool {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", pid))
 	return err == nil && strings.TrimSpace(string(data)) == "deny"
+}
+
+// execStepTimeout bounds each wait for the process entering the container during exec's handshake: the container can
+// stop it (SIGSTOP from its root), and exec then gives up, kills it and fails instead of waiting forever. Generous,
+// for a process starting in a container throttled by its CPU limit.
+const execStepTimeout = 30 * time.Second
+
+// execNamespaces opens the namespaces exec joins (nsjoin.go) and says whether setgroups(2) is denied in the
+// container's user namespace. For a container an older rt created, which recorded none, they are the init's live
+// ones, as that rt joined them.
+func (c *Container) execNamespaces() (nsenter.Bootstrap, []*os.File, bool, error) {
+	if c.state.Namespaces == nil {
+		boot, err := joinBootstrap(c.state.InitPid)
+		if err != nil {
+			return boot, nil, false, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
+		}
+		return boot, nil, setgroupsDenied(c.state.InitPid), nil
+	}
+	boot, files, err := c.openNamespaces()
+	return boot, files, c.state.SetgroupsDenied, err
 }

@@ -436,7 +436,8 @@ func notifySeq(args []string) error {
 		if strings.Contains(msg, "FDSTORE=1") {
 			oob = unix.UnixRights(null)
 		}
-		if err := unix.Sendmsg(fd, []byte(msg), oob, &unix.SockaddrUnix{Name: path}, 0); err != nil {
+		// Refused once the runtime has stopped listening (after READY=1 for start and run -d): sent anyway.
+		if err := unix.Sendmsg(fd, []byte(msg), oob, &unix.SockaddrUnix{Name: path}, 0); err != nil && err != unix.ECONNREFUSED {
 			return fmt.Errorf("notifyseq %s: %w", path, os.NewSyscallError("sendmsg", err))
 		}
 	}
