@@ -283,7 +283,7 @@ func TestExecHelperStopped(t *testing.T) {
 		}
 		// Bound every command well below cmdTimeout: a wedged runtime is the failure under test.
 		for _, args := range [][]string{{"state", id}, {"list"}, {"list", "-q"}, {"delete", "--force", id}} {
-			r := rtBounded(t, 10*time.Second, args...)
+			r := rtBounded(t, 20*time.Second, args...)
 			if r.Code != 0 {
 				t.Fatalf("%v with the exec helper stopped: %v (stopper: %s)", args, r, readFile(out))
 			}
@@ -300,6 +300,7 @@ func TestExecHelperStopped(t *testing.T) {
 	if !hit {
 		t.Fatalf("the stopper never caught an exec helper in 100 attempts: %s", readFile(out))
 	}
+	t.Logf("stopper: %s", readFile(out))
 	assertNoLeak(t, stateRoot(t), id, b)
 }
 
@@ -397,6 +398,7 @@ func TestExecAfterWorkloadUnshare(t *testing.T) {
 			t.Fatalf("exec into a container whose uts namespace is gone: %v, want exit 255", r)
 		}
 		oneLine(t, r, "uts namespace")
+		t.Logf("%s", r.Stderr)
 	})
 }
 
