@@ -21,7 +21,8 @@ import (
 // killed, if the container is deleted meanwhile.
 func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (int, error) {
 	defer c.Close()
-	switch st := c.Status(); {
+	st := c.Status()
+	switch {
 	case st == Running || st == Created:
 	case st == Paused && ignorePaused:
 	default:
@@ -57,6 +58,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		placed:      placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
 		console:     io.Console,
 		stepTimeout: execStepTimeout,
+	}
+	if st == Paused {
+		// The process freezes as it joins the cgroup and goes on when the container is resumed, however late;
+		// nothing in a frozen container can stop it meanwhile.
+		p.stepTimeout = 0
 	}
 	c.Close()
 	if err := p.start(io, nil); err != nil {
