@@ -39,16 +39,17 @@ const (
 )
 
 // recordNamespaces reads the identity of each namespace linux.namespaces gives the container (new or joined) from
-// its init pid, which has not run the workload yet. A type rt shares (a path naming rt's own namespace) is not
-// recorded: there is nothing to join. It also says whether setgroups(2) is denied in the container's user namespace,
-// which cannot change once its gid_map is written (user_namespaces(7)).
+// its init pid, which has not run the workload yet. A joined one that is rt's own is not recorded: there is nothing
+// to join (a new one never is). It also says whether setgroups(2) is denied in the container's user namespace,
+// which cannot change once its gid_map is written (user_namespaces(7)). A few stat(2)s on the create path.
 func recordNamespaces(pid int, l *specs.Linux) (ids []NamespaceID, setgroupsDeny bool, err error) {
 	ids = []NamespaceID{} // recorded, even when there are none: not an older rt's state (State.Namespaces)
 	if l == nil {
 		return ids, false, nil
 	}
 	for _, t := range joinOrder {
-		if !hasNamespaceType(l, t) {
+		ns, ok := namespaceOf(l, t)
+		if !ok {
 			continue
 		}
 		path := "/proc/" + strconv.Itoa(pid) + "/ns/" + nsProcName[t]
@@ -61,21 +62,25 @@ func recordNamespaces(pid int, l *specs.Linux) (ids []NamespaceID, setgroupsDeny
 			}
 			return nil, false, fmt.Errorf("container init: %w", &os.PathError{Op: "stat", Path: path, Err: err})
 		}
-		if unix.Stat("/proc/self/ns/"+nsProcName[t], &ours) == nil && ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
+		if ns.Path != "" && unix.Stat("/proc/self/ns/"+nsProcName[t], &ours) == nil && ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
 			continue
 		}
 		ids = append(ids, NamespaceID{Type: t, Dev: theirs.Dev, Ino: theirs.Ino})
-	}
-	return ids, setgroupsDenied(pid), nil
-}
-
-func hasNamespaceType(l *specs.Linux, t specs.LinuxNamespaceType) bool {
-	for _, ns := range l.Namespaces {
-		if ns.Type == t {
-			return true
+		if t == specs.UserNamespace {
+			setgroupsDeny = setgroupsDenied(pid)
 		}
 	}
-	return false
+	return ids, setgroupsDeny, nil
+}
+
+// namespaceOf is linux.namespaces' entry of type t.
+func namespaceOf(l *specs.Linux, t specs.LinuxNamespaceType) (specs.LinuxNamespace, bool) {
+	for _, ns := range l.Namespaces {
+		if ns.Type == t {
+			return ns, true
+		}
+	}
+	return specs.LinuxNamespace{}, false
 }
 
 // openNamespaces opens each recorded namespace of the container and returns the nsenter records to join them,
