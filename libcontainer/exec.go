@@ -1,12 +1,15 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/nsenter"
 )
@@ -40,6 +43,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			f.Close()
 		}
 	}()
+	// The child opens each namespace through rt's own fd (it is rt's child, with rt's credentials, and opens them
+	// all before it joins any), so it joins exactly the namespaces checked here.
+	for i, f := range files {
+		boot.Join[i].Path = "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
+	}
 	boot.NonDumpable = true
 	spec := *c.state.Config
 	spec.Process = process
@@ -54,7 +62,6 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			SetgroupsDenied: setgroupsDeny,
 		},
 		boot:        boot,
-		joinFiles:   files,
 		placed:      placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
 		console:     io.Console,
 		stepTimeout: execStepTimeout,
@@ -66,9 +73,26 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	}
 	c.Close()
 	if err := p.start(io, nil); err != nil {
+		if errors.Is(err, unix.EAGAIN) {
+			return 0, fmt.Errorf("container %q: the process entering it did not answer within %v (stopped?): %w",
+				c.ID(), execStepTimeout, err)
+		}
 		return 0, err
 	}
 	return p.pid, nil
+}
+
+// boundSteps makes every read from and write to the child on sock fail (EAGAIN) after d instead of blocking for
+// ever: the process entering a running container is inside it, where the container's root can stop it (SIGSTOP).
+// sock is a blocking socket outside Go's poller, so the timeouts are the kernel's (socket(7) SO_RCVTIMEO).
+func boundSteps(sock *os.File, d time.Duration) error {
+	tv := unix.NsecToTimeval(d.Nanoseconds())
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(int(sock.Fd()), unix.SOL_SOCKET, opt, &tv); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	return nil
 }
 
 // setgroupsDenied reports whether setgroups(2) is denied in the user namespace of the process pid

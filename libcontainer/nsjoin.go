@@ -84,8 +84,8 @@ func namespaceOf(l *specs.Linux, t specs.LinuxNamespaceType) (specs.LinuxNamespa
 }
 
 // openNamespaces opens each recorded namespace of the container and returns the nsenter records to join them,
-// with the open files in the same order (the records' paths are filled in by parentProcess.start, which passes the
-// files to the child). The caller closes the files. A namespace nothing reaches any more is an ErrState error.
+// with the open files in the same order (Exec names each file in its record, and keeps them open until the
+// child has joined them). The caller closes the files. A namespace nothing reaches any more is an ErrState error.
 func (c *Container) openNamespaces() (nsenter.Bootstrap, []*os.File, error) {
 	var boot nsenter.Bootstrap
 	found := map[specs.LinuxNamespaceType]*os.File{}

@@ -100,10 +100,7 @@ type parentProcess struct {
 	// cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it
 	// (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
 	cgroupDir string
-	// joinFiles (exec) are the namespaces to join, open, one per boot.Join record: they are passed to the child,
-	// and the records name them by fd, so the child joins exactly those.
-	joinFiles []*os.File
-	// stepTimeout, when set (exec), bounds each wait for the child: something inside the container can stop it.
+	// stepTimeout, when set (exec), bounds each read from and write to the child (exec.go boundSteps).
 	stepTimeout time.Duration
 }
 
@@ -115,6 +112,13 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 	}
 	p.sock = os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
+	if p.stepTimeout > 0 {
+		if err := boundSteps(p.sock, p.stepTimeout); err != nil {
+			p.sock.Close()
+			child.Close()
+			return err
+		}
+	}
 
 	cmd := &exec.Cmd{
 		Args: []string{"rt", "init"},
@@ -132,10 +136,6 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		second = child
 	}
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
-	for i, f := range p.joinFiles {
-		p.boot.Join[i].Path = "/proc/self/fd/" + strconv.Itoa(3+len(cmd.ExtraFiles))
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	}
 	exe, err := sealedExe(childFdsEnd(cmd))
 	if err != nil {
 		p.sock.Close()
@@ -215,9 +215,6 @@ func appendMsg(buf []byte, typ uint32, payload []byte) []byte {
 // sync answers the child until it is ready (create) or has exec'd (exec, EOF).
 func (p *parentProcess) sync() error {
 	for {
-		if err := p.awaitChild(); err != nil {
-			return err
-		}
 		typ, payload, err := nsenter.ReadMsg(p.sock)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			if p.config.Exec && p.pid > 0 {
@@ -294,30 +291,6 @@ func (p *parentProcess) sync() error {
 			return nil
 		default:
 			return fmt.Errorf("sync with init: unexpected message %d: %w", typ, unix.EPROTO)
-		}
-	}
-}
-
-// awaitChild waits, for at most stepTimeout when set, until the child has sent something (or closed its end).
-// Messages are written whole, so what follows does not block on a child stopped half-way.
-func (p *parentProcess) awaitChild() error {
-	if p.stepTimeout == 0 {
-		return nil
-	}
-	fds := []unix.PollFd{{Fd: int32(p.sock.Fd()), Events: unix.POLLIN}}
-	deadline := time.Now().Add(p.stepTimeout)
-	for {
-		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return os.NewSyscallError("poll", err)
-		case n > 0:
-			return nil
-		case time.Now().After(deadline):
-			return fmt.Errorf("the process entering the container did not answer within %v (stopped?): %w",
-				p.stepTimeout, unix.ETIMEDOUT)
 		}
 	}
 }
