@@ -387,6 +387,24 @@ func TestExecAfterWorkloadUnshare(t *testing.T) {
 			}
 		})
 	}
+	t.Run("held by another process", func(t *testing.T) {
+		t.Parallel()
+		rtOnly(t, "runc joins whatever namespaces the init is in now")
+		// The init leaves its UTS namespace, a sibling stays in it: exec finds it through the container's cgroup.
+		b := bundle(t, withArgs("/bin/sh", "-c", "/bin/sleep 100000 & exec /bin/unshare -U -u /probe signals 0"))
+		id, out := runDetached(t, b)
+		waitOutput(t, out, "ready")
+		pid := state(t, id).Pid
+		r := rt(t, "exec", id, "/probe", "self")
+		if r.Code != 0 {
+			t.Fatalf("exec with the original uts namespace held by a sibling: %v", r)
+		}
+		var self Self
+		decode(t, r.Stdout, &self)
+		if got := self.Namespaces["uts"]; got == nsOf(t, pid, "uts") {
+			t.Errorf("exec'd process in uts namespace %s: the workload's new one, not the container's", got)
+		}
+	})
 	t.Run("gone", func(t *testing.T) {
 		t.Parallel()
 		rtOnly(t, "runc joins whatever namespaces the init is in now; rt refuses one the container was not created with")
