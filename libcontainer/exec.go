@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/procfs"
 	"github.com/rt-runtime/rt/nsenter"
 )
 
@@ -22,7 +22,7 @@ import (
 // exists: that process can be stopped by the container, and must not wedge every other rt command on the container
 // while it is (issue 17). Its namespaces are then held open, and its cgroup placement fails, or the process is
 // killed, if the container is deleted meanwhile.
-func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (int, error) {
+func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (_ int, retErr error) {
 	defer c.Close()
 	st := c.Status()
 	switch {
@@ -51,40 +51,65 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	boot.NonDumpable = true
 	spec := *c.state.Config
 	spec.Process = process
-	p := &parentProcess{
-		config: &initConfig{
-			Exec:        true,
-			ID:          c.ID(),
-			Bundle:      c.state.Bundle,
-			Spec:        &spec,
-			PreserveFDs: len(io.ExtraFiles),
-			// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-			SetgroupsDenied: setgroupsDeny,
-		},
-		boot:        boot,
-		placed:      placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
-		console:     io.Console,
-		stepTimeout: execStepTimeout,
+	cfg := &initConfig{
+		Exec:        true,
+		ID:          c.ID(),
+		Bundle:      c.state.Bundle,
+		Spec:        &spec,
+		PreserveFDs: len(io.ExtraFiles),
+		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
+		SetgroupsDenied: setgroupsDeny,
 	}
-	if st == Paused {
-		// The process freezes as it joins the cgroup and goes on when the container is resumed, however late;
-		// nothing in a frozen container can stop it meanwhile.
-		p.stepTimeout = 0
-	}
+	apply := c.cgroup().Apply
 	c.Close()
-	if err := p.start(io, nil); err != nil {
-		if errors.Is(err, unix.EAGAIN) {
-			return 0, fmt.Errorf("container %q: the process entering it did not answer within %v (stopped?): %w",
-				c.ID(), execStepTimeout, err)
-		}
+	// The parent's side of the protocol (sync.go), in order.
+	p, err := startInit(io, nil, "")
+	if err != nil {
 		return 0, err
 	}
-	return p.pid, nil
+	defer func() {
+		if retErr != nil {
+			p.abort()
+			if errors.Is(retErr, unix.EAGAIN) {
+				retErr = fmt.Errorf("container %q: the process entering it did not answer within %v (stopped?): %w",
+					c.ID(), execStepTimeout, retErr)
+			}
+		}
+	}()
+	// A process joining a paused container freezes as it joins the cgroup and goes on when the container is
+	// resumed, however late; nothing in a frozen container can stop it meanwhile.
+	if st != Paused {
+		if err := boundSteps(p.sock, execStepTimeout); err != nil {
+			return 0, err
+		}
+	}
+	if err := p.place(apply, process.OOMScoreAdj); err != nil {
+		return 0, err
+	}
+	if err := p.sendBootstrap(&boot); err != nil {
+		return 0, err
+	}
+	pid, err := p.awaitPid(spec.Linux)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.sendConfig(cfg); err != nil {
+		return 0, err
+	}
+	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
+	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid)}); err != nil {
+		return 0, err
+	}
+	return pid, nil
 }
 
+// execStepTimeout bounds each read from and write to the process entering the container during exec's handshake:
+// the container can stop it (SIGSTOP from its root), and exec then gives up, kills it and fails instead of waiting
+// for ever. Generous, for a process starting in a container throttled by its CPU limit.
+const execStepTimeout = 30 * time.Second
+
 // boundSteps makes every read from and write to the child on sock fail (EAGAIN) after d instead of blocking for
-// ever: the process entering a running container is inside it, where the container's root can stop it (SIGSTOP).
-// sock is a blocking socket outside Go's poller, so the timeouts are the kernel's (socket(7) SO_RCVTIMEO).
+// ever. sock is a blocking socket outside Go's poller, so the timeouts are the kernel's (socket(7) SO_RCVTIMEO).
 func boundSteps(sock *os.File, d time.Duration) error {
 	tv := unix.NsecToTimeval(d.Nanoseconds())
 	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
@@ -95,18 +120,6 @@ func boundSteps(sock *os.File, d time.Duration) error {
 	return nil
 }
 
-// setgroupsDenied reports whether setgroups(2) is denied in the user namespace of the process pid
-// (/proc/<pid>/setgroups, user_namespaces(7)): a rootless container's is, and a process joining it must not call it.
-func setgroupsDenied(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", pid))
-	return err == nil && strings.TrimSpace(string(data)) == "deny"
-}
-
-// execStepTimeout bounds each wait for the process entering the container during exec's handshake: the container can
-// stop it (SIGSTOP from its root), and exec then gives up, kills it and fails instead of waiting forever. Generous,
-// for a process starting in a container throttled by its CPU limit.
-const execStepTimeout = 30 * time.Second
-
 // execNamespaces opens the namespaces exec joins (nsjoin.go) and says whether setgroups(2) is denied in the
 // container's user namespace. For a container an older rt created, which recorded none, they are the init's live
 // ones, as that rt joined them.
@@ -116,7 +129,7 @@ func (c *Container) execNamespaces() (nsenter.Bootstrap, []*os.File, bool, error
 		if err != nil {
 			return boot, nil, false, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
 		}
-		return boot, nil, setgroupsDenied(c.state.InitPid), nil
+		return boot, nil, procfs.SetgroupsDenied(strconv.Itoa(c.state.InitPid)), nil
 	}
 	boot, files, err := c.openNamespaces()
 	return boot, files, c.state.SetgroupsDenied, err

@@ -8,6 +8,8 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/internal/procfs"
 	"github.com/rt-runtime/rt/nsenter"
 )
 
@@ -25,13 +27,6 @@ type NamespaceID struct {
 	Ino  uint64                   `json:"ino"`
 }
 
-// joinOrder is the order namespaces are joined in: the user namespace first, so the others are entered with its
-// capabilities (the nsenter constructor also joins it first); then the mount namespace, before paths change.
-var joinOrder = []specs.LinuxNamespaceType{
-	specs.UserNamespace, specs.MountNamespace, specs.PIDNamespace, specs.NetworkNamespace,
-	specs.IPCNamespace, specs.UTSNamespace, specs.CgroupNamespace, specs.TimeNamespace,
-}
-
 // ioctl_ns(2) requests: the user namespace owning a namespace, and a user namespace's parent (linux/nsfs.h).
 const (
 	nsGetUserns = 0xb701 // _IO(0xb7, 0x1)
@@ -47,12 +42,12 @@ func recordNamespaces(pid int, l *specs.Linux) (ids []NamespaceID, setgroupsDeny
 	if l == nil {
 		return ids, false, nil
 	}
-	for _, t := range joinOrder {
-		ns, ok := namespaceOf(l, t)
+	for _, k := range namespace.Kinds { // user first
+		ns, ok := namespaceOf(l, k.Type)
 		if !ok {
 			continue
 		}
-		path := "/proc/" + strconv.Itoa(pid) + "/ns/" + nsProcName[t]
+		path := "/proc/" + strconv.Itoa(pid) + "/ns/" + k.Proc
 		var theirs, ours unix.Stat_t
 		if err := unix.Stat(path, &theirs); err != nil {
 			if err == unix.EACCES || err == unix.EPERM {
@@ -62,12 +57,12 @@ func recordNamespaces(pid int, l *specs.Linux) (ids []NamespaceID, setgroupsDeny
 			}
 			return nil, false, fmt.Errorf("container init: %w", &os.PathError{Op: "stat", Path: path, Err: err})
 		}
-		if ns.Path != "" && unix.Stat("/proc/self/ns/"+nsProcName[t], &ours) == nil && ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
+		if ns.Path != "" && unix.Stat("/proc/self/ns/"+k.Proc, &ours) == nil && ours.Dev == theirs.Dev && ours.Ino == theirs.Ino {
 			continue
 		}
-		ids = append(ids, NamespaceID{Type: t, Dev: theirs.Dev, Ino: theirs.Ino})
-		if t == specs.UserNamespace {
-			setgroupsDeny = setgroupsDenied(pid)
+		ids = append(ids, NamespaceID{Type: k.Type, Dev: theirs.Dev, Ino: theirs.Ino})
+		if k.Type == specs.UserNamespace {
+			setgroupsDeny = procfs.SetgroupsDenied(strconv.Itoa(pid))
 		}
 	}
 	return ids, setgroupsDeny, nil
@@ -124,15 +119,16 @@ func (c *Container) openNamespaces() (nsenter.Bootstrap, []*os.File, error) {
 			}
 		}
 		if f == nil {
+			k, _ := namespace.Lookup(want.Type)
 			return fail(classErr(ErrState, "container %q: the %s namespace it was created with is gone (no process of the container is left in it)",
-				c.ID(), nsProcName[want.Type]))
+				c.ID(), k.Proc))
 		}
 		found[want.Type] = f
 	}
 	var files []*os.File
-	for _, t := range joinOrder {
-		if f, ok := found[t]; ok {
-			boot.Join = append(boot.Join, nsenter.NsPath{Type: nsFlags[t]})
+	for _, k := range namespace.Kinds { // user first, so the others are entered with its capabilities
+		if f, ok := found[k.Type]; ok {
+			boot.Join = append(boot.Join, nsenter.NsPath{Type: k.Flag})
 			files = append(files, f)
 		}
 	}
@@ -142,7 +138,8 @@ func (c *Container) openNamespaces() (nsenter.Bootstrap, []*os.File, error) {
 // openNsOf opens /proc/<pid>/ns/<type> and returns it when it is the namespace want; nil when pid is gone or in
 // another one. The identity is checked on the open fd, so a recycled pid cannot substitute a namespace.
 func openNsOf(pid int, want NamespaceID) *os.File {
-	path := "/proc/" + strconv.Itoa(pid) + "/ns/" + nsProcName[want.Type]
+	k, _ := namespace.Lookup(want.Type)
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/" + k.Proc
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil
