@@ -109,6 +109,7 @@ func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error
 	if err := apply(pid); err != nil {
 		return err
 	}
+	resetAffinity(pid)
 	if oomScoreAdj == nil {
 		return nil
 	}

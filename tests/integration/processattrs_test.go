@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -338,5 +340,48 @@ func TestMemoryPolicyErrors(t *testing.T) {
 			oneLine(t, r, "linux.memoryPolicy")
 			assertNoLeak(t, stateRoot(t), id, b)
 		})
+	}
+}
+
+// TestAffinityReset: a process started by a runtime whose own CPU affinity is narrowed (taskset -c 0 rt ...) runs
+// on every CPU of its cgroup's cpuset, not on the runtime's: runc resets the affinity of a container's init and of
+// an exec'd process without execCPUAffinity.
+func TestAffinityReset(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 leaves the process the runtime's affinity")
+	want, err := os.ReadFile("/sys/fs/cgroup/cpuset/cpuset.effective_cpus")
+	if err != nil {
+		t.Skipf("no v1 cpuset to compare with: %v", err)
+	}
+	if strings.TrimSpace(string(want)) == "0" {
+		t.Skip("one CPU: nothing to narrow")
+	}
+	b := bundle(t, withArgs("sh", "-c", "grep Cpus_allowed_list /proc/self/status; sleep 100000"))
+	id := newID(t)
+	tasksetRT := func(args ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "0", runtimeBin, "--root", stateRoot(t)}, args...)...)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("taskset -c 0 %v: %v", args, err)
+		}
+		return string(out)
+	}
+	outFile := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command("taskset", "-c", "0", runtimeBin, "--root", stateRoot(t), "run", "-d", "--bundle", b, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := runTracked(cmd); err != nil {
+		t.Fatalf("taskset -c 0 run -d: %v: %s", err, readFile(outFile))
+	}
+	wantLine := "Cpus_allowed_list:\t" + strings.TrimSpace(string(want)) + "\n"
+	waitOutput(t, outFile, wantLine)
+	if got := tasksetRT("exec", id, "grep", "Cpus_allowed_list", "/proc/self/status"); got != wantLine {
+		t.Errorf("exec'd process: %q, want %q (the cgroup's cpuset)", got, wantLine)
 	}
 }
