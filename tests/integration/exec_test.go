@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -198,6 +199,13 @@ func TestExecDetach(t *testing.T) {
 	if !slices.Contains(pids, pid) || !slices.Contains(pids, initPid) {
 		t.Errorf("ps = %v, want init %d and exec'd %d", pids, initPid, pid)
 	}
+	// The exec'd process is this subreaper's orphan: killed and reaped here, or its zombie keeps the cgroup busy
+	// for `delete -f` (runc's gives up sooner than the cleanup waits).
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	waitFor(t, "the exec'd process reaped", func() bool {
+		reapOrphans()
+		return !exists("/proc/" + strconv.Itoa(pid))
+	})
 }
 
 // TestExecNotRunning: exec in a stopped container, or an unknown one, fails without running anything.
