@@ -55,7 +55,7 @@ lint:
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
 	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c
 
-## integration: the integration suite as root against ./rt (RUNTIME=runc to prove the tests against runc)
+## integration: the integration suite as root against ./rt (RUNTIME=build/peers/runc-v1.5.3/runc, the reference, or /usr/sbin/runc)
 integration: rt probe
 	RT_RUNTIME=$${RUNTIME:-$(CURDIR)/rt} RT_PROBE=$(BUILD)/probe $(GO) test -count=1 -timeout 20m ./tests/integration/ $(TESTFLAGS)
 
