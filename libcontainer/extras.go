@@ -2,8 +2,8 @@ package libcontainer
 
 // The per-process and per-container attributes of runtime-spec v1.3 that are one syscall each: process.scheduler,
 // process.ioPriority, process.execCPUAffinity, linux.personality and linux.memoryPolicy; and the fields rt refuses
-// clearly rather than ignore: linux.intelRdt, and process.apparmorProfile and process.selinuxLabel on a host without
-// that LSM (applied by lsm.go where it is enabled). linux.netDevices is validated here too (netdev.go).
+// clearly rather than ignore: linux.intelRdt, linux.mountLabel, and process.apparmorProfile and process.selinuxLabel on
+// a host without that LSM (applied by lsm.go where it is enabled). linux.netDevices is validated here too (netdev.go).
 //
 // Validation runs in the parent before anything is created (validateExtras); the apply functions run in `rt init`
 // on the thread that will execve (the OS thread is locked), because every one of these attributes is per thread
@@ -102,6 +102,10 @@ var (
 	selinuxfsPath = "/sys/fs/selinux"
 )
 
+// errSelinuxOff is runc's refusal of a SELinux label where SELinux is off (libcontainer/configs/validate, and
+// validateProcessSpec for exec), word for word.
+const errSelinuxOff = "selinux label is specified in config, but selinux is disabled or not supported"
+
 // selinuxMagic is SELINUX_MAGIC (include/uapi/linux/magic.h), the f_type of selinuxfs.
 const selinuxMagic = 0xf97cff8c
 
@@ -130,6 +134,16 @@ func validateExtras(spec *specs.Spec) error {
 		if _, _, err := memoryPolicyArgs(mp); err != nil {
 			return err
 		}
+	}
+	if l.MountLabel != "" {
+		if !isFS(selinuxfsPath, selinuxMagic) {
+			// runc passes context= to the mounts and fails in its init with EINVAL; refused here, before anything
+			// is created, with the words runc uses for a process label.
+			return fieldError("linux.mountLabel", "%q: %s", l.MountLabel, errSelinuxOff)
+		}
+		// runc adds context="LABEL" to every mount's data; rt does not label mounts yet, and says so rather than
+		// run the container unlabelled.
+		return fieldError("linux.mountLabel", "%q: mount labels are not supported by rt yet", l.MountLabel)
 	}
 	if l.IntelRdt != nil {
 		if !isFS(resctrlPath, unix.RDTGROUP_SUPER_MAGIC) {
@@ -170,10 +184,8 @@ func validateProcessExtras(p *specs.Process, prefix string) error {
 			return fieldError(prefix+".apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
 		}
 	}
-	if p.SelinuxLabel != "" {
-		if !isFS(selinuxfsPath, selinuxMagic) {
-			return fieldError(prefix+".selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
-		}
+	if p.SelinuxLabel != "" && !isFS(selinuxfsPath, selinuxMagic) {
+		return fieldError(prefix+".selinuxLabel", "%q: %s", p.SelinuxLabel, errSelinuxOff)
 	}
 	return nil
 }

@@ -18,13 +18,13 @@ import (
 // has already refused either field on a host without that LSM.
 func applyLSM(proc *os.File, p *specs.Process) error {
 	if p.ApparmorProfile != "" {
-		// AppArmor's own attr directory since Linux 5.8, the shared attr/exec before; runc's apparmor.ApplyProfile
-		// writes "exec NAME" to the same two files in the same order.
-		err := writeAttr(proc, "apparmor/exec", "exec "+p.ApparmorProfile)
-		if errors.Is(err, unix.ENOENT) {
-			err = writeAttr(proc, "exec", "exec "+p.ApparmorProfile)
-		}
-		if err != nil {
+		attr := apparmorExecAttr(proc)
+		if err := writeAttr(proc, attr, "exec "+p.ApparmorProfile); err != nil {
+			if attr == apparmorAttr && errors.Is(err, unix.ENOENT) {
+				// The file is there (apparmorExecAttr opened it): AppArmor's change_onexec refuses a name it has no
+				// profile for with ENOENT.
+				return fmt.Errorf("process.apparmorProfile %q: profile not loaded in the kernel: %w", p.ApparmorProfile, err)
+			}
 			return fmt.Errorf("process.apparmorProfile %q: %w", p.ApparmorProfile, err)
 		}
 	}
@@ -36,6 +36,25 @@ func applyLSM(proc *os.File, p *specs.Process) error {
 	}
 	return nil
 }
+
+// apparmorExecAttr is the attr file AppArmor's change_onexec is written to: AppArmor's own attr/apparmor/exec where
+// the kernel has that directory (Linux 5.8+), the shared attr/exec before. Decided by what the kernel offers, as
+// runc's apparmor.setProcAttr does (it stats /proc/self/attr/apparmor/exec), never by a write's error: ENOENT from
+// the write means the profile is not loaded.
+func apparmorExecAttr(proc *os.File) string {
+	fd, err := unix.Openat2(int(proc.Fd()), "thread-self/attr/"+apparmorAttr, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return "exec"
+	}
+	unix.Close(fd)
+	return apparmorAttr
+}
+
+// apparmorAttr is AppArmor's own exec attr file, under thread-self/attr.
+const apparmorAttr = "apparmor/exec"
 
 // writeAttr writes value to thread-self/attr/name under proc. thread-self is procfs's plain symlink to
 // <pid>/task/<tid>, the calling thread.
