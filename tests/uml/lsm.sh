@@ -7,8 +7,9 @@
 #   RUNTIMES="/usr/sbin/runc" tests/uml/lsm.sh
 #
 # Environment: RUNTIMES (absolute paths, space-separated), and run.sh's
-# UML_TIMEOUT (default 170 here), UML_VERBOSE. The only host path written is
-# one new results directory, build/uml/lsm.XXXXXX (run.sh, init.sh).
+# UML_TIMEOUT (default 240 here, a hang guard: the whole run takes 90 to 150 s
+# on this shared machine) and UML_VERBOSE. The only host path written is one
+# new results directory, build/uml/lsm.XXXXXX (run.sh, init.sh).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,5 +32,5 @@ mkdir -p "$repo/build/uml"
 # The UML kernel boots SELinux by default; AppArmor has to be asked for (shared/notes/uml.md).
 RUNTIME=${runtimes[0]} RTUML_RUNTIMES="${runtimes[*]}" \
 	UML_GUEST=lsm-guest.sh UML_KARGS="lsm=apparmor apparmor=1 security=apparmor" \
-	UML_TIMEOUT=${UML_TIMEOUT:-170} UML_RESULTS=$(mktemp -d "$repo/build/uml/lsm.XXXXXX") \
+	UML_TIMEOUT=${UML_TIMEOUT:-240} UML_RESULTS=$(mktemp -d "$repo/build/uml/lsm.XXXXXX") \
 	exec "$here/run.sh"
