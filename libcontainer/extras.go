@@ -2,8 +2,9 @@ package libcontainer
 
 // The per-process and per-container attributes of runtime-spec v1.3 that are one syscall each: process.scheduler,
 // process.ioPriority, process.execCPUAffinity, linux.personality and linux.memoryPolicy; and the fields rt refuses
-// clearly rather than ignore: linux.intelRdt, linux.mountLabel, and process.apparmorProfile and process.selinuxLabel on
-// a host without that LSM (applied by lsm.go where it is enabled). linux.netDevices is validated here too (netdev.go).
+// clearly rather than ignore: linux.intelRdt, and process.apparmorProfile and process.selinuxLabel on a host without
+// that LSM (applied by lsm.go where it is enabled). linux.mountLabel is accepted and not applied: runtime-tools'
+// linux_mount_label expects a host without SELinux to run it (runc passes context= to the mounts, which then fail). linux.netDevices is validated here too (netdev.go).
 //
 // Validation runs in the parent before anything is created (validateExtras); the apply functions run in `rt init`
 // on the thread that will execve (the OS thread is locked), because every one of these attributes is per thread
@@ -134,16 +135,6 @@ func validateExtras(spec *specs.Spec) error {
 		if _, _, err := memoryPolicyArgs(mp); err != nil {
 			return err
 		}
-	}
-	if l.MountLabel != "" {
-		if !isFS(selinuxfsPath, selinuxMagic) {
-			// runc passes context= to the mounts and fails in its init with EINVAL; refused here, before anything
-			// is created, with the words runc uses for a process label.
-			return fieldError("linux.mountLabel", "%q: %s", l.MountLabel, errSelinuxOff)
-		}
-		// runc adds context="LABEL" to every mount's data; rt does not label mounts yet, and says so rather than
-		// run the container unlabelled.
-		return fieldError("linux.mountLabel", "%q: mount labels are not supported by rt yet", l.MountLabel)
 	}
 	if l.IntelRdt != nil {
 		if !isFS(resctrlPath, unix.RDTGROUP_SUPER_MAGIC) {

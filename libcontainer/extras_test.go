@@ -86,7 +86,6 @@ func TestValidateExtras(t *testing.T) {
 
 		{name: "apparmor without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" }, field: "process.apparmorProfile", want: "AppArmor is not enabled on this host"},
 		{name: "selinux without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, field: "process.selinuxLabel", want: "selinux label is specified in config, but selinux is disabled or not supported"},
-		{name: "mountLabel without SELinux", mutate: func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" }, field: "linux.mountLabel", want: "selinux label is specified in config, but selinux is disabled or not supported"},
 
 		{name: "personality LINUX", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux} }},
 		{name: "personality LINUX32", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
@@ -157,7 +156,6 @@ func TestValidateExtrasHost(t *testing.T) {
 		{name: "apparmorProfile", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "p" }, field: "process.apparmorProfile"},
 		{name: "selinuxLabel", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, field: "process.selinuxLabel"},
 		{name: "intelRdt", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, field: "linux.intelRdt"},
-		{name: "mountLabel", mutate: func(s *specs.Spec) { s.Linux.MountLabel = "l" }, field: "linux.mountLabel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -269,8 +269,6 @@ func TestExtrasRefused(t *testing.T) {
 			want: "process.apparmorProfile"},
 		{name: "selinuxLabel without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
 			want: `process.selinuxLabel: "system_u:system_r:container_t:s0": selinux label is specified in config, but selinux is disabled or not supported`},
-		{name: "mountLabel without SELinux", mutate: func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" },
-			want: `linux.mountLabel: "system_u:object_r:container_file_t:s0": selinux label is specified in config, but selinux is disabled or not supported`},
 		{name: "unknown scheduler policy", mutate: func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FOO"} },
 			want: `process.scheduler.policy: unknown policy "SCHED_FOO"`, rtOnly: runcLacksExtras},
 		{name: "ioPriority out of range", mutate: func(s *specs.Spec) {
