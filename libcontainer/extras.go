@@ -4,7 +4,8 @@ package libcontainer
 // process.ioPriority, process.execCPUAffinity, linux.personality and linux.memoryPolicy; and the fields rt refuses
 // clearly rather than ignore: linux.intelRdt, and process.apparmorProfile and process.selinuxLabel on a host without
 // that LSM (applied by lsm.go where it is enabled). linux.mountLabel is accepted and not applied: runtime-tools'
-// linux_mount_label expects a host without SELinux to run it (runc passes context= to the mounts, which then fail). linux.netDevices is validated here too (netdev.go).
+// linux_mount_label expects a host without SELinux to run it (runc passes context= to the mounts, which then fail).
+// linux.netDevices is validated here too (netdev.go).
 //
 // Validation runs in the parent before anything is created (validateExtras); the apply functions run in `rt init`
 // on the thread that will execve (the OS thread is locked), because every one of these attributes is per thread
