@@ -7,8 +7,8 @@
 #   RUNTIMES="/usr/sbin/runc" tests/uml/lsm.sh
 #
 # Environment: RUNTIMES (absolute paths, space-separated), and run.sh's
-# UML_TIMEOUT (default 240 here, a hang guard: the whole run takes 90 to 150 s
-# on this shared machine) and UML_VERBOSE. The only host path written is one
+# UML_TIMEOUT (default 240 here, a hang guard: the whole run takes 20-25 s on
+# a quiet machine, up to 150 s on this one under load) and UML_VERBOSE. The only host path written is one
 # new results directory, build/uml/lsm.XXXXXX (run.sh, init.sh).
 set -euo pipefail
 
