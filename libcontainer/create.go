@@ -51,12 +51,14 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		_ = os.Remove(dir)
 		return nil, err
 	}
-	c = &Container{dir: dir, lock: lock, state: State{
-		ID:      id,
-		Bundle:  opts.Bundle,
-		Rootfs:  rootfs,
-		Created: time.Now().UTC(),
-		Config:  spec,
+	crashpoint("create:mkdir")
+	c = &Container{dir: dir, lock: lock, creator: true, state: State{
+		ID:       id,
+		Bundle:   opts.Bundle,
+		Rootfs:   rootfs,
+		Created:  time.Now().UTC(),
+		Creating: true,
+		Config:   spec,
 	}}
 	devs := newNetDevMove(spec) // linux.netDevices, moved by p.spawned
 	defer func() {
@@ -72,12 +74,25 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		devs.Close()
 	}()
 
+	// The notify socket lives in the state directory, which goes with the container whatever happens.
 	if err := c.setupNotify(spec); err != nil {
 		return c, err
 	}
-	if err := c.createCgroup(); err != nil {
+	// Record before acting: from here on a killed create leaves a state that `delete` can clean up, first with
+	// the cgroup paths it is about to create, then with the init (spawned below).
+	cg, err := c.cgroupManager()
+	if err != nil {
 		return c, err
 	}
+	c.state.CgroupPaths = cg.Paths()
+	if err := c.saveLocked(); err != nil {
+		return c, err
+	}
+	crashpoint("create:recorded")
+	if err := c.createCgroup(cg); err != nil {
+		return c, err
+	}
+	crashpoint("create:cgroup")
 	fifo, err := c.makeFifo()
 	if err != nil {
 		return c, err
@@ -101,25 +116,45 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		},
 		boot:      initBootstrap(spec.Linux),
 		placed:    placeAndScore(c.cg.Apply, oomScoreAdj(spec.Process)),
-		spawned:   devs.Move,
+		spawned:   func(pid int) error { return c.spawned(pid, devs) },
 		ready:     c.setResources,
 		console:   opts.IO.Console,
 		cgroupDir: c.cloneCgroup(),
 	}
 	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
 	if err := p.start(&opts.IO, fifo); err != nil {
-		if p.pid > 0 {
+		if p.pid > 0 && c.state.InitPid == 0 {
 			c.state.InitPid = p.pid // so the deferred cleanup kills what is left
 		}
 		return c, err
 	}
-	if err := c.recordInit(p.pid); err != nil {
-		return c, err
-	}
+	crashpoint("create:ready")
+	// Commit: the state without Creating, then the message the init waits for before it blocks on the fifo. An
+	// init whose create dies before this point never gets it and exits (awaitCommit).
+	c.state.Creating = false
 	if err := c.saveLocked(); err != nil {
 		return c, err
 	}
+	crashpoint("create:saved")
+	if err := p.commit(); err != nil {
+		return c, err
+	}
+	crashpoint("create:committed")
+	c.creator = false
 	return c, nil
+}
+
+// spawned is the parent's step once the init exists, before it gets its config: its pid and start time are
+// recorded, durably, before anything else is done with it, then the network devices move (parentProcess.spawned).
+func (c *Container) spawned(pid int, devs *netDevMove) error {
+	if err := c.recordInit(pid); err != nil {
+		return err
+	}
+	if err := c.saveLocked(); err != nil {
+		return err
+	}
+	crashpoint("create:pid")
+	return devs.Move(pid)
 }
 
 // recordInit stores the init's pid and start time, the pair that identifies it later.
@@ -133,28 +168,38 @@ func (c *Container) recordInit(pid int) error {
 	return nil
 }
 
-func (c *Container) createCgroup() error {
+// cgroupManager resolves the container's cgroup paths from linux.cgroupsPath; nothing is created yet.
+func (c *Container) cgroupManager() (*cgroups.Manager, error) {
 	var cgPath string
-	var res *specs.LinuxResources
 	if l := c.state.Config.Linux; l != nil {
-		cgPath, res = l.CgroupsPath, l.Resources
+		cgPath = l.CgroupsPath
 	}
 	m, err := cgroups.New(cgPath, c.state.ID)
 	if err != nil {
-		return fmt.Errorf("linux.cgroupsPath: %w", err)
+		return nil, fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	return m, nil
+}
+
+// createCgroup makes the cgroup m, whose paths the state has recorded.
+func (c *Container) createCgroup(m *cgroups.Manager) error {
+	var res *specs.LinuxResources
+	if l := c.state.Config.Linux; l != nil {
+		res = l.Resources
 	}
 	if err := m.Create(res); err != nil {
 		// Without privilege and without a delegated subtree there is no cgroup to make: go on without one, with
-		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then.
+		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then. The next save (the
+		// init's pid) forgets the paths.
 		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
 			slog.Warn("no cgroup for the container: " + err.Error())
 			c.cg = cgroups.Load(nil)
+			c.state.CgroupPaths = nil
 			return nil
 		}
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	c.cg = m
-	c.state.CgroupPaths = m.Paths()
 	// A realtime scheduler for the init needs the cgroup's realtime bandwidth before the init runs (cpu.rt_* of
 	// a new v1 cgroup start at 0), so that pair is written now, the other limits once the init is ready.
 	if res != nil && res.CPU != nil && (res.CPU.RealtimeRuntime != nil || res.CPU.RealtimePeriod != nil) {
@@ -300,12 +345,15 @@ func (c *Container) Start() error {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	crashpoint("start:opened")
 	if err := c.awaitFifo(fd); err != nil {
 		return err
 	}
+	crashpoint("start:started")
 	if err := os.Remove(path); err != nil {
 		return err
 	}
+	crashpoint("start:removed")
 	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
 		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
 		// start produced, even if the process has exited meanwhile.

@@ -240,10 +240,9 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	p := cfg.Spec.Process
 	if p == nil {
 		// Created without a process: the container can be inspected and deleted, never started.
-		if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
+		if err := awaitCommit(sock); err != nil {
 			return err
 		}
-		sock.Close()
 		for {
 			_ = unix.Pause()
 		}
@@ -328,10 +327,9 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 		}
 	}
 	if fifo != nil {
-		if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
-			return fmt.Errorf("sync with parent: %w", err)
+		if err := awaitCommit(sock); err != nil {
+			return err
 		}
-		sock.Close()
 		if err := fifo.wait(); err != nil {
 			return err
 		}
@@ -347,6 +345,25 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	}
 	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
+	}
+	return nil
+}
+
+// awaitCommit tells the parent the init is ready and waits until the parent has saved the container's state
+// (msgCommitted), then closes the socket. If the parent dies first, the socket reads EOF (the parent holds its only
+// other end) and the init gives up: no init is left waiting on the fifo of a container no state records. The
+// error goes nowhere then (the parent is gone); the init's exit is what matters.
+func awaitCommit(sock *os.File) error {
+	defer sock.Close()
+	if _, err := sock.Write(appendMsg(nil, msgReady, nil)); err != nil {
+		return fmt.Errorf("sync with parent: %w", err)
+	}
+	typ, _, err := nsenter.ReadMsg(sock)
+	if err != nil {
+		return fmt.Errorf("sync with parent: create did not commit: %w", err)
+	}
+	if typ != msgCommitted {
+		return fmt.Errorf("sync with parent: message %d: %w", typ, unix.EPROTO)
 	}
 	return nil
 }

@@ -29,10 +29,13 @@ import (
 //	msgConfig (JSON)                    --> init: mounts (the idmapped ones from the fds, by move_mount)
 //	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
 //	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
-//	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
+//	limits, record the state            <-- msgReady        (create)
+//	msgCommitted                        -->  init: waits on exec.fifo
 //	                                    <-- EOF             (exec: the socket is close-on-exec)
 //
-// Any failure in the child is a MsgError with its text, and the child exits.
+// Any failure in the child is a MsgError with its text, and the child exits. A new container's init waits for
+// msgCommitted before it blocks on the fifo: if its parent dies first, the socket reads EOF and the init exits, so
+// no init outlives a create that did not finish (the parent is the only other holder of the socket).
 const (
 	msgConfig    = 110
 	msgHooks     = 111
@@ -41,6 +44,7 @@ const (
 	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
 	msgConsole   = 115 // the pty master, sent the same way
 	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (idmapmount.go)
+	msgCommitted = 117 // create has saved the container's state: the init may wait on the fifo
 )
 
 // initConfig is the JSON the parent sends the Go side of `rt init`.
@@ -148,6 +152,7 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		p.sock.Close()
 		return fmt.Errorf("start init: %w", err)
 	}
+	crashpoint(p.step("started"))
 	p.cmd = cmd
 	defer func() {
 		if retErr != nil {
@@ -170,11 +175,30 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 			return err
 		}
 	}
+	crashpoint(p.step("placed"))
 
 	if _, err := p.sock.Write(p.boot.Encode(nil)); err != nil {
 		return fmt.Errorf("send bootstrap: %w", p.childError(err))
 	}
 	return p.sync()
+}
+
+// commit sends a new container's init the message it waits for before it blocks on the exec fifo, once the parent
+// has saved the state, and closes the parent's end of the socket.
+func (p *parentProcess) commit() error {
+	defer p.sock.Close()
+	if _, err := p.sock.Write(appendMsg(nil, msgCommitted, nil)); err != nil {
+		return fmt.Errorf("sync with init: %w", p.childError(err))
+	}
+	return nil
+}
+
+// step names a crashpoint of this process's command: "create:..." or "exec:...".
+func (p *parentProcess) step(name string) string {
+	if p.config.Exec {
+		return "exec:" + name
+	}
+	return "create:" + name
 }
 
 // childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
@@ -231,6 +255,7 @@ func (p *parentProcess) sync() error {
 			if err := p.reapBootstrap(); err != nil {
 				return err
 			}
+			crashpoint(p.step("pid-read"))
 			if p.spawned != nil {
 				if err := p.spawned(p.pid); err != nil {
 					return err
@@ -248,6 +273,7 @@ func (p *parentProcess) sync() error {
 			if _, err := p.sock.Write(appendMsg(nil, msgConfig, cfg)); err != nil {
 				return fmt.Errorf("send init config: %w", err)
 			}
+			crashpoint(p.step("config"))
 		case msgHooks:
 			var state []byte
 			if p.hooks != nil {
@@ -275,6 +301,7 @@ func (p *parentProcess) sync() error {
 				return err
 			}
 		case msgReady:
+			crashpoint(p.step("ready-read"))
 			if p.ready != nil {
 				return p.ready()
 			}

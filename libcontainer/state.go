@@ -66,6 +66,8 @@ const (
 	Running
 	Paused
 	Stopped
+	// Creating is a container whose `create` is still at work: only a reader that does not wait for the lock sees it.
+	Creating
 )
 
 func (s Status) String() string {
@@ -76,6 +78,8 @@ func (s Status) String() string {
 		return string(specs.StateRunning)
 	case Paused:
 		return "paused"
+	case Creating:
+		return string(specs.StateCreating)
 	}
 	return string(specs.StateStopped)
 }
@@ -90,7 +94,12 @@ type State struct {
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
 	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
-	Config        *specs.Spec       `json:"config"`
+	// Creating is set from the first write of state.json, before rt creates anything outside the state directory,
+	// until `create` has finished and told the init so. A state found with it set and its lock free belongs to a
+	// create that was killed half-way: what it recorded (the cgroup paths, then the init's pid and start time) is
+	// what `delete` removes. Absent in the files of a finished create.
+	Creating bool        `json:"creating,omitempty"`
+	Config   *specs.Spec `json:"config"`
 }
 
 const (
@@ -98,7 +107,9 @@ const (
 	fifoName  = "exec.fifo"
 )
 
-// saveLocked writes the state file atomically (temp file + rename). The caller holds the container's lock.
+// saveLocked writes the state file atomically and durably (temp file, fsync, rename), so that a reader that takes
+// no lock sees the old state or the new one, and a crash right after leaves the new one. The caller holds the
+// container's lock.
 func (c *Container) saveLocked() error {
 	data, err := json.Marshal(&c.state)
 	if err != nil {
@@ -110,6 +121,10 @@ func (c *Container) saveLocked() error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write state: %w", err)
 	}
@@ -163,8 +178,16 @@ func (c *Container) initAlive() bool {
 }
 
 // Status derives the container's status: init gone => stopped; frozen cgroup => paused; exec fifo still there =>
-// created; else running. Never trusted from disk.
+// created; else running. Never trusted from disk. A state that create has not committed is creating while its
+// creator works on it, and stopped once the creator is gone, even while its init lives on: that init never gets
+// the commit and exits on its own (awaitCommit), and the container can only be deleted.
 func (c *Container) Status() Status {
+	if c.state.Creating && !c.creator {
+		if c.lock == nil && lockHeld(c.dir) {
+			return Creating
+		}
+		return Stopped
+	}
 	if !c.initAlive() {
 		return Stopped
 	}
