@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,19 +42,15 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
 	dir := filepath.Join(root, id)
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, classErr(ErrExist, "container %q already exists", id)
-		}
-		return nil, fmt.Errorf("state directory: %w", err)
+	if _, err := os.Lstat(dir); err == nil {
+		return nil, classErr(ErrExist, "container %q already exists", id)
 	}
-	lock, err := lockDir(dir)
+	tmp, lock, err := newStateDir(root, id)
 	if err != nil {
-		_ = os.Remove(dir)
 		return nil, err
 	}
 	crashpoint("create:mkdir")
-	c = &Container{dir: dir, lock: lock, creator: true, state: State{
+	c = &Container{dir: tmp, lock: lock, creator: true, state: State{
 		ID:       id,
 		Bundle:   opts.Bundle,
 		Rootfs:   rootfs,
@@ -68,18 +66,19 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			if c.cg != nil {
 				_ = c.cg.Destroy()
 			}
-			_ = os.RemoveAll(dir)
+			_ = os.RemoveAll(c.dir)
 			c.Close()
 		}
 		devs.Close()
 	}()
 
 	// The notify socket lives in the state directory, which goes with the container whatever happens.
-	if err := c.setupNotify(spec); err != nil {
+	if err := c.setupNotify(spec, dir); err != nil {
 		return c, err
 	}
-	// Record before acting: from here on a killed create leaves a state that `delete` can clean up, first with
-	// the cgroup paths it is about to create, then with the init (spawned below).
+	// Record before acting: the directory appears as <root>/<id> with its state.json in it, which names the
+	// cgroup paths about to be created (and, once spawned, the init), so that whenever a create is killed,
+	// `state`, `list` and `delete` find what it made. Renamed whole: no command ever sees <id> without a state.
 	cg, err := c.cgroupManager()
 	if err != nil {
 		return c, err
@@ -88,6 +87,13 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := c.saveLocked(); err != nil {
 		return c, err
 	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
+		if err == unix.EEXIST {
+			return c, classErr(ErrExist, "container %q already exists", id)
+		}
+		return c, fmt.Errorf("state directory: %w", &os.LinkError{Op: "rename", Old: tmp, New: dir, Err: err})
+	}
+	c.dir = dir
 	crashpoint("create:recorded")
 	if err := c.createCgroup(cg); err != nil {
 		return c, err
@@ -142,6 +148,37 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	crashpoint("create:committed")
 	c.creator = false
 	return c, nil
+}
+
+// newStateDir makes and locks the hidden directory a new container's state is prepared in, <root>/.new-<id>, which
+// List and Load never see (no id starts with '.'). One left by a create killed before its rename, whose lock is
+// free, is removed and made again; one whose lock is held is another create of the same id at work.
+func newStateDir(root, id string) (string, *os.File, error) {
+	name := ".new-" + id
+	if len(name) > 255 { // NAME_MAX; an id may be longer than a name, its directory then fails on its own
+		sum := sha256.Sum256([]byte(id))
+		name = ".new-" + hex.EncodeToString(sum[:])
+	}
+	tmp := filepath.Join(root, name)
+	for retry := true; ; retry = false {
+		err := os.Mkdir(tmp, 0o711)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, os.ErrExist) || !retry {
+			return "", nil, fmt.Errorf("state directory: %w", err)
+		}
+		if lockHeld(tmp) {
+			return "", nil, classErr(ErrExist, "container %q already exists", id)
+		}
+		_ = os.RemoveAll(tmp)
+	}
+	lock, err := lockDir(tmp)
+	if err != nil {
+		_ = os.Remove(tmp)
+		return "", nil, err
+	}
+	return tmp, lock, nil
 }
 
 // spawned is the parent's step once the init exists, before it gets its config: its pid and start time are

@@ -107,6 +107,13 @@ type parentProcess struct {
 
 // start runs `rt init` and the protocol up to msgReady (create) or the exec (exec).
 func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
+	// The exe handle first: below the socket's fds, it usually sits where the child's fd shuffling never writes
+	// (childFdsSafe), with no dup needed, which matters when RLIMIT_NOFILE leaves little room.
+	exe, err := sealedExe()
+	if err != nil {
+		return err
+	}
+	defer func() { exe.Close() }()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return os.NewSyscallError("socketpair", err)
@@ -130,13 +137,12 @@ func (p *parentProcess) start(stdio *ProcessIO, fifo *os.File) (retErr error) {
 		second = child
 	}
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
-	exe, err := sealedExe(childFdsEnd(cmd))
-	if err != nil {
+	low, high, above := childFdsSafe(cmd)
+	if exe, err = placeFd(exe, low, high, above); err != nil {
 		p.sock.Close()
 		child.Close()
-		return err
+		return fmt.Errorf("seal rt binary: %w", err)
 	}
-	defer exe.Close()
 	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
 	if p.cgroupDir != "" {
@@ -201,15 +207,18 @@ func (p *parentProcess) step(name string) string {
 	return "create:" + name
 }
 
-// childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
-// the highest one it passes, one after another, so the sealed exe handle must sit above that whole range.
-func childFdsEnd(cmd *exec.Cmd) int {
+// childFdsSafe says where the sealed exe handle may sit so that os/exec's shuffling of the child's fds before the
+// exec (syscall.forkAndExecInChild1) never overwrites it: the shuffle writes fds 0..n-1 for the n files it passes,
+// and, from one above the highest of their fds, at most n more (its error pipe and the files it moves up, one after
+// another). So any fd from n up to below that highest one is safe (low, high), and so is any fd from above on. The
+// gap is tried first: with a low RLIMIT_NOFILE there may be no room above (runc runs at 16).
+func childFdsSafe(cmd *exec.Cmd) (low, high, above int) {
 	files := append([]*os.File{cmd.Stdin.(*os.File), cmd.Stdout.(*os.File), cmd.Stderr.(*os.File)}, cmd.ExtraFiles...)
 	top := 0
 	for _, f := range files {
 		top = max(top, int(f.Fd()))
 	}
-	return top + len(files) + 1
+	return len(files), top, top + len(files) + 1
 }
 
 func orStd(f, std *os.File) *os.File {

@@ -292,8 +292,8 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestValidateRootfsSymlink checks the returned rootfs is the resolved directory, so later joins never go through
-// a link the bundle's owner could change.
+// TestValidateRootfsSymlink: a root.path that is itself a symlink is refused (where it leads is the link owner's
+// choice, not the config's), one below a symlinked parent is resolved, so later joins never go through a link.
 func TestValidateRootfsSymlink(t *testing.T) {
 	bundle := newBundle(t)
 	if err := os.Symlink("rootfs", filepath.Join(bundle, "link")); err != nil {
@@ -301,6 +301,14 @@ func TestValidateRootfsSymlink(t *testing.T) {
 	}
 	spec := validSpec()
 	spec.Root.Path = "link"
+	if _, err := Validate(spec, bundle); err == nil || !strings.Contains(err.Error(), "root.path") || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("Validate(root.path symlink) = %v, want a root.path symlink error", err)
+	}
+	parent := filepath.Join(t.TempDir(), "via")
+	if err := os.Symlink(bundle, parent); err != nil {
+		t.Fatal(err)
+	}
+	spec.Root.Path = filepath.Join(parent, "rootfs")
 	rootfs, err := Validate(spec, bundle)
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +316,10 @@ func TestValidateRootfsSymlink(t *testing.T) {
 	want, _ := filepath.EvalSymlinks(filepath.Join(bundle, "rootfs"))
 	if rootfs != want {
 		t.Errorf("rootfs = %q, want %q", rootfs, want)
+	}
+	spec.Root.Path = "/"
+	if _, err := Validate(spec, bundle); err == nil || !strings.Contains(err.Error(), "host's root") {
+		t.Errorf("Validate(root.path /) = %v, want a host's root error", err)
 	}
 }
 
