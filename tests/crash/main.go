@@ -112,7 +112,7 @@ func run() error {
 	if w.base, err = os.MkdirTemp("", "rt-crash-"); err != nil {
 		return err
 	}
-	defer os.RemoveAll(w.base)
+	defer func() { _ = os.RemoveAll(w.base) }()
 	w.root = filepath.Join(w.base, "root")
 	if w.busybox, err = os.ReadFile("/bin/busybox"); err != nil {
 		return fmt.Errorf("busybox (install busybox-static): %w", err)
@@ -294,6 +294,14 @@ func (w *world) trial(t trial, b string) (res result) {
 		var s struct{ Status string }
 		if err := json.Unmarshal([]byte(st.stdout), &s); err != nil || s.Status == "" {
 			res.fail("state output", "state printed %q", st.stdout)
+		}
+		// A stopped container has no process left, even before delete: an init whose create was killed
+		// before it committed exits on its own.
+		if s.Status == "stopped" {
+			if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
+				res.orphan = true
+				res.fail("process of a stopped container", "state says %q is stopped, but processes %v live", id, pids)
+			}
 		}
 	case strings.Contains(st.stderr, "does not exist"):
 		if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
