@@ -23,6 +23,10 @@ var deleteCommand = &cli.Command{
 		if errors.Is(err, libcontainer.ErrNotExist) && force {
 			return nil
 		}
+		if errors.Is(err, libcontainer.ErrUnreadable) && force {
+			id, _ := idArg(cliCtx)
+			return libcontainer.RemoveUnreadable(cliCtx.String("root"), id)
+		}
 		if err != nil {
 			return err
 		}

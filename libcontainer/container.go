@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -123,9 +124,34 @@ func Load(root, id string) (*Container, error) {
 	}
 	if err != nil {
 		lock.Close()
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) || len(data) == 0 {
+			return nil, classErr(ErrUnreadable, "container %q: read state: %w", id, err)
+		}
 		return nil, fmt.Errorf("container %q: read state: %w", id, err)
 	}
 	return c, nil
+}
+
+// RemoveUnreadable removes the state directory of container id whose state.json is unreadable (ErrUnreadable), for
+// `delete --force`: with the state gone, what it recorded cannot be found, and after the machine crash that tears
+// a state nothing of it is left but the directory.
+func RemoveUnreadable(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	dir := filepath.Join(root, id)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+	defer lock.Close()
+	slog.Warn(fmt.Sprintf("container %q: state.json unreadable: removing its state directory only", id))
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
 }
 
 // List returns the ids of the containers under root, in directory order. A missing root means none.
