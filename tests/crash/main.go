@@ -311,8 +311,11 @@ func (w *world) trial(t trial, b string) (res result) {
 	default:
 		res.fail("state failed", "state: %v", st)
 	}
-	if l := w.rt(nil, "list"); l.code != 0 {
+	// list answers, and shows the container exactly when state knows it.
+	if l := w.rt(nil, "list", "-q"); l.code != 0 {
 		res.fail("list failed", "list: %v", l)
+	} else if listed := contains(strings.Fields(l.stdout), id); listed != (st.code == 0) {
+		res.fail("list disagrees with state", "list shows %q: %v, state: %v", id, listed, st)
 	}
 	if d := w.rt(nil, "delete", "-f", id); d.code != 0 {
 		res.fail("delete -f failed", "delete -f: %v", d)
