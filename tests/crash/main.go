@@ -298,13 +298,13 @@ func (w *world) trial(t trial, b string) (res result) {
 		// A stopped container has no process left, even before delete: an init whose create was killed
 		// before it committed exits on its own.
 		if s.Status == "stopped" {
-			if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
+			if pids := waitGone(5*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
 				res.orphan = true
 				res.fail("process of a stopped container", "state says %q is stopped, but processes %v live", id, pids)
 			}
 		}
 	case strings.Contains(st.stderr, "does not exist"):
-		if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
+		if pids := waitGone(5*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
 			res.orphan = true
 			res.fail("process state cannot see", "state says %q does not exist, but processes %v live", id, pids)
 		}
