@@ -66,7 +66,8 @@ conformance: rt
 ## test-crash: SIGKILL the runtime during create, run -d, start, exec, delete -f and kill (swept delays, and for rt
 ## each protocol step); after each kill nothing may be left that delete -f cannot remove. RUNTIME=runc to compare
 CRASH_KILLS ?= 20
-test-crash:
+test-crash: rt
+	@if grep -q RT_CRASH_AT rt; then echo "test-crash: the release build ./rt contains the crash hook"; exit 1; fi
 	$(GO) build -trimpath -tags '$(GOTAGS) rtcrashpoint' -ldflags "$(LDFLAGS)" -o $(BUILD)/rt-crash .
 	$(GO) build -o $(BUILD)/crash ./tests/crash
 	$(BUILD)/crash -n $(CRASH_KILLS) $(if $(RUNTIME),-runtime $(RUNTIME),-runtime $(BUILD)/rt-crash -steps)
