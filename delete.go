@@ -18,6 +18,10 @@ var deleteCommand = &cli.Command{
 	},
 	Action: func(cliCtx *cli.Context) error {
 		force := cliCtx.Bool("force")
+		if id, err := idArg(cliCtx); err == nil && force && libcontainer.ValidateID(id) == nil {
+			// What a create killed before its state directory was in place left, which no state records.
+			defer libcontainer.RemovePending(cliCtx.String("root"), id)
+		}
 		c, err := loadContainer(cliCtx)
 		// Managers call delete --force after the container is gone; runc answers 0.
 		if errors.Is(err, libcontainer.ErrNotExist) && force {

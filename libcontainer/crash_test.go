@@ -113,3 +113,50 @@ func TestReadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestPendingStateDirs: each create prepares its own directory under <root>/.new; RemovePending removes those of the
+// id whose lock is free (killed creates), never one a create holds nor another id's; a create removes only old ones.
+func TestPendingStateDirs(t *testing.T) {
+	root := t.TempDir()
+	held, lock, err := newStateDir(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	other, otherLock, err := newStateDir(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == held {
+		t.Fatalf("two creates of one id got the same directory %s", held)
+	}
+	otherLock.Close() // killed before its rename
+	similar, similarLock, err := newStateDir(root, "a.b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	similarLock.Close()
+
+	// A create of "a" now: the killed one is too young to be told from a create that has not locked yet.
+	_, l, err := newStateDir(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("a create removed a young prepared directory: %v", err)
+	}
+	RemovePending(root, "a")
+	if _, err := os.Stat(other); err == nil {
+		t.Errorf("RemovePending left the killed create's %s", other)
+	}
+	if _, err := os.Stat(held); err != nil {
+		t.Errorf("RemovePending removed the directory a create holds: %v", err)
+	}
+	if _, err := os.Stat(similar); err != nil {
+		t.Errorf("RemovePending(a) removed a.b's directory: %v", err)
+	}
+	if fi, err := os.Stat(held); err != nil || fi.Mode().Perm() != 0o711 {
+		t.Errorf("prepared directory mode: %v, %v", fi, err)
+	}
+}

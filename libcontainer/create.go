@@ -1,8 +1,6 @@
 package libcontainer
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -195,37 +193,6 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	crashpoint("create:committed")
 	c.creator = false
 	return c, nil
-}
-
-// newStateDir makes and locks the hidden directory a new container's state is prepared in, <root>/.new-<id>, which
-// List and Load never see (no id starts with '.'). One left by a create killed before its rename, whose lock is
-// free, is removed and made again; one whose lock is held is another create of the same id at work.
-func newStateDir(root, id string) (string, *os.File, error) {
-	name := ".new-" + id
-	if len(name) > 255 { // NAME_MAX; an id may be longer than a name, its directory then fails on its own
-		sum := sha256.Sum256([]byte(id))
-		name = ".new-" + hex.EncodeToString(sum[:])
-	}
-	tmp := filepath.Join(root, name)
-	for retry := true; ; retry = false {
-		err := os.Mkdir(tmp, 0o711)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, os.ErrExist) || !retry {
-			return "", nil, fmt.Errorf("state directory: %w", err)
-		}
-		if lockHeld(tmp) {
-			return "", nil, classErr(ErrExist, "container %q already exists", id)
-		}
-		_ = os.RemoveAll(tmp)
-	}
-	lock, err := lockDir(tmp)
-	if err != nil {
-		_ = os.Remove(tmp)
-		return "", nil, err
-	}
-	return tmp, lock, nil
 }
 
 // recordInit stores the init's pid and start time, the pair that identifies it later.

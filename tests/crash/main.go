@@ -338,6 +338,10 @@ func (w *world) checkLeaks(res *result, id, b, when string) {
 		if exists(filepath.Join(w.root, id)) {
 			left, classes = append(left, "state dir "+filepath.Join(w.root, id)), append(classes, "state dir")
 		}
+		// rt prepares a state directory in <root>/.new/<id>~XXXX before renaming it into place.
+		if m, _ := filepath.Glob(filepath.Join(w.root, ".new", id+"~*")); len(m) > 0 {
+			left, classes = append(left, "prepared state dir "+strings.Join(m, " ")), append(classes, "state dir")
+		}
 		var cgs []string
 		for _, cg := range w.cgroupCandidates(id) {
 			if exists(cg) {

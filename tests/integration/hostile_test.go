@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -188,4 +189,50 @@ func TestEnvWithoutEquals(t *testing.T) {
 		}
 		oneLine(t, r, "process.env")
 	})
+}
+
+// TestConcurrentCreateSameID: creates of one id racing each other and `list` (which loads every container): exactly
+// one create wins, its state is whole, and the losers leave nothing. A `list` could once remove the directory of a
+// create between its mkdir and its lock, taking it for the remains of a killed create; the state directory now
+// appears under its id with state.json already in it. (runc 1.1.5 fails this: in some rounds no create wins.)
+func TestConcurrentCreateSameID(t *testing.T) {
+	t.Parallel()
+	if out, _ := exec.Command(runtimeBin, "--version").Output(); strings.HasPrefix(string(out), "runc version 1.1.") {
+		t.Skip("runc 1.1 bug: concurrent creates of one id can all fail, or leave the winner's init and cgroup behind")
+	}
+	b := bundle(t, sleeper)
+	for round := 0; round < 30; round++ {
+		id := newID(t)
+		var wg sync.WaitGroup
+		results := make([]result, 8)
+		for i := range results {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				results[i] = rt(t, "create", "--bundle", b, id)
+			}()
+			go func() {
+				defer wg.Done()
+				rt(t, "list", "-q")
+			}()
+		}
+		wg.Wait()
+		won := 0
+		for _, r := range results {
+			switch {
+			case r.Code == 0:
+				won++
+			case !isRunc && !strings.Contains(r.Stderr, "already exists"): // runc: "mkdir ...: file exists"
+				t.Errorf("round %d: a losing create failed otherwise: %v", round, r)
+			}
+		}
+		if won != 1 {
+			t.Fatalf("round %d: %d creates of %s succeeded, want 1", round, won, id)
+		}
+		if s := state(t, id); s.Status != "created" || s.Pid == 0 {
+			t.Errorf("round %d: the winner's state: %+v", round, s)
+		}
+		mustRT(t, "delete", "--force", id)
+		assertNoLeak(t, stateRoot(t), id, b)
+	}
 }
