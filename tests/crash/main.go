@@ -298,21 +298,24 @@ func (w *world) trial(t trial, b string) (res result) {
 		// A stopped container has no process left, even before delete: an init whose create was killed
 		// before it committed exits on its own.
 		if s.Status == "stopped" {
-			if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
+			if pids := waitGone(5*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
 				res.orphan = true
 				res.fail("process of a stopped container", "state says %q is stopped, but processes %v live", id, pids)
 			}
 		}
 	case strings.Contains(st.stderr, "does not exist"):
-		if pids := waitGone(2*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
+		if pids := waitGone(5*time.Second, func() []int { return w.containerProcesses(id, b) }); len(pids) > 0 {
 			res.orphan = true
 			res.fail("process state cannot see", "state says %q does not exist, but processes %v live", id, pids)
 		}
 	default:
 		res.fail("state failed", "state: %v", st)
 	}
-	if l := w.rt(nil, "list"); l.code != 0 {
+	// list answers, and shows the container exactly when state knows it.
+	if l := w.rt(nil, "list", "-q"); l.code != 0 {
 		res.fail("list failed", "list: %v", l)
+	} else if listed := contains(strings.Fields(l.stdout), id); listed != (st.code == 0) {
+		res.fail("list disagrees with state", "list shows %q: %v, state: %v", id, listed, st)
 	}
 	if d := w.rt(nil, "delete", "-f", id); d.code != 0 {
 		res.fail("delete -f failed", "delete -f: %v", d)
@@ -338,8 +341,8 @@ func (w *world) checkLeaks(res *result, id, b, when string) {
 		if exists(filepath.Join(w.root, id)) {
 			left, classes = append(left, "state dir "+filepath.Join(w.root, id)), append(classes, "state dir")
 		}
-		// rt prepares a state directory in <root>/.new/<id>~XXXX before renaming it into place.
-		if m, _ := filepath.Glob(filepath.Join(w.root, ".new", id+"~*")); len(m) > 0 {
+		// rt prepares a state directory in <root>/.new~<id>~XXXX before renaming it into place.
+		if m, _ := filepath.Glob(filepath.Join(w.root, ".new~"+id+"~*")); len(m) > 0 {
 			left, classes = append(left, "prepared state dir "+strings.Join(m, " ")), append(classes, "state dir")
 		}
 		var cgs []string
