@@ -103,6 +103,15 @@ func setup() error {
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 		return os.NewSyscallError("prctl", err)
 	}
+	// And all the time, not only while a test polls: a process `exec` started is our orphan, and once killed, its
+	// zombie holds the container's init in zap_pid_ns_processes (the init of a pid namespace exits only when every
+	// process of it is reaped), so a `delete -f` waiting for the init would wait for us.
+	go func() {
+		for {
+			time.Sleep(50 * time.Millisecond)
+			reapOrphans()
+		}
+	}()
 	return nil
 }
 
