@@ -197,7 +197,10 @@ func TestEnvWithoutEquals(t *testing.T) {
 // appears under its id with state.json already in it. (runc 1.1.5 fails this: in some rounds no create wins.)
 func TestConcurrentCreateSameID(t *testing.T) {
 	t.Parallel()
-	if out, _ := exec.Command(runtimeBin, "--version").Output(); strings.HasPrefix(string(out), "runc version 1.1.") {
+	var version strings.Builder
+	cmd := exec.Command(runtimeBin, "--version")
+	cmd.Stdout = &version
+	if _ = runTracked(cmd); strings.HasPrefix(version.String(), "runc version 1.1.") {
 		t.Skip("runc 1.1 bug: concurrent creates of one id can all fail, or leave the winner's init and cgroup behind")
 	}
 	b := bundle(t, sleeper)
