@@ -18,9 +18,20 @@ var deleteCommand = &cli.Command{
 	},
 	Action: func(cliCtx *cli.Context) error {
 		force := cliCtx.Bool("force")
-		if id, err := idArg(cliCtx); err == nil && force && libcontainer.ValidateID(id) == nil {
-			// What a create killed before its state directory was in place left, which no state records.
-			defer libcontainer.RemovePending(cliCtx.String("root"), id)
+		if force {
+			id, err := idArg(cliCtx)
+			if err != nil {
+				return err
+			}
+			if libcontainer.ValidateID(id) == nil {
+				// What a create killed before its state directory was in place left, which no state records.
+				defer libcontainer.RemovePending(cliCtx.String("root"), id)
+			}
+			if c, err := libcontainer.Read(cliCtx.String("root"), id); err == nil {
+				if err := c.Kill(); err != nil {
+					return err
+				}
+			}
 		}
 		c, err := loadContainer(cliCtx)
 		// Managers call delete --force after the container is gone; runc answers 0.

@@ -157,6 +157,28 @@ func RemoveUnreadable(root, id string) error {
 	return nil
 }
 
+// Read opens container id under root without taking its lock, to look at it: `state` and `list` answer even while
+// another rt process holds the lock for long (a `start` whose init the container stopped). The state file is only
+// ever replaced by rename, so it is read whole, old or new. A directory without one is a container being created,
+// or one whose creator died (Load removes it): ErrNotExist. The Container must not be changed; Close is a no-op.
+func Read(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	c := &Container{dir: filepath.Join(root, id)}
+	data, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, classErr(ErrNotExist, "container %q does not exist", id)
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &c.state)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container %q: read state: %w", id, err)
+	}
+	return c, nil
+}
+
 // List returns the ids of the containers under root, in directory order. A missing root means none.
 func List(root string) ([]string, error) {
 	entries, err := os.ReadDir(root)
@@ -176,17 +198,19 @@ func List(root string) ([]string, error) {
 }
 
 // Signal sends sig to the container's init, or with all to every process in its cgroup. Signalling a stopped
-// container is an ErrState error, as in runc.
+// container without all is an ErrState error, as in runc, with runc's text (errNotRunning).
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	status := c.Status()
 	if all {
+		// runc's kill --all drops its ErrNotRunning: a stopped container is no error. SIGKILL still sweeps the
+		// cgroup, for processes that outlived an init that shared its pid namespace.
 		if status == Stopped && sig != unix.SIGKILL {
-			return classErr(ErrState, "container %q is not running", c.ID())
+			return nil
 		}
 		return c.cgroup().Signal(sig)
 	}
 	if status == Stopped {
-		return classErr(ErrState, "container %q is not running", c.ID())
+		return errNotRunning
 	}
 	if err := c.signalInit(sig); err != nil {
 		return err
@@ -203,13 +227,13 @@ func (c *Container) signalInit(sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
 	if err != nil {
 		if err == unix.ESRCH {
-			return classErr(ErrState, "container %q is not running", c.ID())
+			return errNotRunning
 		}
 		return os.NewSyscallError("pidfd_open", err)
 	}
 	defer unix.Close(fd)
 	if !c.initAlive() {
-		return classErr(ErrState, "container %q is not running", c.ID())
+		return errNotRunning
 	}
 	crashpoint("kill:checked")
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
@@ -232,6 +256,12 @@ func (c *Container) Delete(force bool) error {
 	crashpoint("delete:killed")
 	return c.destroy()
 }
+
+// Kill is the first half of `delete --force`, done before the lock is taken: it kills every process of the
+// container, through a pidfd checked against the init's start time and through the cgroup, and waits until the init
+// is gone. Whatever holds the lock then stops waiting on the container and lets go of it, so a forced delete always
+// proceeds (issue 17: a stopped process inside the container must not keep it alive). c may come from Read.
+func (c *Container) Kill() error { return c.kill() }
 
 // kill stops every process of the container and waits until the init is gone.
 func (c *Container) kill() error {
@@ -299,7 +329,7 @@ func (c *Container) destroy() error {
 // Pause freezes the container's cgroup.
 func (c *Container) Pause() error {
 	if st := c.Status(); st != Running && st != Created {
-		return classErr(ErrState, "container %q is %s, not running", c.ID(), st)
+		return errNotRunning
 	}
 	return c.cgroup().Freeze()
 }

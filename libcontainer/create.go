@@ -157,7 +157,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := devs.Move(pid); err != nil {
 		return c, err
 	}
-	if err := sendIdmapMounts(p.sock, spec, opts.Bundle, pid); err != nil {
+	if err := sendMountSources(p.sock, spec, opts.Bundle, rootfs, pid); err != nil {
 		return c, err
 	}
 	if err := p.sendConfig(cfg); err != nil {
@@ -180,6 +180,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		return c, err
 	}
 	crashpoint("create:ready")
+	if c.state.Namespaces, c.state.SetgroupsDenied, err = recordNamespaces(pid, spec.Linux); err != nil {
+		return c, err
+	}
 	// Commit: the state without Creating, then the message the init waits for before it blocks on the fifo. An
 	// init whose create dies before this point never gets it and exits (awaitCommit).
 	c.state.Creating = false

@@ -50,6 +50,11 @@ type State struct {
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
 	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
+	// Namespaces are those the container was created with, as `exec` joins them (nsjoin.go); absent in the state
+	// (null) of a container an older rt created, which exec joins as the init has them.
+	Namespaces []NamespaceID `json:"namespaces"`
+	// SetgroupsDenied: setgroups(2) is denied in the container's user namespace (fixed once its maps exist).
+	SetgroupsDenied bool `json:"setgroups_denied,omitempty"`
 	// Creating is set from the first write of state.json, before rt creates anything outside the state directory,
 	// until `create` has finished and told the init so. A state found with it set and its lock free belongs to a
 	// create that was killed half-way: what it recorded (the cgroup paths, then the init's pid and start time) is
