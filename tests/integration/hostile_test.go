@@ -180,7 +180,7 @@ func TestEnvWithoutEquals(t *testing.T) {
 	}
 	t.Run("exec", func(t *testing.T) {
 		t.Parallel()
-		rtOnly(t, "runc 1.1.5 passes exec's env on unchecked")
+		oldRunc(t, "runc 1.1.5 passes exec's env on unchecked")
 		b := bundle(t, sleeper)
 		id, _ := runDetached(t, b)
 		r := rt(t, "exec", "--env", "FOO", id, "true")
