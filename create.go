@@ -75,11 +75,13 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 	}
 	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", libcontainer.CgroupMode())
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
-		Bundle:       bundle,
-		Spec:         spec,
-		NoPivot:      cliCtx.Bool("no-pivot"),
-		NoNewKeyring: cliCtx.Bool("no-new-keyring"),
-		IO:           io,
+		Bundle:  bundle,
+		Spec:    spec,
+		NoPivot: cliCtx.Bool("no-pivot"),
+		// A global flag, read by create and run only: later commands use the driver recorded in the state.
+		SystemdCgroup: cliCtx.Bool("systemd-cgroup"),
+		NoNewKeyring:  cliCtx.Bool("no-new-keyring"),
+		IO:            io,
 	})
 	if err != nil {
 		return nil, nil, err

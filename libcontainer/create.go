@@ -22,7 +22,9 @@ type CreateOpts struct {
 	Spec         *specs.Spec
 	NoPivot      bool
 	NoNewKeyring bool
-	IO           ProcessIO
+	// SystemdCgroup makes the cgroup a transient systemd unit (--systemd-cgroup; cgroups.NewSystemd).
+	SystemdCgroup bool
+	IO            ProcessIO
 }
 
 // Create makes container id under root from opts.Spec: its state directory, cgroup and init process, which is left
@@ -75,7 +77,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := c.setupNotify(spec); err != nil {
 		return c, err
 	}
-	if err := c.createCgroup(); err != nil {
+	if err := c.createCgroup(opts.SystemdCgroup); err != nil {
 		return c, err
 	}
 	fifo, err := c.makeFifo()
@@ -133,20 +135,28 @@ func (c *Container) recordInit(pid int) error {
 	return nil
 }
 
-func (c *Container) createCgroup() error {
+func (c *Container) createCgroup(systemd bool) error {
 	var cgPath string
 	var res *specs.LinuxResources
 	if l := c.state.Config.Linux; l != nil {
 		cgPath, res = l.CgroupsPath, l.Resources
 	}
-	m, err := cgroups.New(cgPath, c.state.ID)
-	if err != nil {
+	var m *cgroups.Manager
+	var err error
+	if systemd {
+		// Its errors name the field (linux.cgroupsPath, annotations[...]) or the flag themselves.
+		m, err = cgroups.NewSystemd(cgPath, c.state.ID, c.state.Config.Annotations)
+		if err != nil {
+			return err
+		}
+		c.state.CgroupUnit = m.Unit()
+	} else if m, err = cgroups.New(cgPath, c.state.ID); err != nil {
 		return fmt.Errorf("linux.cgroupsPath: %w", err)
 	}
 	if err := m.Create(res); err != nil {
 		// Without privilege and without a delegated subtree there is no cgroup to make: go on without one, with
 		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then.
-		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
+		if os.Geteuid() != 0 && !systemd && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
 			slog.Warn("no cgroup for the container: " + err.Error())
 			c.cg = cgroups.Load(nil)
 			return nil
@@ -168,7 +178,7 @@ func (c *Container) createCgroup() error {
 
 // cloneCgroup is the cgroup to clone the init into, on a host where one v2 directory is the whole cgroup.
 func (c *Container) cloneCgroup() string {
-	if cgroups.Mode() != "v2" {
+	if cgroups.Mode() != "v2" || c.state.CgroupUnit != nil { // systemd makes a unit's cgroup once the init exists
 		return ""
 	}
 	return c.state.CgroupPaths[""]

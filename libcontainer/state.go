@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
 )
 
 // Error classes, checked with errors.Is.
@@ -89,8 +91,10 @@ type State struct {
 	Rootfs        string            `json:"rootfs"`
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
-	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
-	Config        *specs.Spec       `json:"config"`
+	// CgroupUnit is the systemd unit of a container created with --systemd-cgroup.
+	CgroupUnit *cgroups.SystemdUnit `json:"systemd_unit,omitempty"`
+	Notify     bool                 `json:"notify,omitempty"` // readiness goes through <state>/notify
+	Config     *specs.Spec          `json:"config"`
 }
 
 const (
