@@ -327,7 +327,7 @@ func walkDown(root, dir string, fn func(parent, cur string) error) error {
 // Apply moves pid into the cgroup, in every hierarchy. With the systemd driver it makes the unit with pid in it
 // (a slice unit is made empty, and pid moved in like the cgroupfs driver's).
 func (m *Manager) Apply(pid int) error {
-	if m.sd != nil {
+	if m.sd != nil && !m.sd.loaded {
 		if err := m.sd.start(pid); err != nil {
 			return err
 		}

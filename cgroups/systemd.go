@@ -32,6 +32,9 @@ type systemdDriver struct {
 	desc  string        // the unit's Description
 	props []sd.Property // from org.systemd.property.* annotations; sent last, so they win
 	conn  *sd.Conn      // dialled on first use
+	// loaded: the unit exists (a Manager from LoadSystemd); Apply then adds a process (exec) like the cgroupfs
+	// driver, by writing cgroup.procs of the unit's delegated cgroup, as runc's exec does.
+	loaded bool
 }
 
 // NewSystemd returns a manager whose cgroup is the transient systemd unit named by linux.cgroupsPath
@@ -85,7 +88,7 @@ func NewSystemd(cgroupsPath, id string, annotations map[string]string) (*Manager
 
 // LoadSystemd returns the manager of an existing container whose cgroup is the systemd unit u.
 func LoadSystemd(paths map[string]string, u *SystemdUnit) *Manager {
-	return &Manager{paths: paths, sd: &systemdDriver{unit: *u}}
+	return &Manager{paths: paths, sd: &systemdDriver{unit: *u, loaded: true}}
 }
 
 // Unit is the container's systemd unit, nil for the cgroupfs driver.
@@ -104,14 +107,13 @@ func (d *systemdDriver) connect() (*sd.Conn, error) {
 	if d.conn != nil {
 		return d.conn, nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), systemdTimeout)
-	defer cancel()
 	var conn *sd.Conn
 	var err error
 	if d.unit.User {
 		conn, err = userBus()
 	} else {
-		conn, err = sd.NewWithContext(ctx)
+		// No deadline here: godbus closes a connection when its dial context ends. Each call has its own.
+		conn, err = sd.NewWithContext(context.Background())
 	}
 	if err != nil {
 		return nil, fmt.Errorf("--systemd-cgroup: connect to systemd: %w", err)
