@@ -142,11 +142,11 @@ func userBus() (*sd.Conn, error) {
 			return nil, err
 		}
 		if err := conn.Auth([]dbus.Auth{dbus.AuthExternal(uid)}); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, fmt.Errorf("authenticate to %s as uid %s: %w", addr, uid, err)
 		}
 		if err := conn.Hello(); err != nil {
-			conn.Close()
+			_ = conn.Close()
 			return nil, err
 		}
 		return conn, nil
@@ -159,11 +159,11 @@ func (d *systemdDriver) managerCgroup() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("--systemd-cgroup: ask systemd for its cgroup: %w", err)
 	}
-	cg, err := strconv.Unquote(s) // GVariant text of a string: "'...'" or "\"...\""
-	if err != nil && len(s) >= 2 && s[0] == '\'' {
-		cg, err = s[1:len(s)-1], nil
+	cg, err := strconv.Unquote(s) // godbus quotes a string variant as Go does
+	if err != nil {
+		return "", fmt.Errorf("--systemd-cgroup: systemd's cgroup %s: %w", s, err)
 	}
-	if err != nil || cg == "" {
+	if cg == "" {
 		return "/", nil
 	}
 	return cg, nil

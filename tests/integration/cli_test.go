@@ -59,6 +59,10 @@ func TestFeatures(t *testing.T) {
 	if !slices.Contains(f.MountOptions, "ro") || !slices.Contains(f.MountOptions, "nosuid") {
 		t.Errorf("mountOptions %v lacks ro/nosuid", f.MountOptions)
 	}
+	// The systemd driver is built in (--systemd-cgroup), for the system and the user instance, as in runc.
+	if cg := f.Linux.Cgroup; cg == nil || cg.Systemd == nil || !*cg.Systemd || cg.SystemdUser == nil || !*cg.SystemdUser {
+		t.Errorf("features linux.cgroup = %+v, want systemd and systemdUser true", cg)
+	}
 	rtOnly(t, "runc 1.1.5 reports ociVersionMax 1.0.2-dev")
 	if f.OCIVersionMax != specs.Version {
 		t.Errorf("ociVersionMax = %q, want %q", f.OCIVersionMax, specs.Version)

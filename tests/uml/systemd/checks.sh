@@ -165,17 +165,20 @@ check_slice() {
 	rtc delete -f "$id" || return 1
 	nothing_left "$id" "cri-$id.scope" "$cg$want"
 }
-check_default_name() {
-	local id=$1 pid
-	bundle "$id" "" '["sleep", "1000"]'
-	sdrt run -d --bundle "$work/$id" "$id" </dev/null >"$work/$id.out" 2>&1 || { cat "$work/$id.out"; return 1; }
-	pid=$(rtc state "$id" | jq .pid)
-	# rt names it rt-ID.scope, runc runc-ID.scope: the prefix is each runtime's own name.
-	local want
-	want="0::/system.slice/$(basename "$RUNTIME")-$id.scope"
-	expect "init's cgroup" "$(cat "/proc/$pid/cgroup")" "$want" || return 1
-	rtc delete -f "$id" || return 1
-	nothing_left "$id" "$(basename "$RUNTIME")-$id.scope" "$cg/system.slice/$(basename "$RUNTIME")-$id.scope"
+check_fails_after_unit() {
+	local id=$1 out rc
+	# A unified key the kernel has no file for fails at the first limit, once the unit exists: the failed create
+	# must stop it.
+	bundle "$id" "system.slice:sdt:$id" '["sleep", "1000"]' '.linux.resources.unified = {"memory.nosuchfile": "1"}'
+	out=$(sdrt run -d --bundle "$work/$id" "$id" </dev/null 2>&1)
+	rc=$?
+	expect "exit status" "$rc" 1 || return 1
+	if [[ $name == rt ]]; then
+		expect "lines of stderr" "$(wc -l <<<"$out")" 1 || return 1
+		[[ $out == *memory.nosuchfile* ]] || { echo "error does not name the key: $out"; return 1; }
+	fi
+	[[ -z $(pgrep -f "sleep 1000" || true) ]] || { echo "processes left: $(pgrep -af 'sleep 1000')"; return 1; }
+	nothing_left "$id" "sdt-$id.scope" "$cg/system.slice/sdt-$id.scope"
 }
 check_foreground() {
 	local id=$1 rc
@@ -326,14 +329,14 @@ for RUNTIME in $RUNTIMES; do
 	check "ps and events --stats" check_ps_events "d1$name" "$s"
 	check "kill --all, delete: no unit, job, cgroup or state left" check_kill_delete "d1$name" "$s"
 	check "a nested slice expands as systemd's" check_slice "d2$name"
-	check "an empty cgroupsPath is a scope named after the runtime and the id" check_default_name "d3$name"
+	check "a create failing after the unit exists stops it: exit 1, nothing left" check_fails_after_unit "d3$name"
 	check "foreground run in a scope exits with the status; nothing left" check_foreground "d4$name"
 	check "a property systemd refuses: exit 1, one line naming it, nothing left" check_refused_property "d5$name"
 	check "rootless without a user bus: refused, nothing left" check_rootless_no_bus "d6$name"
 
 	check "Type=notify unit: active on READY, MainPID, stop leaves nothing" check_notify "n1$name" "n1$name"
 	check "Type=notify unit: systemctl kill reaches the container, exit fails the unit with its status" check_notify_kill "n1$name" "n1$name"
-	check "Type=notify unit with --systemd-cgroup: the container in its own scope; stop removes it" check_notify "n2$name" "n2$name" systemd
+	check "Type=notify unit with --systemd-cgroup, empty cgroupsPath: the container in its own scope named after the runtime; stop removes it" check_notify "n2$name" "n2$name" systemd
 	check "Type=forking unit: active with the pid file, MainPID is the init, stop leaves nothing" check_forking "f1$name" "f1$name"
 	check "Type=forking unit: the container exits 3, the unit fails with status 3" check_forking_exit "f1$name" "f1$name"
 done
