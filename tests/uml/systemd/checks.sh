@@ -218,6 +218,33 @@ check_rootless_no_bus() {
 	[[ ! -e $work/rootless-$name/$id ]] || { echo "state dir left"; return 1; }
 }
 
+# asuser CMD...: CMD as uid 1000 in its own login-like environment, with the user's systemd at
+# $XDG_RUNTIME_DIR/bus (dbus-user-session).
+asuser() {
+	(cd "$work" && env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/1000 setpriv --reuid 1000 --regid 1000 \
+		--clear-groups timeout "$op_timeout" "$@")
+}
+check_rootless_user() {
+	local id=$1 pid scope out ucg=/user.slice/user-1000.slice/user@1000.service
+	[[ -S /run/user/1000/bus ]] || { echo "no user bus: user@1000.service did not start"; return 1; }
+	scope=$(basename "$RUNTIME")-$id.scope
+	bundle "$id" "" '["sleep", "1000"]' '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 1000, size: 1}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 1000, size: 1}]
+		| .mounts |= map(select(.destination != "/sys")) | .linux.resources = {pids: {limit: 20}}'
+	chmod -R a+rX "$work/$id"
+	out=$(asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" --systemd-cgroup run -d --bundle "$work/$id" "$id" 2>&1 </dev/null) ||
+		{ echo "$out"; return 1; }
+	pid=$(asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" state "$id" | jq .pid)
+	expect "init's cgroup" "$(cat "/proc/$pid/cgroup")" "0::$ucg/user.slice/$scope" || return 1
+	expect "unit in the user's systemd" "$(asuser systemctl --user show -P ActiveState "$scope")" active || return 1
+	expect pids.max "$(cat "$cg$ucg/user.slice/$scope/pids.max")" 20 || return 1
+	asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" delete -f "$id" || return 1
+	[[ ! -e /run/user/1000/sdt-$name/$id ]] || { echo "state dir left"; return 1; }
+	[[ ! -e $cg$ucg/user.slice/$scope ]] || { echo "cgroup left"; return 1; }
+	expect "unit after delete" "$(asuser systemctl --user show -P LoadState "$scope")" not-found
+}
+
 # --- the README's units, run by systemd ---------------------------------------------------------------------
 
 # install_unit README_UNIT NAME ID [RUNTIME_FLAGS]: the README's unit with the runtime, the bundle $work/ID, the
@@ -316,7 +343,27 @@ for RUNTIME in ${RUNTIMES:?}; do
 	bundle "f1$name" "" '["/probe", "signals", "3"]'
 	install_unit rt-forking.service "f1$name" "f1$name"
 done
+# The user's own systemd for the rootless checks, without logind (not started here): /run/user/1000 made by a
+# replacement user-runtime-dir@.service, XDG_RUNTIME_DIR given to the manager, and a PAM stack for user@.service
+# (this host has no /etc/pam.d/systemd-user). All of it in the overlay, in guest memory.
+printf 'auth sufficient pam_permit.so\naccount sufficient pam_permit.so\nsession sufficient pam_permit.so\n' >/etc/pam.d/systemd-user
+cat >/etc/systemd/system/user-runtime-dir@.service <<'UNIT'
+[Unit]
+DefaultDependencies=no
+StopWhenUnneeded=yes
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=/bin/sh -c 'mkdir -p /run/user/%i && chown %i:%i /run/user/%i && chmod 0700 /run/user/%i'
+UNIT
+mkdir -p /etc/systemd/system/user@.service.d
+printf '[Unit]\nDefaultDependencies=no\n[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%%i\n' \
+	>/etc/systemd/system/user@.service.d/test.conf
 systemctl daemon-reload
+timeout "$op_timeout" systemctl start user@1000.service || {
+	echo "# guest: user@1000.service did not start"
+	systemctl status --no-pager user@1000.service user-runtime-dir@1000.service 2>&1 | sed 's/^/#   /'
+}
 for RUNTIME in $RUNTIMES; do
 	name=$(basename "$RUNTIME")
 	state=/run/sdt-$name
@@ -333,6 +380,7 @@ for RUNTIME in $RUNTIMES; do
 	check "foreground run in a scope exits with the status; nothing left" check_foreground "d4$name"
 	check "a property systemd refuses: exit 1, one line naming it, nothing left" check_refused_property "d5$name"
 	check "rootless without a user bus: refused, nothing left" check_rootless_no_bus "d6$name"
+	check "rootless: a scope in the user's own systemd (user.slice), pids.max, delete removes it" check_rootless_user "d7$name"
 
 	check "Type=notify unit: active on READY, MainPID, stop leaves nothing" check_notify "n1$name" "n1$name"
 	check "Type=notify unit: systemctl kill reaches the container, exit fails the unit with its status" check_notify_kill "n1$name" "n1$name"
