@@ -218,14 +218,18 @@ check_rootless_no_bus() {
 	[[ ! -e $work/rootless-$name/$id ]] || { echo "state dir left"; return 1; }
 }
 
-# asuser CMD...: CMD as uid 1000 in its own login-like environment, with the user's systemd at
-# $XDG_RUNTIME_DIR/bus (dbus-user-session).
+# asuser CMD...: CMD as uid 1000 with the user's systemd at $XDG_RUNTIME_DIR/bus (dbus-user-session), from a cgroup
+# inside that user's manager (as a user's terminal or app would be): the user's systemd can only move the
+# container's init out of a cgroup delegated to the user, never out of this root service's.
 asuser() {
-	(cd "$work" && env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/1000 setpriv --reuid 1000 --regid 1000 \
+	local ucg=$cg/user.slice/user-1000.slice/user@1000.service
+	mkdir -p "$ucg/rtsd-user"
+	(cd "$work" && sh -c 'echo $$ >"$1/cgroup.procs" && shift && exec "$@"' sh "$ucg/rtsd-user" \
+		env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR=/run/user/1000 setpriv --reuid 1000 --regid 1000 \
 		--clear-groups timeout "$op_timeout" "$@")
 }
 check_rootless_user() {
-	local id=$1 pid scope out ucg=/user.slice/user-1000.slice/user@1000.service
+	local id=$1 pid scope ucg=/user.slice/user-1000.slice/user@1000.service
 	[[ -S /run/user/1000/bus ]] || { echo "no user bus: user@1000.service did not start"; return 1; }
 	scope=$(basename "$RUNTIME")-$id.scope
 	bundle "$id" "" '["sleep", "1000"]' '.linux.namespaces += [{type: "user"}]
@@ -233,8 +237,9 @@ check_rootless_user() {
 		| .linux.gidMappings = [{containerID: 0, hostID: 1000, size: 1}]
 		| .mounts |= map(select(.destination != "/sys")) | .linux.resources = {pids: {limit: 20}}'
 	chmod -R a+rX "$work/$id"
-	out=$(asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" --systemd-cgroup run -d --bundle "$work/$id" "$id" 2>&1 </dev/null) ||
-		{ echo "$out"; return 1; }
+	# Output to a file: the detached container keeps its stdio, and a captured pipe would wait for it.
+	asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" --systemd-cgroup run -d --bundle "$work/$id" "$id" \
+		</dev/null >"$work/$id.out" 2>&1 || { cat "$work/$id.out"; return 1; }
 	pid=$(asuser "$RUNTIME" --root "/run/user/1000/sdt-$name" state "$id" | jq .pid)
 	expect "init's cgroup" "$(cat "/proc/$pid/cgroup")" "0::$ucg/user.slice/$scope" || return 1
 	expect "unit in the user's systemd" "$(asuser systemctl --user show -P ActiveState "$scope")" active || return 1
