@@ -11,6 +11,8 @@ import (
 	sd "github.com/coreos/go-systemd/v22/dbus"
 	dbus "github.com/godbus/dbus/v5"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/internal/cpulist"
 )
 
 // The pure half of the systemd driver: naming the unit, and turning a config into unit properties. Nothing here
@@ -312,25 +314,16 @@ func derefU64(p *uint64) uint64 {
 // rangeToBits turns a cpuset list ("0-3,7") into systemd's AllowedCPUs byte array: bit i%8 of byte i/8 is cpu i
 // (systemd's cpu_set_to_dbus).
 func rangeToBits(list string) ([]byte, error) {
+	ids, err := cpulist.Parse(list)
+	if err != nil {
+		return nil, err
+	}
 	var bits []byte
-	for part := range strings.SplitSeq(strings.TrimSpace(list), ",") {
-		lo, hi, isRange := strings.Cut(strings.TrimSpace(part), "-")
-		first, err := strconv.ParseUint(lo, 10, 16)
-		if err != nil {
-			return nil, fmt.Errorf("bad element %q", part)
+	for _, i := range ids {
+		for len(bits) <= i/8 {
+			bits = append(bits, 0)
 		}
-		last := first
-		if isRange {
-			if last, err = strconv.ParseUint(hi, 10, 16); err != nil || last < first {
-				return nil, fmt.Errorf("bad range %q", part)
-			}
-		}
-		for i := first; i <= last; i++ {
-			for uint64(len(bits)) <= i/8 {
-				bits = append(bits, 0)
-			}
-			bits[i/8] |= 1 << (i % 8)
-		}
+		bits[i/8] |= 1 << (i % 8)
 	}
 	return bits, nil
 }
