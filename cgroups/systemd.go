@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -52,16 +53,14 @@ func NewSystemd(cgroupsPath, id string, annotations map[string]string) (*Manager
 	if err != nil {
 		return nil, err
 	}
-	if fi, err := os.Stat("/run/systemd/system"); err != nil || !fi.IsDir() { // sd_booted(3)
-		return nil, errNoSystemd
-	}
+	fi, err := os.Stat("/run/systemd/system") // sd_booted(3)
+	booted := err == nil && fi.IsDir()
 	h, err := hostInfo()
 	if err != nil {
 		return nil, err
 	}
-	if h.mode != "v2" {
-		// runc's v1 driver splits a container over the v1 hierarchies behind systemd's back; rt does not do that.
-		return nil, fmt.Errorf("--systemd-cgroup: this host's cgroups are %s; rt's systemd driver needs cgroup v2 (unified hierarchy only): %w", h.mode, ErrNotSupported)
+	if err := systemdHost(booted, h.mode); err != nil {
+		return nil, err
 	}
 	d := &systemdDriver{unit: unit, desc: "rt container " + id, props: props}
 	if _, err := d.connect(); err != nil {
@@ -75,15 +74,31 @@ func NewSystemd(cgroupsPath, id string, annotations map[string]string) (*Manager
 			return nil, err
 		}
 	}
-	var rel string
-	if d.isSlice() {
-		rel, _ = expandSlice(unit.Name) // a slice's place in the tree is spelled by its own name
-	} else {
-		slice, _ := expandSlice(unit.Slice)
-		rel = filepath.Join(slice, unit.Name)
+	return &Manager{paths: map[string]string{"": unitDir(h.unified, base, unit)}, h: h, sd: d}, nil
+}
+
+// systemdHost refuses a host the driver cannot serve: one not booted by systemd, or whose cgroups are not v2 only.
+func systemdHost(booted bool, mode string) error {
+	if !booted {
+		return errNoSystemd
 	}
-	dir := filepath.Join(h.unified, base, rel)
-	return &Manager{paths: map[string]string{"": dir}, h: h, sd: d}, nil
+	if mode != "v2" {
+		// runc's v1 driver splits a container over the v1 hierarchies behind systemd's back; rt does not do that.
+		return fmt.Errorf("--systemd-cgroup: this host's cgroups are %s; rt's systemd driver needs cgroup v2 (unified hierarchy only): %w", mode, ErrNotSupported)
+	}
+	return nil
+}
+
+// unitDir is the cgroup directory of unit u: <cgroup2 mount>/<manager's cgroup>/<slice path>/<unit>, or for a
+// slice unit <mount>/<manager's cgroup>/<its own slice path> (a slice's place is spelled by its name). u is valid
+// (parseSystemdPath).
+func unitDir(unified, base string, u SystemdUnit) string {
+	if strings.HasSuffix(u.Name, ".slice") {
+		rel, _ := expandSlice(u.Name)
+		return filepath.Join(unified, base, rel)
+	}
+	slice, _ := expandSlice(u.Slice)
+	return filepath.Join(unified, base, slice, u.Name)
 }
 
 // LoadSystemd returns the manager of an existing container whose cgroup is the systemd unit u.

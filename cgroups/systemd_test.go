@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	sd "github.com/coreos/go-systemd/v22/dbus"
@@ -213,5 +214,40 @@ func TestDeviceProps(t *testing.T) {
 	got = propMap(deviceProps([]specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Access: "rwm"}}))
 	if got["DevicePolicy"] != "auto" || len(got["DeviceAllow"].([]deviceAllow)) != 0 {
 		t.Errorf("allow-all: %v, want DevicePolicy=auto and no DeviceAllow", got)
+	}
+}
+
+func TestSystemdHost(t *testing.T) {
+	if err := systemdHost(true, "v2"); err != nil {
+		t.Errorf("v2 host booted by systemd: %v", err)
+	}
+	if err := systemdHost(false, "v2"); !errors.Is(err, errNoSystemd) {
+		t.Errorf("not booted by systemd: %v, want runc's %q", err, errNoSystemd)
+	}
+	for _, mode := range []string{"hybrid", "v1"} {
+		err := systemdHost(true, mode)
+		if !errors.Is(err, ErrNotSupported) || !strings.Contains(err.Error(), "--systemd-cgroup") || !strings.Contains(err.Error(), mode) {
+			t.Errorf("%s host: %v, want a refusal naming the flag and the mode", mode, err)
+		}
+	}
+}
+
+func TestUnitDir(t *testing.T) {
+	for _, tc := range []struct {
+		base string
+		u    SystemdUnit
+		want string
+	}{
+		{"/", SystemdUnit{Name: "cri-containerd-a.scope", Slice: "system.slice"}, "/sys/fs/cgroup/system.slice/cri-containerd-a.scope"},
+		{"/", SystemdUnit{Name: "cri-a.scope", Slice: "kubepods-besteffort-pod1.slice"},
+			"/sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/cri-a.scope"},
+		{"/", SystemdUnit{Name: "p-n.scope", Slice: "-.slice"}, "/sys/fs/cgroup/p-n.scope"},
+		{"/user.slice/user-1000.slice/user@1000.service", SystemdUnit{Name: "rt-a.scope", Slice: "user.slice", User: true},
+			"/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/user.slice/rt-a.scope"},
+		{"/", SystemdUnit{Name: "kubepods-burstable.slice", Slice: "kubepods.slice"}, "/sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice"},
+	} {
+		if got := unitDir("/sys/fs/cgroup", tc.base, tc.u); got != tc.want {
+			t.Errorf("unitDir(%q, %+v) = %q, want %q", tc.base, tc.u, got, tc.want)
+		}
 	}
 }
