@@ -129,7 +129,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := devs.Move(pid); err != nil {
 		return c, err
 	}
-	if err := sendIdmapMounts(p.sock, spec, opts.Bundle, pid); err != nil {
+	if err := sendMountSources(p.sock, spec, opts.Bundle, rootfs, pid); err != nil {
 		return c, err
 	}
 	if err := p.sendConfig(cfg); err != nil {
@@ -150,6 +150,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		return c, err
 	}
 	if err := c.recordInit(pid); err != nil {
+		return c, err
+	}
+	if c.state.Namespaces, c.state.SetgroupsDenied, err = recordNamespaces(pid, spec.Linux); err != nil {
 		return c, err
 	}
 	if err := c.saveLocked(); err != nil {

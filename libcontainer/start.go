@@ -29,13 +29,23 @@ func (c *Container) Start() error {
 		}
 		c.notifyFd = sock
 	}
+	// The pidfd before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper)
+	// before a pidfd could be had, and start would fail on a container that started.
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err != nil {
+		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
+	}
+	defer unix.Close(pidfd)
+	if !c.initAlive() {
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	}
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	if err := c.awaitFifo(fd); err != nil {
+	if err := c.awaitFifo(fd, pidfd); err != nil {
 		return err
 	}
 	if err := os.Remove(path); err != nil {
@@ -72,12 +82,7 @@ func (c *Container) AwaitReady(foreground bool) error {
 // end open, close-on-exec, until it execs the process, so `start` returns once the process runs (runc reads the fifo
 // to EOF the same way): a signal sent right after `start` reaches the workload, not the Go init, which would drop
 // it (runtime.md "kill": the signal goes to the container process).
-func (c *Container) awaitFifo(fifo int) error {
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err != nil {
-		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
-	}
-	defer unix.Close(pidfd)
+func (c *Container) awaitFifo(fifo, pidfd int) error {
 	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	started := false
 	for {
