@@ -4,7 +4,7 @@
 #
 # Environment:
 #   RUNTIMES      runtimes to check, space-separated (default: <repo>/rt and runc v1.5.3)
-#   UML_TIMEOUT   seconds before the guest is killed (default 420, a safety stop; the run takes 2-5 minutes)
+#   UML_TIMEOUT   seconds before the guest is killed (default 420, a safety stop; a run takes 1-5 minutes)
 #   UML_RESULTS   results directory (default a new build/uml-systemd/run.XXXXXX)
 #   UML_VERBOSE   1: show every check's diagnostics, not only the failures
 #
