@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-systemd test-managers bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-systemd test-managers test-cri bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -39,8 +39,8 @@ bundle: rt probe
 demo: deps rt bundle
 	@scripts/demo.sh $(BUILD)/bundle
 
-## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 and systemd (UML), managers
-test: deps rt probe unit lint integration conformance test-cgroupv2 test-systemd test-managers fuzz-short
+## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 and systemd (UML), managers, CRI
+test: deps rt probe unit lint integration conformance test-cgroupv2 test-systemd test-managers test-cri fuzz-short
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
@@ -74,6 +74,10 @@ test-systemd: rt probe peers
 ## test-managers: podman and containerd driving ./rt
 test-managers: rt
 	@tests/managers/run.sh
+
+## test-cri: critest through containerd 2.4's CRI on runc 1.5.3 and on ./rt; fails on a test only rt fails
+test-cri: rt
+	@tests/cri/run.sh
 
 ## bench: rt against runc and crun, side by side, with ratios
 bench: rt bundle
