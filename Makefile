@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-systemd test-managers test-cri bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-systemd test-lsm test-managers test-cri bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -39,8 +39,8 @@ bundle: rt probe
 demo: deps rt bundle
 	@scripts/demo.sh $(BUILD)/bundle
 
-## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 and systemd (UML), managers, CRI
-test: deps rt probe unit lint integration conformance test-cgroupv2 test-systemd test-managers test-cri fuzz-short
+## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2, systemd and AppArmor (UML), managers, CRI
+test: deps rt probe unit lint integration conformance test-cgroupv2 test-systemd test-lsm test-managers test-cri fuzz-short
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
@@ -70,6 +70,10 @@ test-cgroupv2: rt probe
 ## test-systemd: rt and runc under a real systemd 252 in User-mode Linux: --systemd-cgroup, the README's units
 test-systemd: rt probe peers
 	@tests/uml/systemd/run.sh
+
+## test-lsm: AppArmor profiles under a kernel that enforces them (UML), for rt and runc v1.5.3, in one boot
+test-lsm: rt peers
+	@tests/uml/lsm.sh
 
 ## test-managers: podman and containerd driving ./rt
 test-managers: rt
