@@ -68,6 +68,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err != nil {
 		return 0, err
 	}
+	crashpoint("exec:started")
 	defer func() {
 		if retErr != nil {
 			p.abort()
@@ -87,6 +88,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := p.place(apply, process.OOMScoreAdj); err != nil {
 		return 0, err
 	}
+	crashpoint("exec:placed")
 	if err := p.sendBootstrap(&boot); err != nil {
 		return 0, err
 	}
@@ -94,9 +96,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err != nil {
 		return 0, err
 	}
+	crashpoint("exec:pid-read")
 	if err := p.sendConfig(cfg); err != nil {
 		return 0, err
 	}
+	crashpoint("exec:config")
 	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
 	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid)}); err != nil {
 		return 0, err
