@@ -76,11 +76,13 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 	}
 	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", cgroups.Mode())
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
-		Bundle:       bundle,
-		Spec:         spec,
-		NoPivot:      cliCtx.Bool("no-pivot"),
-		NoNewKeyring: cliCtx.Bool("no-new-keyring"),
-		IO:           io,
+		Bundle:  bundle,
+		Spec:    spec,
+		NoPivot: cliCtx.Bool("no-pivot"),
+		// A global flag, read by create and run only: later commands use the driver recorded in the state.
+		SystemdCgroup: cliCtx.Bool("systemd-cgroup"),
+		NoNewKeyring:  cliCtx.Bool("no-new-keyring"),
+		IO:            io,
 	})
 	if err != nil {
 		return nil, nil, err

@@ -39,7 +39,7 @@ func rtFeatures() *features.Features {
 			Namespaces:   namespace.Names(),
 			Capabilities: caps,
 			Cgroup: &features.Cgroup{
-				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
+				V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &yes, Rdma: &yes,
 			},
 			Seccomp: seccompFeatures(),
 			// features-linux.md: "enabled" is whether rt supports the LSM, irrelevant to the host having it.

@@ -59,7 +59,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "log", Usage: "log file (default stderr)"},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "use systemd to manage cgroups (not supported yet)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "make the container's cgroup a transient systemd unit (linux.cgroupsPath \"slice:prefix:name\")"},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility; unused"},
 		},
@@ -97,9 +97,6 @@ func defaultRoot() string {
 func setup(cliCtx *cli.Context) error {
 	if err := setupLogging(cliCtx.String("log"), cliCtx.String("log-format"), cliCtx.Bool("debug")); err != nil {
 		return err
-	}
-	if cliCtx.Bool("systemd-cgroup") {
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; use the default cgroupfs driver")
 	}
 	switch cliCtx.String("rootless") {
 	case "true", "false", "auto":

@@ -41,7 +41,8 @@ var ErrBelowUsage = errors.New("memory limit is below current usage")
 // Manager controls one container's cgroup. A Manager does no locking; callers serialise on the container lock.
 type Manager struct {
 	paths map[string]string
-	h     *host // nil: the real host, looked up when first needed
+	h     *host          // nil: the real host, looked up when first needed
+	sd    *systemdDriver // the systemd driver's unit (systemd.go); nil for the cgroupfs driver
 }
 
 // New returns a manager for the container cgroup named by the spec's linux.cgroupsPath (empty means the container
@@ -114,6 +115,9 @@ func (m *Manager) dirs() []string {
 // On the real host, once the directories are made, it starts in the background the wait that the first
 // cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
+	if m.sd != nil {
+		return nil // systemd makes the unit's cgroup in Apply, with the init in it
+	}
 	var made []string
 	defer func() {
 		if retErr != nil {
@@ -320,8 +324,17 @@ func walkDown(root, dir string, fn func(parent, cur string) error) error {
 	return nil
 }
 
-// Apply moves pid into the cgroup, in every hierarchy.
+// Apply moves pid into the cgroup, in every hierarchy. With the systemd driver it makes the unit with pid in it
+// (a slice unit is made empty, and pid moved in like the cgroupfs driver's).
 func (m *Manager) Apply(pid int) error {
+	if m.sd != nil && !m.sd.loaded {
+		if err := m.sd.start(pid); err != nil {
+			return err
+		}
+		if !m.sd.isSlice() {
+			return nil
+		}
+	}
 	s := strconv.Itoa(pid)
 	for _, d := range m.dirs() {
 		var err error
@@ -538,6 +551,13 @@ var destroyTimeout = 5 * time.Second
 // made). It is not an error if they are gone. It never freezes: at teardown the container's pid-namespace init is
 // usually dead already and the kernel has killed the rest, so a plain kill-and-retry loop suffices.
 func (m *Manager) Destroy() error {
+	if m.sd != nil {
+		// Stopping the unit kills what is left in it and removes its cgroup; the files below catch sub-cgroups an
+		// older systemd leaves (runc does the same).
+		if err := m.sd.stop(); err != nil {
+			return err
+		}
+	}
 	if len(m.paths) == 0 {
 		return nil
 	}

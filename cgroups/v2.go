@@ -19,6 +19,24 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
+	if m.sd != nil {
+		// Unit properties first, for what systemd has a property for, then every file as the cgroupfs driver
+		// writes them (runc's systemd driver does the same), so the two agree. A memory limit below the usage is
+		// refused before systemd could apply it and the kernel OOM-kill the container.
+		if mem := r.Memory; mem != nil {
+			if err := checkBelowUsage(m.paths[""], "memory.current", mem); err != nil {
+				return fmt.Errorf("set memory: %w", err)
+			}
+		}
+		props, files, err := resourceProps(r, os.Geteuid() == 0)
+		if err != nil {
+			return err
+		}
+		if err := m.sd.setProperties(props); err != nil {
+			return err
+		}
+		r = files
+	}
 	if m.unifiedOnly() {
 		return m.setV2(m.paths[""], r)
 	}

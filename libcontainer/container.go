@@ -49,7 +49,11 @@ func (c *Container) Dir() string { return c.dir }
 
 func (c *Container) cgroup() *cgroups.Manager {
 	if c.cg == nil {
-		c.cg = cgroups.Load(c.state.CgroupPaths)
+		if u := c.state.CgroupUnit; u != nil {
+			c.cg = cgroups.LoadSystemd(c.state.CgroupPaths, u)
+		} else {
+			c.cg = cgroups.Load(c.state.CgroupPaths)
+		}
 	}
 	return c.cg
 }

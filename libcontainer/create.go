@@ -23,7 +23,9 @@ type CreateOpts struct {
 	Spec         *specs.Spec
 	NoPivot      bool
 	NoNewKeyring bool
-	IO           ProcessIO
+	// SystemdCgroup makes the cgroup a transient systemd unit (--systemd-cgroup; cgroups.NewSystemd).
+	SystemdCgroup bool
+	IO            ProcessIO
 }
 
 // Create makes container id under root from opts.Spec: its state directory, cgroup and init process, which is left
@@ -78,7 +80,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	// Record before acting: the directory appears as <root>/<id> with its state.json in it, which names the
 	// cgroup paths about to be created (and, once cloned, the init), so that whenever a create is killed,
 	// `state`, `list` and `delete` find what it made. Renamed whole: no command ever sees <id> without a state.
-	cg, err := c.cgroupManager()
+	cg, err := c.cgroupManager(opts.SystemdCgroup)
 	if err != nil {
 		return c, err
 	}
@@ -209,11 +211,21 @@ func (c *Container) recordInit(pid int) error {
 	return nil
 }
 
-// cgroupManager resolves the container's cgroup paths from linux.cgroupsPath; nothing is created yet.
-func (c *Container) cgroupManager() (*cgroups.Manager, error) {
+// cgroupManager resolves the container's cgroup paths from linux.cgroupsPath; nothing is created yet. With the
+// systemd driver the unit is recorded too, so that a delete after a killed create stops it.
+func (c *Container) cgroupManager(systemd bool) (*cgroups.Manager, error) {
 	var cgPath string
 	if l := c.state.Config.Linux; l != nil {
 		cgPath = l.CgroupsPath
+	}
+	if systemd {
+		// Its errors name the field (linux.cgroupsPath, annotations[...]) or the flag themselves.
+		m, err := cgroups.NewSystemd(cgPath, c.state.ID, c.state.Config.Annotations)
+		if err != nil {
+			return nil, err
+		}
+		c.state.CgroupUnit = m.Unit()
+		return m, nil
 	}
 	m, err := cgroups.New(cgPath, c.state.ID)
 	if err != nil {
@@ -232,7 +244,7 @@ func (c *Container) createCgroup(m *cgroups.Manager) error {
 		// Without privilege and without a delegated subtree there is no cgroup to make: go on without one, with
 		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then. The next save (the
 		// init's pid) forgets the paths.
-		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
+		if os.Geteuid() != 0 && m.Unit() == nil && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
 			slog.Warn("no cgroup for the container: " + err.Error())
 			c.cg = cgroups.Load(nil)
 			c.state.CgroupPaths = nil
@@ -254,7 +266,7 @@ func (c *Container) createCgroup(m *cgroups.Manager) error {
 
 // cloneCgroup is the cgroup to clone the init into, on a host where one v2 directory is the whole cgroup.
 func (c *Container) cloneCgroup() string {
-	if cgroups.Mode() != "v2" {
+	if cgroups.Mode() != "v2" || c.state.CgroupUnit != nil { // systemd makes a unit's cgroup once the init exists
 		return ""
 	}
 	return c.state.CgroupPaths[""]

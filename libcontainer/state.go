@@ -11,6 +11,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
 )
 
 // Status is a container's lifecycle state, always derived from the live process.
@@ -49,7 +51,9 @@ type State struct {
 	Rootfs        string            `json:"rootfs"`
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
-	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
+	// CgroupUnit is the systemd unit of a container created with --systemd-cgroup.
+	CgroupUnit *cgroups.SystemdUnit `json:"systemd_unit,omitempty"`
+	Notify     bool                 `json:"notify,omitempty"` // readiness goes through <state>/notify
 	// Namespaces are those the container was created with, as `exec` joins them (nsjoin.go); absent in the state
 	// (null) of a container an older rt created, which exec joins as the init has them.
 	Namespaces []NamespaceID `json:"namespaces"`

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# make test-systemd: boot User-mode Linux with a real systemd 252 as PID 1 (pure cgroup v2) and run
+# tests/uml/systemd/checks.sh inside it, once for ./rt and once for runc v1.5.3 (scripts/peers.sh), in one boot.
+#
+# Environment:
+#   RUNTIMES      runtimes to check, space-separated (default: <repo>/rt and runc v1.5.3)
+#   UML_TIMEOUT   seconds before the guest is killed (default 420, a safety stop; a run takes 1-5 minutes)
+#   UML_RESULTS   results directory (default a new build/uml-systemd/run.XXXXXX)
+#   UML_VERBOSE   1: show every check's diagnostics, not only the failures
+#
+# Safety (shared/notes/uml.md, DANGER): the guest boots with a read-only hostfs root, init.sh builds a tmpfs
+# overlay over it and pivots into it before systemd starts, and the only host path the guest can write is the
+# results directory, mounted at /uml-results (never under /tmp, which systemd's tmpfiles would empty).
+# Exit status: 0 all passed, 1 some failed, 124 timeout, 125 the guest never reported.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+command -v linux >/dev/null || { echo "run.sh: 'linux' (Debian user-mode-linux) is not installed" >&2; exit 1; }
+[[ -x /lib/systemd/systemd ]] || { echo "run.sh: /lib/systemd/systemd is not installed" >&2; exit 1; }
+
+runtimes=${RUNTIMES:-"$repo/rt $("$repo/scripts/peers.sh" runc)"}
+abs=()
+for r in $runtimes; do
+	[[ $r == */* ]] || r=$(command -v "$r") || { echo "run.sh: runtime not found" >&2; exit 1; }
+	r=$(realpath "$r")
+	[[ -x $r ]] || { echo "run.sh: runtime $r is not executable" >&2; exit 1; }
+	abs+=("$r")
+done
+probe=$repo/build/probe
+[[ -x $probe ]] || { echo "run.sh: $probe missing (make probe)" >&2; exit 1; }
+timeout_s=${UML_TIMEOUT:-420}
+
+if [[ -n ${UML_RESULTS:-} ]]; then
+	mkdir -p "$UML_RESULTS"
+	results=$(realpath "$UML_RESULTS")
+else
+	mkdir -p "$repo/build/uml-systemd"
+	results=$(mktemp -d "$repo/build/uml-systemd/run.XXXXXX")
+fi
+[[ $results != *[[:space:]]* ]] || { echo "run.sh: results path has spaces: $results" >&2; exit 1; }
+rm -f "$results/status" "$results/guest.log"
+{
+	printf 'RUNTIMES=%q\n' "${abs[*]}"
+	printf 'PROBE=%q\n' "$probe"
+	printf 'REPO=%q\n' "$repo"
+	printf 'VERBOSE=%q\n' "${UML_VERBOSE:-0}"
+} >"$results/env"
+mkdir -p "$results/uml"
+
+# The XSAVE shim every UML launcher needs on this CPU (tests/uml/xstate-shim.c).
+shim=$repo/build/uml/xstate-shim.so
+mkdir -p "$repo/build/uml"
+if [[ ! -f $shim || $here/../xstate-shim.c -nt $shim ]]; then
+	gcc -Wall -Wextra -Werror -O2 -shared -fPIC -o "$shim.tmp.$$" "$here/../xstate-shim.c" -ldl
+	mv "$shim.tmp.$$" "$shim"
+fi
+
+echo "# uml-systemd: runtimes ${abs[*]}, results $results"
+start=$(date +%s.%N)
+# uml_dir: UML's own files, else ~/.uml; TMPDIR: the guest's memory file. setsid: one process group to kill.
+TMPDIR=/dev/shm LD_PRELOAD=$shim setsid linux mem=1G rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
+	pty.legacy_count=0 con=null ssl=null selinux=0 "uml_dir=$results/uml" "rtuml_results=$results" \
+	systemd.unified_cgroup_hierarchy=1 systemd.log_target=console systemd.log_level=warning \
+	systemd.journald.forward_to_console=0 fstab=no luks=no systemd.gpt_auto=0 \
+	</dev/null >"$results/console.log" 2>&1 &
+uml=$!
+kill_uml() { kill -KILL -- "-$uml" 2>/dev/null || true; }
+trap 'kill_uml; exit 130' INT TERM
+trap kill_uml EXIT
+
+timed_out=0
+deadline=$(($(date +%s) + timeout_s))
+while kill -0 "$uml" 2>/dev/null; do
+	if (($(date +%s) >= deadline)); then
+		timed_out=1
+		echo "# uml-systemd: timeout after ${timeout_s}s"
+		break
+	fi
+	sleep 0.2
+done
+kill_uml
+wait "$uml" 2>/dev/null || true
+trap - INT TERM EXIT
+rm -rf "$results/uml"
+
+elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+echo "# uml-systemd: total ${elapsed}s, checks started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
+touch "$results/guest.log"
+cat "$results/guest.log"
+status=$(cat "$results/status" 2>/dev/null || true)
+if ((timed_out)) || [[ -z $status ]]; then
+	echo "not ok - guest $( ((timed_out)) && echo "timed out after ${timeout_s}s" || echo "reported no status"); console:"
+	tail -n 30 "$results/console.log" | sed 's/^/#   /'
+	((timed_out)) && exit 124
+	exit 125
+fi
+exit "$status"
