@@ -294,13 +294,21 @@ func (c *Container) Start() error {
 		}
 		c.notifyFd = sock
 	}
+	// The pidfd is taken while the init still waits on the fifo: opening the fifo releases it, and a workload that
+	// exits at once may have been reaped by the caller (a shim, a subreaper) before a pidfd taken after could name
+	// it. The process ran: that is a successful start.
+	pidfd, err := c.initPidfd()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
-	if err := c.awaitFifo(fd); err != nil {
+	if err := c.awaitFifo(fd, pidfd); err != nil {
 		return err
 	}
 	if err := os.Remove(path); err != nil {
@@ -337,12 +345,7 @@ func (c *Container) AwaitReady(foreground bool) error {
 // end open, close-on-exec, until it execs the process, so `start` returns once the process runs (runc reads the fifo
 // to EOF the same way): a signal sent right after `start` reaches the workload, not the Go init, which would drop
 // it (runtime.md "kill": the signal goes to the container process).
-func (c *Container) awaitFifo(fifo int) error {
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err != nil {
-		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
-	}
-	defer unix.Close(pidfd)
+func (c *Container) awaitFifo(fifo, pidfd int) error {
 	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	started := false
 	for {
@@ -365,6 +368,23 @@ func (c *Container) awaitFifo(fifo int) error {
 			return classErr(ErrState, "container %q init exited before it was started", c.ID())
 		}
 	}
+}
+
+// initPidfd opens a pidfd of the container's init and checks, once it is open, that the pid still names the init
+// (its start time), so that a recycled pid is never waited on.
+func (c *Container) initPidfd() (int, error) {
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err == unix.ESRCH {
+		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
+	}
+	if err != nil {
+		return -1, fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
+	}
+	if !c.initAlive() {
+		unix.Close(pidfd)
+		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
+	}
+	return pidfd, nil
 }
 
 // oomScoreAdj is process.oomScoreAdj, nil without a process.
