@@ -284,8 +284,13 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := setProcessLSM(fifo, p); err != nil {
 		return err
 	}
+	// Read as root and inside the container's root, before the user changes (runc's order).
+	env, err := processEnv(p.Env, p.User.UID, passwdFile)
+	if err != nil {
+		return err
+	}
 	os.Clearenv()
-	for _, kv := range p.Env {
+	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if err := os.Setenv(k, v); err != nil {
 			return fmt.Errorf("process.env %q: %w", kv, err)
@@ -345,7 +350,7 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := applyExtras(p, true); err != nil {
 		return err
 	}
-	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
+	if err := unix.Exec(path, p.Args, env); err != nil {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
 	}
 	return nil
