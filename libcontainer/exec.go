@@ -38,8 +38,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 			SetgroupsDenied: setgroupsDenied(c.state.InitPid),
 		},
-		boot:    boot,
-		placed:  placeAndScore(c.cgroup().Apply, process.OOMScoreAdj),
+		boot: boot,
+		// Not the bootstrap child: it clones, and the Go init starts threads, none of which may count against
+		// the container's pids.max. The thread that will execve joins last (join).
+		placed:  placeAndScore(nil, process.OOMScoreAdj),
+		join:    c.cgroup().ApplyThread,
 		console: io.Console,
 	}
 	if err := p.start(io, nil); err != nil {

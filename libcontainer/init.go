@@ -325,6 +325,11 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := movePreservedFds(cfg.PreserveFDs); err != nil {
 		return err
 	}
+	if cfg.Exec {
+		if err := joinCgroup(sock); err != nil {
+			return err
+		}
+	}
 	// As late as possible, while the socket is still there to pass a notify fd on: few syscalls of rt's own are
 	// left for the profile to allow.
 	if filter != nil {
@@ -352,6 +357,23 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	}
 	if err := unix.Exec(path, p.Args, env); err != nil {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
+	}
+	return nil
+}
+
+// joinCgroup has the parent move this thread, the one that execs (Init locks it), into the container's cgroup,
+// and waits until it is there. From here to execve nothing starts a thread: a new Go thread is made by the runtime's
+// template thread (this one is locked), which stays outside, and execve ends every other thread.
+func joinCgroup(sock *os.File) error {
+	if _, err := sock.Write(appendMsg(nil, msgJoinCgroup, nil)); err != nil {
+		return fmt.Errorf("sync with parent: %w", err)
+	}
+	typ, _, err := nsenter.ReadMsg(sock)
+	if err != nil {
+		return fmt.Errorf("sync with parent: %w", err)
+	}
+	if typ != msgCgroupJoined {
+		return fmt.Errorf("sync with parent: message %d: %w", typ, unix.EPROTO)
 	}
 	return nil
 }

@@ -30,6 +30,8 @@ import (
 //	run createRuntime, prestart hooks   <-- msgHooks        (only when the config has parent hooks)
 //	msgHooksDone(state JSON)            -->  createContainer hooks, pivot_root, the rest of the setup
 //	save state, return                  <-- msgReady        (create: then the init waits on exec.fifo)
+//	move its thread into the cgroup     <-- msgJoinCgroup   (exec: the last step before execve)
+//	msgCgroupJoined                     -->
 //	                                    <-- EOF             (exec: the socket is close-on-exec)
 //
 // Any failure in the child is a MsgError with its text, and the child exits.
@@ -41,6 +43,10 @@ const (
 	msgSeccompFd = 114 // followed by one byte carrying the fd (SCM_RIGHTS)
 	msgConsole   = 115 // the pty master, sent the same way
 	msgMountFds  = 116 // mount indexes (uint32 each), then one byte carrying their detached mounts (idmapmount.go)
+	// msgJoinCgroup (exec) asks the parent to move the thread that will execve into the container's cgroup, and
+	// msgCgroupJoined answers once it is there.
+	msgJoinCgroup   = 117
+	msgCgroupJoined = 118
 )
 
 // initConfig is the JSON the parent sends the Go side of `rt init`.
@@ -86,8 +92,12 @@ type parentProcess struct {
 	boot   nsenter.Bootstrap
 	// hooks runs the parent's hooks when the child asks; it returns the state JSON for the child's own hooks.
 	hooks func(pid int) ([]byte, error)
-	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement.
+	// placed is called with the bootstrap child's pid before it is told anything: cgroup placement (create).
 	placed func(pid int) error
+	// join is called (exec) when the process is about to execve, with its pid (the thread that execs): it moves
+	// that thread alone into the container's cgroup, so that the new process counts as one task against
+	// pids.max and rt's own threads and its bootstrap clone never do (runc also joins after the bootstrap).
+	join func(pid int) error
 	// spawned is called with the container process's pid once its namespaces exist, before it gets its config:
 	// work the parent does in the container's namespaces from outside (network devices). The container process is
 	// rt's own child (CLONE_PARENT) and not reaped before start returns, so /proc/<pid> cannot name another process.
@@ -274,6 +284,16 @@ func (p *parentProcess) sync() error {
 			if err := p.forwardSeccompFd(); err != nil {
 				return err
 			}
+		case msgJoinCgroup:
+			if p.join == nil {
+				return fmt.Errorf("sync with init: unexpected cgroup join: %w", unix.EPROTO)
+			}
+			if err := p.join(p.pid); err != nil {
+				return err
+			}
+			if _, err := p.sock.Write(appendMsg(nil, msgCgroupJoined, nil)); err != nil {
+				return fmt.Errorf("sync with init: %w", err)
+			}
 		case msgReady:
 			if p.ready != nil {
 				return p.ready()
@@ -392,15 +412,17 @@ func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
 	return b
 }
 
-// placeAndScore returns a parentProcess.placed for a process with the given oomScoreAdj: the cgroup placement,
-// then the score written to the bootstrap child, from which the container process inherits it through clone(2).
+// placeAndScore returns a parentProcess.placed for a process with the given oomScoreAdj: the cgroup placement
+// (none when place is nil), then the score written to the bootstrap child, from which the container process inherits it through clone(2).
 // Written from the host and before the child is told anything, while its /proc files still belong to the caller:
 // inside a user namespace the process could not lower it (proc(5)), and once it is non-dumpable an unprivileged
 // caller could not write it.
 func placeAndScore(place func(pid int) error, oomScoreAdj *int) func(pid int) error {
 	return func(pid int) error {
-		if err := place(pid); err != nil {
-			return err
+		if place != nil {
+			if err := place(pid); err != nil {
+				return err
+			}
 		}
 		if oomScoreAdj == nil {
 			return nil
