@@ -67,7 +67,7 @@ conformance: rt
 test-cgroupv2: rt probe
 	@tests/uml/run.sh
 
-## test-managers: podman and containerd driving ./rt
+## test-managers: podman, containerd and Docker Engine driving ./rt (Docker: runc and rt side by side)
 test-managers: rt
 	@tests/managers/run.sh
 

@@ -1182,7 +1182,7 @@ fi
 
 if ! want docker; then
 	:
-elif start_docker >"$T/docker/start.log" 2>&1; then
+elif dstart=$SECONDS && start_docker >"$T/docker/start.log" 2>&1; then
 	echo "# docker: $("${DK[@]}" version --format '{{.Server.Version}}'), reference runtime $dref"
 	dt "run --rm prints the output" d_run_rm
 	dt "the exit code passes through" d_exit_code
@@ -1221,6 +1221,7 @@ elif start_docker >"$T/docker/start.log" 2>&1; then
 	fi
 	dt "no containers left (ps -a empty)" d_clean
 	t "docker: the engine stops" stop_docker
+	echo "# docker: $((SECONDS - dstart)) s"
 else
 	t "docker: start a private engine and import the image" failed_with "$T/docker/start.log"
 fi
