@@ -413,8 +413,8 @@ func bootstrapFor(l *specs.Linux) nsenter.Bootstrap {
 }
 
 // placeAndScore returns a parentProcess.placed for a process with the given oomScoreAdj: the cgroup placement
-// (none when place is nil), then the score written to the bootstrap child, from which the container process inherits it through clone(2).
-// Written from the host and before the child is told anything, while its /proc files still belong to the caller:
+// (none when place is nil), then the score written to the bootstrap child, from which the container process
+// inherits it through clone(2). Written from the host and before the child is told anything, while its /proc files still belong to the caller:
 // inside a user namespace the process could not lower it (proc(5)), and once it is non-dumpable an unprivileged
 // caller could not write it.
 func placeAndScore(place func(pid int) error, oomScoreAdj *int) func(pid int) error {
