@@ -720,6 +720,13 @@ stop_docker() {
 	engine_pid=
 }
 
+# dskip NAME REASON: a Docker step not run, and why.
+dskip() {
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - docker: $1 # SKIP $2"
+}
+
 # dk_tidy: remove what a step of runtime DR left, even when it failed half-way; DR-c1 lives across steps.
 dk_tidy() {
 	local names
@@ -1200,7 +1207,13 @@ elif dstart=$SECONDS && start_docker >"$T/docker/start.log" 2>&1; then
 	dt "cp in and out, commit" d_cp_commit
 	dt "restart, kill -> 137" d_restart_kill
 	dt "memory/cpu/pids limits, update, stop" d_limits_update_stop
-	dt "exec and a health check at pids.max = current + 1" d_pids_exec_health
+	if "$RUNTIME" --version 2>/dev/null | grep -q '^runc '; then
+		# Proving the steps against runc: this one is a runc bug, not the step's.
+		dskip "exec and a health check at pids.max = current + 1" \
+			"runc's init joins the cgroup whole and sometimes dies there (pthread_create: EAGAIN)"
+	else
+		dt "exec and a health check at pids.max = current + 1" d_pids_exec_health
+	fi
 	dt "OOM kill at --memory (137, OOMKilled)" d_oom
 	dt "--read-only, --tmpfs, a volume" d_filesystems
 	dt "caps, no-new-privileges, user, seccomp" d_security
@@ -1208,9 +1221,7 @@ elif dstart=$SECONDS && start_docker >"$T/docker/start.log" 2>&1; then
 	dt "host and container: namespaces" d_namespaces
 	dt "--init runs docker-init as pid 1" d_init
 	dt "live-restore: a daemon restart leaves the container running" d_live_restore
-	n=$((n + 1))
-	passed=$((passed + 1))
-	echo "ok $n - docker: --privileged # SKIP every runtime fails it here: this host's root lacks CAP_SYS_RESOURCE"
+	dskip "--privileged" "every runtime fails it here: this host's root lacks CAP_SYS_RESOURCE (capset: EPERM)"
 	# A remapped daemon has a store of its own: containers of the first would be out of its sight, and live on.
 	dk_rm_all
 	if restart_dockerd --userns-remap nobody:nogroup >>"$T/docker/start.log" 2>&1 &&
