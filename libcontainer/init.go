@@ -284,7 +284,8 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := setProcessLSM(fifo, p); err != nil {
 		return err
 	}
-	// Read as root and inside the container's root, before the user changes (runc's order).
+	// Read as root and inside the container's root, before the user changes (runc's order). Set in its order, so
+	// that os.Environ is the same list.
 	env, err := processEnv(p.Env, p.User.UID, passwdFile)
 	if err != nil {
 		return err
@@ -355,7 +356,7 @@ func execProcess(cfg *initConfig, sock *os.File, fifo *execFifo) error {
 	if err := applyExtras(p, true); err != nil {
 		return err
 	}
-	if err := unix.Exec(path, p.Args, env); err != nil {
+	if err := unix.Exec(path, p.Args, os.Environ()); err != nil {
 		return fmt.Errorf("process.args[0] %s: %w", path, os.NewSyscallError("execve", err))
 	}
 	return nil

@@ -2,6 +2,7 @@ package integration
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -62,8 +63,8 @@ func TestDefaultHome(t *testing.T) {
 	}
 }
 
-// TestEnvDuplicates: a name given twice in process.env (or by exec -e over the config's) is passed once, with
-// its last value, as runc 1.5 does.
+// TestEnvDuplicates: a name given twice in process.env is passed once, with its last value, at the place of its
+// last occurrence, as runc 1.5 does.
 func TestEnvDuplicates(t *testing.T) {
 	t.Parallel()
 	var s Self
@@ -73,8 +74,12 @@ func TestEnvDuplicates(t *testing.T) {
 	if got := envValues(s.Env, "A"); !slices.Equal(got, []string{"last"}) {
 		t.Errorf("A = %q, want [last] (env %q)", got, s.Env)
 	}
-	if got := envValues(s.Env, "B"); !slices.Equal(got, []string{"b"}) {
-		t.Errorf("B = %q, want [b]", got)
+	if out, _ := exec.Command(runtimeBin, "--version").Output(); strings.HasPrefix(string(out), "runc version 1.1.") {
+		t.Skip("runc 1.1 keeps a name at its first place; the order below is runc 1.5's")
+	}
+	// Each name where it last occurs, then the HOME added (runc 1.5's prepareEnv order).
+	if want := []string{"PATH=/bin", "B=b", "A=last", "HOME=/root"}; !slices.Equal(s.Env, want) {
+		t.Errorf("env = %q, want %q", s.Env, want)
 	}
 }
 
