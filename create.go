@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/rt-runtime/rt/cgroups"
 	"github.com/rt-runtime/rt/libcontainer"
 )
 
@@ -73,7 +74,7 @@ func createContainer(cliCtx *cli.Context, detach bool) (*libcontainer.Container,
 		// systemd socket activation passes on: the fds are 3.. in the container too, and its init is pid 1 there.
 		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(listenFds), "LISTEN_PID=1")
 	}
-	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", libcontainer.CgroupMode())
+	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", cgroups.Mode())
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
 		Bundle:       bundle,
 		Spec:         spec,

@@ -74,10 +74,10 @@ func statsEvent(root, id string) (event, uint64, error) {
 	if c.Status() == libcontainer.Stopped {
 		return event{}, 0, fmt.Errorf("container %q is stopped", id)
 	}
-	stats, err := c.Cgroup().Stats()
+	stats, err := c.Stats()
 	if err != nil {
 		return event{}, 0, err
 	}
-	ooms, _ := c.Cgroup().OOMKillCount()
+	ooms, _ := c.OOMKillCount()
 	return event{Type: "stats", ID: id, Data: stats}, ooms, nil
 }

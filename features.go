@@ -9,7 +9,10 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
+	"github.com/rt-runtime/rt/cgroups"
+	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/libcontainer"
+	"github.com/rt-runtime/rt/rootfs"
 )
 
 var featuresCommand = &cli.Command{
@@ -31,9 +34,9 @@ func rtFeatures() *features.Features {
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
 		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
-		MountOptions:  libcontainer.MountOptions(),
+		MountOptions:  rootfs.OptionNames(),
 		Linux: &features.Linux{
-			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+			Namespaces:   namespace.Names(),
 			Capabilities: caps,
 			Cgroup: &features.Cgroup{
 				V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &yes,
@@ -49,7 +52,7 @@ func rtFeatures() *features.Features {
 		Annotations: map[string]string{
 			"io.github.rt-runtime.rt.version": version,
 			"io.github.rt-runtime.rt.commit":  commit,
-			"io.github.rt-runtime.rt.cgroups": libcontainer.CgroupMode(),
+			"io.github.rt-runtime.rt.cgroups": cgroups.Mode(),
 		},
 	}
 }

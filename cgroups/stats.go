@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/rt-runtime/rt/internal/cpulist"
 )
 
 // Stats is a cgroup's resource usage in the shape of the "data" object of runc's `events --stats` output
@@ -504,25 +506,13 @@ func readList(dir, name string) ([]uint16, error) {
 	if err != nil {
 		return nil, err
 	}
+	ids, err := cpulist.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
+	}
 	var out []uint16
-	for _, part := range strings.Split(s, ",") {
-		if part == "" {
-			continue
-		}
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, err := strconv.ParseUint(lo, 10, 16)
-		if err != nil {
-			return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
-		}
-		b := a
-		if isRange {
-			if b, err = strconv.ParseUint(hi, 10, 16); err != nil {
-				return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
-			}
-		}
-		for i := a; i <= b; i++ {
-			out = append(out, uint16(i))
-		}
+	for _, id := range ids {
+		out = append(out, uint16(id)) //nolint:gosec // cpulist.MaxID fits
 	}
 	return out, nil
 }

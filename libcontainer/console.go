@@ -11,7 +11,7 @@ import (
 
 // setupConsole gives the process a terminal (process.terminal): a pty from the container's own devpts, its slave as
 // stdio and controlling terminal, bound over /dev/console for a container's init. The master goes to the parent
-// over the init socket (msgConsole, then the fd by SCM_RIGHTS on a byte of its own), which hands it to the
+// over the init socket (syncConsole), which hands it to the
 // --console-socket or relays it itself. The nsenter constructor has made the process a session leader already.
 func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 	master, slavePath, err := console.NewPty()
@@ -46,7 +46,10 @@ func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
 		return fmt.Errorf("process.terminal: %w", os.NewSyscallError("ioctl TIOCSCTTY", err))
 	}
-	return sendFd(sock, msgConsole, int(master.Fd()))
+	if err := send(sock, syncConsole, nil, master); err != nil {
+		return fmt.Errorf("send fd to parent: %w", err)
+	}
+	return nil
 }
 
 // mountConsole binds the pty slave over /dev/console (created empty if missing) in the container's /dev, by fd on
@@ -80,62 +83,6 @@ func mountConsole(slave int, slavePath string) error {
 		return fmt.Errorf("process.terminal: mount %s on /dev/console: %w", slavePath, os.NewSyscallError("move_mount", err))
 	}
 	return nil
-}
-
-// sendFd sends a message of type typ, then fd with SCM_RIGHTS on one byte, over the init socket.
-func sendFd(sock *os.File, typ uint32, fd int) error {
-	if err := sendFds(sock, typ, nil, fd); err != nil {
-		return fmt.Errorf("send fd to parent: %w", err)
-	}
-	return nil
-}
-
-// sendFds writes the message typ with payload, then a one-byte message carrying fds (SCM_RIGHTS), which recvFds
-// reads.
-func sendFds(sock *os.File, typ uint32, payload []byte, fds ...int) error {
-	if _, err := sock.Write(appendMsg(nil, typ, payload)); err != nil {
-		return err
-	}
-	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, unix.UnixRights(fds...), nil, 0); err != nil {
-		return os.NewSyscallError("sendmsg", err)
-	}
-	return nil
-}
-
-// recvFd receives the fd that follows a message sent by sendFd.
-func recvFd(sock *os.File) (*os.File, error) {
-	fds, err := recvFds(sock, 1)
-	if err != nil {
-		return nil, fmt.Errorf("receive fd from init: %w", err)
-	}
-	return os.NewFile(uintptr(fds[0]), "fd-from-init"), nil
-}
-
-// recvFds reads the one-byte message that carries exactly n fds (SCM_RIGHTS), close-on-exec. Whatever arrives in
-// a message that is not exactly that is closed, so an error leaves no fd behind.
-func recvFds(sock *os.File, n int) ([]int, error) {
-	buf, oob := make([]byte, 1), make([]byte, unix.CmsgSpace(4*n))
-	_, oobn, flags, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("recvmsg", err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return nil, fmt.Errorf("control message: %w", unix.EPROTO)
-	}
-	var fds []int
-	for i := range msgs {
-		if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
-			fds = append(fds, got...)
-		}
-	}
-	if flags&unix.MSG_CTRUNC != 0 || len(fds) != n {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
-		return nil, fmt.Errorf("%d fds where %d were due: %w", len(fds), n, unix.EPROTO)
-	}
-	return fds, nil
 }
 
 // SendConsole hands a pty master to the --console-socket: one SCM_RIGHTS message whose payload names the pty, as

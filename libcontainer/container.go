@@ -50,8 +50,11 @@ func (c *Container) cgroup() *cgroups.Manager {
 	return c.cg
 }
 
-// Cgroup is the container's cgroup manager.
-func (c *Container) Cgroup() *cgroups.Manager { return c.cgroup() }
+// Stats is the container's resource usage, from its cgroup (`rt events --stats`).
+func (c *Container) Stats() (*cgroups.Stats, error) { return c.cgroup().Stats() }
+
+// OOMKillCount is how many processes the OOM killer has killed in the container's cgroup (`rt events`).
+func (c *Container) OOMKillCount() (uint64, error) { return c.cgroup().OOMKillCount() }
 
 // Close releases the container's lock.
 func (c *Container) Close() error {

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/cgroups"
+	"github.com/rt-runtime/rt/internal/namespace"
 )
 
 // CreateOpts are the options of `rt create` besides the id.
@@ -58,7 +59,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		Created: time.Now().UTC(),
 		Config:  spec,
 	}}
-	devs := newNetDevMove(spec) // linux.netDevices, moved by p.spawned
+	devs := newNetDevMove(spec) // linux.netDevices, moved once the init's namespaces exist
 	defer func() {
 		if retErr != nil {
 			devs.Restore() // devs holds the container's netns, so the devices are still there to move back
@@ -84,36 +85,69 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	}
 	defer fifo.Close()
 
-	p := &parentProcess{
-		config: &initConfig{
-			ID:           id,
-			Bundle:       opts.Bundle,
-			Spec:         spec,
-			Rootfs:       rootfs,
-			NoPivot:      opts.NoPivot,
-			NoNewKeyring: opts.NoNewKeyring,
-			CgroupPaths:  c.state.CgroupPaths,
-			ParentHooks:  hasParentHooks(spec),
-			NewNetNS:     createsNamespace(spec, specs.NetworkNamespace),
-			OwnMountNS:   hasNamespace(spec, specs.MountNamespace),
-			NewUserNS:    createsNamespace(spec, specs.UserNamespace),
-			PreserveFDs:  len(opts.IO.ExtraFiles),
-		},
-		boot:      initBootstrap(spec.Linux),
-		placed:    placeAndScore(c.cg.Apply, oomScoreAdj(spec.Process)),
-		spawned:   devs.Move,
-		ready:     c.setResources,
-		console:   opts.IO.Console,
-		cgroupDir: c.cloneCgroup(),
+	// The parent's side of the protocol (sync.go), in order.
+	cfg := &initConfig{
+		ID:           id,
+		Bundle:       opts.Bundle,
+		Spec:         spec,
+		Rootfs:       rootfs,
+		NoPivot:      opts.NoPivot,
+		NoNewKeyring: opts.NoNewKeyring,
+		CgroupPaths:  c.state.CgroupPaths,
+		ParentHooks:  hasParentHooks(spec),
+		NewNetNS:     namespace.Creates(spec, specs.NetworkNamespace),
+		OwnMountNS:   namespace.Has(spec, specs.MountNamespace),
+		NewUserNS:    namespace.Creates(spec, specs.UserNamespace),
+		PreserveFDs:  len(opts.IO.ExtraFiles),
 	}
-	p.hooks = func(pid int) ([]byte, error) { return c.runCreateHooks(pid) }
-	if err := p.start(&opts.IO, fifo); err != nil {
-		if p.pid > 0 {
-			c.state.InitPid = p.pid // so the deferred cleanup kills what is left
-		}
+	p, err := startInit(&opts.IO, fifo, c.cloneCgroup())
+	if err != nil {
 		return c, err
 	}
-	if err := c.recordInit(p.pid); err != nil {
+	defer func() {
+		if retErr != nil {
+			if p.pid > 0 {
+				c.state.InitPid = p.pid // so the deferred cleanup kills what is left
+			}
+			p.abort()
+		}
+	}()
+	if err := p.place(c.cg.Apply, oomScoreAdj(spec.Process)); err != nil {
+		return c, err
+	}
+	boot := initBootstrap(spec.Linux)
+	if err := p.sendBootstrap(&boot); err != nil {
+		return c, err
+	}
+	pid, err := p.awaitPid(spec.Linux)
+	if err != nil {
+		return c, err
+	}
+	// Done from outside, in the container's namespaces, before the init gets its config.
+	if err := devs.Move(pid); err != nil {
+		return c, err
+	}
+	if err := sendIdmapMounts(p.sock, spec, opts.Bundle, pid); err != nil {
+		return c, err
+	}
+	if err := p.sendConfig(cfg); err != nil {
+		return c, err
+	}
+	ready, err := p.serve(initRequests{
+		hooks:   func() ([]byte, error) { return c.runCreateHooks(pid) },
+		console: opts.IO.Console,
+		seccomp: forwardSeccomp(cfg, pid),
+	})
+	if err != nil {
+		return c, err
+	}
+	if !ready {
+		return c, p.exited()
+	}
+	if err := c.setResources(); err != nil {
+		return c, err
+	}
+	if err := c.recordInit(pid); err != nil {
 		return c, err
 	}
 	if err := c.saveLocked(); err != nil {
@@ -233,28 +267,6 @@ func hasParentHooks(spec *specs.Spec) bool {
 	return h != nil && (len(h.Prestart) > 0 || len(h.CreateRuntime) > 0 || len(h.CreateContainer) > 0)
 }
 
-// hasNamespace reports whether the config gives the container a namespace of type t, new or joined.
-func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
-}
-
-func createsNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if spec.Linux == nil {
-		return false
-	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == t {
-			return ns.Path == ""
-		}
-	}
-	return false
-}
-
 // runCreateHooks runs the prestart and createRuntime hooks in the runtime namespace while the init waits, and
 // returns the state JSON for the init's createContainer hooks.
 func (c *Container) runCreateHooks(pid int) ([]byte, error) {
@@ -272,119 +284,6 @@ func (c *Container) runCreateHooks(pid int) ([]byte, error) {
 		}
 	}
 	return json.Marshal(state)
-}
-
-// Start releases a created container's init to exec the workload: it opens the exec fifo for reading, which the init
-// is blocked opening for writing, and reads the init's byte. Then the poststart hooks run.
-func (c *Container) Start() error {
-	switch st := c.Status(); st {
-	case Created:
-	case Stopped:
-		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
-	default:
-		return classErr(ErrState, "container %q is %s: cannot start it", c.ID(), st)
-	}
-	if c.state.Config.Process == nil {
-		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
-	}
-	if c.state.Notify {
-		sock, err := c.listenNotify()
-		if err != nil {
-			return err
-		}
-		c.notifyFd = sock
-	}
-	// The pidfd is taken while the init still waits on the fifo: opening the fifo releases it, and a workload that
-	// exits at once may have been reaped by the caller (a shim, a subreaper) before a pidfd taken after could name
-	// it. The process ran: that is a successful start.
-	pidfd, err := c.initPidfd()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(pidfd)
-	path := filepath.Join(c.dir, fifoName)
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	if err := c.awaitFifo(fd, pidfd); err != nil {
-		return err
-	}
-	if err := os.Remove(path); err != nil {
-		return err
-	}
-	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
-		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
-		// start produced, even if the process has exited meanwhile.
-		state := c.OCIState()
-		state.Status, state.Pid = specs.StateRunning, c.state.InitPid
-		runHooksWarn("poststart", h.Poststart, state)
-	}
-	return nil
-}
-
-// AwaitReady passes the workload's READY=1 on to the caller's NOTIFY_SOCKET when the container was created with
-// one (see notify.go); otherwise it returns at once. Call it after Start, with the container unlocked (Close): it
-// waits for as long as the workload takes. foreground is for a caller that stays as the unit's main process (a
-// foreground `rt run`): MAINPID is then the caller's pid, and later messages are passed on too.
-func (c *Container) AwaitReady(foreground bool) error {
-	if c.notifyFd == 0 {
-		return nil
-	}
-	fd := c.notifyFd
-	c.notifyFd = 0
-	if foreground {
-		return c.forwardReady(fd, os.Getpid(), true)
-	}
-	return c.forwardReady(fd, c.state.InitPid, false)
-}
-
-// awaitFifo waits until the init has written its byte into the fifo and then closed it, or has died. A fifo with no
-// writer yet does not report POLLHUP (fs/pipe.c), so the poll sleeps until the init opens it. The init keeps its
-// end open, close-on-exec, until it execs the process, so `start` returns once the process runs (runc reads the fifo
-// to EOF the same way): a signal sent right after `start` reaches the workload, not the Go init, which would drop
-// it (runtime.md "kill": the signal goes to the container process).
-func (c *Container) awaitFifo(fifo, pidfd int) error {
-	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
-	started := false
-	for {
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return os.NewSyscallError("poll", err)
-		}
-		if fds[0].Revents&unix.POLLIN != 0 {
-			var b [1]byte
-			if n, err := unix.Read(fifo, b[:]); err == nil && n == 1 {
-				started = true
-			}
-		}
-		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
-			if started {
-				return nil // exec'd (the fifo closed on exec), or it died after starting: start's part is done
-			}
-			return classErr(ErrState, "container %q init exited before it was started", c.ID())
-		}
-	}
-}
-
-// initPidfd opens a pidfd of the container's init and checks, once it is open, that the pid still names the init
-// (its start time), so that a recycled pid is never waited on.
-func (c *Container) initPidfd() (int, error) {
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err == unix.ESRCH {
-		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
-	}
-	if err != nil {
-		return -1, fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
-	}
-	if !c.initAlive() {
-		unix.Close(pidfd)
-		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
-	}
-	return pidfd, nil
 }
 
 // oomScoreAdj is process.oomScoreAdj, nil without a process.

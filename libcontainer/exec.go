@@ -2,16 +2,17 @@ package libcontainer
 
 import (
 	"fmt"
-	"os"
-	"strings"
+	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
 // child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it. A paused
 // container takes a process only with ignorePaused (runc's exec --ignore-paused): it starts frozen.
-func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (int, error) {
+func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (_ int, retErr error) {
 	switch st := c.Status(); {
 	case st == Running || st == Created:
 	case st == Paused && ignorePaused:
@@ -28,32 +29,44 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	boot.NonDumpable = true
 	spec := *c.state.Config
 	spec.Process = process
-	p := &parentProcess{
-		config: &initConfig{
-			Exec:        true,
-			ID:          c.ID(),
-			Bundle:      c.state.Bundle,
-			Spec:        &spec,
-			PreserveFDs: len(io.ExtraFiles),
-			// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-			SetgroupsDenied: setgroupsDenied(c.state.InitPid),
-		},
-		boot: boot,
-		// Not the bootstrap child: it clones, and the Go init starts threads, none of which may count against
-		// the container's pids.max. The thread that will execve joins last (join).
-		placed:  placeAndScore(nil, process.OOMScoreAdj),
-		join:    c.cgroup().ApplyThread,
-		console: io.Console,
+	cfg := &initConfig{
+		Exec:        true,
+		ID:          c.ID(),
+		Bundle:      c.state.Bundle,
+		Spec:        &spec,
+		PreserveFDs: len(io.ExtraFiles),
+		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
+		SetgroupsDenied: procfs.SetgroupsDenied(strconv.Itoa(c.state.InitPid)),
 	}
-	if err := p.start(io, nil); err != nil {
+	// The parent's side of the protocol (sync.go), in order.
+	p, err := startInit(io, nil, "")
+	if err != nil {
 		return 0, err
 	}
-	return p.pid, nil
-}
-
-// setgroupsDenied reports whether setgroups(2) is denied in the user namespace of the process pid
-// (/proc/<pid>/setgroups, user_namespaces(7)): a rootless container's is, and a process joining it must not call it.
-func setgroupsDenied(pid int) bool {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/setgroups", pid))
-	return err == nil && strings.TrimSpace(string(data)) == "deny"
+	defer func() {
+		if retErr != nil {
+			p.abort()
+		}
+	}()
+	// Not the bootstrap child into the cgroup: it clones, and the Go init starts threads, none of which may count
+	// against the container's pids.max. The thread that will execve joins last (initRequests.join).
+	if err := p.place(nil, process.OOMScoreAdj); err != nil {
+		return 0, err
+	}
+	if err := p.sendBootstrap(&boot); err != nil {
+		return 0, err
+	}
+	pid, err := p.awaitPid(spec.Linux)
+	if err != nil {
+		return 0, err
+	}
+	if err := p.sendConfig(cfg); err != nil {
+		return 0, err
+	}
+	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
+	join := func() error { return c.cgroup().ApplyThread(pid) }
+	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid), join: join}); err != nil {
+		return 0, err
+	}
+	return pid, nil
 }

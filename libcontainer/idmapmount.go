@@ -19,8 +19,16 @@ import (
 // destination in the rootfs, in config order (rootfs.Options.IdmapMounts). One path for every container: with or
 // without a user namespace, the mounts are made the same way.
 
-// maxFdsPerMsg is the most fds one SCM_RIGHTS message carries (SCM_MAX_FD, include/net/scm.h).
-const maxFdsPerMsg = 253
+// sendIdmapMounts makes the config's idmapped mounts in rt's own namespaces for the container init pid and sends
+// them to it, ahead of its config. Nothing is sent when there are none.
+func sendIdmapMounts(sock *os.File, spec *specs.Spec, bundle string, pid int) error {
+	fds, err := openIdmapMounts(spec, bundle, pid)
+	if err != nil {
+		return err
+	}
+	defer closeMountFds(fds)
+	return sendMountFds(sock, fds)
+}
 
 // openIdmapMounts makes the detached idmapped mounts of spec for the container init pid, keyed by their index in
 // spec.Mounts; nil when there are none. A mount without mappings of its own takes the init's user namespace, when
@@ -87,7 +95,7 @@ func containerUserNS(pid int) (*os.File, error) {
 	return f, nil
 }
 
-// sendMountFds sends the detached mounts to the init: msgMountFds messages whose payload is the mounts' indexes
+// sendMountFds sends the detached mounts to the init: syncMountFds messages whose payload is the mounts' indexes
 // (uint32 each, native endian), each followed by one byte carrying their fds in the same order (SCM_RIGHTS), at
 // most maxFdsPerMsg a message. No reply: the config follows at once.
 func sendMountFds(sock *os.File, fds map[int]*os.File) error {
@@ -99,37 +107,28 @@ func sendMountFds(sock *os.File, fds map[int]*os.File) error {
 		batch := idx[:min(len(idx), maxFdsPerMsg)]
 		idx = idx[len(batch):]
 		payload := make([]byte, 0, 4*len(batch))
-		rights := make([]int, 0, len(batch))
+		files := make([]fdHolder, 0, len(batch))
 		for _, i := range batch {
 			payload = binary.NativeEndian.AppendUint32(payload, uint32(i))
-			rights = append(rights, int(fds[i].Fd()))
+			files = append(files, fds[i])
 		}
-		if err := sendFds(sock, msgMountFds, payload, rights...); err != nil {
+		if err := send(sock, syncMountFds, payload, files...); err != nil {
 			return fmt.Errorf("send idmapped mounts to init: %w", err)
 		}
 	}
 	return nil
 }
 
-// recvMountFds receives the fds that follow a msgMountFds message with the given payload and adds them to fds
-// under their mount indexes. They are close-on-exec (MSG_CMSG_CLOEXEC): none may reach the container's process.
-func recvMountFds(sock *os.File, payload []byte, fds map[int]*os.File) error {
-	n := len(payload) / 4
-	if len(payload)%4 != 0 || n == 0 || n > maxFdsPerMsg {
-		return fmt.Errorf("receive idmapped mounts: payload of %d bytes: %w", len(payload), unix.EPROTO)
-	}
-	got, err := recvFds(sock, n)
-	if err != nil {
-		return fmt.Errorf("receive idmapped mounts: %w", err)
-	}
-	for k, fd := range got {
-		i := int(binary.NativeEndian.Uint32(payload[4*k:]))
+// addMountFds adds the fds of a syncMountFds message to fds under their mount indexes. They are close-on-exec
+// (MSG_CMSG_CLOEXEC): none may reach the container's process.
+func addMountFds(m *syncMsg, fds map[int]*os.File) {
+	for k, f := range m.files {
+		i := int(binary.NativeEndian.Uint32(m.payload[4*k:]))
 		if old := fds[i]; old != nil {
 			old.Close()
 		}
-		fds[i] = os.NewFile(uintptr(fd), "idmapped mounts["+strconv.Itoa(i)+"]")
+		fds[i] = f
 	}
-	return nil
 }
 
 // closeMountFds closes every fd in fds.

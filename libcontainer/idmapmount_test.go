@@ -1,13 +1,10 @@
 package libcontainer
 
 import (
-	"errors"
 	"os"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/rt-runtime/rt/nsenter"
 )
 
 // TestMountFdsRoundTrip: the fds sendMountFds sends arrive under their mount indexes, close-on-exec, in batches
@@ -49,32 +46,30 @@ func TestMountFdsRoundTrip(t *testing.T) {
 			go func() {
 				err := sendMountFds(parent, sent)
 				if err == nil {
-					_, err = parent.Write(appendMsg(nil, msgConfig, []byte("{}")))
+					err = send(parent, syncConfig, []byte("{}"))
 				}
 				done <- err
 			}()
 			got := map[int]*os.File{}
 			defer closeMountFds(got)
 			for {
-				typ, payload, err := nsenter.ReadMsg(child)
+				m, err := recv(child)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if typ == msgConfig {
-					if string(payload) != "{}" {
-						t.Errorf("config after the fds: %q", payload)
+				if m.typ == syncConfig {
+					if string(m.payload) != "{}" {
+						t.Errorf("config after the fds: %q", m.payload)
 					}
 					break
 				}
-				if typ != msgMountFds {
-					t.Fatalf("message %d, want msgMountFds", typ)
+				if m.typ != syncMountFds {
+					t.Fatalf("%s, want mount-fds", m.typ)
 				}
-				if n := len(payload) / 4; n > maxFdsPerMsg {
+				if n := len(m.files); n > maxFdsPerMsg {
 					t.Errorf("one message carries %d fds, more than %d", n, maxFdsPerMsg)
 				}
-				if err := recvMountFds(child, payload, got); err != nil {
-					t.Fatal(err)
-				}
+				addMountFds(m, got)
 			}
 			if err := <-done; err != nil {
 				t.Fatal(err)
@@ -93,17 +88,6 @@ func TestMountFdsRoundTrip(t *testing.T) {
 				if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
 					t.Errorf("mounts[%d]: fd flags %#x (%v), want close-on-exec", i, fl, err)
 				}
-			}
-		})
-	}
-}
-
-// TestRecvMountFdsBadPayload: a payload that is not a whole list of indexes is a protocol error.
-func TestRecvMountFdsBadPayload(t *testing.T) {
-	for name, payload := range map[string][]byte{"empty": nil, "odd length": {1, 2, 3}} {
-		t.Run(name, func(t *testing.T) {
-			if err := recvMountFds(os.Stdin, payload, map[int]*os.File{}); !errors.Is(err, unix.EPROTO) {
-				t.Errorf("payload %v: %v, want EPROTO", payload, err)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -8,7 +9,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/rt-runtime/rt/rootfs"
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // applyLSM asks the kernel to start the process's next execve(2) in its AppArmor profile or SELinux label
@@ -40,23 +41,44 @@ func applyLSM(proc *os.File, p *specs.Process) error {
 // writeAttr writes value to thread-self/attr/name under proc. thread-self is procfs's plain symlink to
 // <pid>/task/<tid>, the calling thread.
 func writeAttr(proc *os.File, name, value string) error {
-	return writeProcFile(proc, "thread-self/attr/"+name, value, 0)
+	return procfs.Write(proc, "thread-self/attr/"+name, value, 0)
 }
 
-// setProcessLSM applies the process's LSM fields, if any, through the init's trusted procfs handle (fifo is nil for a
-// process exec'd into a running container, which has no trusted /proc of its own and mounts a private procfs of its
-// pid namespace, which nothing the container mounts can cover).
-func setProcessLSM(fifo *execFifo, p *specs.Process) error {
+// setProcessLSM applies the process's LSM fields, if any, through proc, the init's trusted procfs handle; proc is nil
+// for a process exec'd into a running container, which has no trusted /proc of its own and mounts a private procfs
+// of its pid namespace, which nothing the container mounts can cover.
+func setProcessLSM(proc *os.File, p *specs.Process) error {
 	if p.ApparmorProfile == "" && p.SelinuxLabel == "" {
 		return nil
 	}
-	if fifo != nil {
-		return applyLSM(fifo.proc, p)
+	if proc != nil {
+		return applyLSM(proc, p)
 	}
-	proc, err := rootfs.PrivateProcfs()
+	proc, err := procfs.Private()
 	if err != nil {
 		return fmt.Errorf("process LSM attributes: %w", err)
 	}
 	defer proc.Close()
 	return applyLSM(proc, p)
+}
+
+// Host facts about the LSMs, variables so that unit tests can point them elsewhere.
+var (
+	// apparmorPaths are what runc's apparmor.IsEnabled reads: the securityfs directory, and the module
+	// parameter that says "Y" when AppArmor is the active LSM.
+	apparmorPaths = [2]string{"/sys/kernel/security/apparmor", "/sys/module/apparmor/parameters/enabled"}
+	// selinuxfsPath is where selinuxfs is mounted when SELinux is enabled (go-selinux looks there first).
+	selinuxfsPath = "/sys/fs/selinux"
+)
+
+// selinuxMagic is SELINUX_MAGIC (include/uapi/linux/magic.h), the f_type of selinuxfs.
+const selinuxMagic = 0xf97cff8c
+
+// apparmorEnabled is runc's apparmor.IsEnabled: securityfs has an apparmor directory and the module says "Y".
+func apparmorEnabled() bool {
+	if _, err := os.Stat(apparmorPaths[0]); err != nil {
+		return false
+	}
+	b, err := os.ReadFile(apparmorPaths[1])
+	return err == nil && bytes.HasPrefix(b, []byte("Y"))
 }

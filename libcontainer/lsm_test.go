@@ -123,7 +123,7 @@ func TestValidateAppArmorEnabled(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &specs.Process{ApparmorProfile: "rt-default"}
-	if err := validateProcessExtras(p, "process"); err != nil {
-		t.Errorf("validateProcessExtras with AppArmor enabled: %v", err)
+	if err := validateProcessAttrs(p, "process"); err != nil {
+		t.Errorf("validateProcessAttrs with AppArmor enabled: %v", err)
 	}
 }

@@ -1,8 +1,6 @@
 package libcontainer
 
 import (
-	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +12,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/rtnetlink"
 )
 
 func TestCheckIfName(t *testing.T) {
@@ -51,191 +51,6 @@ func TestCheckIfName(t *testing.T) {
 			}
 			if !tc.ok && !errors.Is(err, errIfName) {
 				t.Fatalf("checkIfName(%q) = %v, want errIfName", tc.ifname, err)
-			}
-		})
-	}
-}
-
-func TestNameMatches(t *testing.T) {
-	cases := []struct {
-		name      string
-		got, want string
-		match     bool
-	}{
-		{name: "exact", got: "eth0", want: "eth0", match: true},
-		{name: "other", got: "eth1", want: "eth0"},
-		{name: "template", got: "net0", want: "net%d", match: true},
-		{name: "template, two digits", got: "net12", want: "net%d", match: true},
-		{name: "template with a suffix", got: "e3x", want: "e%dx", match: true},
-		{name: "template, no digits", got: "net", want: "net%d"},
-		{name: "template, letters", got: "netab", want: "net%d"},
-		{name: "template, other prefix", got: "eth0", want: "net%d"},
-		{name: "template, suffix missing", got: "e3", want: "e%dx"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := nameMatches(tc.got, tc.want); got != tc.match {
-				t.Fatalf("nameMatches(%q, %q) = %v, want %v", tc.got, tc.want, got, tc.match)
-			}
-		})
-	}
-}
-
-// TestNLMessage checks the wire layout of the move request against netlink(7) and rtnetlink(7): nlmsghdr, then
-// ifinfomsg, then each rtattr at a 4-byte boundary, the string NUL-terminated.
-func TestNLMessage(t *testing.T) {
-	ne := binary.NativeEndian
-	msg := nlMessage(unix.RTM_NEWLINK, unix.NLM_F_REQUEST|unix.NLM_F_ACK, 7, ifInfoMsg(42, unix.IFF_UP, unix.IFF_UP),
-		attrU32(unix.IFLA_NET_NS_FD, 9), attrString(unix.IFLA_IFNAME, "ctr0"))
-
-	var want []byte
-	hdr := make([]byte, 16)
-	want = append(want, hdr...)
-	info := make([]byte, 16)
-	ne.PutUint32(info[4:], 42)
-	ne.PutUint32(info[8:], unix.IFF_UP)
-	ne.PutUint32(info[12:], unix.IFF_UP)
-	want = append(want, info...)
-	fd := make([]byte, 8) // rtattr{len 8, type IFLA_NET_NS_FD}, u32 9
-	ne.PutUint16(fd[0:], 8)
-	ne.PutUint16(fd[2:], unix.IFLA_NET_NS_FD)
-	ne.PutUint32(fd[4:], 9)
-	want = append(want, fd...)
-	name := make([]byte, 12) // rtattr{len 9, type IFLA_IFNAME}, "ctr0\0", 3 bytes of padding
-	ne.PutUint16(name[0:], 9)
-	ne.PutUint16(name[2:], unix.IFLA_IFNAME)
-	copy(name[4:], "ctr0\x00")
-	want = append(want, name...)
-	ne.PutUint32(want[0:], uint32(len(want)))
-	ne.PutUint16(want[4:], unix.RTM_NEWLINK)
-	ne.PutUint16(want[6:], unix.NLM_F_REQUEST|unix.NLM_F_ACK)
-	ne.PutUint32(want[8:], 7)
-
-	if !bytes.Equal(msg, want) {
-		t.Fatalf("message\n got % x\nwant % x", msg, want)
-	}
-}
-
-// addrMessage builds an RTM_NEWADDR datagram as the kernel sends it in a dump.
-func addrMessage(seq uint32, a ifAddr, ifaFlags []byte) []byte {
-	var attrs [][]byte
-	if a.local != nil {
-		attrs = append(attrs, attr(unix.IFA_LOCAL, a.local))
-	}
-	if a.address != nil {
-		attrs = append(attrs, attr(unix.IFA_ADDRESS, a.address))
-	}
-	attrs = append(attrs, attrString(unix.IFA_LABEL, "eth0"))
-	if ifaFlags != nil {
-		attrs = append(attrs, attr(unix.IFA_FLAGS, ifaFlags))
-	}
-	return nlMessage(unix.RTM_NEWADDR, unix.NLM_F_MULTI, seq, ifAddrMsg(a), attrs...)
-}
-
-func TestParseAddr(t *testing.T) {
-	v4 := []byte{10, 1, 2, 3}
-	v6 := []byte{0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
-	u32 := func(v uint32) []byte { return binary.NativeEndian.AppendUint32(nil, v) }
-	cases := []struct {
-		name     string
-		in       ifAddr
-		ifaFlags []byte // an IFA_FLAGS attribute, or none
-		keep     bool
-		prefix   string
-	}{
-		{
-			name: "permanent global IPv4", in: ifAddr{family: unix.AF_INET, prefixLen: 24, flags: unix.IFA_F_PERMANENT, index: 5, local: v4, address: v4},
-			keep: true, prefix: "10.1.2.3/24",
-		},
-		{
-			name: "IFA_FLAGS wins over ifa_flags", in: ifAddr{family: unix.AF_INET, prefixLen: 24, index: 5, local: v4, address: v4},
-			ifaFlags: u32(unix.IFA_F_PERMANENT | unix.IFA_F_NOPREFIXROUTE), keep: true, prefix: "10.1.2.3/24",
-		},
-		{
-			name: "dynamic (no IFA_F_PERMANENT)", in: ifAddr{family: unix.AF_INET, prefixLen: 24, index: 5, local: v4, address: v4},
-			prefix: "10.1.2.3/24",
-		},
-		{
-			name: "link scope", in: ifAddr{family: unix.AF_INET, prefixLen: 16, flags: unix.IFA_F_PERMANENT, scope: unix.RT_SCOPE_LINK, index: 5, local: v4},
-			prefix: "10.1.2.3/16",
-		},
-		{
-			name: "host scope", in: ifAddr{family: unix.AF_INET, prefixLen: 8, flags: unix.IFA_F_PERMANENT, scope: unix.RT_SCOPE_HOST, index: 5, local: v4},
-			prefix: "10.1.2.3/8",
-		},
-		{
-			name: "permanent global IPv6", in: ifAddr{family: unix.AF_INET6, prefixLen: 64, flags: unix.IFA_F_PERMANENT, index: 5, address: v6},
-			keep: true, prefix: "fd00::1/64",
-		},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			msgs, err := splitMessages(addrMessage(3, tc.in, tc.ifaFlags))
-			if err != nil || len(msgs) != 1 {
-				t.Fatalf("splitMessages: %v, %d messages", err, len(msgs))
-			}
-			if msgs[0].typ != unix.RTM_NEWADDR || msgs[0].seq != 3 {
-				t.Fatalf("header: type %d seq %d", msgs[0].typ, msgs[0].seq)
-			}
-			a, ok := parseAddr(msgs[0].data)
-			if !ok {
-				t.Fatal("parseAddr: not an address message")
-			}
-			if a.index != tc.in.index || a.family != tc.in.family || a.prefixLen != tc.in.prefixLen || a.scope != tc.in.scope {
-				t.Errorf("parsed %+v from %+v", a, tc.in)
-			}
-			if !bytes.Equal(a.local, tc.in.local) || !bytes.Equal(a.address, tc.in.address) {
-				t.Errorf("addresses: local %v address %v, want %v %v", a.local, a.address, tc.in.local, tc.in.address)
-			}
-			if got := a.keep(); got != tc.keep {
-				t.Errorf("keep() = %v, want %v (flags %#x scope %d)", got, tc.keep, a.flags, a.scope)
-			}
-			if got := a.prefix(); got != tc.prefix {
-				t.Errorf("prefix() = %q, want %q", got, tc.prefix)
-			}
-		})
-	}
-}
-
-func TestSplitMessages(t *testing.T) {
-	two := append(nlMessage(unix.RTM_NEWLINK, 0, 1, ifInfoMsg(3, 0, 0), attrString(unix.IFLA_IFNAME, "abc")),
-		nlMessage(unix.NLMSG_DONE, 0, 1, make([]byte, 4))...)
-	cases := []struct {
-		name  string
-		in    []byte
-		types []uint16
-		bad   bool
-	}{
-		{name: "two messages", in: two, types: []uint16{unix.RTM_NEWLINK, unix.NLMSG_DONE}},
-		{name: "empty", in: nil},
-		{name: "length beyond the datagram", in: two[:20], bad: true},
-		{name: "length below the header", in: append([]byte{4, 0, 0, 0}, make([]byte, 12)...), bad: true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			msgs, err := splitMessages(tc.in)
-			if tc.bad {
-				if !errors.Is(err, errNetlink) {
-					t.Fatalf("splitMessages = %v, want errNetlink", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(msgs) != len(tc.types) {
-				t.Fatalf("%d messages, want %d", len(msgs), len(tc.types))
-			}
-			for i, m := range msgs {
-				if m.typ != tc.types[i] {
-					t.Errorf("message %d: type %d, want %d", i, m.typ, tc.types[i])
-				}
-			}
-			if len(msgs) > 0 {
-				l, ok := parseLink(msgs[0].data)
-				if !ok || l.index != 3 || l.name != "abc" {
-					t.Errorf("parseLink = %+v, %v", l, ok)
-				}
 			}
 		})
 	}
@@ -333,7 +148,7 @@ func TestValidateNetDevices(t *testing.T) {
 func newNetNS(t *testing.T) *os.File {
 	t.Helper()
 	var ns *os.File
-	err := inNetNS(func() error {
+	err := rtnetlink.InNetNS(func() error {
 		return os.NewSyscallError("unshare", unix.Unshare(unix.CLONE_NEWNET))
 	}, func() (release func(), err error) {
 		ns, err = os.Open("/proc/thread-self/ns/net")
@@ -365,17 +180,15 @@ func ipIn(t *testing.T, ns *os.File, args ...string) {
 }
 
 // linkNames lists the interfaces of s's namespace, sorted (an RTM_GETLINK dump).
-func linkNames(t *testing.T, s *rtnl) []string {
+func linkNames(t *testing.T, s *rtnetlink.Conn) []string {
 	t.Helper()
-	msgs, err := s.request(unix.RTM_GETLINK, unix.NLM_F_DUMP, ifInfoMsg(0, 0, 0))
+	links, err := s.Links()
 	if err != nil {
 		t.Fatalf("list links: %v", err)
 	}
 	var names []string
-	for _, m := range msgs {
-		if l, ok := parseLink(m); ok {
-			names = append(names, l.name)
-		}
+	for _, l := range links {
+		names = append(names, l.Name)
 	}
 	sort.Strings(names)
 	return names
@@ -424,17 +237,17 @@ func TestNetDevMoveFailed(t *testing.T) {
 			wantNS := []string{has[0], has[1], "lo"}
 			sort.Strings(wantNS)
 
-			host, err := dialRTNL()
+			host, err := rtnetlink.Dial()
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer host.close()
-			ctr, err := dialRTNLIn(ns)
+			defer host.Close()
+			ctr, err := rtnetlink.DialIn(ns)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ctr.close()
-			before, err := host.link(hostName)
+			defer ctr.Close()
+			before, err := host.LinkByName(hostName)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -447,20 +260,20 @@ func TestNetDevMoveFailed(t *testing.T) {
 			if tc.moved != (len(m.moved) == 1) || len(m.moved) > 1 {
 				t.Fatalf("recorded for Restore: %+v, want the device recorded: %v", m.moved, tc.moved)
 			}
-			_, gone := host.link(hostName)
+			_, gone := host.LinkByName(hostName)
 			if tc.moved != errors.Is(gone, unix.ENODEV) {
 				t.Fatalf("after the move, the host lookup of %s says %v, want it moved: %v", hostName, gone, tc.moved)
 			}
 
 			m.Restore()
-			l, err := host.link(hostName)
+			l, err := host.LinkByName(hostName)
 			if err != nil {
 				t.Fatalf("%s is not on the host after Restore: %v", hostName, err)
 			}
-			if !tc.moved && l.index != before.index {
-				t.Errorf("%s on the host: index %d, want %d", hostName, l.index, before.index)
+			if !tc.moved && l.Index != before.Index {
+				t.Errorf("%s on the host: index %d, want %d", hostName, l.Index, before.Index)
 			}
-			if l.flags&unix.IFF_UP == 0 {
+			if l.Flags&unix.IFF_UP == 0 {
 				t.Errorf("%s on the host is down after Restore", hostName)
 			}
 			if got := linkNames(t, ctr); strings.Join(got, " ") != strings.Join(wantNS, " ") {

@@ -3,59 +3,15 @@ package libcontainer
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
-
-// Error classes, checked with errors.Is.
-var (
-	ErrNotExist  = errors.New("container does not exist")
-	ErrExist     = errors.New("container already exists")
-	ErrInvalidID = errors.New("invalid container id")
-	ErrState     = errors.New("container is not in the right state")
-	ErrConfig    = errors.New("invalid config")
-)
-
-// classed is an error of one of the classes above whose message does not repeat the class's name.
-type classed struct {
-	err   error
-	class error
-}
-
-func (e *classed) Error() string        { return e.err.Error() }
-func (e *classed) Unwrap() error        { return e.err }
-func (e *classed) Is(target error) bool { return target == e.class }
-
-// classErr formats an error (with %w if it wraps a cause) that errors.Is reports as class.
-func classErr(class error, format string, args ...any) error {
-	return &classed{err: fmt.Errorf(format, args...), class: class}
-}
-
-// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
-
-const maxIDLen = 1024
-
-// ValidateID refuses ids that are empty, too long, or could name a path outside the state root ("/", "..").
-func ValidateID(id string) error {
-	switch {
-	case id == "":
-		return classErr(ErrInvalidID, "container id is empty")
-	case len(id) > maxIDLen:
-		return classErr(ErrInvalidID, "container id %q... is %d bytes, longer than %d", id[:32], len(id), maxIDLen)
-	case id == "." || id == ".." || !idPattern.MatchString(id):
-		return classErr(ErrInvalidID, "container id %q must match %s", id, idPattern)
-	}
-	return nil
-}
 
 // Status is a container's lifecycle state, always derived from the live process.
 type Status int

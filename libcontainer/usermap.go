@@ -11,7 +11,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/rt-runtime/rt/rootfs"
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // idMapKind is what differs between the uid and the gid map of a user namespace.
@@ -77,7 +77,7 @@ func writeIDMap(pid int, k idMapKind, m []specs.LinuxIDMapping, tool bool) error
 		return runMapTool(path, k, mapToolArgs(pid, m))
 	}
 	path := "/proc/" + strconv.Itoa(pid) + "/" + k.file
-	if err := os.WriteFile(path, []byte(rootfs.IDMapText(m)), 0); err != nil {
+	if err := os.WriteFile(path, []byte(procfs.IDMapText(m)), 0); err != nil {
 		return fmt.Errorf("write %s (%s): %w", k.file, k.field, err)
 	}
 	return nil

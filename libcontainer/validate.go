@@ -7,11 +7,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/cpulist"
+	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/libcontainer/seccomp"
 )
 
@@ -99,7 +103,7 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	if err := validateHooks(spec.Hooks); err != nil {
 		return "", err
 	}
-	if err := validateExtras(spec); err != nil {
+	if err := validateLinuxAttrs(spec); err != nil {
 		return "", err
 	}
 	return rootfs, nil
@@ -156,7 +160,7 @@ func validateProcess(p *specs.Process, prefix string) error {
 			return fieldError(fmt.Sprintf("%s.rlimits[%d]", prefix, i), "soft limit %d is above hard limit %d", r.Soft, r.Hard)
 		}
 	}
-	return validateProcessExtras(p, prefix)
+	return validateProcessAttrs(p, prefix)
 }
 
 func validateLinux(spec *specs.Spec) error {
@@ -164,7 +168,7 @@ func validateLinux(spec *specs.Spec) error {
 	has := map[specs.LinuxNamespaceType]bool{}
 	for i, ns := range l.Namespaces {
 		field := fmt.Sprintf("linux.namespaces[%d]", i)
-		if _, ok := nsFlags[ns.Type]; !ok {
+		if _, ok := namespace.Lookup(ns.Type); !ok {
 			return fieldError(field+".type", "unknown namespace type %q", ns.Type)
 		}
 		if has[ns.Type] {
@@ -183,7 +187,7 @@ func validateLinux(spec *specs.Spec) error {
 	if (len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0) && !has[specs.UserNamespace] {
 		return fieldError("linux.uidMappings", "set without a user namespace in linux.namespaces")
 	}
-	if createsNamespace(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
+	if namespace.Creates(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
 		return fieldError("linux.uidMappings", "a new user namespace needs linux.uidMappings and linux.gidMappings")
 	}
 	if spec.Root.Readonly && !has[specs.MountNamespace] {
@@ -196,7 +200,7 @@ func validateLinux(spec *specs.Spec) error {
 		return fieldError("domainname", "needs a uts namespace in linux.namespaces")
 	}
 	if len(l.TimeOffsets) > 0 {
-		if !createsNamespace(spec, specs.TimeNamespace) {
+		if !namespace.Creates(spec, specs.TimeNamespace) {
 			return fieldError("linux.timeOffsets", "needs a new time namespace in linux.namespaces")
 		}
 		for clock := range l.TimeOffsets {
@@ -279,6 +283,104 @@ func validateHooks(h *specs.Hooks) error {
 				return fieldError(fmt.Sprintf("hooks.%s[%d].timeout", kind.name, i), "must be greater than zero")
 			}
 		}
+	}
+	return nil
+}
+
+// validateLinuxAttrs refuses, naming the JSON path, what rt cannot honour on this host, before anything is created:
+// the per-process attributes (validateProcessAttrs), linux.personality (personality.go), linux.memoryPolicy
+// (mempolicy.go), linux.intelRdt (rdt.go) and linux.netDevices (netdev.go).
+func validateLinuxAttrs(spec *specs.Spec) error {
+	if p := spec.Process; p != nil {
+		if err := validateProcessAttrs(p, "process"); err != nil {
+			return err
+		}
+	}
+	l := spec.Linux
+	if l == nil {
+		return nil
+	}
+	if per := l.Personality; per != nil {
+		if _, ok := personalityDomains[per.Domain]; !ok {
+			return fieldError("linux.personality.domain", "unknown domain %q (LINUX or LINUX32)", per.Domain)
+		}
+		if len(per.Flags) > 0 {
+			// runtime-spec 1.3 config-linux.md: "Currently no flag values are supported."
+			return fieldError("linux.personality.flags[0]", "unknown flag %q (runtime-spec defines none)", per.Flags[0])
+		}
+	}
+	if mp := l.MemoryPolicy; mp != nil {
+		if _, _, err := memoryPolicyArgs(mp); err != nil {
+			return err
+		}
+	}
+	if err := validateIntelRdt(l.IntelRdt); err != nil { // rdt.go
+		return err
+	}
+	return validateNetDevices(spec) // netdev.go
+}
+
+// validateProcessAttrs checks the scheduler (scheduler.go), I/O priority (iopriority.go), CPU affinity and LSM
+// (lsm.go) fields of a process config (the container's, or one given to exec) under the JSON path prefix.
+func validateProcessAttrs(p *specs.Process, prefix string) error {
+	if s := p.Scheduler; s != nil {
+		if err := validateScheduler(s, prefix+".scheduler"); err != nil {
+			return err
+		}
+	}
+	if io := p.IOPriority; io != nil {
+		if _, ok := ioprioClasses[io.Class]; !ok {
+			return fieldError(prefix+".ioPriority.class", "unknown class %q (IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)", io.Class)
+		}
+		if io.Priority < 0 || io.Priority >= ioprioLevels {
+			// ioprio_set(2): "the priority level within the class, 0 (highest) to 7 (lowest)"; runc checks the same.
+			return fieldError(prefix+".ioPriority.priority", "%d is out of range (0 to 7)", io.Priority)
+		}
+	}
+	if a := p.ExecCPUAffinity; a != nil {
+		if _, err := cpulist.Parse(a.Initial); err != nil {
+			return fieldError(prefix+".execCPUAffinity.initial", "%v", err)
+		}
+		if _, err := cpulist.Parse(a.Final); err != nil {
+			return fieldError(prefix+".execCPUAffinity.final", "%v", err)
+		}
+	}
+	if p.ApparmorProfile != "" {
+		if !apparmorEnabled() {
+			return fieldError(prefix+".apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
+		}
+	}
+	if p.SelinuxLabel != "" {
+		if !isFS(selinuxfsPath, selinuxMagic) {
+			return fieldError(prefix+".selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
+		}
+	}
+	return nil
+}
+
+// isFS reports whether path is the root of a mounted filesystem of the given type (statfs(2) f_type).
+func isFS(path string, magic uint32) bool {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return false
+	}
+	return uint32(st.Type) == magic //nolint:gosec // f_type is a 32-bit magic number, whatever the field's width
+}
+
+// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
+
+const maxIDLen = 1024
+
+// ValidateID refuses ids that are empty, too long, or could name a path outside the state root ("/", "..").
+func ValidateID(id string) error {
+	switch {
+	case id == "":
+		return classErr(ErrInvalidID, "container id is empty")
+	case len(id) > maxIDLen:
+		return classErr(ErrInvalidID, "container id %q... is %d bytes, longer than %d", id[:32], len(id), maxIDLen)
+	case id == "." || id == ".." || !idPattern.MatchString(id):
+		return classErr(ErrInvalidID, "container id %q must match %s", id, idPattern)
 	}
 	return nil
 }

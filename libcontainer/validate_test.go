@@ -426,3 +426,156 @@ func TestDefaultSpecFresh(t *testing.T) {
 		t.Error("DefaultSpec results share memory")
 	}
 }
+
+// TestValidateLinuxAttrs: every config rt accepts passes, and every refusal is a config error that names its JSON path.
+func TestValidateLinuxAttrs(t *testing.T) {
+	// Point the host checks at an empty directory: no resctrl, no AppArmor, no SELinux, whatever the test host has.
+	dir := t.TempDir()
+	oldResctrl, oldApparmor, oldSelinux := resctrlPath, apparmorPaths, selinuxfsPath
+	resctrlPath = filepath.Join(dir, "resctrl")
+	apparmorPaths = [2]string{filepath.Join(dir, "apparmor"), filepath.Join(dir, "enabled")}
+	selinuxfsPath = filepath.Join(dir, "selinux")
+	t.Cleanup(func() { resctrlPath, apparmorPaths, selinuxfsPath = oldResctrl, oldApparmor, oldSelinux })
+
+	sched := func(s specs.Scheduler) func(*specs.Spec) {
+		return func(sp *specs.Spec) { sp.Process.Scheduler = &s }
+	}
+	ioprio := func(class specs.IOPriorityClass, prio int) func(*specs.Spec) {
+		return func(sp *specs.Spec) { sp.Process.IOPriority = &specs.LinuxIOPriority{Class: class, Priority: prio} }
+	}
+	affinity := func(initial, final string) func(*specs.Spec) {
+		return func(sp *specs.Spec) { sp.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: initial, Final: final} }
+	}
+	mempol := func(mode specs.MemoryPolicyModeType, nodes string, flags ...specs.MemoryPolicyFlagType) func(*specs.Spec) {
+		return func(sp *specs.Spec) {
+			sp.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: mode, Nodes: nodes, Flags: flags}
+		}
+	}
+	tests := []struct {
+		name   string
+		mutate func(*specs.Spec)
+		field  string // "" means valid; otherwise the JSON path the error must name
+		want   string // more text the error must contain
+	}{
+		{name: "none of the fields"},
+		{name: "no process", mutate: func(s *specs.Spec) { s.Process = nil }},
+		{name: "SCHED_OTHER with nice", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Nice: -5})},
+		{name: "SCHED_BATCH", mutate: sched(specs.Scheduler{Policy: specs.SchedBatch, Nice: 19})},
+		{name: "SCHED_IDLE", mutate: sched(specs.Scheduler{Policy: specs.SchedIdle})},
+		{name: "SCHED_FIFO", mutate: sched(specs.Scheduler{Policy: specs.SchedFIFO, Priority: 1})},
+		{name: "SCHED_RR", mutate: sched(specs.Scheduler{Policy: specs.SchedRR, Priority: 99, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}})},
+		{name: "SCHED_DEADLINE", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6, Deadline: 1e7, Period: 1e8})},
+		{name: "SCHED_DEADLINE without a period", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6, Deadline: 1e7})},
+		{name: "no policy", mutate: sched(specs.Scheduler{Nice: 1}), field: "process.scheduler.policy", want: "must be set"},
+		{name: "unknown policy", mutate: sched(specs.Scheduler{Policy: "SCHED_FOO"}), field: "process.scheduler.policy", want: `unknown policy "SCHED_FOO"`},
+		{name: "SCHED_ISO", mutate: sched(specs.Scheduler{Policy: specs.SchedISO}), field: "process.scheduler.policy", want: "not implemented"},
+		{name: "nice too low", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Nice: -21}), field: "process.scheduler.nice", want: "-21"},
+		{name: "nice too high", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Nice: 20}), field: "process.scheduler.nice", want: "20"},
+		{name: "priority with SCHED_OTHER", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Priority: 5}), field: "process.scheduler.priority", want: "only SCHED_FIFO and SCHED_RR"},
+		{name: "SCHED_FIFO without priority", mutate: sched(specs.Scheduler{Policy: specs.SchedFIFO}), field: "process.scheduler.priority", want: "1 to 99"},
+		{name: "SCHED_RR priority 100", mutate: sched(specs.Scheduler{Policy: specs.SchedRR, Priority: 100}), field: "process.scheduler.priority", want: "1 to 99"},
+		{name: "runtime without SCHED_DEADLINE", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Runtime: 1}), field: "process.scheduler", want: "only for SCHED_DEADLINE"},
+		{name: "SCHED_DEADLINE without deadline", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6}), field: "process.scheduler.deadline", want: "must be set"},
+		{name: "SCHED_DEADLINE runtime too small", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1000, Deadline: 1e7}), field: "process.scheduler.runtime", want: "minimum"},
+		{name: "SCHED_DEADLINE runtime above deadline", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 2e7, Deadline: 1e7}), field: "process.scheduler.runtime", want: "above the deadline"},
+		{name: "SCHED_DEADLINE deadline above period", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6, Deadline: 1e8, Period: 1e7}), field: "process.scheduler.deadline", want: "above the period"},
+		{name: "SCHED_DEADLINE huge period", mutate: sched(specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 1e6, Deadline: 1e7, Period: 1 << 63}), field: "process.scheduler", want: "2^63"},
+		{name: "unknown scheduler flag", mutate: sched(specs.Scheduler{Policy: specs.SchedOther, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagKeepParams, "SCHED_FLAG_FOO"}}), field: "process.scheduler.flags[1]", want: `"SCHED_FLAG_FOO"`},
+
+		{name: "ioPriority RT", mutate: ioprio(specs.IOPRIO_CLASS_RT, 0)},
+		{name: "ioPriority BE", mutate: ioprio(specs.IOPRIO_CLASS_BE, 7)},
+		{name: "ioPriority IDLE", mutate: ioprio(specs.IOPRIO_CLASS_IDLE, 0)},
+		{name: "ioPriority unknown class", mutate: ioprio("IOPRIO_CLASS_NONE", 0), field: "process.ioPriority.class", want: `"IOPRIO_CLASS_NONE"`},
+		{name: "ioPriority 8", mutate: ioprio(specs.IOPRIO_CLASS_BE, 8), field: "process.ioPriority.priority", want: "0 to 7"},
+		{name: "ioPriority negative", mutate: ioprio(specs.IOPRIO_CLASS_BE, -1), field: "process.ioPriority.priority", want: "0 to 7"},
+
+		{name: "affinity both", mutate: affinity("0-1", "0")},
+		{name: "affinity empty", mutate: affinity("", "")},
+		{name: "affinity initial bad", mutate: affinity("0-", ""), field: "process.execCPUAffinity.initial", want: `"0-"`},
+		{name: "affinity final bad", mutate: affinity("0", "a"), field: "process.execCPUAffinity.final", want: `"a"`},
+		{name: "affinity backwards", mutate: affinity("3-1", ""), field: "process.execCPUAffinity.initial", want: "backwards"},
+
+		{name: "apparmor without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" }, field: "process.apparmorProfile", want: "AppArmor is not enabled on this host"},
+		{name: "selinux without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, field: "process.selinuxLabel", want: "SELinux is not enabled on this host"},
+
+		{name: "personality LINUX", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux} }},
+		{name: "personality LINUX32", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},
+		{name: "personality unknown domain", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: "SVR4"} }, field: "linux.personality.domain", want: `"SVR4"`},
+		{name: "personality flag", mutate: func(s *specs.Spec) {
+			s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux, Flags: []specs.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
+		}, field: "linux.personality.flags[0]", want: `"ADDR_NO_RANDOMIZE"`},
+
+		{name: "mempolicy default", mutate: mempol(specs.MpolDefault, "")},
+		{name: "mempolicy local", mutate: mempol(specs.MpolLocal, "")},
+		{name: "mempolicy bind", mutate: mempol(specs.MpolBind, "0", specs.MpolFNumaBalancing)},
+		{name: "mempolicy interleave static", mutate: mempol(specs.MpolInterleave, "0-3,7", specs.MpolFStaticNodes)},
+		{name: "mempolicy preferred no nodes", mutate: mempol(specs.MpolPreferred, "")},
+		{name: "mempolicy weighted interleave", mutate: mempol(specs.MpolWeightedInterleave, "0", specs.MpolFRelativeNodes)},
+		{name: "mempolicy unknown mode", mutate: mempol("MPOL_FOO", ""), field: "linux.memoryPolicy.mode", want: `"MPOL_FOO"`},
+		{name: "mempolicy unknown flag", mutate: mempol(specs.MpolBind, "0", "MPOL_F_FOO"), field: "linux.memoryPolicy.flags[0]", want: `"MPOL_F_FOO"`},
+		{name: "mempolicy static and relative", mutate: mempol(specs.MpolBind, "0", specs.MpolFStaticNodes, specs.MpolFRelativeNodes), field: "linux.memoryPolicy.flags", want: "exclude each other"},
+		{name: "mempolicy numa balancing without bind", mutate: mempol(specs.MpolInterleave, "0", specs.MpolFNumaBalancing), field: "linux.memoryPolicy.flags", want: "MPOL_BIND"},
+		{name: "mempolicy default with nodes", mutate: mempol(specs.MpolDefault, "0"), field: "linux.memoryPolicy.nodes", want: "must be empty"},
+		{name: "mempolicy local static", mutate: mempol(specs.MpolLocal, "", specs.MpolFStaticNodes), field: "linux.memoryPolicy.flags", want: "MPOL_LOCAL"},
+		{name: "mempolicy preferred relative without nodes", mutate: mempol(specs.MpolPreferred, "", specs.MpolFRelativeNodes), field: "linux.memoryPolicy.nodes", want: "needs a node"},
+		{name: "mempolicy bind without nodes", mutate: mempol(specs.MpolBind, ""), field: "linux.memoryPolicy.nodes", want: "at least one node"},
+		{name: "mempolicy bad nodes", mutate: mempol(specs.MpolBind, "0,,1"), field: "linux.memoryPolicy.nodes", want: "not a number"},
+
+		{name: "intelRdt without resctrl", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"} }, field: "linux.intelRdt", want: "the host has no resctrl filesystem (mount -t resctrl)"},
+		{name: "netDevices duplicate container name", mutate: func(s *specs.Spec) {
+			s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {}, "eth0": {Name: "eth1"}}
+		}, field: `linux.netDevices["eth1"]`, want: `container name "eth1" is also the container name of linux.netDevices["eth0"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := validSpec()
+			if tt.mutate != nil {
+				tt.mutate(spec)
+			}
+			err := validateLinuxAttrs(spec)
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("validateLinuxAttrs: %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("validateLinuxAttrs: nil, want an error naming %s", tt.field)
+			}
+			if !errors.Is(err, ErrConfig) {
+				t.Errorf("error %q is not ErrConfig", err)
+			}
+			if prefix := "config.json: " + tt.field + ": "; !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("error %q does not start with %q", err, prefix)
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q does not contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestValidateLinuxAttrsHost: on this host (no resctrl, no AppArmor, no SELinux, as the issue says) the LSM and RDT
+// fields are refused through the real host checks, naming the field. (Where AppArmor is enabled the profile is
+// accepted: TestValidateAppArmorEnabled.)
+func TestValidateLinuxAttrsHost(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*specs.Spec)
+		field  string
+	}{
+		{name: "apparmorProfile", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "p" }, field: "process.apparmorProfile"},
+		{name: "selinuxLabel", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "l" }, field: "process.selinuxLabel"},
+		{name: "intelRdt", mutate: func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{} }, field: "linux.intelRdt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := validSpec()
+			tt.mutate(spec)
+			err := validateLinuxAttrs(spec)
+			if !errors.Is(err, ErrConfig) || !strings.HasPrefix(err.Error(), "config.json: "+tt.field+": ") {
+				t.Errorf("validateLinuxAttrs = %v, want a config error naming %s", err, tt.field)
+			}
+		})
+	}
+}

@@ -2,20 +2,10 @@
 //
 // setns(2) into a user or mount namespace, and unshare(CLONE_NEWUSER), require a single-threaded caller, and a new
 // pid or time namespace only applies to children. So this constructor runs first, in the process that the parent
-// exec'd as `rt init`, and does all namespace work there:
-//
-//   parent (rt create/exec)              bootstrap child (this code)             init (forked child)
-//   ------------------------             ---------------------------             -------------------
-//   start child, add it to cgroup
-//   send message: records + JSON  --->   read records (not the JSON)
-//                                        open every namespace path
-//                                        setns user ns, then the others
-//   write uid_map/gid_map        <---    [new user ns] unshare, MSG_USERMAP
-//   reply MSG_USERMAP_DONE       --->    setresuid/setresgid 0
-//                                        unshare the other new namespaces
-//                                        write timens_offsets
-//                                        clone(CLONE_PARENT) -------------->  setsid, return to Go: `rt init`
-//   read pid                     <---    MSG_PID, _exit(0)                     reads the JSON and goes on
+// exec'd as `rt init`, and does all namespace work there: it reads the bootstrap records (up to REC_END; the config
+// that follows later is the Go init's), joins and creates the namespaces, asks the parent for uid/gid maps
+// (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID) and exits. The protocol
+// and its one diagram: libcontainer/sync.go.
 //
 // Every failure is sent to the parent as MSG_ERROR with a message naming the operation, then the child exits 1.
 // The parent reports it; nothing is printed here.
@@ -36,10 +26,6 @@
 #include <unistd.h>
 
 #include "nsenter.h"
-
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 #define MAX_PATHS 16
 #define MAX_PAYLOAD 4096
@@ -156,29 +142,6 @@ static void read_bootstrap(struct bootstrap *b)
 	}
 }
 
-static const char *nsname(uint32_t type)
-{
-	switch (type) {
-	case CLONE_NEWUSER:
-		return "user";
-	case CLONE_NEWNS:
-		return "mount";
-	case CLONE_NEWPID:
-		return "pid";
-	case CLONE_NEWNET:
-		return "network";
-	case CLONE_NEWIPC:
-		return "ipc";
-	case CLONE_NEWUTS:
-		return "uts";
-	case CLONE_NEWCGROUP:
-		return "cgroup";
-	case CLONE_NEWTIME:
-		return "time";
-	}
-	return "unknown";
-}
-
 // Join the namespaces named by path. All paths are opened first: joining a mount namespace changes what later paths
 // resolve to. The user namespace is joined first so the others are entered with its capabilities.
 static void join_namespaces(struct bootstrap *b)
@@ -189,7 +152,7 @@ static void join_namespaces(struct bootstrap *b)
 	for (i = 0; i < b->npaths; i++) {
 		fds[i] = open(b->paths[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
-			fail("nsenter: open %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+			fail("nsenter: open %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 	}
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < b->npaths; i++) {
@@ -197,7 +160,7 @@ static void join_namespaces(struct bootstrap *b)
 			if (user != (pass == 0))
 				continue;
 			if (setns(fds[i], b->pathtypes[i]) < 0)
-				fail("nsenter: setns %s namespace %s", nsname(b->pathtypes[i]), b->paths[i]);
+				fail("nsenter: setns %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 			close(fds[i]);
 			// Become the joined namespace's root: the host ids may not be mapped there, and files could not
 			// be created with them (EOVERFLOW). runc does the same.

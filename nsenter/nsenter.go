@@ -1,8 +1,10 @@
 // Package nsenter holds the C constructor that creates and joins namespaces in `rt init` before the Go runtime
-// starts, and the Go side of the bootstrap message the parent sends it (see nsenter.c for the protocol diagram).
+// starts, the Go side of the bootstrap records the parent sends it, and the frame both sides use. The protocol
+// (message types, fds, the diagram) lives in libcontainer/sync.go.
 package nsenter
 
 // #cgo CFLAGS: -Wall -Wextra -Werror
+// #define _GNU_SOURCE
 // #include "nsenter.h"
 import "C"
 
@@ -26,6 +28,19 @@ const (
 	MsgPid         = C.MSG_PID
 )
 
+// Record types parent -> constructor, from nsenter.h.
+const (
+	recEnd         = C.REC_END
+	recCloneFlags  = C.REC_CLONE_FLAGS
+	recNsPath      = C.REC_NS_PATH
+	recTimeOffsets = C.REC_TIME_OFFSETS
+	recNonDumpable = C.REC_NONDUMPABLE
+)
+
+// nsName is the constructor's name for the namespace of clone flag flag (nsenter.h ns_name), "unknown" for
+// another flag.
+func nsName(flag uint32) string { return C.GoString(C.ns_name(C.uint32_t(flag))) }
+
 // NsPath is a namespace to join: its CLONE_NEW* type and the path of its nsfs file.
 type NsPath struct {
 	Type uint32
@@ -39,28 +54,31 @@ type Bootstrap struct {
 	CloneFlags  uint32
 	Join        []NsPath
 	TimeOffsets string
-	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs (for exec into a container).
+	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs: an exec'd process always, a
+	// container's init when rt runs as root (see initBootstrap).
 	NonDumpable bool
 }
 
 // Encode appends the bootstrap records, ending with the end record, to buf.
 func (b *Bootstrap) Encode(buf []byte) []byte {
 	flags := binary.NativeEndian.AppendUint32(nil, b.CloneFlags)
-	buf = appendRecord(buf, C.REC_CLONE_FLAGS, flags)
+	buf = AppendMsg(buf, recCloneFlags, flags)
 	for _, j := range b.Join {
 		p := binary.NativeEndian.AppendUint32(nil, j.Type)
-		buf = appendRecord(buf, C.REC_NS_PATH, append(p, j.Path...))
+		buf = AppendMsg(buf, recNsPath, append(p, j.Path...))
 	}
 	if b.TimeOffsets != "" {
-		buf = appendRecord(buf, C.REC_TIME_OFFSETS, []byte(b.TimeOffsets))
+		buf = AppendMsg(buf, recTimeOffsets, []byte(b.TimeOffsets))
 	}
 	if b.NonDumpable {
-		buf = appendRecord(buf, C.REC_NONDUMPABLE, nil)
+		buf = AppendMsg(buf, recNonDumpable, nil)
 	}
-	return appendRecord(buf, C.REC_END, nil)
+	return AppendMsg(buf, recEnd, nil)
 }
 
-func appendRecord(buf []byte, typ uint32, payload []byte) []byte {
+// AppendMsg appends one frame to buf: a 4-byte type, a 4-byte length and the payload, native endian, as nsenter.c
+// reads records and writes messages, and as ReadMsg reads them back. It is the only encoder of the frame.
+func AppendMsg(buf []byte, typ uint32, payload []byte) []byte {
 	buf = binary.NativeEndian.AppendUint32(buf, typ)
 	buf = binary.NativeEndian.AppendUint32(buf, uint32(len(payload)))
 	return append(buf, payload...)
@@ -89,12 +107,4 @@ func ReadMsg(r io.Reader) (typ uint32, payload []byte, err error) {
 		return typ, nil, errors.New(string(payload))
 	}
 	return typ, payload, nil
-}
-
-// WriteMsg sends the parent's reply (MsgUsermapDone).
-func WriteMsg(w io.Writer, typ uint32) error {
-	var hdr [8]byte
-	binary.NativeEndian.PutUint32(hdr[:4], typ)
-	_, err := w.Write(hdr[:])
-	return err
 }

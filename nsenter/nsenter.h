@@ -1,6 +1,15 @@
-// The bootstrap message between rt's parent and the nsenter constructor; mirrored in message.go.
+// The bootstrap records and messages between rt's parent and the nsenter constructor. The Go side takes these
+// constants through cgo (nsenter.go); the protocol they belong to is libcontainer/sync.go.
 #ifndef RT_NSENTER_H
 #define RT_NSENTER_H
+
+// Includers define _GNU_SOURCE before any system header, for the CLONE_NEW* flags of <sched.h>.
+#include <sched.h>
+#include <stdint.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
 
 // The environment variable naming the init socket's fd in `rt init`.
 #define ENV_INITSOCK "_RT_INITSOCK"
@@ -17,5 +26,30 @@
 #define MSG_USERMAP 101
 #define MSG_USERMAP_DONE 102
 #define MSG_PID 103
+
+// The namespace kinds: clone flag and the spec's name, as internal/namespace's table has them (nsenter's
+// TestNamespaceTable checks that the two agree).
+#define NS_TABLE(X)                     \
+	X(CLONE_NEWUSER, "user")        \
+	X(CLONE_NEWNS, "mount")         \
+	X(CLONE_NEWPID, "pid")          \
+	X(CLONE_NEWNET, "network")      \
+	X(CLONE_NEWIPC, "ipc")          \
+	X(CLONE_NEWUTS, "uts")          \
+	X(CLONE_NEWCGROUP, "cgroup")    \
+	X(CLONE_NEWTIME, "time")
+
+// ns_name names a namespace by its clone flag, for error messages.
+static inline const char *ns_name(uint32_t type)
+{
+#define NS_CASE(flag, name) \
+	case flag:          \
+		return name;
+	switch (type) {
+		NS_TABLE(NS_CASE)
+	}
+#undef NS_CASE
+	return "unknown";
+}
 
 #endif

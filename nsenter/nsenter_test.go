@@ -9,25 +9,18 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/namespace"
 )
 
-// The record types of nsenter.h, which cgo does not let a test file import. TestHeaderConstants keeps them honest.
-const (
-	recEnd         = 0
-	recCloneFlags  = 1
-	recNsPath      = 2
-	recTimeOffsets = 3
-	recNonDumpable = 4
-	// msgHelperReport is what the init half of this test binary sends back: its namespaces (see TestMain).
-	msgHelperReport = 200
-)
+// msgHelperReport is what the init half of this test binary sends back: its namespaces (see TestMain).
+const msgHelperReport = 200
 
 // maxConstructorPayload is MAX_PAYLOAD in nsenter.c: a record must be shorter (the constructor NUL-terminates it).
 const maxConstructorPayload = 4096
@@ -61,7 +54,7 @@ func helperInit(env string) int {
 		lines = append(lines, ns+" "+link)
 	}
 	payload := []byte(strings.Join(lines, "\n"))
-	if _, err := sock.Write(appendRecord(nil, msgHelperReport, payload)); err != nil {
+	if _, err := sock.Write(AppendMsg(nil, msgHelperReport, payload)); err != nil {
 		return 3
 	}
 	return 0
@@ -69,43 +62,36 @@ func helperInit(env string) int {
 
 var helperNamespaces = []string{"uts", "ipc", "net", "pid", "mnt", "cgroup"}
 
-func TestHeaderConstants(t *testing.T) {
-	data, err := os.ReadFile("nsenter.h")
-	if err != nil {
-		t.Fatal(err)
+// TestNamespaceTable: the constructor's namespace names (nsenter.h NS_TABLE, through cgo) are the one table's
+// (internal/namespace), flag for flag, and an unknown flag is named as such.
+func TestNamespaceTable(t *testing.T) {
+	for _, k := range namespace.Kinds {
+		if got := nsName(k.Flag); got != string(k.Type) {
+			t.Errorf("nsenter.h names %#x %q, internal/namespace %q", k.Flag, got, k.Type)
+		}
 	}
-	defines := map[string]int{}
-	for _, m := range regexp.MustCompile(`(?m)^#define (\w+) (\d+)$`).FindAllStringSubmatch(string(data), -1) {
-		n, _ := strconv.Atoi(m[2])
-		defines[m[1]] = n
+	if got := nsName(unix.CLONE_PARENT); got != "unknown" {
+		t.Errorf("CLONE_PARENT named %q, want unknown", got)
 	}
-	tests := []struct {
-		name string
-		got  int
-	}{
-		{name: "REC_END", got: recEnd},
-		{name: "REC_CLONE_FLAGS", got: recCloneFlags},
-		{name: "REC_NS_PATH", got: recNsPath},
-		{name: "REC_TIME_OFFSETS", got: recTimeOffsets},
-		{name: "REC_NONDUMPABLE", got: recNonDumpable},
-		{name: "MSG_ERROR", got: MsgError},
-		{name: "MSG_USERMAP", got: MsgUsermap},
-		{name: "MSG_USERMAP_DONE", got: MsgUsermapDone},
-		{name: "MSG_PID", got: MsgPid},
+}
+
+// TestWireTypes: record types are distinct and end with 0; message types are distinct and none is a record type,
+// so a frame read out of place is never taken for another.
+func TestWireTypes(t *testing.T) {
+	recs := []uint32{recEnd, recCloneFlags, recNsPath, recTimeOffsets, recNonDumpable}
+	msgs := []uint32{MsgError, MsgUsermap, MsgUsermapDone, MsgPid}
+	seen := map[uint32]bool{}
+	for _, v := range append(recs, msgs...) {
+		if seen[v] {
+			t.Errorf("type %d is used twice", v)
+		}
+		seen[v] = true
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			want, ok := defines[tc.name]
-			if !ok {
-				t.Fatalf("nsenter.h has no #define %s", tc.name)
-			}
-			if tc.got != want {
-				t.Errorf("%s = %d here, %d in nsenter.h", tc.name, tc.got, want)
-			}
-		})
+	if recEnd != 0 {
+		t.Errorf("REC_END = %d: the constructor's bootstrap loop ends on 0", recEnd)
 	}
-	if EnvInitSock != "_RT_INITSOCK" {
-		t.Errorf("EnvInitSock = %q", EnvInitSock)
+	if EnvInitSock == "" || strings.ContainsAny(EnvInitSock, "= ") {
+		t.Errorf("EnvInitSock = %q is not an environment variable name", EnvInitSock)
 	}
 }
 
@@ -288,18 +274,16 @@ func TestReadMsgSequence(t *testing.T) {
 	}
 }
 
-func TestWriteMsg(t *testing.T) {
-	var buf bytes.Buffer
-	if err := WriteMsg(&buf, MsgUsermapDone); err != nil {
-		t.Fatal(err)
+// TestAppendMsgReply: the parent's reply to MSG_USERMAP is a bare header, as the constructor's read_full reads it,
+// and what ReadMsg reads back.
+func TestAppendMsgReply(t *testing.T) {
+	buf := AppendMsg(nil, MsgUsermapDone, nil)
+	if want := frame(MsgUsermapDone, 0, nil); !bytes.Equal(buf, want) {
+		t.Errorf("AppendMsg = % x, want % x", buf, want)
 	}
-	if want := frame(MsgUsermapDone, 0, nil); !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("WriteMsg wrote % x, want % x", buf.Bytes(), want)
-	}
-	// The constructor's read_full reads exactly the header: the reply must be what ReadMsg reads back.
-	typ, payload, err := ReadMsg(&buf)
+	typ, payload, err := ReadMsg(bytes.NewReader(buf))
 	if err != nil || typ != MsgUsermapDone || len(payload) != 0 {
-		t.Errorf("ReadMsg(WriteMsg) = %d, %q, %v", typ, payload, err)
+		t.Errorf("ReadMsg(AppendMsg) = %d, %q, %v", typ, payload, err)
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/namespace"
 )
 
 // cgroupHost is what a "cgroup" mount needs to know about the host, read once per Prepare and only when the spec
@@ -45,7 +47,7 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 			cg.mounts = append(cg.mounts, m)
 		}
 		// Our own cgroups are only needed to bind them (hostDir); in a cgroup namespace each hierarchy is mounted.
-		if !hasNamespace(p.spec, specs.CgroupNamespace) {
+		if !namespace.Has(p.spec, specs.CgroupNamespace) {
 			own, err := ownCgroups()
 			if err != nil {
 				return nil, err
@@ -122,7 +124,7 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 	if err != nil {
 		return err
 	}
-	cgroupns := hasNamespace(p.spec, specs.CgroupNamespace)
+	cgroupns := namespace.Has(p.spec, specs.CgroupNamespace)
 	if cg.unified {
 		err := p.mountFS("cgroup2", dest, "cgroup2", o)
 		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
@@ -199,17 +201,4 @@ func (p *preparer) comountLinks(dest string, comounted []string) error {
 		}
 	}
 	return nil
-}
-
-// hasNamespace says whether the spec puts the container in a namespace of type t (new or joined).
-func hasNamespace(spec *specs.Spec, t specs.LinuxNamespaceType) bool {
-	if spec.Linux == nil {
-		return false
-	}
-	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == t {
-			return true
-		}
-	}
-	return false
 }

@@ -10,6 +10,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // IsIdmapped says whether m asks for an idmapped mount (runtime-spec config.md "uidMappings"/"gidMappings"):
@@ -154,7 +156,7 @@ func attrFromFlags(flags uintptr) unix.MountAttr {
 // procfs instance: the container's init is in a new pid namespace while /proc is still the host's, where the
 // child's pid means another process (so SysProcAttr.UidMappings cannot be used).
 func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
-	proc, err := PrivateProcfs()
+	proc, err := procfs.Private()
 	if err != nil {
 		return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 	}
@@ -176,7 +178,7 @@ func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		file string
 		ids  []specs.LinuxIDMapping
 	}{{"uid_map", uids}, {"gid_map", gids}} {
-		if err := writeAt(proc, pid+"/"+m.file, IDMapText(m.ids)); err != nil {
+		if err := procfs.Write(proc, pid+"/"+m.file, procfs.IDMapText(m.ids), 0); err != nil {
 			return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
 		}
 	}
@@ -185,17 +187,4 @@ func userns(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
 	}
 	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
-}
-
-// writeAt writes text to the existing file name under dir in one write(2), as uid_map requires.
-func writeAt(dir *os.File, name, text string) error {
-	fd, err := unix.Openat(int(dir.Fd()), name, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "openat", Path: "/proc/" + name, Err: err}
-	}
-	defer unix.Close(fd)
-	if _, err := unix.Write(fd, []byte(text)); err != nil {
-		return &os.PathError{Op: "write", Path: "/proc/" + name, Err: err}
-	}
-	return nil
 }

@@ -43,7 +43,7 @@ type Options struct {
 	BundleDir string
 	// IdmapMounts are the idmapped mounts the parent prepared in the host's namespaces (OpenIdmapped), keyed by
 	// their index in spec.Mounts: detached mounts that Prepare attaches with move_mount(2). An idmapped mount
-	// without one is made by Prepare itself, which works only outside a user namespace. Prepare does not close them.
+	// without one is an error (ErrIdmap): Prepare makes none itself. Prepare does not close them.
 	IdmapMounts map[int]*os.File
 }
 

@@ -65,7 +65,7 @@ func helperMain(raw string) int {
 			return 125
 		}
 	}
-	fd, err := Load(req.Profile)
+	fd, err := compileAndLoad(req.Profile)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper: load:", err)
 		return 125
@@ -223,4 +223,13 @@ func writeGetppidProgram(t *testing.T, a abi) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// compileAndLoad compiles s and installs it, as `rt init` does in two steps (Compile, then Filter.Load).
+func compileAndLoad(s *specs.LinuxSeccomp) (notifyFd int, err error) {
+	f, err := Compile(s)
+	if err != nil {
+		return -1, err
+	}
+	return f.Load()
 }

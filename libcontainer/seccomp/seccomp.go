@@ -268,15 +268,6 @@ func (f *Filter) Load() (notifyFd int, err error) {
 	return int(r), nil
 }
 
-// Load compiles s and installs it: Compile then Filter.Load.
-func Load(s *specs.LinuxSeccomp) (notifyFd int, err error) {
-	f, err := Compile(s)
-	if err != nil {
-		return -1, err
-	}
-	return f.Load()
-}
-
 // build validates s and compiles it into a filter the caller must Release;
 // without withRules it validates the rules but leaves them out of the filter.
 // notify reports whether any rule uses SCMP_ACT_NOTIFY.

@@ -1,4 +1,4 @@
-package rootfs
+package procfs
 
 import (
 	"os"
@@ -9,12 +9,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestPrivateProcfs: the detached instance is a procfs of the caller's pid namespace: it shows the caller.
-func TestPrivateProcfs(t *testing.T) {
+// TestPrivate: the detached instance is a procfs of the caller's pid namespace: it shows the caller.
+func TestPrivate(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("fsopen(proc) needs CAP_SYS_ADMIN")
 	}
-	proc, err := PrivateProcfs()
+	proc, err := Private()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,8 +34,8 @@ func withRealtime(s *specs.Spec) {
 	s.Linux.Resources.CPU = &specs.LinuxCPU{RealtimeRuntime: &runtime, RealtimePeriod: &period}
 }
 
-// TestExtras: each runtime-spec 1.3 per-process attribute of the container's init is seen by its process.
-func TestExtras(t *testing.T) {
+// TestProcessAttrs: each runtime-spec 1.3 per-process attribute of the container's init is seen by its process.
+func TestProcessAttrs(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string
@@ -154,9 +154,9 @@ func TestExtras(t *testing.T) {
 	}
 }
 
-// TestExtrasExec: a process given to exec gets its own scheduler, I/O priority and CPU affinity; execCPUAffinity
+// TestProcessAttrsExec: a process given to exec gets its own scheduler, I/O priority and CPU affinity; execCPUAffinity
 // (runtime-spec config.md) is meant for exec'd processes: initial before the move into the cgroup, final after.
-func TestExtrasExec(t *testing.T) {
+func TestProcessAttrsExec(t *testing.T) {
 	t.Parallel()
 	rtOnly(t, runcLacksExtras)
 	cpus := onlineCPUs(t)
@@ -248,9 +248,9 @@ func onlineCPUs(t *testing.T) []string {
 	return out
 }
 
-// TestExtrasRefused: what rt cannot honour is refused at create with exit 1 and one line naming the JSON path, and
+// TestProcessAttrsRefused: what rt cannot honour is refused at create with exit 1 and one line naming the JSON path, and
 // nothing is left behind.
-func TestExtrasRefused(t *testing.T) {
+func TestProcessAttrsRefused(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name   string

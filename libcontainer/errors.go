@@ -1,0 +1,32 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error classes, checked with errors.Is.
+var (
+	ErrNotExist  = errors.New("container does not exist")
+	ErrExist     = errors.New("container already exists")
+	ErrInvalidID = errors.New("invalid container id")
+	ErrState     = errors.New("container is not in the right state")
+	ErrConfig    = errors.New("invalid config")
+)
+
+// classed is an error of one of the classes above whose message does not repeat the class's name.
+type classed struct {
+	err   error
+	class error
+}
+
+func (e *classed) Error() string { return e.err.Error() }
+
+func (e *classed) Unwrap() error { return e.err }
+
+func (e *classed) Is(target error) bool { return target == e.class }
+
+// classErr formats an error (with %w if it wraps a cause) that errors.Is reports as class.
+func classErr(class error, format string, args ...any) error {
+	return &classed{err: fmt.Errorf(format, args...), class: class}
+}

@@ -1,0 +1,312 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/libcontainer/seccomp"
+	"github.com/rt-runtime/rt/nsenter"
+)
+
+// ProcessIO is the stdio given to the container's process; nil means rt's own.
+type ProcessIO struct {
+	Stdin, Stdout, Stderr *os.File
+	// ExtraFiles are passed as fds 3, 4, ... (--preserve-fds, LISTEN_FDS).
+	ExtraFiles []*os.File
+	// Console receives the pty master when the process has a terminal; it must be set then.
+	Console func(master *os.File) error
+}
+
+// parentProcess is the parent's end of one `rt init` child: the steps Create (create.go) and Exec (exec.go) take in
+// order, each a wait for the child or a message to it (the protocol: sync.go).
+type parentProcess struct {
+	cmd  *exec.Cmd
+	sock *os.File
+	pid  int // the container process (init or exec'd), from syncPid
+}
+
+// startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
+// fd 4. cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it (clone3
+// CLONE_INTO_CGROUP), with no migration afterwards.
+func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, os.NewSyscallError("socketpair", err)
+	}
+	sock := os.NewFile(uintptr(fds[0]), "init-sock-parent")
+	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
+
+	cmd := &exec.Cmd{
+		Args: []string{"rt", "init"},
+		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
+		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
+		// errno but ENOSYS as fatal). The workload gets its own environment at execve.
+		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0"},
+		Stdin:  orStd(stdio.Stdin, os.Stdin),
+		Stdout: orStd(stdio.Stdout, os.Stdout),
+		Stderr: orStd(stdio.Stderr, os.Stderr),
+	}
+	// Without a fifo (exec) fd 4 is still taken, by the socket again, so preserved fds always start at 5.
+	second := fifo
+	if second == nil {
+		second = child
+	}
+	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
+	exe, err := sealedExe(childFdsEnd(cmd))
+	if err != nil {
+		sock.Close()
+		child.Close()
+		return nil, err
+	}
+	defer exe.Close()
+	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
+	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
+	if cgroupDir != "" {
+		if cg, err := os.Open(cgroupDir); err == nil {
+			defer cg.Close()
+			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+		}
+	}
+	err = cmd.Start()
+	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
+	child.Close()
+	if err != nil {
+		sock.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	return &parentProcess{cmd: cmd, sock: sock}, nil
+}
+
+// abort kills what there is of the child after a failure: the container process, if it has been cloned, and the
+// bootstrap child. They are killed before the socket closes, so that the child never sees the EOF and reports an
+// error of its own: the error is the parent's, one line.
+func (p *parentProcess) abort() {
+	if p.pid > 0 {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+	}
+	_ = p.cmd.Process.Kill()
+	p.sock.Close()
+	if p.pid > 0 {
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(p.pid, &ws, 0, nil)
+	}
+	_ = p.cmd.Wait()
+}
+
+// place puts the bootstrap child in the cgroup (apply) and writes oomScoreAdj to it, from which the container
+// process inherits it through clone(2). Done from the host and before the child is told anything, while its /proc
+// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
+// once it is non-dumpable an unprivileged caller could not write it.
+func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
+	pid := p.cmd.Process.Pid
+	if apply != nil {
+		if err := apply(pid); err != nil {
+			return err
+		}
+	}
+	if oomScoreAdj == nil {
+		return nil
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/oom_score_adj"
+	if err := os.WriteFile(path, []byte(strconv.Itoa(*oomScoreAdj)), 0); err != nil {
+		return fmt.Errorf("process.oomScoreAdj: %w", err)
+	}
+	return nil
+}
+
+// sendBootstrap sends the nsenter constructor its records.
+func (p *parentProcess) sendBootstrap(boot *nsenter.Bootstrap) error {
+	if _, err := p.sock.Write(boot.Encode(nil)); err != nil {
+		return fmt.Errorf("send bootstrap: %w", p.childError(err))
+	}
+	return nil
+}
+
+// awaitPid answers the bootstrap child's request for uid/gid maps (a new user namespace, from l) and returns the
+// container process's pid once it is cloned, with the bootstrap child reaped. The container process is rt's own
+// child (CLONE_PARENT) and not reaped before Create or Exec returns, so /proc/<pid> cannot name another process.
+func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
+	m, err := recv(p.sock)
+	if err == nil && m.typ == syncUsermap {
+		if err := writeIDMaps(p.cmd.Process.Pid, l); err != nil {
+			return 0, err
+		}
+		if err := send(p.sock, syncUsermapDone, nil); err != nil {
+			return 0, fmt.Errorf("sync with init: %w", err)
+		}
+		m, err = recv(p.sock)
+	}
+	if isEOF(err) {
+		return 0, p.exited()
+	}
+	if err != nil {
+		return 0, err
+	}
+	if m.typ != syncPid {
+		return 0, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+	}
+	if p.pid, err = decodePid(m.payload); err != nil {
+		return 0, err
+	}
+	if err := p.cmd.Wait(); err != nil {
+		return 0, fmt.Errorf("container init bootstrap: %w", err)
+	}
+	return p.pid, nil
+}
+
+// sendConfig sends the init its config. It goes once the namespaces are done: a large one cannot fill the socket
+// while the bootstrap child waits for its uid maps.
+func (p *parentProcess) sendConfig(cfg *initConfig) error {
+	data, err := json.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("encode init config: %w", err)
+	}
+	if err := send(p.sock, syncConfig, data); err != nil {
+		return fmt.Errorf("send init config: %w", err)
+	}
+	return nil
+}
+
+// initRequests is what the parent does for the requests the child may make between its config and its end.
+type initRequests struct {
+	// hooks runs the parent's hooks (syncHooks, create only) and returns the state JSON for the child's own.
+	hooks func() ([]byte, error)
+	// console takes the pty master of a process with a terminal (syncConsole).
+	console func(master *os.File) error
+	// seccomp passes the seccomp notify fd on (syncSeccompFd).
+	seccomp func(fd *os.File) error
+	// join moves the thread that will execve alone into the container's cgroup (syncJoinCgroup, exec only), so
+	// that the new process counts as one task against pids.max and rt's bootstrap clone and Go threads never do
+	// (runc, too, joins after the bootstrap).
+	join func() error
+}
+
+// serve answers the child's requests until it reports syncReady (ready true: a container's init, waiting on the
+// exec fifo) or closes the socket by exec'ing (ready false: an exec'd process). A child that dies before either is
+// an error: "container init exited before it was ready" with its exit status.
+func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
+	for {
+		m, err := recv(p.sock)
+		if isEOF(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		switch m.typ {
+		case syncHooks:
+			var state []byte
+			if r.hooks != nil {
+				if state, err = r.hooks(); err != nil {
+					return false, err
+				}
+			}
+			if err := send(p.sock, syncHooksDone, state); err != nil {
+				return false, fmt.Errorf("sync with init: %w", err)
+			}
+		case syncConsole:
+			if r.console == nil {
+				m.closeFiles()
+				return false, fmt.Errorf("process.terminal: nothing to hand the terminal to: %w", unix.EPROTO)
+			}
+			if err := r.console(m.files[0]); err != nil {
+				return false, err
+			}
+		case syncSeccompFd:
+			err := r.seccomp(m.files[0])
+			m.closeFiles()
+			if err != nil {
+				return false, err
+			}
+		case syncJoinCgroup:
+			if r.join == nil {
+				return false, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+			}
+			if err := r.join(); err != nil {
+				return false, err
+			}
+			if err := send(p.sock, syncCgroupJoined, nil); err != nil {
+				return false, fmt.Errorf("sync with init: %w", err)
+			}
+		case syncReady:
+			return true, nil
+		default:
+			m.closeFiles()
+			return false, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+		}
+	}
+}
+
+// forwardSeccomp returns an initRequests.seccomp that sends the init's seccomp notify fd, with the container's
+// state, to the listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
+func forwardSeccomp(cfg *initConfig, pid int) func(*os.File) error {
+	return func(f *os.File) error {
+		s := cfg.Spec.Linux.Seccomp
+		state := &specs.ContainerProcessState{
+			Version:  specs.Version,
+			Fds:      []string{specs.SeccompFdName},
+			Pid:      pid,
+			Metadata: s.ListenerMetadata,
+			State: specs.State{
+				Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: pid,
+				Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations,
+			},
+		}
+		if cfg.Exec {
+			state.State.Status = specs.StateRunning
+		}
+		if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), state); err != nil {
+			return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+		}
+		return nil
+	}
+}
+
+// exited returns the error for a child that closed the socket before it was ready.
+func (p *parentProcess) exited() error {
+	return p.childError(errors.New("container init exited before it was ready"))
+}
+
+// childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
+// the highest one it passes, one after another, so the sealed exe handle must sit above that whole range.
+func childFdsEnd(cmd *exec.Cmd) int {
+	files := append([]*os.File{cmd.Stdin.(*os.File), cmd.Stdout.(*os.File), cmd.Stderr.(*os.File)}, cmd.ExtraFiles...)
+	top := 0
+	for _, f := range files {
+		top = max(top, int(f.Fd()))
+	}
+	return top + len(files) + 1
+}
+
+func orStd(f, std *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return std
+}
+
+// childError turns a broken pipe into the reason the child died, when it has reported none.
+func (p *parentProcess) childError(err error) error {
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Wait()
+	}
+	if ps := p.cmd.ProcessState; ps != nil && !ps.Success() {
+		return fmt.Errorf("%w (%s)", err, ps)
+	}
+	return err
+}
+
+// ExitCode turns a wait status into a shell-style exit code: 128+signal when killed, as runc reports it.
+func ExitCode(ws unix.WaitStatus) int {
+	if ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ws.ExitStatus()
+}

@@ -1,0 +1,123 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Start releases a created container's init to exec the workload: it opens the exec fifo for reading, which the init
+// is blocked opening for writing, and reads the init's byte. Then the poststart hooks run.
+func (c *Container) Start() error {
+	switch st := c.Status(); st {
+	case Created:
+	case Stopped:
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	default:
+		return classErr(ErrState, "container %q is %s: cannot start it", c.ID(), st)
+	}
+	if c.state.Config.Process == nil {
+		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
+	}
+	if c.state.Notify {
+		sock, err := c.listenNotify()
+		if err != nil {
+			return err
+		}
+		c.notifyFd = sock
+	}
+	// The pidfd is taken while the init still waits on the fifo: opening the fifo releases it, and a workload that
+	// exits at once may have been reaped by the caller (a shim, a subreaper) before a pidfd taken after could name
+	// it. The process ran: that is a successful start.
+	pidfd, err := c.initPidfd()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pidfd)
+	path := filepath.Join(c.dir, fifoName)
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	defer unix.Close(fd)
+	if err := c.awaitFifo(fd, pidfd); err != nil {
+		return err
+	}
+	if err := os.Remove(path); err != nil {
+		return err
+	}
+	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
+		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
+		// start produced, even if the process has exited meanwhile.
+		state := c.OCIState()
+		state.Status, state.Pid = specs.StateRunning, c.state.InitPid
+		runHooksWarn("poststart", h.Poststart, state)
+	}
+	return nil
+}
+
+// AwaitReady passes the workload's READY=1 on to the caller's NOTIFY_SOCKET when the container was created with
+// one (see notify.go); otherwise it returns at once. Call it after Start, with the container unlocked (Close): it
+// waits for as long as the workload takes. foreground is for a caller that stays as the unit's main process (a
+// foreground `rt run`): MAINPID is then the caller's pid, and later messages are passed on too.
+func (c *Container) AwaitReady(foreground bool) error {
+	if c.notifyFd == 0 {
+		return nil
+	}
+	fd := c.notifyFd
+	c.notifyFd = 0
+	if foreground {
+		return c.forwardReady(fd, os.Getpid(), true)
+	}
+	return c.forwardReady(fd, c.state.InitPid, false)
+}
+
+// awaitFifo waits until the init has written its byte into the fifo and then closed it, or has died. A fifo with no
+// writer yet does not report POLLHUP (fs/pipe.c), so the poll sleeps until the init opens it. The init keeps its
+// end open, close-on-exec, until it execs the process, so `start` returns once the process runs (runc reads the fifo
+// to EOF the same way): a signal sent right after `start` reaches the workload, not the Go init, which would drop
+// it (runtime.md "kill": the signal goes to the container process).
+func (c *Container) awaitFifo(fifo, pidfd int) error {
+	fds := []unix.PollFd{{Fd: int32(fifo), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	started := false
+	for {
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return os.NewSyscallError("poll", err)
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			if n, err := unix.Read(fifo, b[:]); err == nil && n == 1 {
+				started = true
+			}
+		}
+		if fds[1].Revents != 0 || fds[0].Revents&unix.POLLHUP != 0 {
+			if started {
+				return nil // exec'd (the fifo closed on exec), or it died after starting: start's part is done
+			}
+			return classErr(ErrState, "container %q init exited before it was started", c.ID())
+		}
+	}
+}
+
+// initPidfd opens a pidfd of the container's init and checks, once it is open, that the pid still names the init
+// (its start time), so that a recycled pid is never waited on.
+func (c *Container) initPidfd() (int, error) {
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err == unix.ESRCH {
+		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
+	}
+	if err != nil {
+		return -1, fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
+	}
+	if !c.initAlive() {
+		unix.Close(pidfd)
+		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
+	}
+	return pidfd, nil
+}
