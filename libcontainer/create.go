@@ -127,7 +127,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := devs.Move(pid); err != nil {
 		return c, err
 	}
-	if err := sendIdmapMounts(p.sock, spec, opts.Bundle, pid); err != nil {
+	if err := sendMountSources(p.sock, spec, opts.Bundle, rootfs, pid); err != nil {
 		return c, err
 	}
 	if err := p.sendConfig(cfg); err != nil {

@@ -42,7 +42,7 @@ func Init() {
 // runInit reads the config and runs the role it names; *sockp follows the socket when it is moved.
 func runInit(sockp **os.File) error {
 	sock := *sockp
-	// The idmapped mounts the parent made come first (create only), then the config.
+	// The bind mounts the parent made come first (create only), then the config.
 	mountFds := map[int]*os.File{}
 	defer closeMountFds(mountFds)
 	m, err := recv(sock)

@@ -22,7 +22,7 @@ import (
 // containerInit is a container's init: it sets up the new container from inside its namespaces (rootfs, hooks,
 // pivot_root, terminal, hostname, sysctls), takes the steps every process shares (setupProcess), reports ready,
 // waits on the exec fifo for `rt start`, runs the startContainer hooks and execs.
-// mountFds are the idmapped mounts the parent made, by mount index.
+// mountFds are the bind mounts the parent made, by mount index.
 func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) error {
 	spec := cfg.Spec
 	fifoFile, err := moveFd(os.NewFile(fifoFd, "exec-fifo"), fifoFd+1+cfg.PreserveFDs)
@@ -47,7 +47,7 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	if proc, err = moveFd(proc, fifoFd+1+cfg.PreserveFDs); err != nil {
 		return err
 	}
-	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, IdmapMounts: mountFds}
+	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, Mounts: mountFds}
 	if err := rootfs.Prepare(spec, cfg.Rootfs, opts); err != nil {
 		return err
 	}

@@ -33,8 +33,9 @@ import (
 //	read the pid; reap the bootstrap <--  clone(CLONE_PARENT) -> syncPid,  --->  setsid; Go `rt init` (init.go)
 //	  child                               _exit(0)
 //	move linux.netDevices into its netns (create)
-//	syncMountFds + detached idmapped -------------------------------------------> (create, only with idmapped
-//	  mounts                                                                         mounts; no reply)
+//	syncMountFds + detached bind     -------------------------------------------> (create, only with idmapped
+//	  mounts (mountsource.go)                                                        mounts, or binds and a user
+//	                                                                                 namespace; no reply)
 //	syncConfig (initConfig JSON)     ------------------------------------------->  create: init_container.go,
 //	                                                                                exec: init_exec.go
 //	run prestart, createRuntime      <-------------------------------------------  syncHooks (create, only with

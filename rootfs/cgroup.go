@@ -118,7 +118,8 @@ const defaultCgroupFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
 
 // mountCgroup mounts a "cgroup" spec mount: cgroup2 itself on a v2 host; on a v1/hybrid host a tmpfs with each
 // hierarchy in it: mounted directly in a cgroup namespace, else a bind of the container's cgroup directory (runc's
-// mountCgroupV1/V2).
+// mountCgroupV1/V2). The tmpfs is attached first (a mount cannot be attached inside a detached one before Linux
+// 6.15) and filled through its own mount fd, which names no path: nothing in it is looked up in the rootfs.
 func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 	cg, err := p.cgroupHost()
 	if err != nil {
@@ -126,8 +127,12 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 	}
 	cgroupns := namespace.Has(p.spec, specs.CgroupNamespace)
 	if cg.unified {
-		err := p.mountFS("cgroup2", dest, "cgroup2", o)
-		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
+		t, err := p.mountFS("cgroup2", dest, "cgroup2", o)
+		if err == nil {
+			t.Close()
+			return nil
+		}
+		if !errors.Is(err, unix.EPERM) && !errors.Is(err, unix.EBUSY) {
 			return err
 		}
 		// In a user namespace without a cgroup namespace cgroup2 cannot be mounted: bind it instead (runc).
@@ -136,66 +141,76 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 			src = dir
 		}
 		o.flags |= unix.MS_BIND | unix.MS_REC
-		return p.mountBind(src, dest, o)
+		bt, err := bindTree(&specs.Mount{Source: src}, o, "", nil)
+		if err != nil {
+			return err
+		}
+		defer bt.Close()
+		return p.attachBind(bt, dest, o)
 	}
 	tmpfs := mountOpts{flags: defaultCgroupFlags, data: "mode=755", propagation: o.propagation}
-	if err := p.mountFS("tmpfs", dest, "tmpfs", tmpfs); err != nil {
+	t, err := p.mountFS("tmpfs", dest, "tmpfs", tmpfs)
+	if err != nil {
 		return err
 	}
+	defer t.Close()
 	var comounted []string
 	for _, h := range cg.mounts {
 		name := filepath.Base(h.Mountpoint)
-		sub := filepath.Join(dest, name)
 		if strings.Contains(name, ",") {
 			comounted = append(comounted, name)
 		}
-		if cgroupns {
-			ho := o
-			ho.flags &^= unix.MS_BIND | unix.MS_REC
-			ho.data = strings.Join(controllers(h), ",")
-			if err := p.mountFS(h.FSType, sub, h.FSType, ho); err != nil {
-				return err
-			}
-			continue
-		}
-		dir, ok := p.hostDir(cg, h)
-		if !ok {
-			continue
-		}
-		bo := o
-		bo.flags |= unix.MS_BIND | unix.MS_REC
-		if err := p.mountBind(dir, sub, bo); err != nil {
+		if err := p.mountHierarchy(t, cg, h, filepath.Join(dest, name), cgroupns, o); err != nil {
 			return err
 		}
 	}
-	if err := p.comountLinks(dest, comounted); err != nil {
+	if err := comountLinks(t, dest, comounted); err != nil {
 		return err
 	}
 	if o.flags&unix.MS_RDONLY != 0 {
 		// The tmpfs goes read-only last, after the hierarchies and links are in it (runc).
-		mnt, _, err := p.root.open(dest)
-		if err != nil {
-			return err
+		if err := unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return &os.PathError{Op: "mount_setattr", Path: dest, Err: err}
 		}
-		defer mnt.Close()
-		return remount(mnt, dest, defaultCgroupFlags|unix.MS_RDONLY)
 	}
 	return nil
 }
 
-// comountLinks makes cpu -> cpu,cpuacct style symlinks for comounted hierarchies; existing names are kept.
-func (p *preparer) comountLinks(dest string, comounted []string) error {
-	if len(comounted) == 0 {
-		return nil
+// mountHierarchy mounts the v1 (or hybrid cgroup2) hierarchy h at its directory in the cgroup tmpfs t, sub in the
+// container: a new instance in a cgroup namespace, else a bind of the container's cgroup there (skipped when it has
+// none in h).
+func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, sub string, cgroupns bool, o mountOpts) error {
+	var ht *tree
+	var err error
+	if cgroupns {
+		ho := o
+		ho.flags &^= unix.MS_BIND | unix.MS_REC
+		ho.data = strings.Join(controllers(h), ",")
+		ht, err = fsTree(h.FSType, h.FSType, sub, ho, nil, false)
+	} else {
+		dir, ok := p.hostDir(cg, h)
+		if !ok {
+			return nil
+		}
+		o.flags |= unix.MS_BIND | unix.MS_REC
+		ht, err = bindTree(&specs.Mount{Source: dir}, o, "", nil)
 	}
-	dir, _, err := p.root.open(dest)
 	if err != nil {
 		return err
 	}
-	defer dir.Close()
+	defer ht.Close()
+	if err := ht.attachIn(t, filepath.Base(sub), sub); err != nil {
+		return err
+	}
+	return ht.setPropagation(o, sub)
+}
+
+// comountLinks makes cpu -> cpu,cpuacct style symlinks for comounted hierarchies in the cgroup tmpfs t; existing
+// names are kept.
+func comountLinks(t *tree, dest string, comounted []string) error {
 	for _, name := range comounted {
 		for _, c := range strings.Split(name, ",") {
-			if err := unix.Symlinkat(name, int(dir.Fd()), c); err != nil && !errors.Is(err, unix.EEXIST) {
+			if err := unix.Symlinkat(name, t.fd, c); err != nil && !errors.Is(err, unix.EEXIST) {
 				return &os.PathError{Op: "symlinkat", Path: filepath.Join(dest, c), Err: err}
 			}
 		}

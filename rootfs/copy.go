@@ -29,7 +29,7 @@ func copyTree(src, dst *os.File) error {
 				return err
 			}
 		case unix.S_IFREG:
-			if err := copyFile(sfd, dfd, name, perm, &st); err != nil {
+			if err := copyFile(sfd, dfd, name); err != nil {
 				return err
 			}
 		case unix.S_IFLNK:
@@ -103,14 +103,28 @@ func openDirAt(dirfd int, name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// copyFile copies the regular file name of sfd to a new file (O_EXCL) in dfd.
-func copyFile(sfd, dfd int, name string, perm uint32, st *unix.Stat_t) (retErr error) {
-	in, err := unix.Openat(sfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+// errNotRegular means a file that was regular when the directory was read is something else once opened.
+var errNotRegular = errors.New("not a regular file when opened")
+
+// copyFile copies the regular file name of sfd to a new file (O_EXCL) in dfd, with the mode and owner of the file
+// it opened. The type is checked again on the opened fd: a container sharing the directory may have swapped the file for a FIFO since the fstatat, and a
+// blocking open of that would hang the init forever (issue 17). O_NONBLOCK makes the open of a FIFO or a device
+// return at once; on a regular file it changes nothing.
+func copyFile(sfd, dfd int, name string) (retErr error) {
+	in, err := unix.Openat(sfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: name, Err: err}
 	}
 	src := os.NewFile(uintptr(in), name)
 	defer src.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(in, &st); err != nil {
+		return &os.PathError{Op: "fstat", Path: name, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return &os.PathError{Op: "copy", Path: name, Err: errNotRegular}
+	}
+	perm := st.Mode & 0o7777
 	out, err := unix.Openat(dfd, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return &os.PathError{Op: "openat", Path: name, Err: err}

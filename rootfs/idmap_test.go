@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,36 +42,33 @@ func TestIsIdmapped(t *testing.T) {
 	}
 }
 
-// TestOpenIdmappedRefused: what OpenIdmapped refuses before touching the system, as ErrIdmap.
-func TestOpenIdmappedRefused(t *testing.T) {
-	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
-	src := t.TempDir()
-	tests := []struct {
-		name string
-		m    specs.Mount
-	}{
-		{name: "not a bind mount", m: specs.Mount{Type: "tmpfs", Source: "tmpfs", Options: []string{"idmap"}}},
-		{name: "no mappings and no user namespace", m: specs.Mount{Type: "bind", Source: src, Options: []string{"idmap"}}},
-		{name: "uid mappings without gid mappings", m: specs.Mount{Type: "bind", Source: src, UIDMappings: ids}},
-		{name: "gid mappings without uid mappings", m: specs.Mount{Type: "bind", Source: src, GIDMappings: ids}},
+// mappedUserNS returns a handle on a new user namespace with the given mappings, as the parent makes one for an
+// idmapped mount: a child started in it, whose maps Go writes through /proc (which must be of the caller's pid
+// namespace), and killed once the handle is open.
+func mappedUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
+	conv := func(ms []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+		var out []syscall.SysProcIDMap
+		for _, m := range ms {
+			out = append(out, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+		}
+		return out
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := OpenIdmapped(&tt.m, "", nil)
-			if !errors.Is(err, ErrIdmap) {
-				t.Errorf("OpenIdmapped: %v, want ErrIdmap", err)
-			}
-			if f != nil {
-				f.Close()
-				t.Errorf("OpenIdmapped returned a mount with its error")
-			}
-		})
+	cmd := exec.Command("/bin/sleep", "100")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUSER, UidMappings: conv(uids),
+		GidMappings: conv(gids), Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return nil, err
 	}
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	return os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
 }
 
 // TestIdmapFromParent is the path rt takes for a container with a user namespace: the test process, in the
-// host's namespaces, makes the detached idmapped mounts with OpenIdmapped and passes them to a child in new user,
-// mount and pid namespaces, where Prepare attaches them (Options.IdmapMounts); made there, MOUNT_ATTR_IDMAP would
+// host's namespaces, makes the detached idmapped mounts with BindTree and passes them to a child in new user,
+// mount and pid namespaces, where Prepare attaches them (Options.Mounts); made there, MOUNT_ATTR_IDMAP would
 // fail with EPERM. The child checks the owners it sees, a relative source resolved against the bundle, and that
 // ridmap reached a nested mount.
 func TestIdmapFromParent(t *testing.T) {
@@ -107,7 +105,12 @@ func TestIdmapFromParent(t *testing.T) {
 		{Destination: "/proc", Type: "proc", Source: "proc"},
 		{Destination: "/idm", Type: "bind", Source: "src", Options: []string{"rbind", "ridmap"}, UIDMappings: ids, GIDMappings: ids},
 	}}
-	tree, err := OpenIdmapped(&spec.Mounts[1], dir, nil)
+	ns, err := mappedUserNS(ids, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	tree, err := BindTree(&spec.Mounts[1], dir, ns)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func scenarioIdmapFd(p params) []error {
 		return []error{err}
 	}
 	tree := os.NewFile(3, "idmapped tree")
-	opts := &Options{BundleDir: p.Extra["bundle"], IdmapMounts: map[int]*os.File{1: tree}}
+	opts := &Options{BundleDir: p.Extra["bundle"], Mounts: map[int]*os.File{1: tree}}
 	if err := Prepare(&spec, p.Root, opts); err != nil {
 		return []error{err}
 	}
@@ -161,7 +164,12 @@ func scenarioIdmapFd(p params) []error {
 	// refuses an idmapped mount the parent did not prepare.
 	again := &specs.Spec{Mounts: spec.Mounts[1:]}
 	again.Mounts[0].Destination = "/idm2"
-	if tree, err := OpenIdmapped(&again.Mounts[0], p.Extra["bundle"], nil); !errors.Is(err, unix.EPERM) {
+	own, err := os.Open("/proc/self/ns/user")
+	if err != nil {
+		return []error{err}
+	}
+	defer own.Close()
+	if tree, err := BindTree(&again.Mounts[0], p.Extra["bundle"], own); !errors.Is(err, unix.EPERM) {
 		if tree != nil {
 			tree.Close()
 		}

@@ -1,10 +1,10 @@
 package rootfs
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -21,14 +21,15 @@ func (p *preparer) mount(index int, m *specs.Mount) error {
 	dest := filepath.Join("/", m.Destination)
 	var err error
 	switch {
-	case len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 || o.idmap || o.ridmap:
-		err = p.mountIdmapped(index, m, dest, o)
-	case typ == "bind":
-		err = p.mountBind(m.Source, dest, o)
+	case typ == "bind" || IsIdmapped(m):
+		err = p.mountBind(index, m, dest, o)
 	case typ == "cgroup":
 		err = p.mountCgroup(m, dest, o)
 	default:
-		err = p.mountFS(m.Source, dest, typ, o)
+		var t *tree
+		if t, err = p.mountFS(m.Source, dest, typ, o); err == nil {
+			t.Close()
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("mount %s (%s) on %s: %w", m.Source, typ, m.Destination, err)
@@ -36,8 +37,11 @@ func (p *preparer) mount(index int, m *specs.Mount) error {
 	return nil
 }
 
-// mountFS mounts a filesystem (proc, sysfs, tmpfs, devpts, mqueue, cgroup2, overlay, ...) at dest.
-func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
+// mountFS mounts a filesystem (proc, sysfs, tmpfs, devpts, mqueue, cgroup2, overlay, ...) at dest: the destination
+// is resolved (made if missing), the instance made detached and finished (a tmpfs's mode, tmpcopyup), attached
+// onto the destination's handle, and its propagation set. It returns the attached mount, for a caller that fills
+// it (the cgroup tree); others close it.
+func (p *preparer) mountFS(src, dest, typ string, o mountOpts) (*tree, error) {
 	var (
 		dst     *handle
 		in      string
@@ -51,166 +55,151 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) error {
 		dst, in, existed, err = p.root.openOrMkdir(dest)
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := checkProcDest(in, typ); err != nil {
+	if err := checkProcDest(in, typ, nil); err != nil {
 		dst.Close()
-		return err
+		return nil, err
 	}
-	flags := o.flags
 	if in == "/dev" && p.setupDev {
 		// The devices are created after the mounts: /dev goes read-only in Finalize (runc does the same).
-		flags &^= unix.MS_RDONLY
+		o.flags &^= unix.MS_RDONLY
 	}
-	var oldMode uint32
-	if typ == "tmpfs" && existed && !strings.Contains(o.data, "mode=") {
-		var st unix.Stat_t
-		if err := unix.Fstat(int(dst.Fd()), &st); err != nil {
-			dst.Close()
-			return &os.PathError{Op: "fstat", Path: dest, Err: err}
-		}
-		oldMode = st.Mode & 0o7777
-	}
+	var extra []string
 	var covered *os.File // the directory under the tmpfs, for tmpcopyup
-	if typ == "tmpfs" && o.tmpcopyup && existed {
-		fd, err := unix.Openat(int(dst.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			dst.Close()
-			return &os.PathError{Op: "openat", Path: dest, Err: err}
+	if typ == "tmpfs" && existed {
+		if !hasOption(o.data, "mode") {
+			// A tmpfs over an existing directory keeps that directory's mode unless mode= was given (runc).
+			var st unix.Stat_t
+			if err := unix.Fstat(dst.fd, &st); err != nil {
+				dst.Close()
+				return nil, &os.PathError{Op: "fstat", Path: dest, Err: err}
+			}
+			extra = append(extra, "mode="+strconv.FormatUint(uint64(st.Mode&0o7777), 8))
 		}
-		covered = os.NewFile(uintptr(fd), dest)
-		defer covered.Close()
+		if o.tmpcopyup {
+			fd, err := unix.Openat(dst.fd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				dst.Close()
+				return nil, &os.PathError{Op: "openat", Path: dest, Err: err}
+			}
+			covered = os.NewFile(uintptr(fd), dest)
+			defer covered.Close()
+		}
 	}
-	if err := mountOn(src, dst, dest, typ, flags, o.data); err != nil {
+	t, err := fsTree(src, typ, dest, o, extra, covered != nil && o.flags&unix.MS_RDONLY != 0)
+	if err != nil {
 		dst.Close()
-		return err
-	}
-	mnt, err := p.root.reopenAfterMount(in, dst)
-	if err != nil {
-		return err
-	}
-	defer mnt.Close()
-	if typ == "tmpfs" && (existed && !strings.Contains(o.data, "mode=") || covered != nil) {
-		// A tmpfs over an existing directory keeps that directory's mode unless mode= was given (runc).
-		if err := p.tmpfsFixup(mnt, dest, oldMode, !strings.Contains(o.data, "mode="), covered); err != nil {
-			return err
-		}
-	}
-	return p.applyPost(mnt, dest, o)
-}
-
-// tmpfsFixup gives a new tmpfs the covered directory's mode and, for tmpcopyup, its contents.
-func (p *preparer) tmpfsFixup(mnt *handle, dest string, mode uint32, chmod bool, covered *os.File) error {
-	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return &os.PathError{Op: "openat", Path: dest, Err: err}
-	}
-	dir := os.NewFile(uintptr(fd), dest)
-	defer dir.Close()
-	if chmod {
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return &os.PathError{Op: "fchmod", Path: dest, Err: err}
-		}
+		return nil, err
 	}
 	if covered != nil {
-		if err := copyTree(covered, dir); err != nil {
-			return fmt.Errorf("tmpcopyup: %w", err)
+		if err := fillTmpfs(t, covered, o); err != nil {
+			t.Close()
+			dst.Close()
+			return nil, err
+		}
+	}
+	if err := t.attach(dst, dest); err != nil {
+		t.Close()
+		return nil, err
+	}
+	if err := t.setPropagation(o, dest); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// hasOption says whether the data string has the option key (as key=value).
+func hasOption(data, key string) bool {
+	for _, opt := range splitData(data) {
+		if k, _, _ := strings.Cut(opt, "="); k == key {
+			return true
+		}
+	}
+	return false
+}
+
+// fillTmpfs copies the covered directory into the detached tmpfs t (tmpcopyup), then makes it read-only when the
+// options ask (fsTree left it writable for the copy).
+func fillTmpfs(t *tree, covered *os.File, o mountOpts) error {
+	dir, err := t.dir()
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	if err := copyTree(covered, dir); err != nil {
+		return fmt.Errorf("tmpcopyup: %w", err)
+	}
+	if o.flags&unix.MS_RDONLY != 0 {
+		if err := unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return &os.PathError{Op: "mount_setattr", Path: t.name, Err: err}
 		}
 	}
 	return nil
 }
 
-// mountBind bind-mounts the host path src at dest (MS_REC for rbind), then remounts it for its flags and applies
-// propagation and recursive attributes.
-func (p *preparer) mountBind(src, dest string, o mountOpts) error {
-	s, err := p.openSource(src)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	dst, in, err := p.bindDest(s, dest)
-	if err != nil {
-		return err
-	}
-	if err := checkProcDest(in, "bind"); err != nil {
-		dst.Close()
-		return err
-	}
-	if err := mountOn(fdPath(s), dst, dest, "", unix.MS_BIND|o.flags&unix.MS_REC, ""); err != nil {
-		dst.Close()
-		return err
-	}
-	mnt, err := p.root.reopenAfterMount(in, dst)
-	if err != nil {
-		return err
-	}
-	defer mnt.Close()
-	if needsRemount(o) {
-		flags := o.flags & perMountFlags
-		if in == "/dev" && p.setupDev {
-			flags &^= unix.MS_RDONLY
-		}
-		if err := remount(mnt, dest, flags); err != nil {
+// mountBind attaches the bind mount mounts[index] at dest: the detached mount the parent made (Options.Mounts),
+// or else one made here with BindTree, already carrying its flags and attributes. An idmapped mount must come
+// from the parent: inside a user namespace it cannot be made. The destination is made to match the mount's root
+// (a directory or a file), and a bind over /proc must be of a procfs.
+func (p *preparer) mountBind(index int, m *specs.Mount, dest string, o mountOpts) error {
+	var t *tree
+	if f := p.opts.Mounts[index]; f != nil {
+		t = &tree{fd: int(f.Fd()), name: m.Source} // the caller owns and closes f
+		if err := p.asRoot(t); err != nil {
 			return err
 		}
+	} else {
+		if IsIdmapped(m) {
+			if !isBind(m.Type, o) {
+				return fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, ErrIdmap)
+			}
+			return fmt.Errorf("%w: the mount was not prepared by the parent (Options.Mounts)", ErrIdmap)
+		}
+		var err error
+		if t, err = bindTree(m, o, p.opts.BundleDir, nil); err != nil {
+			return err
+		}
+		defer t.Close()
 	}
-	return p.applyPost(mnt, dest, o)
+	return p.attachBind(t, dest, o)
 }
 
-// openSource opens a bind-mount source on the host as an O_PATH handle (symlinks followed: the source is the
-// caller's, not the container's). Relative sources are relative to the bundle.
-func (p *preparer) openSource(src string) (*handle, error) {
-	if !filepath.IsAbs(src) && p.opts.BundleDir != "" {
-		src = filepath.Join(p.opts.BundleDir, src)
-	}
-	fd, err := unix.Open(src, unix.O_PATH|unix.O_CLOEXEC, 0)
+// attachBind attaches the finished detached bind t at dest and sets its propagation.
+func (p *preparer) attachBind(t *tree, dest string, o mountOpts) error {
+	dst, in, err := p.bindDest(t, dest)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: src, Err: err}
+		return err
 	}
-	return newHandle(fd, src), nil
+	if err := checkProcDest(in, "bind", t); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := t.attach(dst, dest); err != nil {
+		return err
+	}
+	return t.setPropagation(o, dest)
 }
 
-// bindDest resolves (creating if missing) the destination for the source s: a directory for a directory, an empty
+// asRoot gives a mount the parent made the propagation the rootfs's mounts were given (Prepare's first step): the
+// parent cloned it before that step, and a clone of a shared mount would otherwise stay a peer of the host's.
+func (p *preparer) asRoot(t *tree) error {
+	if p.rootProp&unix.MS_REC == 0 {
+		return nil
+	}
+	return setPropagation(t.fd, p.rootProp, t.name)
+}
+
+// bindDest resolves (creating if missing) the destination for the mount t: a directory for a directory, an empty
 // file for anything else (runc's createIfNotExists).
-func (p *preparer) bindDest(s *handle, dest string) (*handle, string, error) {
+func (p *preparer) bindDest(t *tree, dest string) (*handle, string, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(int(s.Fd()), &st); err != nil {
-		return nil, "", &os.PathError{Op: "fstat", Path: s.Name(), Err: err}
+	if err := unix.Fstat(t.fd, &st); err != nil {
+		return nil, "", &os.PathError{Op: "fstat", Path: t.name, Err: err}
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 		return p.root.mkdirAll(dest)
 	}
 	return p.root.createFile(dest)
-}
-
-// remount applies per-mount flags to the bind mount mnt with MS_REMOUNT|MS_BIND. If the kernel refuses (EPERM: in
-// a user namespace the flags a mount came with are locked), it retries keeping the flags the mount has, as runc does.
-func remount(mnt *handle, dest string, flags uintptr) error {
-	err := unix.Mount("", fdPath(mnt), "", unix.MS_REMOUNT|unix.MS_BIND|flags, "")
-	if errors.Is(err, unix.EPERM) {
-		var st unix.Statfs_t
-		if err := unix.Fstatfs(int(mnt.Fd()), &st); err != nil {
-			return &os.PathError{Op: "fstatfs", Path: dest, Err: err}
-		}
-		err = unix.Mount("", fdPath(mnt), "", unix.MS_REMOUNT|unix.MS_BIND|keepLocked(flags, lockedFlags(st.Flags)), "")
-	}
-	if err != nil {
-		return &os.PathError{Op: "mount", Path: dest, Err: err}
-	}
-	return nil
-}
-
-// applyPost applies the propagation options in order, then the recursive attributes, to the new mount mnt.
-func (p *preparer) applyPost(mnt *handle, dest string, o mountOpts) error {
-	for _, pr := range o.propagation {
-		if err := mountOn("", mnt, dest, "", pr, ""); err != nil {
-			return err
-		}
-	}
-	if o.recAttr != nil {
-		if err := unix.MountSetattr(int(mnt.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, o.recAttr); err != nil {
-			return &os.PathError{Op: "mount_setattr", Path: dest, Err: err}
-		}
-	}
-	return nil
 }

@@ -220,3 +220,79 @@ func propagationFlag(s string) (uintptr, error) {
 	}
 	return p, nil
 }
+
+// attrFromFlags translates the per-mount MS_* flags to mount_setattr(2) attributes to set (and, for an atime
+// mode, MOUNT_ATTR__ATIME to clear: the modes are an enum).
+func attrFromFlags(flags uintptr) unix.MountAttr {
+	var a unix.MountAttr
+	for _, f := range []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	} {
+		if flags&f.ms != 0 {
+			a.Attr_set |= f.attr
+		}
+	}
+	switch {
+	case flags&unix.MS_NOATIME != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_NOATIME
+	case flags&unix.MS_STRICTATIME != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case flags&(unix.MS_RELATIME|unix.MS_NODIRATIME) != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME // relatime (0)
+	}
+	return a
+}
+
+// remountAttr is what MS_REMOUNT|MS_BIND with the per-mount flags does to a mount, as mount_setattr(2) attributes:
+// every one of ro, nosuid, nodev, noexec and nosymfollow is set or cleared to match flags, and the atime mode (with
+// nodiratime) is replaced when flags name any atime flag and kept otherwise (mount(2) "MS_REMOUNT", fs/namespace.c
+// path_mount).
+func remountAttr(flags uintptr) unix.MountAttr {
+	a := attrFromFlags(flags)
+	const settable = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC |
+		unix.MOUNT_ATTR_NOSYMFOLLOW
+	a.Attr_clr |= settable &^ a.Attr_set
+	if flags&atimeFlags != 0 || flags&unix.MS_NODIRATIME != 0 {
+		a.Attr_clr |= unix.MOUNT_ATTR_NODIRATIME &^ a.Attr_set
+	}
+	return a
+}
+
+// fsmountAttr is fsmount(2)'s attr_flags for the per-mount MS_* flags (the atime mode is a value there:
+// MOUNT_ATTR_RELATIME is 0, the default, as mount(2)'s).
+func fsmountAttr(flags uintptr) int {
+	return int(attrFromFlags(flags).Attr_set)
+}
+
+// sbFlagOptions are the fsconfig(2) flags for the superblock flags among the MS_* flags, the ones mount(2) takes
+// from its flags argument (fs/fs_context.c common_set_sb_flag). MS_SILENT and MS_I_VERSION have no fsconfig key
+// and only change logging and what the kernel does by default. rw leaves out "ro" (the caller makes the mount
+// read-only once it has filled it).
+func sbFlagOptions(flags uintptr, rw bool) []string {
+	var opts []string
+	for _, f := range []struct {
+		ms  uintptr
+		key string
+	}{
+		{unix.MS_RDONLY, "ro"},
+		{unix.MS_SYNCHRONOUS, "sync"},
+		{unix.MS_DIRSYNC, "dirsync"},
+		{unix.MS_LAZYTIME, "lazytime"},
+		{unix.MS_MANDLOCK, "mand"},
+	} {
+		if flags&f.ms != 0 && !(rw && f.ms == unix.MS_RDONLY) {
+			opts = append(opts, f.key)
+		}
+	}
+	return opts
+}

@@ -165,18 +165,31 @@ func TestPropagationFlag(t *testing.T) {
 func TestCheckProcDest(t *testing.T) {
 	tests := []struct {
 		name, path, typ string
+		src             string // the bind's source, whose filesystem is checked
 		wantErr         error
 	}{
-		{"proc on /proc", "/proc", "proc", nil},
-		{"tmpfs on /proc", "/proc", "tmpfs", ErrForbiddenDestination},
-		{"bind on /proc/sys", "/proc/sys", "bind", ErrForbiddenDestination},
-		{"lxcfs meminfo", "/proc/meminfo", "bind", nil},
-		{"elsewhere", "/procfoo", "bind", nil},
-		{"mnt", "/mnt", "tmpfs", nil},
+		{"proc on /proc", "/proc", "proc", "", nil},
+		{"tmpfs on /proc", "/proc", "tmpfs", "", ErrForbiddenDestination},
+		{"bind of a procfs on /proc", "/proc", "bind", "/proc", nil},
+		{"bind of a procfs directory on /proc", "/proc", "bind", "/proc/self", nil},
+		{"bind of a directory on /proc", "/proc", "bind", t.TempDir(), ErrForbiddenDestination},
+		{"bind of a procfs on /proc/sys", "/proc/sys", "bind", "/proc/sys", ErrForbiddenDestination},
+		{"lxcfs meminfo", "/proc/meminfo", "bind", "", nil},
+		{"elsewhere", "/procfoo", "bind", "", nil},
+		{"mnt", "/mnt", "tmpfs", "", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := checkProcDest(tt.path, tt.typ); !errors.Is(err, tt.wantErr) {
+			var src *tree
+			if tt.src != "" {
+				fd, err := unix.Open(tt.src, unix.O_PATH|unix.O_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				src = &tree{fd: fd, name: tt.src}
+				defer src.Close()
+			}
+			if err := checkProcDest(tt.path, tt.typ, src); !errors.Is(err, tt.wantErr) {
 				t.Errorf("checkProcDest(%q, %q) = %v, want %v", tt.path, tt.typ, err, tt.wantErr)
 			}
 		})
@@ -224,5 +237,66 @@ func TestNeedsSetupDev(t *testing.T) {
 				t.Errorf("needsSetupDev = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestRemountAttr: the mount_setattr(2) attributes that stand for a MS_REMOUNT|MS_BIND with the per-mount flags:
+// each of ro, nosuid, nodev, noexec, nosymfollow set or cleared to match, the atime mode replaced only when one
+// is named (fs/namespace.c path_mount).
+func TestRemountAttr(t *testing.T) {
+	const settable = unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC |
+		unix.MOUNT_ATTR_NOSYMFOLLOW
+	tests := []struct {
+		name     string
+		flags    uintptr
+		set, clr uint64
+	}{
+		{"nothing: clear all, keep atime", 0, 0, settable},
+		{"ro nosuid", unix.MS_RDONLY | unix.MS_NOSUID, unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID,
+			unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NOSYMFOLLOW},
+		{"noatime", unix.MS_NOATIME, unix.MOUNT_ATTR_NOATIME, settable | unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME},
+		{"strictatime", unix.MS_STRICTATIME, unix.MOUNT_ATTR_STRICTATIME, settable | unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME},
+		{"relatime", unix.MS_RELATIME, 0, settable | unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME},
+		{"nodiratime alone: relatime", unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME, settable | unix.MOUNT_ATTR__ATIME},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := remountAttr(tt.flags)
+			if a.Attr_set != tt.set || a.Attr_clr != tt.clr {
+				t.Errorf("remountAttr(%#x) = set %#x clr %#x, want set %#x clr %#x", tt.flags, a.Attr_set, a.Attr_clr, tt.set, tt.clr)
+			}
+			if a.Attr_set&a.Attr_clr&^unix.MOUNT_ATTR__ATIME != 0 {
+				t.Errorf("remountAttr(%#x) sets and clears %#x", tt.flags, a.Attr_set&a.Attr_clr)
+			}
+		})
+	}
+}
+
+// TestFsconfigOptions: what fsTree hands fsconfig(2): the superblock flags by name, fsmount(2)'s attributes, and
+// the data string split at its unescaped commas.
+func TestFsconfigOptions(t *testing.T) {
+	o := parseOptions([]string{"ro", "nosuid", "nodev", "noatime", "sync", "mode=755", "size=64k", "newinstance"})
+	if got, want := sbFlagOptions(o.flags, false), []string{"ro", "sync"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("sbFlagOptions = %q, want %q", got, want)
+	}
+	if got, want := sbFlagOptions(o.flags, true), []string{"sync"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("sbFlagOptions (rw) = %q, want %q", got, want)
+	}
+	want := unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOATIME
+	if got := fsmountAttr(o.flags); got != want {
+		t.Errorf("fsmountAttr = %#x, want %#x", got, want)
+	}
+	for data, want := range map[string][]string{
+		"":                              nil,
+		"mode=755,size=64k":             {"mode=755", "size=64k"},
+		",a,,b,":                        {"a", "b"},
+		`lowerdir=/a\,b:/c,upperdir=/u`: {`lowerdir=/a\,b:/c`, "upperdir=/u"},
+	} {
+		if got := splitData(data); !reflect.DeepEqual(got, want) {
+			t.Errorf("splitData(%q) = %q, want %q", data, got, want)
+		}
+	}
+	if !hasOption("size=1k,mode=700", "mode") || hasOption("size=1k,nomode", "mode") {
+		t.Errorf("hasOption: mode= not told apart")
 	}
 }

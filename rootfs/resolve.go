@@ -362,40 +362,6 @@ func (r *rootDir) plainDir(dest string) (*handle, string, error) {
 	return h, path, nil
 }
 
-// mountID is the id of the mount h is on (statx(2) STATX_MNT_ID, Linux 5.8).
-func mountID(h *handle) (uint64, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(h.fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_MNT_ID, &stx); err != nil {
-		return 0, &os.PathError{Op: "statx", Path: h.Name(), Err: err}
-	}
-	return stx.Mnt_id, nil
-}
-
-// reopenAfterMount looks in (the in-root path the mount target resolved to, so no symlink is on it) up again after
-// something was mounted on old (a handle taken before the mount still refers to the covered directory) and checks
-// the new handle is on a different mount, i.e. that the mount landed where it was meant to. old is closed.
-func (r *rootDir) reopenAfterMount(in string, old *handle) (*handle, error) {
-	defer old.Close()
-	oldID, err := mountID(old)
-	if err != nil {
-		return nil, err
-	}
-	h, _, err := r.open(in)
-	if err != nil {
-		return nil, err
-	}
-	newID, err := mountID(h)
-	if err != nil {
-		h.Close()
-		return nil, err
-	}
-	if newID == oldID {
-		h.Close()
-		return nil, fmt.Errorf("%s is not the new mount: %w", in, ErrEscapesRoot)
-	}
-	return h, nil
-}
-
 // fileHandle wraps an *os.File from pathrs-lite as a handle that closes it.
 func fileHandle(f *os.File) *handle { return &handle{fd: int(f.Fd()), name: f.Name(), file: f} }
 
@@ -460,12 +426,23 @@ var procAllowed = map[string]bool{
 }
 
 // checkProcDest refuses a mount that would cover /proc or something under it (runc's checkProcMount): only a proc
-// mount may go on /proc itself, and only the lxcfs files may be covered below it. p is the resolved in-root path.
-func checkProcDest(p, typ string) error {
+// mount, or a bind of a procfs (t, the detached bind: its filesystem is checked on the fd, as rootless podman
+// --pid=host binds the host's /proc), may go on /proc itself, and only the lxcfs files may be covered below it. p
+// is the resolved in-root path.
+func checkProcDest(p, typ string, t *tree) error {
 	switch {
 	case p == "/proc":
 		if typ == "proc" {
 			return nil
+		}
+		if t != nil {
+			var st unix.Statfs_t
+			if err := unix.Fstatfs(t.fd, &st); err != nil {
+				return &os.PathError{Op: "fstatfs", Path: t.name, Err: err}
+			}
+			if st.Type == unix.PROC_SUPER_MAGIC {
+				return nil
+			}
 		}
 	case strings.HasPrefix(p, "/proc/"):
 		if procAllowed[p] {

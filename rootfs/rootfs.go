@@ -3,8 +3,9 @@
 //
 // Every destination is resolved inside the rootfs with openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS on one
 // handle of the rootfs (filepath-securejoin's pathrs-lite on kernels without openat2), missing directories are
-// made one level at a time on their parent's handle, and every mount goes on through the resolved O_PATH handle,
-// so a symlink or a rename race in a hostile rootfs can never lead a mount outside it.
+// made one level at a time on their parent's handle, and every mount is built detached and finished, then attached
+// onto the resolved O_PATH handle (detached.go), so a symlink or a rename race in a hostile rootfs or a shared
+// volume can never lead a mount, or one of its attributes, anywhere else.
 package rootfs
 
 import (
@@ -41,10 +42,10 @@ type Options struct {
 	// BundleDir, when set, is the directory relative bind-mount sources are resolved against (runc resolves them
 	// against the bundle); when empty they are relative to the working directory.
 	BundleDir string
-	// IdmapMounts are the idmapped mounts the parent prepared in the host's namespaces (OpenIdmapped), keyed by
-	// their index in spec.Mounts: detached mounts that Prepare attaches with move_mount(2). An idmapped mount
-	// without one is an error (ErrIdmap): Prepare makes none itself. Prepare does not close them.
-	IdmapMounts map[int]*os.File
+	// Mounts are the bind mounts the parent made (BindTree), keyed by their index in spec.Mounts: detached mounts
+	// that Prepare attaches with move_mount(2). Every idmapped mount must be among them; a bind mount that is not
+	// is made by Prepare itself. Prepare does not close them.
+	Mounts map[int]*os.File
 }
 
 // preparer is one Prepare call's state.
@@ -52,8 +53,9 @@ type preparer struct {
 	spec     *specs.Spec
 	opts     *Options
 	root     *rootDir
-	userns   bool // running in a user namespace that is not the initial one
-	setupDev bool // rt creates /dev's devices and links (no bind mount of /dev in the spec)
+	userns   bool    // running in a user namespace that is not the initial one
+	rootProp uintptr // the propagation the rootfs's mounts were given, for the parent's mounts
+	setupDev bool    // rt creates /dev's devices and links (no bind mount of /dev in the spec)
 	cg       *cgroupHost
 }
 
@@ -96,7 +98,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, setupDev: needsSetupDev(spec.Mounts)}
+	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
 	for i := range spec.Mounts {
 		if err := p.mount(i, &spec.Mounts[i]); err != nil {
 			return err

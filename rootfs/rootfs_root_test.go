@@ -629,13 +629,22 @@ func scenarioIdmap(p params) []error {
 		UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 10}},
 		GIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 2000, Size: 10}},
 	}}}
-	// Made as the parent makes it, then attached by Prepare.
-	tree, err := OpenIdmapped(&spec.Mounts[0], "", nil)
+	// Made as the parent makes it, then attached by Prepare. The mapping's namespace is made through a /proc of
+	// this scenario's pid namespace (the child's mount namespace is a slave: nothing reaches the host).
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return []error{err}
+	}
+	ns, err := mappedUserNS(spec.Mounts[0].UIDMappings, spec.Mounts[0].GIDMappings)
+	if err != nil {
+		return []error{err}
+	}
+	defer ns.Close()
+	tree, err := BindTree(&spec.Mounts[0], "", ns)
 	if err != nil {
 		return []error{err}
 	}
 	defer tree.Close()
-	if err := Prepare(spec, p.Root, &Options{IdmapMounts: map[int]*os.File{0: tree}}); err != nil {
+	if err := Prepare(spec, p.Root, &Options{Mounts: map[int]*os.File{0: tree}}); err != nil {
 		return []error{err}
 	}
 	var st unix.Stat_t

@@ -12,6 +12,9 @@
 //	probe signals CODE       print "ready", then "got SIGNAME" per signal; exit CODE after SIGTERM
 //	probe exit N             exit with status N
 //	probe alloc MIB          map and touch MIB MiB of anonymous memory, then print {"allocated": MIB}
+//	probe swap A B [EVERY]   exchange the names A and B (renameat2 RENAME_EXCHANGE) in a loop until killed, with a
+//	                         pause of EVERY (a Go duration) between exchanges: the hostile sibling of the race
+//	                         tests; prints "ready" once the first exchange is done
 //
 // Go 1.25+ keeps cgroup cpu files open to follow CPU limits; the probe must not hold fds of its own that a test
 // would take for fds leaked by the runtime (go.dev/doc/godebug: containermaxprocs, updatemaxprocs).
@@ -33,6 +36,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -86,6 +90,8 @@ func main() {
 		err = notify(strings.Join(args, "\n"))
 	case "alloc":
 		out, err = alloc(args)
+	case "swap":
+		err = swap(args)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -420,4 +426,34 @@ func alloc(args []string) (*Alloc, error) {
 		mem[i] = 1
 	}
 	return &Alloc{Allocated: mib}, nil
+}
+
+// swap exchanges the two names, which must be in one directory, for ever, as a container sharing a volume with
+// another one would to race it. The names are taken relative to a handle on their directory, so a swap costs no
+// walk of a long path.
+func swap(args []string) error {
+	if len(args) < 2 || len(args) > 3 || filepath.Dir(args[0]) != filepath.Dir(args[1]) {
+		return errors.New("usage: probe swap DIR/A DIR/B [EVERY]")
+	}
+	var every time.Duration
+	if len(args) == 3 {
+		var err error
+		if every, err = time.ParseDuration(args[2]); err != nil {
+			return err
+		}
+	}
+	dir, err := unix.Open(filepath.Dir(args[0]), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: filepath.Dir(args[0]), Err: err}
+	}
+	a, b := filepath.Base(args[0]), filepath.Base(args[1])
+	for i := 0; ; i++ {
+		if err := unix.Renameat2(dir, a, dir, b, unix.RENAME_EXCHANGE); err != nil {
+			return &os.LinkError{Op: "renameat2", Old: args[0], New: args[1], Err: err}
+		}
+		if i == 0 {
+			fmt.Println("ready")
+		}
+		time.Sleep(every)
+	}
 }

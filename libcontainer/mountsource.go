@@ -1,0 +1,304 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/internal/procfs"
+	"github.com/rt-runtime/rt/rootfs"
+)
+
+// Some bind mounts are made by the parent, as runc 1.2+ does, and passed to the init as detached mounts:
+//   - idmapped mounts: setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the user namespace that owns the source's
+//     filesystem (mount_setattr(2)), which the init, inside the container's user namespace, lacks;
+//   - with a user namespace, every bind mount: the init's credentials are the container's, and a source below a
+//     directory only host root may enter (containerd's 0700 state directory holding a pod's /dev/shm) cannot be
+//     reached from there.
+// The parent opens them with its host credentials but in the container's mount namespace (a thread of the parent
+// joins it, as runc's mount source thread does), so the clones are of the container's copy of the host's mounts,
+// with the propagation and locked flags an in-init bind would get. Each is made finished (rootfs.BindTree: the
+// flags and recursive attributes set) and sent over the init socket; the init attaches it with move_mount(2) at
+// its destination in the rootfs, in config order (rootfs.Options.Mounts), with the same path-safety rules as a bind
+// it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
+// caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
+
+// parentMount says whether the parent makes m (see above): every idmapped mount, and with hostBinds every bind
+// mount whose source is not in the container's rootfs (root): one there is the container's own, reachable from
+// its user namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there and
+// the parent, making its mounts before the init starts on the rootfs, would not. A relative source is relative to
+// bundle.
+func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
+	if rootfs.IsIdmapped(m) {
+		return true
+	}
+	if !hostBinds || !isBindMount(m) {
+		return false
+	}
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundle, src)
+	}
+	src, root = filepath.Clean(src), filepath.Clean(root)
+	return src != root && !strings.HasPrefix(src, root+"/")
+}
+
+// isBindMount says whether m is a bind mount: type "bind", or the bind/rbind option (runc's IsBind).
+func isBindMount(m *specs.Mount) bool {
+	if m.Type == "bind" {
+		return true
+	}
+	for _, o := range m.Options {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
+}
+
+// sendMountSources makes the bind mounts the parent makes for the container init pid, whose rootfs is root, and
+// sends them to it, ahead of its config. Nothing is sent when there are none.
+func sendMountSources(sock *os.File, spec *specs.Spec, bundle, root string, pid int) error {
+	fds, err := openMountSources(spec, bundle, root, pid)
+	if err != nil {
+		return err
+	}
+	defer closeMountFds(fds)
+	return sendMountFds(sock, fds)
+}
+
+// openMountSources makes the detached mounts the parent makes for the container init pid, whose rootfs is root,
+// keyed by their index in spec.Mounts; nil when there are none. An error names the mount as mounts[N].
+func openMountSources(spec *specs.Spec, bundle, root string, pid int) (map[int]*os.File, error) {
+	hostBinds := namespace.Has(spec, specs.UserNamespace) && os.Geteuid() == 0
+	some := false
+	for i := range spec.Mounts {
+		some = some || parentMount(&spec.Mounts[i], hostBinds, bundle, root)
+	}
+	if !some {
+		return nil, nil
+	}
+	if !hostBinds || !namespace.Has(spec, specs.MountNamespace) {
+		return makeMountSources(spec, bundle, root, pid, hostBinds)
+	}
+	type result struct {
+		fds map[int]*os.File
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		// Never unlocked: the thread's fs and mount namespace are not rt's any more, so the Go runtime must end the
+		// thread with this goroutine rather than give it to another one (runtime.LockOSThread).
+		runtime.LockOSThread()
+		if err := joinMountNS(pid); err != nil {
+			done <- result{err: err}
+			return
+		}
+		fds, err := makeMountSources(spec, bundle, root, pid, hostBinds)
+		done <- result{fds, err}
+	}()
+	r := <-done
+	return r.fds, r.err
+}
+
+// joinMountNS moves the calling thread into the mount namespace of process pid: unshare(2) CLONE_FS first, since
+// setns(2) refuses a thread that shares its root and cwd with others (Go's threads all do).
+func joinMountNS(pid int) error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("bind mount sources: %w", os.NewSyscallError("unshare CLONE_FS", err))
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/mnt"
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bind mount sources: %w", &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	if err := unix.Setns(fd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("bind mount sources: join the container's mount namespace: %w", os.NewSyscallError("setns", err))
+	}
+	return nil
+}
+
+// makeMountSources is openMountSources in the namespace the mounts are made in.
+func makeMountSources(spec *specs.Spec, bundle, root string, pid int, hostBinds bool) (_ map[int]*os.File, retErr error) {
+	var fds map[int]*os.File
+	defer func() {
+		if retErr != nil {
+			closeMountFds(fds)
+		}
+	}()
+	var ownNS *os.File
+	looked := false // whether ownNS was looked up: it stays nil for a container without a user namespace
+	defer func() {
+		if ownNS != nil {
+			ownNS.Close()
+		}
+	}()
+	for i := range spec.Mounts {
+		m := &spec.Mounts[i]
+		if !parentMount(m, hostBinds, bundle, root) {
+			continue
+		}
+		var tree *os.File
+		var err error
+		if rootfs.IsIdmapped(m) {
+			if !looked && len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+				ns, err := containerUserNS(pid)
+				if err != nil {
+					return nil, fmt.Errorf("mounts[%d]: %w", i, err)
+				}
+				ownNS, looked = ns, true
+			}
+			tree, err = openIdmapped(m, bundle, ownNS)
+		} else {
+			tree, err = rootfs.BindTree(m, bundle, nil)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("mounts[%d] (%s on %s): %w", i, m.Source, m.Destination, err)
+		}
+		if fds == nil {
+			fds = map[int]*os.File{}
+		}
+		fds[i] = tree
+	}
+	return fds, nil
+}
+
+// containerUserNS opens the user namespace of process pid, or returns nil when it is rt's own (the container has
+// none): an idmapped mount of the initial namespace's identity would map nothing.
+func containerUserNS(pid int) (*os.File, error) {
+	path := "/proc/" + strconv.Itoa(pid) + "/ns/user"
+	same, err := procfs.SameNamespace(path, "/proc/self/ns/user")
+	if err != nil {
+		return nil, fmt.Errorf("open the container's user namespace: %w", err)
+	}
+	if same {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's user namespace: %w", err)
+	}
+	return f, nil
+}
+
+// sendMountFds sends the detached mounts to the init: syncMountFds messages whose payload is the mounts' indexes
+// (uint32 each, native endian), each followed by one byte carrying their fds in the same order (SCM_RIGHTS), at
+// most maxFdsPerMsg a message. No reply: the config follows at once.
+func sendMountFds(sock *os.File, fds map[int]*os.File) error {
+	idx := make([]int, 0, len(fds))
+	for i := range fds {
+		idx = append(idx, i)
+	}
+	for len(idx) > 0 {
+		batch := idx[:min(len(idx), maxFdsPerMsg)]
+		idx = idx[len(batch):]
+		payload := make([]byte, 0, 4*len(batch))
+		files := make([]fdHolder, 0, len(batch))
+		for _, i := range batch {
+			payload = binary.NativeEndian.AppendUint32(payload, uint32(i))
+			files = append(files, fds[i])
+		}
+		if err := send(sock, syncMountFds, payload, files...); err != nil {
+			return fmt.Errorf("send bind mounts to init: %w", err)
+		}
+	}
+	return nil
+}
+
+// addMountFds adds the fds of a syncMountFds message to fds under their mount indexes. They are close-on-exec
+// (MSG_CMSG_CLOEXEC): none may reach the container's process.
+func addMountFds(m *syncMsg, fds map[int]*os.File) {
+	for k, f := range m.files {
+		i := int(binary.NativeEndian.Uint32(m.payload[4*k:]))
+		if old := fds[i]; old != nil {
+			old.Close()
+		}
+		fds[i] = f
+	}
+}
+
+// closeMountFds closes every fd in fds.
+func closeMountFds(fds map[int]*os.File) {
+	for _, f := range fds {
+		f.Close()
+	}
+}
+
+// openIdmapped makes the idmapped bind mount m asks for as a detached mount, finished (rootfs.BindTree), for the
+// init to attach with move_mount(2). The mapping is the mount's own uidMappings/gidMappings, through a user
+// namespace made for them; a mount without any takes ownNS, the container's user namespace, and is refused when
+// that is nil. A relative source is relative to bundleDir, as for every bind mount.
+//
+// Setting MOUNT_ATTR_IDMAP needs CAP_SYS_ADMIN over the user namespace that owns the source's filesystem: call it
+// in the runtime's own namespaces (the parent of `rt init`, as runc 1.2+ does), not inside a container's user
+// namespace, where it fails with EPERM. The errors name no mount: the caller knows its index.
+func openIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (*os.File, error) {
+	if !isBindMount(m) {
+		return nil, fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, rootfs.ErrIdmap)
+	}
+	ns := ownNS
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
+		}
+		own, err := idmapUserNS(m.UIDMappings, m.GIDMappings)
+		if err != nil {
+			return nil, err
+		}
+		defer own.Close()
+		ns = own
+	}
+	if ns == nil {
+		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
+	}
+	return rootfs.BindTree(m, bundleDir, ns)
+}
+
+// idmapUserNS returns a handle on a new user namespace with the given mappings. A child is started in it from
+// /proc/self/exe with ptrace, so it stops before its first instruction and never runs (runc spawns its mapping
+// holder the same way); the namespace outlives it through the handle. The maps are written through a private
+// procfs instance: the container's init is in a new pid namespace while /proc is still the host's, where the
+// child's pid means another process (so SysProcAttr.UidMappings cannot be used).
+func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
+	proc, err := procfs.Private()
+	if err != nil {
+		return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
+	}
+	defer proc.Close()
+	// SysProcAttr.Ptrace requires the calling goroutine to stay on one thread (syscall package doc).
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	attr := &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWUSER, Ptrace: true, Pdeathsig: syscall.SIGKILL}
+	child, err := os.StartProcess("/proc/self/exe", []string{"rt-idmap"}, &os.ProcAttr{Sys: attr})
+	if err != nil {
+		return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
+	}
+	defer func() {
+		_ = child.Kill()
+		_, _ = child.Wait()
+	}()
+	pid := strconv.Itoa(child.Pid)
+	for _, m := range []struct {
+		file string
+		ids  []specs.LinuxIDMapping
+	}{{"uid_map", uids}, {"gid_map", gids}} {
+		if err := procfs.Write(proc, pid+"/"+m.file, procfs.IDMapText(m.ids), 0); err != nil {
+			return nil, fmt.Errorf("make user namespace for idmapped mount: %w", err)
+		}
+	}
+	fd, err := unix.Openat(int(proc.Fd()), pid+"/ns/user", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
+	}
+	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
+}
