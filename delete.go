@@ -18,6 +18,17 @@ var deleteCommand = &cli.Command{
 	},
 	Action: func(cliCtx *cli.Context) error {
 		force := cliCtx.Bool("force")
+		if force {
+			id, err := idArg(cliCtx)
+			if err != nil {
+				return err
+			}
+			if c, err := libcontainer.Read(cliCtx.String("root"), id); err == nil {
+				if err := c.Kill(); err != nil {
+					return err
+				}
+			}
+		}
 		c, err := loadContainer(cliCtx)
 		// Managers call delete --force after the container is gone; runc answers 0.
 		if errors.Is(err, libcontainer.ErrNotExist) && force {

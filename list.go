@@ -63,7 +63,8 @@ func listStates(root string) ([]containerState, error) {
 	}
 	var states []containerState
 	for _, id := range ids {
-		c, err := libcontainer.Load(root, id)
+		// Without the lock, as `state`; a container being created (no state yet) is not listed.
+		c, err := libcontainer.Read(root, id)
 		if errors.Is(err, libcontainer.ErrNotExist) {
 			continue
 		}
@@ -72,7 +73,6 @@ func listStates(root string) ([]containerState, error) {
 		}
 		s := stateOf(c)
 		s.Owner = owner(c.Dir())
-		c.Close()
 		states = append(states, s)
 	}
 	return states, nil

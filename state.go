@@ -47,11 +47,15 @@ var stateCommand = &cli.Command{
 	Usage:     "print a container's state as JSON",
 	ArgsUsage: "CONTAINER_ID",
 	Action: func(cliCtx *cli.Context) error {
-		c, err := loadContainer(cliCtx)
+		id, err := idArg(cliCtx)
 		if err != nil {
 			return err
 		}
-		defer c.Close()
+		// Without the lock: state must answer whatever another rt process is waiting on (issue 17).
+		c, err := libcontainer.Read(cliCtx.String("root"), id)
+		if err != nil {
+			return err
+		}
 		data, err := json.MarshalIndent(stateOf(c), "", "  ")
 		if err != nil {
 			return err

@@ -118,6 +118,28 @@ func Load(root, id string) (*Container, error) {
 	return c, nil
 }
 
+// Read opens container id under root without taking its lock, to look at it: `state` and `list` answer even while
+// another rt process holds the lock for long (a `start` whose init the container stopped). The state file is only
+// ever replaced by rename, so it is read whole, old or new. A directory without one is a container being created,
+// or one whose creator died (Load removes it): ErrNotExist. The Container must not be changed; Close is a no-op.
+func Read(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	c := &Container{dir: filepath.Join(root, id)}
+	data, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, classErr(ErrNotExist, "container %q does not exist", id)
+	}
+	if err == nil {
+		err = json.Unmarshal(data, &c.state)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("container %q: read state: %w", id, err)
+	}
+	return c, nil
+}
+
 // List returns the ids of the containers under root, in directory order. A missing root means none.
 func List(root string) ([]string, error) {
 	entries, err := os.ReadDir(root)
@@ -190,6 +212,12 @@ func (c *Container) Delete(force bool) error {
 	}
 	return c.destroy()
 }
+
+// Kill is the first half of `delete --force`, done before the lock is taken: it kills every process of the
+// container, through a pidfd checked against the init's start time and through the cgroup, and waits until the init
+// is gone. Whatever holds the lock then stops waiting on the container and lets go of it, so a forced delete always
+// proceeds (issue 17: a stopped process inside the container must not keep it alive). c may come from Read.
+func (c *Container) Kill() error { return c.kill() }
 
 // kill stops every process of the container and waits until the init is gone.
 func (c *Container) kill() error {

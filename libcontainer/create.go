@@ -150,6 +150,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := c.recordInit(pid); err != nil {
 		return c, err
 	}
+	if c.state.Namespaces, c.state.SetgroupsDenied, err = recordNamespaces(pid, spec.Linux); err != nil {
+		return c, err
+	}
 	if err := c.saveLocked(); err != nil {
 		return c, err
 	}

@@ -1,19 +1,31 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/procfs"
+	"github.com/rt-runtime/rt/nsenter"
 )
 
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
 // child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it. A paused
 // container takes a process only with ignorePaused (runc's exec --ignore-paused): it starts frozen.
+//
+// Exec releases the container's lock (Close) once it holds what it needs, before the process inside the container
+// exists: that process can be stopped by the container, and must not wedge every other rt command on the container
+// while it is (issue 17). Its namespaces are then held open, and its cgroup placement fails, or the process is
+// killed, if the container is deleted meanwhile.
 func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (_ int, retErr error) {
-	switch st := c.Status(); {
+	defer c.Close()
+	st := c.Status()
+	switch {
 	case st == Running || st == Created:
 	case st == Paused && ignorePaused:
 	default:
@@ -22,9 +34,19 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
-	boot, err := joinBootstrap(c.state.InitPid)
+	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
-		return 0, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
+		return 0, err
+	}
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	// The child opens each namespace through rt's own fd (it is rt's child, with rt's credentials, and opens them
+	// all before it joins any), so it joins exactly the namespaces checked here.
+	for i, f := range files {
+		boot.Join[i].Path = "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
 	}
 	boot.NonDumpable = true
 	spec := *c.state.Config
@@ -36,8 +58,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		Spec:        &spec,
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-		SetgroupsDenied: procfs.SetgroupsDenied(strconv.Itoa(c.state.InitPid)),
+		SetgroupsDenied: setgroupsDeny,
 	}
+	// The cgroup is joined last, by the thread that will execve alone (initRequests.join).
+	applyThread := c.cgroup().ApplyThread
+	c.Close()
 	// The parent's side of the protocol (sync.go), in order.
 	p, err := startInit(io, nil, "")
 	if err != nil {
@@ -46,8 +71,19 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	defer func() {
 		if retErr != nil {
 			p.abort()
+			if errors.Is(retErr, unix.EAGAIN) {
+				retErr = fmt.Errorf("container %q: the process entering it did not answer within %v (stopped?): %w",
+					c.ID(), execStepTimeout, retErr)
+			}
 		}
 	}()
+	// A process joining a paused container freezes as it joins the cgroup and goes on when the container is
+	// resumed, however late; nothing in a frozen container can stop it meanwhile.
+	if st != Paused {
+		if err := boundSteps(p.sock, execStepTimeout); err != nil {
+			return 0, err
+		}
+	}
 	// Not the bootstrap child into the cgroup: it clones, and the Go init starts threads, none of which may count
 	// against the container's pids.max. The thread that will execve joins last (initRequests.join).
 	if err := p.place(nil, process.OOMScoreAdj); err != nil {
@@ -64,9 +100,41 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		return 0, err
 	}
 	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
-	join := func() error { return c.cgroup().ApplyThread(pid) }
+	join := func() error { return applyThread(pid) }
 	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid), join: join}); err != nil {
 		return 0, err
 	}
 	return pid, nil
+}
+
+// execStepTimeout bounds each read from and write to the process entering the container during exec's handshake:
+// the container can stop it (SIGSTOP from its root), and exec then gives up, kills it and fails instead of waiting
+// for ever. Generous, for a process starting in a container throttled by its CPU limit.
+const execStepTimeout = 30 * time.Second
+
+// boundSteps makes every read from and write to the child on sock fail (EAGAIN) after d instead of blocking for
+// ever. sock is a blocking socket outside Go's poller, so the timeouts are the kernel's (socket(7) SO_RCVTIMEO).
+func boundSteps(sock *os.File, d time.Duration) error {
+	tv := unix.NsecToTimeval(d.Nanoseconds())
+	for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+		if err := unix.SetsockoptTimeval(int(sock.Fd()), unix.SOL_SOCKET, opt, &tv); err != nil {
+			return os.NewSyscallError("setsockopt", err)
+		}
+	}
+	return nil
+}
+
+// execNamespaces opens the namespaces exec joins (nsjoin.go) and says whether setgroups(2) is denied in the
+// container's user namespace. For a container an older rt created, which recorded none, they are the init's live
+// ones, as that rt joined them.
+func (c *Container) execNamespaces() (nsenter.Bootstrap, []*os.File, bool, error) {
+	if c.state.Namespaces == nil {
+		boot, err := joinBootstrap(c.state.InitPid)
+		if err != nil {
+			return boot, nil, false, fmt.Errorf("container %q namespaces: %w", c.ID(), err)
+		}
+		return boot, nil, procfs.SetgroupsDenied(strconv.Itoa(c.state.InitPid)), nil
+	}
+	boot, files, err := c.openNamespaces()
+	return boot, files, c.state.SetgroupsDenied, err
 }

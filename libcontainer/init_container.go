@@ -127,7 +127,9 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 		return err
 	}
 	if h := spec.Hooks; h != nil && len(h.StartContainer) > 0 {
-		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(), Bundle: cfg.Bundle}
+		// With the config's annotations, as runc's state for these hooks has them.
+		state := &specs.State{Version: specs.Version, ID: cfg.ID, Status: specs.StateRunning, Pid: os.Getpid(),
+			Bundle: cfg.Bundle, Annotations: spec.Annotations}
 		if err := runHooks("startContainer", h.StartContainer, state); err != nil {
 			return err
 		}

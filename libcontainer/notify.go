@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -68,7 +69,13 @@ func (c *Container) listenNotify() (int, error) {
 
 // forwardReady waits on the container's notify socket until the workload sends READY=1 (or the init exits), then
 // tells the caller's NOTIFY_SOCKET, with MAINPID=mainPid, and waits for the caller to have seen it (BARRIER=1).
-// With follow, it goes on passing the workload's later messages (STATUS=, STOPPING=...) until the init exits.
+// With follow, it goes on relaying STATUS= until the init exits.
+//
+// Only READY=1 and STATUS= pass, and rt alone picks MAINPID: everything reaches the caller from rt, as root, and
+// systemd believes root (sd_notify(3)), so a relayed MAINPID= would let the workload name any host process as the
+// unit's main process (which `systemctl stop` then signals), and WATCHDOG=trigger, STOPPING=1,
+// EXTEND_TIMEOUT_USEC= or FDSTORE= would steer the unit from inside the container. runc relays READY= only. The
+// socket is read without a control buffer, so fds the workload attaches are closed by the kernel (MSG_CTRUNC).
 func (c *Container) forwardReady(sock, mainPid int, follow bool) error {
 	defer unix.Close(sock)
 	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
@@ -86,15 +93,18 @@ func (c *Container) forwardReady(sock, mainPid int, follow bool) error {
 			}
 			return os.NewSyscallError("poll", err)
 		}
+		// The socket is drained before the init's exit is acted on: what the workload sent before it exited
+		// is handled in order.
 		if fds[0].Revents&unix.POLLIN != 0 {
 			n, _, err := unix.Recvfrom(sock, buf, 0)
 			if err != nil {
 				return fmt.Errorf("notify socket: %w", os.NewSyscallError("recvfrom", err))
 			}
-			switch {
-			case ready && follow:
-				_ = sendCaller(buf[:n])
-			case hasLine(buf[:n], "READY=1"):
+			status, isReady := notifyFilter(buf[:n])
+			if status != nil {
+				_ = sendCaller(status)
+			}
+			if isReady && !ready {
 				if err := notifyCaller(mainPid); err != nil || !follow {
 					return err
 				}
@@ -108,13 +118,18 @@ func (c *Container) forwardReady(sock, mainPid int, follow bool) error {
 	}
 }
 
-func hasLine(msg []byte, line string) bool {
+// notifyFilter reads one datagram from the workload: whether it says READY=1, and its last STATUS= line as a
+// message of its own (nil when it has none). Every other line is dropped (see forwardReady).
+func notifyFilter(msg []byte) (status []byte, ready bool) {
 	for _, l := range bytes.Split(msg, []byte("\n")) {
-		if string(l) == line {
-			return true
+		switch {
+		case string(l) == "READY=1":
+			ready = true
+		case bytes.HasPrefix(l, []byte("STATUS=")) && utf8.Valid(l):
+			status = l
 		}
 	}
-	return false
+	return status, ready
 }
 
 // callerSocket opens a datagram socket and names the caller's NOTIFY_SOCKET ("@name" is an abstract socket).

@@ -29,14 +29,19 @@ func (c *Container) Start() error {
 		}
 		c.notifyFd = sock
 	}
-	// The pidfd is taken while the init still waits on the fifo: opening the fifo releases it, and a workload that
-	// exits at once may have been reaped by the caller (a shim, a subreaper) before a pidfd taken after could name
-	// it. The process ran: that is a successful start.
-	pidfd, err := c.initPidfd()
+	// The pidfd before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper)
+	// before a pidfd could be had, and start would fail on a container that started.
+	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err == unix.ESRCH {
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
 	}
 	defer unix.Close(pidfd)
+	if !c.initAlive() {
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	}
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -103,21 +108,4 @@ func (c *Container) awaitFifo(fifo, pidfd int) error {
 			return classErr(ErrState, "container %q init exited before it was started", c.ID())
 		}
 	}
-}
-
-// initPidfd opens a pidfd of the container's init and checks, once it is open, that the pid still names the init
-// (its start time), so that a recycled pid is never waited on.
-func (c *Container) initPidfd() (int, error) {
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err == unix.ESRCH {
-		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
-	}
-	if err != nil {
-		return -1, fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
-	}
-	if !c.initAlive() {
-		unix.Close(pidfd)
-		return -1, classErr(ErrState, "container %q init exited before it was started", c.ID())
-	}
-	return pidfd, nil
 }

@@ -46,7 +46,12 @@ type State struct {
 	Created       time.Time         `json:"created"`
 	CgroupPaths   map[string]string `json:"cgroup_paths,omitempty"`
 	Notify        bool              `json:"notify,omitempty"` // readiness goes through <state>/notify
-	Config        *specs.Spec       `json:"config"`
+	// Namespaces are those the container was created with, as `exec` joins them (nsjoin.go); absent in the state
+	// (null) of a container an older rt created, which exec joins as the init has them.
+	Namespaces []NamespaceID `json:"namespaces"`
+	// SetgroupsDenied: setgroups(2) is denied in the container's user namespace (fixed once its maps exist).
+	SetgroupsDenied bool        `json:"setgroups_denied,omitempty"`
+	Config          *specs.Spec `json:"config"`
 }
 
 const (

@@ -353,6 +353,46 @@ func TestSaveLockedAndLoad(t *testing.T) {
 	}
 }
 
+// TestReadWithoutLock: Read answers while another process holds the container's lock, and a directory without a
+// state file (a create in progress) is ErrNotExist and left alone.
+func TestReadWithoutLock(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "c1")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{dir: dir, state: State{ID: "c1", InitPid: 7, Config: &specs.Spec{}}}
+	if err := c.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+	held, err := Load(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r, err := Read(root, "c1")
+	if err != nil {
+		t.Fatalf("Read while locked: %v", err)
+	}
+	if r.State().InitPid != 7 {
+		t.Errorf("Read state %+v, want init pid 7", r.State())
+	}
+	if err := r.Close(); err != nil || tryLock(t, dir) {
+		t.Errorf("Close of a Read container: %v; it must not touch the holder's lock", err)
+	}
+
+	creating := filepath.Join(root, "c2")
+	if err := os.Mkdir(creating, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(root, "c2"); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Read of a container without state: %v, want ErrNotExist", err)
+	}
+	if _, err := os.Stat(creating); err != nil {
+		t.Errorf("Read removed a container being created: %v", err)
+	}
+}
+
 // tryLock reports whether an exclusive flock on dir can be taken right now (and releases it).
 func tryLock(t *testing.T, dir string) bool {
 	t.Helper()

@@ -12,6 +12,11 @@
 //	probe signals CODE       print "ready", then "got SIGNAME" per signal; exit CODE after SIGTERM
 //	probe exit N             exit with status N
 //	probe alloc MIB          map and touch MIB MiB of anonymous memory, then print {"allocated": MIB}
+//	probe notifyseq [--exit] MSG...  send each MSG as its own datagram to $NOTIFY_SOCKET (one with FDSTORE=1
+//	                         carries an fd), print "sent", then exit 0 (--exit) or wait until killed
+//	probe stopnew PREFIX     print "watching", then SIGSTOP every process that appears in the pid namespace; one
+//	                         whose command line starts with PREFIX (it has exec'd) is killed ("late PID"), any
+//	                         other stays stopped ("stopped PID CMDLINE")
 //	probe swap A B [EVERY]   exchange the names A and B (renameat2 RENAME_EXCHANGE) in a loop until killed, with a
 //	                         pause of EVERY (a Go duration) between exchanges: the hostile sibling of the race
 //	                         tests; prints "ready" once the first exchange is done
@@ -90,6 +95,10 @@ func main() {
 		err = notify(strings.Join(args, "\n"))
 	case "alloc":
 		out, err = alloc(args)
+	case "notifyseq":
+		err = notifySeq(args)
+	case "stopnew":
+		err = stopNew(strings.Join(args, " "))
 	case "swap":
 		err = swap(args)
 	default:
@@ -406,6 +415,84 @@ func notify(msg string) error {
 	}
 	for {
 		_ = unix.Pause()
+	}
+}
+
+// notifySeq sends each message as its own datagram to $NOTIFY_SOCKET, as a hostile workload steering its unit
+// would: a message with FDSTORE=1 carries an fd (of /dev/null) as sd_pid_notify_with_fds(3) sends one.
+func notifySeq(args []string) error {
+	exit := len(args) > 0 && args[0] == "--exit"
+	if exit {
+		args = args[1:]
+	}
+	path := os.Getenv("NOTIFY_SOCKET")
+	if path == "" {
+		return errors.New("notifyseq: NOTIFY_SOCKET is not set")
+	}
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return os.NewSyscallError("socket", err)
+	}
+	null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: "/dev/null", Err: err}
+	}
+	for _, msg := range args {
+		var oob []byte
+		if strings.Contains(msg, "FDSTORE=1") {
+			oob = unix.UnixRights(null)
+		}
+		// Refused once the runtime has stopped listening (after READY=1 for start and run -d): sent anyway.
+		if err := unix.Sendmsg(fd, []byte(msg), oob, &unix.SockaddrUnix{Name: path}, 0); err != nil && err != unix.ECONNREFUSED {
+			return fmt.Errorf("notifyseq %s: %w", path, os.NewSyscallError("sendmsg", err))
+		}
+	}
+	fmt.Println("sent")
+	if exit {
+		return nil
+	}
+	for {
+		_ = unix.Pause()
+	}
+}
+
+// stopNew plays a container's root stopping a runtime helper that entered the container: it SIGSTOPs every
+// process that appears in its pid namespace, as early as it can see it. A process whose command line already
+// starts with prefix had exec'd its target before it was caught (too late to stop the helper) and is killed.
+func stopNew(prefix string) error {
+	seen := map[int]bool{}
+	pids := func() []int {
+		ents, _ := os.ReadDir("/proc")
+		var out []int
+		for _, e := range ents {
+			if pid, err := strconv.Atoi(e.Name()); err == nil {
+				out = append(out, pid)
+			}
+		}
+		return out
+	}
+	for _, pid := range pids() {
+		seen[pid] = true
+	}
+	fmt.Println("watching")
+	for {
+		for _, pid := range pids() {
+			if seen[pid] {
+				continue
+			}
+			seen[pid] = true
+			if unix.Kill(pid, unix.SIGSTOP) != nil {
+				continue // gone already
+			}
+			cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+			cmd := strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")
+			if strings.HasPrefix(cmd, prefix) {
+				_ = unix.Kill(pid, unix.SIGKILL)
+				fmt.Println("late", pid)
+				continue
+			}
+			fmt.Printf("stopped %d %q\n", pid, cmd)
+		}
 	}
 }
 
