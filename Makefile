@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers test-cri bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -39,8 +39,8 @@ bundle: rt probe
 demo: deps rt bundle
 	@scripts/demo.sh $(BUILD)/bundle
 
-## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 (UML), managers
-test: deps rt probe unit lint integration conformance test-cgroupv2 test-managers fuzz-short
+## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 (UML), managers, CRI
+test: deps rt probe unit lint integration conformance test-cgroupv2 test-managers test-cri fuzz-short
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
@@ -70,6 +70,10 @@ test-cgroupv2: rt probe
 ## test-managers: podman, containerd and Docker Engine driving ./rt (Docker: runc and rt side by side)
 test-managers: rt
 	@tests/managers/run.sh
+
+## test-cri: critest through containerd 2.4's CRI on runc 1.5.3 and on ./rt; fails on a test only rt fails
+test-cri: rt
+	@tests/cri/run.sh
 
 ## bench: rt against runc and crun, side by side, with ratios
 bench: rt bundle

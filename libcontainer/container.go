@@ -159,17 +159,19 @@ func List(root string) ([]string, error) {
 }
 
 // Signal sends sig to the container's init, or with all to every process in its cgroup. Signalling a stopped
-// container is an ErrState error, as in runc.
+// container without all is an ErrState error, as in runc, with runc's text (errNotRunning).
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	status := c.Status()
 	if all {
+		// runc's kill --all drops its ErrNotRunning: a stopped container is no error. SIGKILL still sweeps the
+		// cgroup, for processes that outlived an init that shared its pid namespace.
 		if status == Stopped && sig != unix.SIGKILL {
-			return classErr(ErrState, "container %q is not running", c.ID())
+			return nil
 		}
 		return c.cgroup().Signal(sig)
 	}
 	if status == Stopped {
-		return classErr(ErrState, "container %q is not running", c.ID())
+		return errNotRunning
 	}
 	if err := c.signalInit(sig); err != nil {
 		return err
@@ -186,13 +188,13 @@ func (c *Container) signalInit(sig syscall.Signal) error {
 	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
 	if err != nil {
 		if err == unix.ESRCH {
-			return classErr(ErrState, "container %q is not running", c.ID())
+			return errNotRunning
 		}
 		return os.NewSyscallError("pidfd_open", err)
 	}
 	defer unix.Close(fd)
 	if !c.initAlive() {
-		return classErr(ErrState, "container %q is not running", c.ID())
+		return errNotRunning
 	}
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return os.NewSyscallError("pidfd_send_signal", err)
@@ -275,7 +277,7 @@ func (c *Container) destroy() error {
 // Pause freezes the container's cgroup.
 func (c *Container) Pause() error {
 	if st := c.Status(); st != Running && st != Created {
-		return classErr(ErrState, "container %q is %s, not running", c.ID(), st)
+		return errNotRunning
 	}
 	return c.cgroup().Freeze()
 }

@@ -14,6 +14,11 @@ var (
 	ErrConfig    = errors.New("invalid config")
 )
 
+// errNotRunning is runc's ErrNotRunning, word for word: containerd's runc shim takes a kill error as "the process
+// already exited" only when its text contains "container not running" (checkKillError in
+// cmd/containerd-shim-runc-v2/process/utils.go); any other text fails the stop of the container and of its pod.
+var errNotRunning = classErr(ErrState, "container not running")
+
 // classed is an error of one of the classes above whose message does not repeat the class's name.
 type classed struct {
 	err   error

@@ -11,7 +11,8 @@ pkgs=(
 	iproute2 procps util-linux e2fsprogs    # ip, ps, unshare/losetup, mkfs for test devices
 	uidmap                                  # newuidmap/newgidmap for rootless containers with subordinate ids
 	hyperfine time                          # benchmarks
-	jq strace                               # the UML guest's checks; debugging
+	jq strace                               # the UML guest's checks, test-cri's reports; debugging
+	iptables                                # the CNI portmap plugin under make test-cri
 )
 if [ -n "${RT_EXTRA_PKGS:-}" ]; then
 	read -r -a extra <<<"$RT_EXTRA_PKGS"

@@ -120,3 +120,34 @@ func isZombie(pid int) bool {
 	i := strings.LastIndexByte(b, ')')
 	return i > 0 && len(b) > i+2 && b[i+2] == 'Z'
 }
+
+// TestKillExited: signalling or pausing a container whose process has exited fails with runc's exact text,
+// "container not running", which containerd's runc shim matches to treat the stop as done (its checkKillError);
+// kill --all of it succeeds, as runc's does; and once it is deleted, kill and delete say runc's "does not exist".
+func TestKillExited(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("true"))
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	mustRT(t, "start", id)
+	waitStatus(t, id, "stopped")
+	for _, args := range [][]string{{"kill", id, "KILL"}, {"kill", id}, {"pause", id}} {
+		r := rt(t, args...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, "container not running") {
+			t.Errorf("%v: %v, want exit 1 and \"container not running\"", args, r)
+		}
+	}
+	for _, sig := range []string{"TERM", "KILL"} {
+		if r := rt(t, "kill", "--all", id, sig); r.Code != 0 {
+			t.Errorf("kill --all %s of a stopped container: %v, want exit 0", sig, r)
+		}
+	}
+	mustRT(t, "delete", id)
+	// The shim also takes "does not exist" from delete as "already gone" (Init.delete).
+	for _, args := range [][]string{{"kill", id, "KILL"}, {"delete", id}} {
+		if r := rt(t, args...); r.Code != 1 || !strings.Contains(r.Stderr, "does not exist") {
+			t.Errorf("%v of a deleted container: %v, want exit 1 and \"does not exist\"", args, r)
+		}
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+}
