@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-managers test-cri bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-cgroupv2 test-lsm test-managers test-cri bench fuzz fuzz-short clean help
 
 all: rt
 
@@ -39,8 +39,8 @@ bundle: rt probe
 demo: deps rt bundle
 	@scripts/demo.sh $(BUILD)/bundle
 
-## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 (UML), managers, CRI
-test: deps rt probe unit lint integration conformance test-cgroupv2 test-managers test-cri fuzz-short
+## test: everything CI runs — unit tests, lint, integration, conformance, cgroup v2 and AppArmor (UML), managers, CRI
+test: deps rt probe unit lint integration conformance test-cgroupv2 test-lsm test-managers test-cri fuzz-short
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
@@ -66,6 +66,10 @@ conformance: rt
 ## test-cgroupv2: cgroup v2 enforcement tests inside User-mode Linux (a pure v2 kernel)
 test-cgroupv2: rt probe
 	@tests/uml/run.sh
+
+## test-lsm: AppArmor profiles under a kernel that enforces them (UML), for rt and runc v1.5.3, in one boot
+test-lsm: rt peers
+	@tests/uml/lsm.sh
 
 ## test-managers: podman, containerd and Docker Engine driving ./rt (Docker: runc and rt side by side)
 test-managers: rt

@@ -34,6 +34,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
+	process = inheritLabel(process, c.state.Config.Process)
 	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
 		return 0, err
@@ -105,6 +106,19 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		return 0, err
 	}
 	return pid, nil
+}
+
+// inheritLabel gives an exec'd process without a SELinux label of its own the container's, as runc 1.5 does (its
+// container config keeps process.selinuxLabel, and exec -p falls back to it). Not so the AppArmor profile: runc
+// keeps none for the container, so `runc exec -p process.json` without apparmorProfile runs unconfined, and so
+// does rt's (make test-lsm checks both).
+func inheritLabel(p, container *specs.Process) *specs.Process {
+	if p.SelinuxLabel != "" || container == nil || container.SelinuxLabel == "" {
+		return p
+	}
+	inherited := *p
+	inherited.SelinuxLabel = container.SelinuxLabel
+	return &inherited
 }
 
 // execStepTimeout bounds each read from and write to the process entering the container during exec's handshake:

@@ -19,13 +19,13 @@ import (
 // has already refused either field on a host without that LSM.
 func applyLSM(proc *os.File, p *specs.Process) error {
 	if p.ApparmorProfile != "" {
-		// AppArmor's own attr directory since Linux 5.8, the shared attr/exec before; runc's apparmor.ApplyProfile
-		// writes "exec NAME" to the same two files in the same order.
-		err := writeAttr(proc, "apparmor/exec", "exec "+p.ApparmorProfile)
-		if errors.Is(err, unix.ENOENT) {
-			err = writeAttr(proc, "exec", "exec "+p.ApparmorProfile)
-		}
-		if err != nil {
+		attr := apparmorExecAttr(proc)
+		if err := writeAttr(proc, attr, "exec "+p.ApparmorProfile); err != nil {
+			if attr == apparmorAttr && errors.Is(err, unix.ENOENT) {
+				// The file is there (apparmorExecAttr opened it): AppArmor's change_onexec refuses a name it has no
+				// profile for with ENOENT.
+				return fmt.Errorf("process.apparmorProfile %q: profile not loaded in the kernel: %w", p.ApparmorProfile, err)
+			}
 			return fmt.Errorf("process.apparmorProfile %q: %w", p.ApparmorProfile, err)
 		}
 	}
@@ -37,6 +37,20 @@ func applyLSM(proc *os.File, p *specs.Process) error {
 	}
 	return nil
 }
+
+// apparmorExecAttr is the attr file AppArmor's change_onexec is written to: AppArmor's own attr/apparmor/exec where
+// the kernel has that directory (Linux 5.8+), the shared attr/exec before. Decided by what the kernel offers, as
+// runc's apparmor.setProcAttr does (it stats /proc/self/attr/apparmor/exec), never by a write's error: ENOENT from
+// the write means the profile is not loaded.
+func apparmorExecAttr(proc *os.File) string {
+	if procfs.Has(proc, "thread-self/attr/"+apparmorAttr) {
+		return apparmorAttr
+	}
+	return "exec"
+}
+
+// apparmorAttr is AppArmor's own exec attr file, under thread-self/attr.
+const apparmorAttr = "apparmor/exec"
 
 // writeAttr writes value to thread-self/attr/name under proc. thread-self is procfs's plain symlink to
 // <pid>/task/<tid>, the calling thread.
@@ -70,6 +84,10 @@ var (
 	// selinuxfsPath is where selinuxfs is mounted when SELinux is enabled (go-selinux looks there first).
 	selinuxfsPath = "/sys/fs/selinux"
 )
+
+// errSelinuxOff is runc's refusal of a SELinux label where SELinux is off (libcontainer/configs/validate, and
+// validateProcessSpec for exec), word for word.
+const errSelinuxOff = "selinux label is specified in config, but selinux is disabled or not supported"
 
 // selinuxMagic is SELINUX_MAGIC (include/uapi/linux/magic.h), the f_type of selinuxfs.
 const selinuxMagic = 0xf97cff8c

@@ -127,3 +127,32 @@ func TestValidateAppArmorEnabled(t *testing.T) {
 		t.Errorf("validateProcessAttrs with AppArmor enabled: %v", err)
 	}
 }
+
+// TestInheritLabel: an exec'd process without a SELinux label of its own gets the container's (runc 1.5); its own
+// wins; the AppArmor profile is never inherited (runc 1.5); the caller's process is not changed.
+func TestInheritLabel(t *testing.T) {
+	ctr := &specs.Process{ApparmorProfile: "ctr-profile", SelinuxLabel: "ctr-label"}
+	tests := []struct {
+		name                   string
+		process, container     *specs.Process
+		wantProfile, wantLabel string
+	}{
+		{name: "inherits the label, not the profile", process: &specs.Process{}, container: ctr, wantLabel: "ctr-label"},
+		{name: "own label wins", process: &specs.Process{SelinuxLabel: "own"}, container: ctr, wantLabel: "own"},
+		{name: "own profile kept", process: &specs.Process{ApparmorProfile: "own"}, container: ctr, wantProfile: "own", wantLabel: "ctr-label"},
+		{name: "unlabelled container", process: &specs.Process{}, container: &specs.Process{}},
+		{name: "no container process", process: &specs.Process{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := *tc.process
+			got := inheritLabel(tc.process, tc.container)
+			if got.ApparmorProfile != tc.wantProfile || got.SelinuxLabel != tc.wantLabel {
+				t.Errorf("inheritLabel = profile %q label %q, want %q %q", got.ApparmorProfile, got.SelinuxLabel, tc.wantProfile, tc.wantLabel)
+			}
+			if tc.process.ApparmorProfile != before.ApparmorProfile || tc.process.SelinuxLabel != before.SelinuxLabel {
+				t.Errorf("the caller's process was changed: %+v", tc.process)
+			}
+		})
+	}
+}

@@ -289,7 +289,9 @@ func validateHooks(h *specs.Hooks) error {
 
 // validateLinuxAttrs refuses, naming the JSON path, what rt cannot honour on this host, before anything is created:
 // the per-process attributes (validateProcessAttrs), linux.personality (personality.go), linux.memoryPolicy
-// (mempolicy.go), linux.intelRdt (rdt.go) and linux.netDevices (netdev.go).
+// (mempolicy.go), linux.intelRdt (rdt.go) and linux.netDevices (netdev.go). linux.mountLabel is accepted and not
+// applied: runtime-tools' linux_mount_label expects a host without SELinux to run it (runc passes context= to the
+// mounts, which then fail).
 func validateLinuxAttrs(spec *specs.Spec) error {
 	if p := spec.Process; p != nil {
 		if err := validateProcessAttrs(p, "process"); err != nil {
@@ -350,10 +352,8 @@ func validateProcessAttrs(p *specs.Process, prefix string) error {
 			return fieldError(prefix+".apparmorProfile", "%q: AppArmor is not enabled on this host", p.ApparmorProfile)
 		}
 	}
-	if p.SelinuxLabel != "" {
-		if !isFS(selinuxfsPath, selinuxMagic) {
-			return fieldError(prefix+".selinuxLabel", "%q: SELinux is not enabled on this host", p.SelinuxLabel)
-		}
+	if p.SelinuxLabel != "" && !isFS(selinuxfsPath, selinuxMagic) {
+		return fieldError(prefix+".selinuxLabel", "%q: %s", p.SelinuxLabel, errSelinuxOff)
 	}
 	return nil
 }

@@ -496,7 +496,7 @@ func TestValidateLinuxAttrs(t *testing.T) {
 		{name: "affinity backwards", mutate: affinity("3-1", ""), field: "process.execCPUAffinity.initial", want: "backwards"},
 
 		{name: "apparmor without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" }, field: "process.apparmorProfile", want: "AppArmor is not enabled on this host"},
-		{name: "selinux without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, field: "process.selinuxLabel", want: "SELinux is not enabled on this host"},
+		{name: "selinux without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" }, field: "process.selinuxLabel", want: "selinux label is specified in config, but selinux is disabled or not supported"},
 
 		{name: "personality LINUX", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux} }},
 		{name: "personality LINUX32", mutate: func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} }},

@@ -8,6 +8,7 @@ pkgs=(
 	shellcheck                              # lint
 	runc crun                               # peers the tests and benchmarks compare against
 	user-mode-linux                         # a pure cgroup v2 kernel for the enforcement tests
+	apparmor                                # apparmor_parser: loads test-lsm's profiles into the UML guest
 	iproute2 procps util-linux e2fsprogs    # ip, ps, unshare/losetup, mkfs for test devices
 	uidmap                                  # newuidmap/newgidmap for rootless containers with subordinate ids
 	hyperfine time                          # benchmarks

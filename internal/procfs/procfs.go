@@ -58,6 +58,20 @@ func Write(proc *os.File, path, value string, resolve uint64) error {
 	return nil
 }
 
+// Has reports whether path exists under proc, a trusted procfs handle, resolved as Write resolves it: for asking
+// what the kernel offers (an attr file of one LSM) without opening the file.
+func Has(proc *os.File, path string) bool {
+	fd, err := unix.Openat2(int(proc.Fd()), path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return false
+	}
+	unix.Close(fd)
+	return true
+}
+
 // SetgroupsDenied reports whether setgroups(2) is denied in the user namespace of process pid ("self" or a number):
 // /proc/<pid>/setgroups says "deny" (user_namespaces(7)). A file that cannot be read (a kernel before 3.19) denies
 // nothing.

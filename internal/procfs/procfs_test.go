@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -53,5 +54,30 @@ func TestIDMapText(t *testing.T) {
 				t.Errorf("IDMapText = %q, want %q", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHas: a file under the handle is there, a missing one is not, and neither is one reached by leaving the handle
+// (an absolute symlink), as Write resolves it.
+func TestHas(t *testing.T) {
+	dir := t.TempDir()
+	outside := t.TempDir()
+	for _, f := range []string{filepath.Join(dir, "present"), filepath.Join(outside, "file")} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	proc, err := os.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Close()
+	for path, want := range map[string]bool{"present": true, "missing": false, "out/file": false} {
+		if got := Has(proc, path); got != want {
+			t.Errorf("Has(%q) = %v, want %v", path, got, want)
+		}
 	}
 }

@@ -268,7 +268,7 @@ func TestProcessAttrsRefused(t *testing.T) {
 		{name: "apparmorProfile without AppArmor", mutate: func(s *specs.Spec) { s.Process.ApparmorProfile = "runtime/default" },
 			want: "process.apparmorProfile"},
 		{name: "selinuxLabel without SELinux", mutate: func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
-			want: "process.selinuxLabel"},
+			want: `process.selinuxLabel: "system_u:system_r:container_t:s0": selinux label is specified in config, but selinux is disabled or not supported`},
 		{name: "unknown scheduler policy", mutate: func(s *specs.Spec) { s.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_FOO"} },
 			want: `process.scheduler.policy: unknown policy "SCHED_FOO"`, rtOnly: runcLacksExtras},
 		{name: "ioPriority out of range", mutate: func(s *specs.Spec) {
@@ -298,6 +298,35 @@ func TestProcessAttrsRefused(t *testing.T) {
 			}
 			oneLine(t, r, tc.want)
 			assertNoLeak(t, root, id, b)
+		})
+	}
+}
+
+// TestExecLSMRefused: on this host (no AppArmor, no SELinux) exec --apparmor and --process-label fail with 255
+// (runc's exec failure status), rt's one line naming the field, and no process is left in the container.
+func TestExecLSMRefused(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, sleeper)
+	id, _ := runDetached(t, b)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "apparmor", args: []string{"--apparmor", "runtime/default"}, want: `process.apparmorProfile: "runtime/default"`},
+		{name: "process-label", args: []string{"--process-label", "system_u:system_r:container_t:s0"},
+			want: `process.selinuxLabel: "system_u:system_r:container_t:s0": selinux label is specified in config, but selinux is disabled or not supported`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"exec"}, tc.args...), id, "true")
+			r := rt(t, args...)
+			if r.Code != 255 {
+				t.Errorf("exec %v: %v, want exit 255", tc.args, r)
+			}
+			oneLine(t, r, tc.want)
+			if pids := processesRootedIn(b); len(pids) != 1 {
+				t.Errorf("processes in the container after the failed exec: %v, want only its init", pids)
+			}
 		})
 	}
 }

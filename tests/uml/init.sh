@@ -1,7 +1,8 @@
 #!/bin/sh
 # PID 1 of the User-mode Linux guest booted by tests/uml/run.sh. Never a distro
 # init: with hostfs the guest sees the host's real files (shared/notes/uml.md,
-# DANGER), so this script only mounts, pivots and runs tests/uml/guest.sh.
+# DANGER), so this script only mounts, pivots and runs tests/uml/guest.sh (or
+# the script named by rtuml_guest= on the kernel command line, e.g. lsm-guest.sh).
 #
 # Safety, in layers:
 #   1. run.sh boots with `rootflags=/ ro`: the hostfs root is read-only, so a
@@ -26,10 +27,13 @@ poweroff_now() {
 mount -t proc proc /proc || poweroff_now
 
 results=
+guest=guest.sh
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
 	case $arg in
 	rtuml_results=/*) results=${arg#rtuml_results=} ;;
+	rtuml_guest=*/*) ;; # a script of tests/uml only (run.sh checks it too)
+	rtuml_guest=?*) guest=${arg#rtuml_guest=} ;;
 	esac
 done
 [ -n "$results" ] || poweroff_now
@@ -84,6 +88,6 @@ umount -l /.oldroot || fail "umount old root"
 cd / || fail "cd /"
 
 here=$(dirname "$0")
-"$here/guest.sh" "$results"
+"$here/$guest" "$results"
 echo $? >"$results/status"
 poweroff_now

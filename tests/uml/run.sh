@@ -10,6 +10,9 @@
 #   UML_MEM       guest memory (default 1G)
 #   UML_RESULTS   results directory (default a new build/uml/<runtime>.XXXXXX)
 #   UML_VERBOSE   1: show every check's diagnostics, not only the failures
+#   UML_GUEST     the checks to run: a script in tests/uml (default guest.sh)
+#   UML_KARGS     more kernel arguments (e.g. lsm=apparmor for tests/uml/lsm.sh)
+#   RTUML_*       passed to the guest's script as they are, through $results/env
 #
 # The guest's root is a read-only hostfs view of / under a tmpfs overlay (see
 # init.sh); the only host path it can write is the results directory. Exit
@@ -28,6 +31,9 @@ runtime=$(realpath "$runtime")
 [[ -x $runtime ]] || { echo "run.sh: runtime $runtime is not executable" >&2; exit 1; }
 timeout_s=${UML_TIMEOUT:-420}
 mem=${UML_MEM:-1G}
+guest=${UML_GUEST:-guest.sh}
+[[ $guest != */* && -x $here/$guest ]] || { echo "run.sh: UML_GUEST $guest is not a script in $here" >&2; exit 1; }
+read -r -a kargs <<<"${UML_KARGS:-}"
 command -v linux >/dev/null || { echo "run.sh: 'linux' (Debian user-mode-linux) is not installed" >&2; exit 1; }
 
 if [[ -n ${UML_RESULTS:-} ]]; then
@@ -46,6 +52,9 @@ rm -f "$results/status" "$results/guest.log"
 {
 	printf 'RUNTIME=%q\n' "$runtime"
 	printf 'VERBOSE=%q\n' "${UML_VERBOSE:-0}"
+	for v in "${!RTUML_@}"; do
+		printf '%s=%q\n' "$v" "${!v}"
+	done
 } >"$results/env"
 
 # UML 6.1 cannot restore FPU state on hosts with a large XSAVE area (AVX-512,
@@ -61,7 +70,7 @@ start=$(date +%s.%N)
 # setsid: the UML kernel spawns several host processes; a process group of
 # their own lets a timeout kill all of them and nothing else.
 LD_PRELOAD=$shim setsid linux "mem=$mem" rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
-	pty.legacy_count=0 con=null "rtuml_results=$results" \
+	pty.legacy_count=0 con=null "rtuml_results=$results" "rtuml_guest=$guest" "${kargs[@]}" \
 	</dev/null >"$results/console.log" 2>&1 &
 uml=$!
 kill_uml() {
