@@ -23,6 +23,10 @@ var deleteCommand = &cli.Command{
 			if err != nil {
 				return err
 			}
+			if libcontainer.ValidateID(id) == nil {
+				// What a create killed before its state directory was in place left, which no state records.
+				defer libcontainer.RemovePending(cliCtx.String("root"), id)
+			}
 			if c, err := libcontainer.Read(cliCtx.String("root"), id); err == nil {
 				if err := c.Kill(); err != nil {
 					return err
@@ -33,6 +37,10 @@ var deleteCommand = &cli.Command{
 		// Managers call delete --force after the container is gone; runc answers 0.
 		if errors.Is(err, libcontainer.ErrNotExist) && force {
 			return nil
+		}
+		if errors.Is(err, libcontainer.ErrUnreadable) && force {
+			id, _ := idArg(cliCtx)
+			return libcontainer.RemoveUnreadable(cliCtx.String("root"), id)
 		}
 		if err != nil {
 			return err

@@ -585,6 +585,30 @@ func (m *Manager) Destroy() error {
 	return nil
 }
 
+// RemoveIdle removes the cgroup directories once no process is left in them, waiting up to the same bound as
+// Destroy, and signals nothing. It is for a cgroup that a killed create recorded before it could know the cgroup
+// was its own (it records first, then creates): the processes in it may be another container's. The bootstrap
+// child of a killed create leaves by itself, as its socket reads EOF.
+func (m *Manager) RemoveIdle() error {
+	if len(m.paths) == 0 {
+		return nil
+	}
+	err := poll(destroyTimeout, func(int) (bool, error) {
+		err := m.removeDirs()
+		if err == nil {
+			return true, nil
+		}
+		if errors.Is(err, unix.EBUSY) || errors.Is(err, unix.ENOTEMPTY) {
+			return false, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	return nil
+}
+
 func (m *Manager) removeDirs() error {
 	for _, d := range m.dirs() {
 		if err := rmdirTree(d); err != nil {

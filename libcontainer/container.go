@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -22,7 +24,8 @@ type Container struct {
 	lock     *os.File
 	state    State
 	cg       *cgroups.Manager
-	notifyFd int // the bound notify socket between Start and AwaitReady; 0 when none
+	notifyFd int  // the bound notify socket between Start and AwaitReady; 0 when none
+	creator  bool // this process is the container's create, at work on it (state.Creating is ours)
 }
 
 // ID is the container's id.
@@ -86,6 +89,17 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// lockHeld reports whether another open file holds the lock on dir: a reader that did not take the lock asks it
+// whether the creator of an uncommitted state is still at work.
+func lockHeld(dir string) bool {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
 // Load opens and locks the container id under root. An unknown id is ErrNotExist; so is a directory whose creator
 // died before writing its state (it is removed).
 func Load(root, id string) (*Container, error) {
@@ -113,9 +127,34 @@ func Load(root, id string) (*Container, error) {
 	}
 	if err != nil {
 		lock.Close()
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) || len(data) == 0 {
+			return nil, classErr(ErrUnreadable, "container %q: read state: %w", id, err)
+		}
 		return nil, fmt.Errorf("container %q: read state: %w", id, err)
 	}
 	return c, nil
+}
+
+// RemoveUnreadable removes the state directory of container id whose state.json is unreadable (ErrUnreadable), for
+// `delete --force`: with the state gone, what it recorded cannot be found, and after the machine crash that tears
+// a state nothing of it is left but the directory.
+func RemoveUnreadable(root, id string) error {
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	dir := filepath.Join(root, id)
+	lock, err := lockDir(dir)
+	if err != nil {
+		return fmt.Errorf("container %q: %w", id, err)
+	}
+	defer lock.Close()
+	slog.Warn(fmt.Sprintf("container %q: state.json unreadable: removing its state directory only", id))
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
 }
 
 // Read opens container id under root without taking its lock, to look at it: `state` and `list` answer even while
@@ -196,9 +235,11 @@ func (c *Container) signalInit(sig syscall.Signal) error {
 	if !c.initAlive() {
 		return errNotRunning
 	}
+	crashpoint("kill:checked")
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return os.NewSyscallError("pidfd_send_signal", err)
 	}
+	crashpoint("kill:signalled")
 	return nil
 }
 
@@ -212,6 +253,7 @@ func (c *Container) Delete(force bool) error {
 	if err := c.kill(); err != nil {
 		return err
 	}
+	crashpoint("delete:killed")
 	return c.destroy()
 }
 
@@ -258,11 +300,21 @@ func waitPidfd(fd int) error {
 
 // destroy removes what the container holds on the host once its processes are gone, then runs the poststop hooks
 // (their failures are logged, not returned: runtime-spec config.md "poststop").
+//
+// The state of a create that was killed half-way (state.Creating) is removed the same way, with two differences:
+// its poststop hooks do not run, as for a create that fails; and without a recorded init, the cgroup may not be
+// its own (create records the paths before it makes the directories, and refuses a cgroup that has processes), so
+// it is only removed once empty, and left with a warning if another's processes stay in it.
 func (c *Container) destroy() error {
-	if err := c.cgroup().Destroy(); err != nil {
+	if c.state.Creating && c.state.InitPid == 0 {
+		if err := c.cgroup().RemoveIdle(); err != nil {
+			slog.Warn(fmt.Sprintf("container %q: left its cgroup, which has processes rt did not record: %v", c.ID(), err))
+		}
+	} else if err := c.cgroup().Destroy(); err != nil {
 		return fmt.Errorf("remove cgroup: %w", err)
 	}
-	if hooks := c.state.Config.Hooks; hooks != nil && len(hooks.Poststop) > 0 {
+	crashpoint("delete:cgroup")
+	if hooks := c.state.Config.Hooks; hooks != nil && len(hooks.Poststop) > 0 && !c.state.Creating {
 		state := c.OCIState()
 		state.Status = specs.StateStopped
 		state.Pid = 0

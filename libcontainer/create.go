@@ -41,23 +41,21 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		return nil, fmt.Errorf("state root: %w", err)
 	}
 	dir := filepath.Join(root, id)
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return nil, classErr(ErrExist, "container %q already exists", id)
-		}
-		return nil, fmt.Errorf("state directory: %w", err)
+	if _, err := os.Lstat(dir); err == nil {
+		return nil, classErr(ErrExist, "container %q already exists", id)
 	}
-	lock, err := lockDir(dir)
+	tmp, lock, err := newStateDir(root, id)
 	if err != nil {
-		_ = os.Remove(dir)
 		return nil, err
 	}
-	c = &Container{dir: dir, lock: lock, state: State{
-		ID:      id,
-		Bundle:  opts.Bundle,
-		Rootfs:  rootfs,
-		Created: time.Now().UTC(),
-		Config:  spec,
+	crashpoint("create:mkdir")
+	c = &Container{dir: tmp, lock: lock, creator: true, state: State{
+		ID:       id,
+		Bundle:   opts.Bundle,
+		Rootfs:   rootfs,
+		Created:  time.Now().UTC(),
+		Creating: true,
+		Config:   spec,
 	}}
 	devs := newNetDevMove(spec) // linux.netDevices, moved once the init's namespaces exist
 	defer func() {
@@ -67,18 +65,39 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			if c.cg != nil {
 				_ = c.cg.Destroy()
 			}
-			_ = os.RemoveAll(dir)
+			_ = os.RemoveAll(c.dir)
 			c.Close()
 		}
 		devs.Close()
 	}()
 
-	if err := c.setupNotify(spec); err != nil {
+	// The notify socket lives in the state directory, which goes with the container whatever happens.
+	if err := c.setupNotify(spec, dir); err != nil {
 		return c, err
 	}
-	if err := c.createCgroup(); err != nil {
+	// Record before acting: the directory appears as <root>/<id> with its state.json in it, which names the
+	// cgroup paths about to be created (and, once cloned, the init), so that whenever a create is killed,
+	// `state`, `list` and `delete` find what it made. Renamed whole: no command ever sees <id> without a state.
+	cg, err := c.cgroupManager()
+	if err != nil {
 		return c, err
 	}
+	c.state.CgroupPaths = cg.Paths()
+	if err := c.saveLocked(); err != nil {
+		return c, err
+	}
+	if err := unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE); err != nil {
+		if err == unix.EEXIST {
+			return c, classErr(ErrExist, "container %q already exists", id)
+		}
+		return c, fmt.Errorf("state directory: %w", &os.LinkError{Op: "rename", Old: tmp, New: dir, Err: err})
+	}
+	c.dir = dir
+	crashpoint("create:recorded")
+	if err := c.createCgroup(cg); err != nil {
+		return c, err
+	}
+	crashpoint("create:cgroup")
 	fifo, err := c.makeFifo()
 	if err != nil {
 		return c, err
@@ -104,9 +123,10 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return c, err
 	}
+	crashpoint("create:started")
 	defer func() {
 		if retErr != nil {
-			if p.pid > 0 {
+			if p.pid > 0 && c.state.InitPid == 0 {
 				c.state.InitPid = p.pid // so the deferred cleanup kills what is left
 			}
 			p.abort()
@@ -115,6 +135,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := p.place(c.cg.Apply, oomScoreAdj(spec.Process)); err != nil {
 		return c, err
 	}
+	crashpoint("create:placed")
 	boot := initBootstrap(spec.Linux)
 	if err := p.sendBootstrap(&boot); err != nil {
 		return c, err
@@ -123,6 +144,15 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return c, err
 	}
+	crashpoint("create:pid-read")
+	// The init's pid and start time are recorded before anything else is done with it.
+	if err := c.recordInit(pid); err != nil {
+		return c, err
+	}
+	if err := c.saveLocked(); err != nil {
+		return c, err
+	}
+	crashpoint("create:pid")
 	// Done from outside, in the container's namespaces, before the init gets its config.
 	if err := devs.Move(pid); err != nil {
 		return c, err
@@ -133,6 +163,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err := p.sendConfig(cfg); err != nil {
 		return c, err
 	}
+	crashpoint("create:config")
 	ready, err := p.serve(initRequests{
 		hooks:   func() ([]byte, error) { return c.runCreateHooks(pid) },
 		console: opts.IO.Console,
@@ -144,18 +175,26 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if !ready {
 		return c, p.exited()
 	}
+	crashpoint("create:ready-read")
 	if err := c.setResources(); err != nil {
 		return c, err
 	}
-	if err := c.recordInit(pid); err != nil {
-		return c, err
-	}
+	crashpoint("create:ready")
 	if c.state.Namespaces, c.state.SetgroupsDenied, err = recordNamespaces(pid, spec.Linux); err != nil {
 		return c, err
 	}
+	// Commit: the state without Creating, then the message the init waits for before it blocks on the fifo. An
+	// init whose create dies before this point never gets it and exits (awaitCommit).
+	c.state.Creating = false
 	if err := c.saveLocked(); err != nil {
 		return c, err
 	}
+	crashpoint("create:saved")
+	if err := p.commit(); err != nil {
+		return c, err
+	}
+	crashpoint("create:committed")
+	c.creator = false
 	return c, nil
 }
 
@@ -170,28 +209,38 @@ func (c *Container) recordInit(pid int) error {
 	return nil
 }
 
-func (c *Container) createCgroup() error {
+// cgroupManager resolves the container's cgroup paths from linux.cgroupsPath; nothing is created yet.
+func (c *Container) cgroupManager() (*cgroups.Manager, error) {
 	var cgPath string
-	var res *specs.LinuxResources
 	if l := c.state.Config.Linux; l != nil {
-		cgPath, res = l.CgroupsPath, l.Resources
+		cgPath = l.CgroupsPath
 	}
 	m, err := cgroups.New(cgPath, c.state.ID)
 	if err != nil {
-		return fmt.Errorf("linux.cgroupsPath: %w", err)
+		return nil, fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	return m, nil
+}
+
+// createCgroup makes the cgroup m, whose paths the state has recorded.
+func (c *Container) createCgroup(m *cgroups.Manager) error {
+	var res *specs.LinuxResources
+	if l := c.state.Config.Linux; l != nil {
+		res = l.Resources
 	}
 	if err := m.Create(res); err != nil {
 		// Without privilege and without a delegated subtree there is no cgroup to make: go on without one, with
-		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then.
+		// a warning, as runc's --rootless auto does. Limits asked for cannot be had then. The next save (the
+		// init's pid) forgets the paths.
 		if os.Geteuid() != 0 && errors.Is(err, os.ErrPermission) && !hasLimits(res) {
 			slog.Warn("no cgroup for the container: " + err.Error())
 			c.cg = cgroups.Load(nil)
+			c.state.CgroupPaths = nil
 			return nil
 		}
 		return fmt.Errorf("create cgroup: %w", err)
 	}
 	c.cg = m
-	c.state.CgroupPaths = m.Paths()
 	// A realtime scheduler for the init needs the cgroup's realtime bandwidth before the init runs (cpu.rt_* of
 	// a new v1 cgroup start at 0), so that pair is written now, the other limits once the init is ready.
 	if res != nil && res.CPU != nil && (res.CPU.RealtimeRuntime != nil || res.CPU.RealtimePeriod != nil) {

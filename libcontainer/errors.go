@@ -12,6 +12,9 @@ var (
 	ErrInvalidID = errors.New("invalid container id")
 	ErrState     = errors.New("container is not in the right state")
 	ErrConfig    = errors.New("invalid config")
+	// ErrUnreadable is a state.json that does not parse: only a machine crash tears one (see saveLocked), after
+	// which nothing it recorded exists any more, so `delete --force` may remove its directory (RemoveUnreadable).
+	ErrUnreadable = errors.New("container state is unreadable")
 )
 
 // errNotRunning is runc's ErrNotRunning, word for word: containerd's runc shim takes a kill error as "the process

@@ -69,6 +69,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err != nil {
 		return 0, err
 	}
+	crashpoint("exec:started")
 	defer func() {
 		if retErr != nil {
 			p.abort()
@@ -90,6 +91,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := p.place(nil, process.OOMScoreAdj); err != nil {
 		return 0, err
 	}
+	crashpoint("exec:placed")
 	if err := p.sendBootstrap(&boot); err != nil {
 		return 0, err
 	}
@@ -97,9 +99,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err != nil {
 		return 0, err
 	}
+	crashpoint("exec:pid-read")
 	if err := p.sendConfig(cfg); err != nil {
 		return 0, err
 	}
+	crashpoint("exec:config")
 	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
 	join := func() error { return applyThread(pid) }
 	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid), join: join}); err != nil {

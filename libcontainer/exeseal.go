@@ -18,21 +18,34 @@ import (
 //     copy of the binary (a few milliseconds), so it is only the fallback.
 //
 // Either way the exec itself stays a single one (no re-exec of a cloned binary).
-//
-// The handle's fd is at least minFd, so that the child's fd shuffling before the exec cannot replace it.
-func sealedExe(minFd int) (*os.File, error) {
+func sealedExe() (*os.File, error) {
 	f, err := roExe()
 	if err != nil {
 		if f, err = memfdExe(); err != nil {
 			return nil, err
 		}
 	}
-	defer f.Close()
-	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, minFd)
-	if err != nil {
-		return nil, fmt.Errorf("seal rt binary: %w", os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+	return f, nil
+}
+
+// placeFd returns f at an fd in [low, high) or at least above, closing f when it has to be moved: where the
+// child's fd shuffling before the exec cannot replace it (childFdsSafe).
+func placeFd(f *os.File, low, high, above int) (*os.File, error) {
+	if fd := int(f.Fd()); fd >= low && fd < high || fd >= above {
+		return f, nil
 	}
-	return os.NewFile(uintptr(fd), f.Name()), nil
+	fd, err := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, low)
+	if err == nil && fd >= high {
+		unix.Close(fd)
+		fd, err = unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, above)
+	}
+	if err != nil {
+		f.Close()
+		return nil, os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err)
+	}
+	moved := os.NewFile(uintptr(fd), f.Name())
+	f.Close()
+	return moved, nil
 }
 
 // roExe is a detached read-only mount of rt's binary.

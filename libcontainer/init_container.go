@@ -102,10 +102,9 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	p := spec.Process
 	if p == nil {
 		// Created without a process: the container can be inspected and deleted, never started.
-		if err := send(sock, syncReady, nil); err != nil {
+		if err := awaitCommit(sock); err != nil {
 			return err
 		}
-		sock.Close()
 		for {
 			_ = unix.Pause()
 		}
@@ -118,10 +117,9 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	if err != nil {
 		return err
 	}
-	if err := send(sock, syncReady, nil); err != nil {
-		return fmt.Errorf("sync with parent: %w", err)
+	if err := awaitCommit(sock); err != nil {
+		return err
 	}
-	sock.Close()
 	fifo := &execFifo{proc: proc, file: fifoFile}
 	if err := fifo.wait(); err != nil {
 		return err
@@ -183,6 +181,21 @@ func (f *execFifo) wait() error {
 	}
 	f.file.Close()
 	f.proc.Close()
+	return nil
+}
+
+// awaitCommit tells the parent the init is ready and waits until the parent has saved the container's state
+// (syncCommitted), then closes the socket. If the parent dies first, the socket reads EOF (the parent holds its
+// only other end) and the init gives up: no init is left waiting on the fifo of a container no state records. The
+// error goes nowhere then (the parent is gone); the init's exit is what matters.
+func awaitCommit(sock *os.File) error {
+	defer sock.Close()
+	if err := send(sock, syncReady, nil); err != nil {
+		return fmt.Errorf("sync with parent: %w", err)
+	}
+	if _, err := await(sock, syncCommitted); err != nil {
+		return fmt.Errorf("sync with parent: create did not commit: %w", err)
+	}
 	return nil
 }
 

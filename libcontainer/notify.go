@@ -28,17 +28,17 @@ const (
 )
 
 // setupNotify prepares the notify socket directory and the container's view of it when the caller has a
-// NOTIFY_SOCKET. It changes spec (a mount and an env entry), which is saved with the state.
-func (c *Container) setupNotify(spec *specs.Spec) error {
+// NOTIFY_SOCKET. It changes spec (a mount and an env entry), which is saved with the state. The directory is made
+// in the state directory being prepared (c.dir); the mount names it where it will be, under stateDir.
+func (c *Container) setupNotify(spec *specs.Spec, stateDir string) error {
 	if os.Getenv("NOTIFY_SOCKET") == "" || spec.Process == nil {
 		return nil
 	}
-	dir := filepath.Join(c.dir, notifyDirName)
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(filepath.Join(c.dir, notifyDirName), 0o755); err != nil {
 		return fmt.Errorf("notify socket: %w", err)
 	}
 	spec.Mounts = append(spec.Mounts, specs.Mount{
-		Destination: containerNotifyDir, Type: "bind", Source: dir,
+		Destination: containerNotifyDir, Type: "bind", Source: filepath.Join(stateDir, notifyDirName),
 		Options: []string{"bind", "nosuid", "noexec", "nodev", "ro"},
 	})
 	spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+containerNotifySock)

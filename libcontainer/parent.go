@@ -36,6 +36,13 @@ type parentProcess struct {
 // fd 4. cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it (clone3
 // CLONE_INTO_CGROUP), with no migration afterwards.
 func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
+	// The exe handle first: below the socket's fds, it usually sits where the child's fd shuffling never writes
+	// (childFdsSafe), with no dup needed, which matters when RLIMIT_NOFILE leaves little room.
+	exe, err := sealedExe()
+	if err != nil {
+		return nil, err
+	}
+	defer func() { exe.Close() }()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
@@ -59,13 +66,12 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		second = child
 	}
 	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
-	exe, err := sealedExe(childFdsEnd(cmd))
-	if err != nil {
+	low, high, above := childFdsSafe(cmd)
+	if exe, err = placeFd(exe, low, high, above); err != nil {
 		sock.Close()
 		child.Close()
-		return nil, err
+		return nil, fmt.Errorf("seal rt binary: %w", err)
 	}
-	defer exe.Close()
 	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
 	if cgroupDir != "" {
@@ -269,20 +275,33 @@ func forwardSeccomp(cfg *initConfig, pid int) func(*os.File) error {
 	}
 }
 
+// commit sends a new container's init the message it waits for before it blocks on the exec fifo, once the parent
+// has saved the state, and closes the parent's end of the socket.
+func (p *parentProcess) commit() error {
+	defer p.sock.Close()
+	if err := send(p.sock, syncCommitted, nil); err != nil {
+		return fmt.Errorf("sync with init: %w", p.childError(err))
+	}
+	return nil
+}
+
 // exited returns the error for a child that closed the socket before it was ready.
 func (p *parentProcess) exited() error {
 	return p.childError(errors.New("container init exited before it was ready"))
 }
 
-// childFdsEnd is a fd number that os/exec's shuffling of the child's fds never reaches: it moves each fd to above
-// the highest one it passes, one after another, so the sealed exe handle must sit above that whole range.
-func childFdsEnd(cmd *exec.Cmd) int {
+// childFdsSafe says where the sealed exe handle may sit so that os/exec's shuffling of the child's fds before the
+// exec (syscall.forkAndExecInChild1) never overwrites it: the shuffle writes fds 0..n-1 for the n files it passes,
+// and, from one above the highest of their fds, at most n more (its error pipe and the files it moves up, one after
+// another). So any fd from n up to below that highest one is safe (low, high), and so is any fd from above on. The
+// gap is tried first: with a low RLIMIT_NOFILE there may be no room above (runc runs at 16).
+func childFdsSafe(cmd *exec.Cmd) (low, high, above int) {
 	files := append([]*os.File{cmd.Stdin.(*os.File), cmd.Stdout.(*os.File), cmd.Stderr.(*os.File)}, cmd.ExtraFiles...)
 	top := 0
 	for _, f := range files {
 		top = max(top, int(f.Fd()))
 	}
-	return top + len(files) + 1
+	return len(files), top, top + len(files) + 1
 }
 
 func orStd(f, std *os.File) *os.File {

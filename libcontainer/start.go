@@ -48,12 +48,15 @@ func (c *Container) Start() error {
 		return &os.PathError{Op: "open", Path: path, Err: err}
 	}
 	defer unix.Close(fd)
+	crashpoint("start:opened")
 	if err := c.awaitFifo(fd, pidfd); err != nil {
 		return err
 	}
+	crashpoint("start:started")
 	if err := os.Remove(path); err != nil {
 		return err
 	}
+	crashpoint("start:removed")
 	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
 		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
 		// start produced, even if the process has exited meanwhile.

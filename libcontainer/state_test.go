@@ -432,7 +432,13 @@ func TestLoadErrors(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{"), 0o600); err != nil {
 				t.Fatal(err)
 			}
-		}, wantKept: true},
+		}, class: ErrUnreadable, wantKept: true},
+		{name: "empty state", id: "empty", setup: func(t *testing.T, dir string) {
+			mustMkdir(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, stateFile), nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}, class: ErrUnreadable, wantKept: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,6 +464,14 @@ func TestLoadErrors(t *testing.T) {
 			if tc.wantKept {
 				if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
 					t.Errorf("state dir touched: %v", err)
+				}
+			}
+			if errors.Is(err, ErrUnreadable) {
+				if err := RemoveUnreadable(root, tc.id); err != nil {
+					t.Fatalf("RemoveUnreadable: %v", err)
+				}
+				if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("RemoveUnreadable left %s: %v", dir, err)
 				}
 			}
 		})

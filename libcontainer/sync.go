@@ -42,14 +42,17 @@ import (
 //	  hooks; syncHooksDone (state)   ------------------------------------------->    such hooks)
 //	hand on the pty master           <-------------------------------------------  syncConsole + fd
 //	pass the fd to listenerPath      <-------------------------------------------  syncSeccompFd + fd
-//	write cgroup limits; save state  <-------------------------------------------  syncReady (create: then the
-//	                                                                                 init waits on exec.fifo)
+//	write cgroup limits; save state  <-------------------------------------------  syncReady (create)
+//	  (no longer "creating")
+//	syncCommitted                    ------------------------------------------->  then waits on exec.fifo
 //	move that one thread into the    <-------------------------------------------  syncJoinCgroup (exec: last,
 //	  cgroup; syncCgroupJoined       ------------------------------------------->    before execve)
 //	return the pid                   <-------------------------------------------  EOF (exec: the socket is
 //	                                                                                 close-on-exec)
 //
-// Any failure in the child is a syncError with its text, and the child exits; only the parent prints it.
+// Any failure in the child is a syncError with its text, and the child exits; only the parent prints it. A new
+// container's init waits for syncCommitted before it blocks on the fifo: if its parent dies first, the socket reads
+// EOF and the init exits, so no init outlives a create that did not finish (the parent holds the only other end).
 
 // syncType is the type of a message on the init socket.
 type syncType uint32
@@ -69,9 +72,10 @@ const (
 	syncSeccompFd syncType = 114 // init -> parent: the seccomp notify fd (one fd)
 	syncConsole   syncType = 115 // init -> parent: the pty master (one fd)
 	syncMountFds  syncType = 116 // parent -> init: mount indexes (uint32 each), one detached mount fd per index
+	syncCommitted syncType = 117 // parent -> init: create has saved the state; the init may wait on the fifo
 	// exec: init -> parent: move the thread that will execve into the container's cgroup; parent -> init: done.
-	syncJoinCgroup   syncType = 117
-	syncCgroupJoined syncType = 118
+	syncJoinCgroup   syncType = 118
+	syncCgroupJoined syncType = 119
 )
 
 func (t syncType) String() string {
@@ -98,6 +102,8 @@ func (t syncType) String() string {
 		return "console"
 	case syncMountFds:
 		return "mount-fds"
+	case syncCommitted:
+		return "committed"
 	case syncJoinCgroup:
 		return "join-cgroup"
 	case syncCgroupJoined:

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,11 +20,16 @@ import (
 	"github.com/rt-runtime/rt/libcontainer/seccomp"
 )
 
+// maxConfigSize bounds what LoadSpec reads of config.json: real configs, seccomp profiles included, are tens of
+// KiB, and a file without end (a link to /dev/zero) must not be read until memory runs out.
+const maxConfigSize = 4 << 20
+
 // LoadSpec reads <bundle>/config.json. A malformed file is an error naming the line and column, or the JSON path of
-// a field of the wrong type.
+// a field of the wrong type. Only a regular file of at most maxConfigSize bytes is read, and it is opened without
+// blocking, so that a FIFO or a device planted there is refused instead of hanging or exhausting rt.
 func LoadSpec(bundle string) (*specs.Spec, error) {
 	path := filepath.Join(bundle, "config.json")
-	data, err := os.ReadFile(path)
+	data, err := readConfig(path)
 	if err != nil {
 		return nil, err
 	}
@@ -44,6 +50,49 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		return nil, classErr(ErrConfig, "%s: %v", path, err)
 	}
 	return &spec, nil
+}
+
+// readConfig reads path if it is a regular file of at most maxConfigSize bytes. O_NONBLOCK: opening a FIFO for
+// reading would otherwise wait for a writer; the flag has no effect on a regular file's reads.
+func readConfig(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, classErr(ErrConfig, "%s: not a regular file (%s)", path, fileKind(fi.Mode()))
+	}
+	// The size may change under us: read one byte more than allowed rather than trust fstat.
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxConfigSize || fi.Size() > maxConfigSize {
+		return nil, classErr(ErrConfig, "%s: larger than %d MiB", path, maxConfigSize>>20)
+	}
+	return data, nil
+}
+
+// fileKind names a file type for an error message.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&os.ModeCharDevice != 0:
+		return "a character device"
+	case m&os.ModeDevice != 0:
+		return "a block device"
+	case m&os.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "type " + m.Type().String()
 }
 
 // position turns a byte offset into a 1-based line and column.
@@ -70,18 +119,9 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	if spec.Root == nil || spec.Root.Path == "" {
 		return "", fieldError("root.path", "must be set")
 	}
-	rootfs := spec.Root.Path
-	if !filepath.IsAbs(rootfs) {
-		rootfs = filepath.Join(bundle, rootfs)
-	}
-	rootfs, err := filepath.EvalSymlinks(rootfs)
+	rootfs, err := validateRootfs(spec.Root.Path, bundle)
 	if err != nil {
-		return "", fieldError("root.path", "%v", err)
-	}
-	if fi, err := os.Stat(rootfs); err != nil {
-		return "", fieldError("root.path", "%v", err)
-	} else if !fi.IsDir() {
-		return "", fieldError("root.path", "%s is not a directory", rootfs)
+		return "", err
 	}
 	if p := spec.Process; p != nil {
 		if err := validateProcess(p, "process"); err != nil {
@@ -105,6 +145,33 @@ func Validate(spec *specs.Spec, bundle string) (string, error) {
 	}
 	if err := validateLinuxAttrs(spec); err != nil {
 		return "", err
+	}
+	return rootfs, nil
+}
+
+// validateRootfs returns the absolute, resolved root.path. The directory itself may not be a symlink (where it
+// leads is decided by whoever can change the link, not by the config; its parents may be links), and it may not
+// be the host's root, which pivot_root would refuse only late, half-way through the container's set-up.
+func validateRootfs(path, bundle string) (string, error) {
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(bundle, path)
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		return "", fieldError("root.path", "%s is a symlink", path)
+	}
+	rootfs, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fieldError("root.path", "%v", err)
+	}
+	var st, host unix.Stat_t
+	if err := unix.Stat(rootfs, &st); err != nil {
+		return "", fieldError("root.path", "%v", &os.PathError{Op: "stat", Path: rootfs, Err: err})
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		return "", fieldError("root.path", "%s is not a directory", rootfs)
+	}
+	if unix.Stat("/", &host) == nil && st.Dev == host.Dev && st.Ino == host.Ino {
+		return "", fieldError("root.path", "%s is the host's root directory", rootfs)
 	}
 	return rootfs, nil
 }
@@ -145,6 +212,18 @@ func validateProcess(p *specs.Process, prefix string) error {
 					return fieldError(fmt.Sprintf("%s.capabilities.%s[%d]", prefix, set.name, i), "unknown capability %q", capName)
 				}
 			}
+		}
+	}
+	for i, kv := range p.Env {
+		// As runc's init refuses them (libcontainer/env.go), but before anything is made.
+		name, _, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return fieldError(fmt.Sprintf("%s.env[%d]", prefix, i), "%q has no '='", kv)
+		case name == "":
+			return fieldError(fmt.Sprintf("%s.env[%d]", prefix, i), "%q has an empty name", kv)
+		case strings.IndexByte(kv, 0) >= 0:
+			return fieldError(fmt.Sprintf("%s.env[%d]", prefix, i), "%q contains a NUL byte", kv)
 		}
 	}
 	seen := map[string]bool{}

@@ -144,6 +144,10 @@ func TestValidate(t *testing.T) {
 		{name: "ociVersion missing", modify: func(s *specs.Spec, _ string) { s.Version = "" }, field: "ociVersion"},
 		{name: "absolute root", modify: func(s *specs.Spec, b string) { s.Root.Path = filepath.Join(b, "rootfs") }},
 		{name: "no process", modify: func(s *specs.Spec, _ string) { s.Process = nil }},
+		{name: "env with empty value", modify: func(s *specs.Spec, _ string) { s.Process.Env = []string{"A=", "B=x=y"} }},
+		{name: "env without =", modify: func(s *specs.Spec, _ string) { s.Process.Env = []string{"A=1", "FOO"} }, field: "process.env[1]"},
+		{name: "env empty name", modify: func(s *specs.Spec, _ string) { s.Process.Env = []string{"=x"} }, field: "process.env[0]"},
+		{name: "env NUL", modify: func(s *specs.Spec, _ string) { s.Process.Env = []string{"A=x\x00y"} }, field: "process.env[0]"},
 		{name: "no root", modify: func(s *specs.Spec, _ string) { s.Root = nil }, field: "root.path"},
 		{name: "empty root path", modify: func(s *specs.Spec, _ string) { s.Root.Path = "" }, field: "root.path"},
 		{name: "missing rootfs", modify: func(s *specs.Spec, _ string) { s.Root.Path = "nope" }, field: "root.path"},
@@ -292,8 +296,8 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// TestValidateRootfsSymlink checks the returned rootfs is the resolved directory, so later joins never go through
-// a link the bundle's owner could change.
+// TestValidateRootfsSymlink: a root.path that is itself a symlink is refused (where it leads is the link owner's
+// choice, not the config's), one below a symlinked parent is resolved, so later joins never go through a link.
 func TestValidateRootfsSymlink(t *testing.T) {
 	bundle := newBundle(t)
 	if err := os.Symlink("rootfs", filepath.Join(bundle, "link")); err != nil {
@@ -301,6 +305,14 @@ func TestValidateRootfsSymlink(t *testing.T) {
 	}
 	spec := validSpec()
 	spec.Root.Path = "link"
+	if _, err := Validate(spec, bundle); err == nil || !strings.Contains(err.Error(), "root.path") || !strings.Contains(err.Error(), "symlink") {
+		t.Errorf("Validate(root.path symlink) = %v, want a root.path symlink error", err)
+	}
+	parent := filepath.Join(t.TempDir(), "via")
+	if err := os.Symlink(bundle, parent); err != nil {
+		t.Fatal(err)
+	}
+	spec.Root.Path = filepath.Join(parent, "rootfs")
 	rootfs, err := Validate(spec, bundle)
 	if err != nil {
 		t.Fatal(err)
@@ -308,6 +320,10 @@ func TestValidateRootfsSymlink(t *testing.T) {
 	want, _ := filepath.EvalSymlinks(filepath.Join(bundle, "rootfs"))
 	if rootfs != want {
 		t.Errorf("rootfs = %q, want %q", rootfs, want)
+	}
+	spec.Root.Path = "/"
+	if _, err := Validate(spec, bundle); err == nil || !strings.Contains(err.Error(), "host's root") {
+		t.Errorf("Validate(root.path /) = %v, want a host's root error", err)
 	}
 }
 

@@ -165,7 +165,7 @@ func env(t *testing.T) *testEnv {
 			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 			cmd := exec.CommandContext(ctx, runtimeBin, "--root", e.root, "delete", "-f", id)
 			cmd.WaitDelay = time.Second
-			_ = runTracked(cmd)
+			_ = runReaping(cmd)
 			cancel()
 		}
 		e.sweep(t, ids)
@@ -398,6 +398,25 @@ func runTracked(cmd *exec.Cmd) error {
 		return err
 	}
 	return waitTracked(cmd)
+}
+
+// runReaping is runTracked that reaps orphans while cmd runs: a process `exec` started is our orphan, and once
+// killed, its zombie holds the container's init in zap_pid_ns_processes (the init of a pid namespace exits only when
+// every process in it is reaped), so a `delete -f`, which waits for the init, would otherwise wait for us.
+func runReaping(cmd *exec.Cmd) error {
+	if err := startTracked(cmd); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- waitTracked(cmd) }()
+	for {
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(50 * time.Millisecond):
+			reapOrphans()
+		}
+	}
 }
 
 // reapOrphans reaps zombie children that os/exec does not own. It scans /proc (this kernel has no

@@ -1,0 +1,155 @@
+package libcontainer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestStatusUncommitted: the state of a create that has not committed is "creating" to a reader without the lock
+// while its creator holds it, and "stopped" once the creator is gone, even with the init still alive (it exits
+// on its own, awaitCommit); the creator itself sees its container as the live process says.
+func TestStatusUncommitted(t *testing.T) {
+	cmd := startChild(t, "init")
+	st, err := readProcStat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(dir, fifoName), 0o622); err != nil {
+		t.Fatal(err)
+	}
+	state := State{ID: "c", InitPid: cmd.Process.Pid, InitStartTime: st.startTime, Creating: true, Config: &specs.Spec{}}
+
+	creator, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reader := &Container{dir: dir, state: state}
+	if got := reader.Status(); got != Creating {
+		t.Errorf("Status() read without the lock while the creator holds it = %v, want creating", got)
+	}
+	own := &Container{dir: dir, lock: creator, creator: true, state: state}
+	if got := own.Status(); got != Created {
+		t.Errorf("Status() in the creator = %v, want created", got)
+	}
+	creator.Close() // the creator dies
+
+	if got := reader.Status(); got != Stopped {
+		t.Errorf("Status() read without the lock after the creator died = %v, want stopped", got)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	loaded := &Container{dir: dir, lock: lock, state: state}
+	if got, pid := loaded.Status(), loaded.Pid(); got != Stopped || pid != 0 {
+		t.Errorf("Status(), Pid() under the lock after the creator died = %v, %d, want stopped, 0", got, pid)
+	}
+	if got := Creating.String(); got != "creating" {
+		t.Errorf("Creating.String() = %q", got)
+	}
+}
+
+// TestPlaceFd: the exe handle ends up where os/exec's shuffling in the child cannot write: in [low, high) when
+// there is room there, else at or above above.
+func TestPlaceFd(t *testing.T) {
+	open := func() *os.File {
+		f, err := os.Open("/dev/null")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	f := open()
+	fd := int(f.Fd())
+	if g, err := placeFd(f, fd, fd+1, 1000); err != nil || int(g.Fd()) != fd {
+		t.Errorf("placeFd of an fd already in [low, high) moved it: %v, %v", g, err)
+	} else {
+		g.Close()
+	}
+	f = open()
+	fd = int(f.Fd())
+	g, err := placeFd(f, fd+1, fd+2, 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := int(g.Fd()); got != fd+1 && got < 500 {
+		t.Errorf("placeFd(low %d, high %d, above 500) = fd %d", fd+1, fd+2, got)
+	}
+	g.Close()
+}
+
+// TestReadConfig: only a regular file of at most maxConfigSize bytes is read, and a FIFO does not block.
+func TestReadConfig(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, make([]byte, maxConfigSize+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	max := filepath.Join(dir, "max")
+	if err := os.WriteFile(max, make([]byte, maxConfigSize), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{fifo, "not a regular file (a FIFO)"},
+		{"/dev/zero", "not a regular file (a character device)"},
+		{dir, "not a regular file (a directory)"},
+		{big, "larger than 4 MiB"},
+		{max, ""},
+	} {
+		_, err := readConfig(tc.path)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("readConfig(%s) = %v, want %q", tc.path, err, tc.want)
+		}
+	}
+}
+
+// TestPendingStateDirs: each create prepares its own directory under root; RemovePending removes those of the id
+// whose lock is free (killed creates), never one a create holds nor another id's.
+func TestPendingStateDirs(t *testing.T) {
+	root := t.TempDir()
+	held, lock, err := newStateDir(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	other, otherLock, err := newStateDir(root, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other == held {
+		t.Fatalf("two creates of one id got the same directory %s", held)
+	}
+	otherLock.Close() // killed before its rename
+	similar, similarLock, err := newStateDir(root, "a.b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	similarLock.Close()
+	if ids, err := List(root); err != nil || len(ids) != 0 {
+		t.Errorf("List sees prepared directories: %v, %v", ids, err)
+	}
+	RemovePending(root, "a")
+	if _, err := os.Stat(other); err == nil {
+		t.Errorf("RemovePending left the killed create's %s", other)
+	}
+	if _, err := os.Stat(held); err != nil {
+		t.Errorf("RemovePending removed the directory a create holds: %v", err)
+	}
+	if _, err := os.Stat(similar); err != nil {
+		t.Errorf("RemovePending(a) removed a.b's directory: %v", err)
+	}
+	if fi, err := os.Stat(held); err != nil || fi.Mode().Perm() != 0o711 {
+		t.Errorf("prepared directory mode: %v, %v", fi, err)
+	}
+}
