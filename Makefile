@@ -84,7 +84,7 @@ test-systemd: rt probe peers
 test-lsm: rt peers
 	@tests/uml/lsm.sh
 
-## test-managers: podman and containerd driving ./rt
+## test-managers: podman, containerd and Docker Engine driving ./rt (Docker: runc and rt side by side)
 test-managers: rt
 	@tests/managers/run.sh
 

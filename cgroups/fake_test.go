@@ -115,6 +115,9 @@ var v1Files = map[string][]string{
 // ("" for v2).
 func kernelFiles(ctrl string) map[string]string {
 	files := map[string]string{"cgroup.procs": ""}
+	if ctrl != "" {
+		files["tasks"] = ""
+	}
 	names := v1Files[ctrl]
 	if ctrl == "" {
 		names = v2Files

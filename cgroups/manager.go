@@ -352,6 +352,25 @@ func (m *Manager) Apply(pid int) error {
 	return nil
 }
 
+// ApplyThread moves the single thread tid into the cgroup: through `tasks` in each v1 hierarchy, which moves that
+// thread alone, and through cgroup.procs in the v2 one, which cannot split a process and moves it whole. rt exec
+// uses it for the thread that is about to execve, so that a container near its pids.max takes the new process
+// as one task (execve leaves only that thread); rt's other threads never count against the limit. v2 allows the
+// whole process in above pids.max (only fork is limited, cgroup-v2.rst "PID"), and execve then leaves one task.
+func (m *Manager) ApplyThread(tid int) error {
+	s := strconv.Itoa(tid)
+	for _, d := range m.dirs() {
+		file := "tasks"
+		if d == m.paths[""] {
+			file = "cgroup.procs"
+		}
+		if err := writeFile(d, file, s); err != nil {
+			return fmt.Errorf("add thread %d to cgroup %s: %w", tid, d, err)
+		}
+	}
+	return nil
+}
+
 // freezerDir returns the directory and kind ("v1" or "v2") of the freezer, preferring the v1 controller on hybrid
 // hosts; "" when neither is available.
 func (m *Manager) freezerDir() (string, string) {

@@ -213,6 +213,30 @@ func TestApplyWritesEveryHierarchy(t *testing.T) {
 	}
 }
 
+func TestApplyThreadOneTaskInV1(t *testing.T) {
+	h, _ := fakeHost(t, "hybrid", "/")
+	m, err := newManager(h, "/ctr", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Create(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.ApplyThread(4321); err != nil {
+		t.Fatal(err)
+	}
+	for k, d := range m.paths {
+		files := readAll(t, d)
+		want, other := "tasks", "cgroup.procs"
+		if k == "" {
+			want, other = other, want // v2 moves whole processes only
+		}
+		if files[want] != "4321" || files[other] != "" {
+			t.Errorf("%q: %s = %q, %s = %q; want only %s", k, want, files[want], other, files[other], want)
+		}
+	}
+}
+
 func TestSetV2(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -64,7 +64,8 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,
 	}
-	apply := c.cgroup().Apply
+	// The cgroup is joined last, by the thread that will execve alone (initRequests.join).
+	applyThread := c.cgroup().ApplyThread
 	c.Close()
 	// The parent's side of the protocol (sync.go), in order.
 	p, err := startInit(io, nil, "")
@@ -88,7 +89,9 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 			return 0, err
 		}
 	}
-	if err := p.place(apply, process.OOMScoreAdj); err != nil {
+	// Not the bootstrap child into the cgroup: it clones, and the Go init starts threads, none of which may count
+	// against the container's pids.max. The thread that will execve joins last (initRequests.join).
+	if err := p.place(nil, process.OOMScoreAdj); err != nil {
 		return 0, err
 	}
 	crashpoint("exec:placed")
@@ -105,7 +108,8 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	}
 	crashpoint("exec:config")
 	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
-	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid)}); err != nil {
+	join := func() error { return applyThread(pid) }
+	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid), join: join}); err != nil {
 		return 0, err
 	}
 	return pid, nil

@@ -89,8 +89,11 @@ func moveFd(f *os.File, min int) (*os.File, error) {
 // capabilities, fds and seccomp. Privileged steps come first; the order follows runc's init. spec is the container's
 // config and p the process to run (spec.Process, adjusted by the role); sock is the init socket, for a seccomp notify
 // fd; proc is a trusted procfs handle for the LSM attributes, or nil to mount a private one when they are set;
-// setgroups says whether setgroups(2) may be called in the process's user namespace. It returns the path to exec.
-func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgroups bool, preserveFDs int) (string, error) {
+// setgroups says whether setgroups(2) may be called in the process's user namespace; join, when not nil, is the
+// process's last step before the last seccomp load (exec: joinCgroup). It returns the path to exec.
+func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgroups bool, preserveFDs int,
+	join func() error,
+) (string, error) {
 	// Compiled before the rlimits, which could leave too little address space for it (seccomp.Filter).
 	filter, err := seccomp.Compile(spec.Linux.Seccomp)
 	if err != nil {
@@ -116,8 +119,14 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err := setProcessLSM(proc, p); err != nil {
 		return "", err
 	}
+	// Read as root and inside the container's root, before the user changes (runc's order). Set in its order, so
+	// that os.Environ is the same list.
+	env, err := processEnv(p.Env, p.User.UID, passwdFile)
+	if err != nil {
+		return "", err
+	}
 	os.Clearenv()
-	for _, kv := range p.Env {
+	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if err := os.Setenv(k, v); err != nil {
 			return "", fmt.Errorf("process.env %q: %w", kv, err)
@@ -156,6 +165,11 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	}
 	if err := movePreservedFds(preserveFDs); err != nil {
 		return "", err
+	}
+	if join != nil {
+		if err := join(); err != nil {
+			return "", err
+		}
 	}
 	// As late as possible, while the socket is still there to pass a notify fd on: few syscalls of rt's own are
 	// left for the profile to allow.

@@ -112,8 +112,10 @@ func (p *parentProcess) abort() {
 // once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
 	pid := p.cmd.Process.Pid
-	if err := apply(pid); err != nil {
-		return err
+	if apply != nil {
+		if err := apply(pid); err != nil {
+			return err
+		}
 	}
 	resetAffinity(pid)
 	if oomScoreAdj == nil {
@@ -187,6 +189,10 @@ type initRequests struct {
 	console func(master *os.File) error
 	// seccomp passes the seccomp notify fd on (syncSeccompFd).
 	seccomp func(fd *os.File) error
+	// join moves the thread that will execve alone into the container's cgroup (syncJoinCgroup, exec only), so
+	// that the new process counts as one task against pids.max and rt's bootstrap clone and Go threads never do
+	// (runc, too, joins after the bootstrap).
+	join func() error
 }
 
 // serve answers the child's requests until it reports syncReady (ready true: a container's init, waiting on the
@@ -225,6 +231,16 @@ func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
 			m.closeFiles()
 			if err != nil {
 				return false, err
+			}
+		case syncJoinCgroup:
+			if r.join == nil {
+				return false, fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+			}
+			if err := r.join(); err != nil {
+				return false, err
+			}
+			if err := send(p.sock, syncCgroupJoined, nil); err != nil {
+				return false, fmt.Errorf("sync with init: %w", err)
 			}
 		case syncReady:
 			return true, nil

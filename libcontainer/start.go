@@ -32,6 +32,9 @@ func (c *Container) Start() error {
 	// The pidfd before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper)
 	// before a pidfd could be had, and start would fail on a container that started.
 	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
+	if err == unix.ESRCH {
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	}
 	if err != nil {
 		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
 	}

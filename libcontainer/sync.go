@@ -23,7 +23,8 @@ import (
 //	parent (create.go, exec.go)           bootstrap child (nsenter.c)            container process (`rt init`)
 //	---------------------------           ---------------------------            -----------------------------
 //	start `rt init`; place it in the
-//	cgroup, write its oom_score_adj
+//	cgroup (create), write its
+//	oom_score_adj
 //	bootstrap records (clone flags,  -->  read them; open every ns path;
 //	  ns paths, time offsets)             setns user ns first, then the others
 //	write uid_map/gid_map            <--  [new user ns] unshare, syncUsermap
@@ -44,6 +45,8 @@ import (
 //	write cgroup limits; save state  <-------------------------------------------  syncReady (create)
 //	  (no longer "creating")
 //	syncCommitted                    ------------------------------------------->  then waits on exec.fifo
+//	move that one thread into the    <-------------------------------------------  syncJoinCgroup (exec: last,
+//	  cgroup; syncCgroupJoined       ------------------------------------------->    before execve)
 //	return the pid                   <-------------------------------------------  EOF (exec: the socket is
 //	                                                                                 close-on-exec)
 //
@@ -70,6 +73,9 @@ const (
 	syncConsole   syncType = 115 // init -> parent: the pty master (one fd)
 	syncMountFds  syncType = 116 // parent -> init: mount indexes (uint32 each), one detached mount fd per index
 	syncCommitted syncType = 117 // parent -> init: create has saved the state; the init may wait on the fifo
+	// exec: init -> parent: move the thread that will execve into the container's cgroup; parent -> init: done.
+	syncJoinCgroup   syncType = 118
+	syncCgroupJoined syncType = 119
 )
 
 func (t syncType) String() string {
@@ -98,6 +104,10 @@ func (t syncType) String() string {
 		return "mount-fds"
 	case syncCommitted:
 		return "committed"
+	case syncJoinCgroup:
+		return "join-cgroup"
+	case syncCgroupJoined:
+		return "cgroup-joined"
 	}
 	return fmt.Sprintf("message %d", uint32(t))
 }

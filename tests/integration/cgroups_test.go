@@ -342,3 +342,48 @@ func TestUpdateMemoryKeepsSwap(t *testing.T) {
 		t.Errorf("memory.memsw.limit_in_bytes = %s, want %d (unchanged)", got, 64<<20)
 	}
 }
+
+// TestExecAtPidsLimit: exec into a container whose pids.max leaves room for exactly one more task (current + 1)
+// works, every time, and the new process is in the container's cgroup (its pids line reads "/" in the container's
+// cgroup namespace): the runtime's own helpers (its bootstrap clone, the Go init's threads) must not count against
+// the container's limit. Health checks (`docker exec` of a probe) in a tightly limited container rely on it. runc
+// moves its Go init in whole before that has started all its threads, and its init sometimes dies there
+// ("runtime/cgo: pthread_create failed"), so on runc only one exec in five has to succeed.
+func TestExecAtPidsLimit(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
+		r.Pids = &specs.LinuxPids{Limit: ptrInt64(2)}
+	})))
+	paths := cgroupPaths(t, id)
+	if got := cgroupFile(t, paths, "pids", "pids.current"); got != "1" {
+		t.Fatalf("pids.current = %s before exec, want 1 (the sleep)", got)
+	}
+	const tries = 5 // more than once: each exec's task must be gone again before the next
+	ok := 0
+	for i := 0; i < tries; i++ {
+		r := rt(t, "exec", id, "cat", "/proc/self/cgroup")
+		if r.Code != 0 {
+			if isRunc {
+				t.Logf("runc: exec %d at pids.max = pids.current + 1 failed: %.200s", i, r.Stderr)
+				continue
+			}
+			t.Fatalf("exec %d at pids.max = pids.current + 1: %v", i, r)
+		}
+		ok++
+		var pidsLine string
+		for _, line := range strings.Split(r.Stdout, "\n") {
+			if parts := strings.SplitN(line, ":", 3); len(parts) == 3 && slices.Contains(strings.Split(parts[1], ","), "pids") {
+				pidsLine = parts[2]
+			}
+		}
+		if pidsLine != "/" {
+			t.Errorf("exec'd process's pids cgroup = %q, want / (the container's): %q", pidsLine, r.Stdout)
+		}
+	}
+	if ok == 0 {
+		t.Errorf("no exec of %d succeeded", tries)
+	}
+	if got := cgroupFile(t, paths, "pids", "pids.current"); got != "1" {
+		t.Errorf("pids.current = %s after the execs, want 1", got)
+	}
+}

@@ -1,13 +1,17 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -328,4 +332,52 @@ func TestRunBundleDir(t *testing.T) {
 	if ents, _ := os.ReadDir(stateRoot(t)); len(ents) != 1 {
 		t.Errorf("state root has %d entries, want only %s's", len(ents), id)
 	}
+}
+
+// TestStartAfterReaped: a workload that exits at once and is reaped by the container's reaper (a shim, here this
+// subreaper test) before `start` returns is a successful start, not "no such process". The window between
+// releasing the init and `start` looking at it is widened by strace, which delays every pidfd_open(2) of `start`
+// by a second: a pidfd taken after the release finds the init reaped.
+func TestStartAfterReaped(t *testing.T) {
+	t.Parallel()
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Fatal("strace (scripts/deps.sh installs it):", err)
+	}
+	e := env(t)
+	b := bundle(t, withArgs("true"))
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	pid := state(t, id).Pid
+	// rt create has exited, so the init is our child now (we are a subreaper): reap it the moment it exits.
+	reaped := make(chan unix.WaitStatus, 1)
+	go func() {
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+			ws = 0xffff // reaped by reapOrphans meanwhile: reaped all the same
+		}
+		reaped <- ws
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strace, "-f", "-qq", "-o", "/dev/null", "-e", "trace=pidfd_open",
+		"-e", "inject=pidfd_open:delay_enter=1000000", runtimeBin, "--root", e.root, "start", id)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runTracked(cmd); err != nil {
+		t.Fatalf("start of a workload reaped before start returned: %v: %s", err, out.String())
+	}
+	select {
+	case ws := <-reaped:
+		if ws != 0xffff && ws.ExitStatus() != 0 {
+			t.Errorf("workload `true` exited with %v", ws)
+		}
+	case <-time.After(cmdTimeout):
+		t.Fatal("the workload did not exit")
+	}
+	if got := status(t, id); got != "stopped" {
+		t.Errorf("status = %q, want stopped", got)
+	}
+	mustRT(t, "delete", id)
+	assertNoLeak(t, e.root, id, b)
 }

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Real container managers driving an OCI runtime: podman (through conmon) and containerd (through its runc v2 shim,
-# started by ctr). Every manager owns private storage, state, sockets and cgroups under one temporary directory, so
-# nothing here touches another engineer's podman or containerd.
+# Real container managers driving an OCI runtime: podman (through conmon), containerd (through its runc v2 shim,
+# started by ctr) and Docker Engine (dockerd + containerd + the runc v2 shim, each step with `--runtime` runc and rt,
+# side by side). Every manager owns private storage, state, sockets and cgroups under one temporary directory, so
+# nothing here touches another engineer's podman, containerd or Docker.
 #
 #   RUNTIME=/abs/path/to/runtime tests/managers/run.sh    # default: the repository's ./rt
 #   RUNTIME=/usr/bin/runc tests/managers/run.sh           # prove the tests themselves against runc
 #
 # Other knobs: RT_MANAGERS_DRIVER=overlay|vfs (podman's storage driver), RT_MANAGERS_TRACE=FILE (keep the log of every
 # runtime invocation: argv, environment, open fds), RT_MANAGERS_KEEP=1 (keep the temporary directory),
-# RT_MANAGERS_TIMEOUT=30 (seconds allowed to any one manager command), RT_MANAGERS_BUDGET=240 (seconds after which the
-# remaining tests fail without running, so a hanging runtime cannot hold the target for long).
+# RT_MANAGERS_TIMEOUT=30 (seconds allowed to any one manager command), RT_MANAGERS_BUDGET=480 (seconds after which the
+# remaining tests fail without running, so a hanging runtime cannot hold the target for long),
+# RT_MANAGERS_DOCKER_REFERENCE=/path/to/runc (the runtime Docker's steps compare against; default Debian's runc),
+# RT_MANAGERS_ONLY=podman|containerd|docker (only that manager's tests, then the checks that nothing is left).
 # Output: "ok N - name" / "not ok N - name" lines, diagnostics as "#" lines, then "N passed, N failed".
 set -uo pipefail
 
@@ -34,7 +37,10 @@ RUNTIME=${RUNTIME:-$repo/rt}
 runtime_root=${RT_MANAGERS_RUNTIME_ROOT:-/run/$(basename "${RUNTIME}")}
 driver=${RT_MANAGERS_DRIVER:-overlay}
 cmd_timeout=${RT_MANAGERS_TIMEOUT:-30}
-budget=${RT_MANAGERS_BUDGET:-240}
+budget=${RT_MANAGERS_BUDGET:-480}
+only=${RT_MANAGERS_ONLY:-}
+# want MANAGER: whether this run tests MANAGER (RT_MANAGERS_ONLY=podman|containerd|docker narrows it to one).
+want() { [ -z "$only" ] || [ "$only" = "$1" ]; }
 
 die() {
 	echo "managers: $*" >&2
@@ -46,7 +52,7 @@ case $RUNTIME in /*) ;; *) RUNTIME=$(command -v "$RUNTIME") || die "runtime $RUN
 [ -x "$RUNTIME" ] || die "runtime $RUNTIME is not executable (make rt, or set RUNTIME=)"
 
 # Install what is missing; other engineers run apt at the same time, so wait for the dpkg lock.
-need=(podman containerd conmon umoci skopeo uidmap fuse-overlayfs catatonit busybox-static)
+need=(podman containerd conmon umoci skopeo uidmap fuse-overlayfs catatonit busybox-static docker.io)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -58,7 +64,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 T=$(mktemp -d /tmp/rt-managers.XXXXXX) || die "mktemp"
-mkdir -p "$T"/podman/{tmp,net,volumes} "$T"/containerd/rtroot
+# Searchable by others: dockerd --userns-remap refuses a data root its remapped root could not reach.
+chmod 0711 "$T"
+mkdir -p "$T"/podman/{tmp,net,volumes} "$T"/containerd/rtroot "$T"/docker/{cli,vol}
 trace=$T/trace.log
 : >"$trace"
 # The cgroups the managers create for us: podman's --cgroup-parent, and the ctr namespace (the shim's default
@@ -66,7 +74,9 @@ trace=$T/trace.log
 tag=${T##*.}
 pcg=rt-managers-podman-$tag
 cns=rt-managers-ctr-$tag
+dcg=rt-managers-docker-$tag
 containerd_pid=
+engine_pid=
 
 # The runtime as the managers see it: a wrapper that appends its argv, environment and open fds to $trace, then
 # execs the real runtime. Perl, not sh: a shell's own redirections would show up in the fd list. Paths are baked in
@@ -209,6 +219,7 @@ cleanup() {
 		kill "$containerd_pid" 2>/dev/null && wait "$containerd_pid" 2>/dev/null
 		containerd_pid=
 	fi
+	stop_docker
 	kill_ours
 	# podman's containers live in the runtime's default root: delete any of ours (ids from podman's event log) left.
 	local id
@@ -233,7 +244,7 @@ trap 'exit 130' INT TERM HUP
 our_pids() {
 	local p
 	cat /sys/fs/cgroup/pids/"$pcg"/cgroup.procs /sys/fs/cgroup/pids/"$pcg"/*/cgroup.procs \
-		/sys/fs/cgroup/pids/"$cns"/*/cgroup.procs 2>/dev/null
+		/sys/fs/cgroup/pids/"$cns"/*/cgroup.procs /sys/fs/cgroup/pids/"$dcg"/*/cgroup.procs 2>/dev/null
 	for p in /proc/[0-9]*; do
 		[ "${p#/proc/}" = $$ ] && continue
 		tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -qF "$T/" && echo "${p#/proc/}"
@@ -247,12 +258,15 @@ kill_ours() {
 	poll 10 cgroups_empty
 }
 
-cgroups_empty() { [ -z "$(cat /sys/fs/cgroup/pids/"$pcg"/*/cgroup.procs /sys/fs/cgroup/pids/"$cns"/*/cgroup.procs 2>/dev/null)" ]; }
+cgroups_empty() {
+	[ -z "$(cat /sys/fs/cgroup/pids/"$pcg"/*/cgroup.procs /sys/fs/cgroup/pids/"$cns"/*/cgroup.procs \
+		/sys/fs/cgroup/pids/"$dcg"/*/cgroup.procs 2>/dev/null)" ]
+}
 no_shims() { ! pgrep -f "^/usr/bin/containerd-shim-runc-v2 .*-address $T/" >/dev/null; }
 
 # remove_cgroups: the cgroups made under our two parents, leaves first (rmdir fails on a non-empty cgroup).
 remove_cgroups() {
-	find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" -depth -type d -exec rmdir {} + 2>/dev/null
+	find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/*/"$dcg" -depth -type d -exec rmdir {} + 2>/dev/null
 }
 
 # podman_ids: every container id podman's event log names.
@@ -629,6 +643,430 @@ c_clean() {
 }
 
 # ---------------------------------------------------------------------------------------------------------------
+# Docker Engine (docker -> dockerd -> containerd -> containerd-shim-runc-v2 -> the runtime). A private engine:
+# containerd and dockerd in network and mount namespaces of their own (docker-engine.sh), every path under $T/docker,
+# cgroups under /$dcg. Each step runs with `--runtime ref` (the reference runc) and then `--runtime rt` (the runtime
+# under test, through the tracing wrapper); it fails when rt fails a step the reference passes.
+
+dref=${RT_MANAGERS_DOCKER_REFERENCE:-$(command -v runc)}
+# The CLI's own config, not ~/.docker; not exported, since podman reads DOCKER_CONFIG too.
+DK=(env "DOCKER_CONFIG=$T/docker/cli" /usr/bin/docker -H "unix://$T/docker/docker.sock")
+# Twice the others' time limit: one docker command is a daemon, containerd, a shim and the runtime.
+dk() { timeout -k 5 "$((cmd_timeout * 2))" "${DK[@]}" "$@"; }
+dimg=rt-managers:latest
+# DR is the runtime of the step being run: ref or rt. Container names carry it, so both sides can coexist.
+DR=
+drun() { dk run --network none --runtime "$DR" "$@"; }
+dk_status() { dk inspect --format '{{.State.Status}}' "$1" 2>&1; }
+dk_pid() { dk inspect --format '{{.State.Pid}}' "$1" 2>&1; }
+dk_exited() { [ "$(dk_status "$1")" = exited ]; }
+dk_up() { dk version >/dev/null 2>&1; }
+dk_healthy() { [ "$(dk inspect --format '{{.State.Health.Status}}' "$1" 2>&1)" = healthy ]; }
+gone() { [ ! -e "/proc/$1" ]; }
+
+# dockerd's arguments, one a line (docker-engine.sh reads them at each start); extra ones are appended.
+dockerd_args() {
+	printf '%s\n' --data-root "$T/docker/root" --exec-root "$T/docker/exec" --pidfile "$T/docker/dockerd.pid" \
+		-H "unix://$T/docker/docker.sock" --containerd "$T/docker/containerd/containerd.sock" \
+		--iptables=false --ip-masq=false --bridge=none --exec-opt native.cgroupdriver=cgroupfs \
+		--cgroup-parent "/$dcg" --add-runtime "ref=$dref" --add-runtime "rt=$wrapper" --live-restore "$@"
+}
+
+# start_docker: the engine in its own namespaces, then the image: `docker import` of the busybox rootfs build_image
+# made, with a named user (1000, home /home/user) for the HOME steps.
+start_docker() {
+	local r=$T/docker/rootfs
+	sed -e "s|@TMP@/containerd|$T/docker/containerd|g" "$here/containerd.toml.in" >"$T/docker/containerd.toml"
+	# --userns-remap=nobody:nogroup takes 200000-265535, looked up by the user's name in both files.
+	echo "nobody:200000:65536" >"$T/docker/subuid"
+	echo "nobody:200000:65536" >"$T/docker/subgid"
+	dockerd_args >"$T/docker/dockerd.args"
+	unshare --net --mount --propagation private "$here/docker-engine.sh" "$T/docker" &
+	engine_pid=$!
+	poll 30 dk_up || {
+		tail -n 20 "$T/docker/dockerd.log" "$T/docker/containerd.log"
+		return 1
+	}
+	cp -a "$T/image/bundle/rootfs" "$r" || return 1
+	mkdir -p "$r/home/user" && chown 1000:1000 "$r/home/user" || return 1
+	printf 'user:x:1000:1000:user:/home/user:/bin/sh\n' >>"$r/etc/passwd"
+	printf 'user:x:1000:\n' >>"$r/etc/group"
+	import_image
+}
+
+import_image() {
+	tar -C "$T/docker/rootfs" -c . | dk import -c 'CMD ["sh"]' -c 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin' - "$dimg" >/dev/null
+}
+
+# restart_dockerd [ARGS]: stop dockerd (its containers live on: --live-restore) and wait for the engine to start it
+# again, with the extra ARGS.
+restart_dockerd() {
+	local old
+	old=$(cat "$T/docker/dockerd.pid" 2>/dev/null) || return 1
+	dockerd_args "$@" >"$T/docker/dockerd.args"
+	kill "$old" || return 1
+	poll 30 gone "$old" || return 1
+	poll 30 dk_up
+}
+
+# stop_docker: every container removed, then dockerd and containerd stopped; the namespaces go with them.
+stop_docker() {
+	[ -n "$engine_pid" ] || return 0
+	dk_rm_all
+	: >"$T/docker/stop"
+	[ -e "$T/docker/dockerd.pid" ] && kill "$(cat "$T/docker/dockerd.pid")" 2>/dev/null
+	poll 30 gone "$engine_pid" || kill -9 "$engine_pid" 2>/dev/null
+	wait "$engine_pid" 2>/dev/null
+	engine_pid=
+}
+
+# dskip NAME REASON: a Docker step not run, and why.
+dskip() {
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - docker: $1 # SKIP $2"
+}
+
+# dk_tidy: remove what a step of runtime DR left, even when it failed half-way; DR-c1 lives across steps.
+dk_tidy() {
+	local names
+	mapfile -t names < <(dk ps -a --filter "name=^/$DR-" --format '{{.Names}}' | grep -vx "$DR-c1")
+	[ ${#names[@]} -eq 0 ] || dk rm -f "${names[@]}" >/dev/null 2>&1
+}
+
+# dk_rm_all: remove every container of the engine.
+dk_rm_all() {
+	local ids
+	mapfile -t ids < <(dk ps -aq 2>/dev/null)
+	[ ${#ids[@]} -eq 0 ] || dk rm -f "${ids[@]}" >/dev/null 2>&1
+}
+
+# dt NAME FUNC [ARGS]: one Docker step, run with the reference runtime and then with rt (FUNC sees DR=ref or rt).
+# It passes when rt passes; when both fail it passes as a skip (the step tests nothing rt can fix here); it fails
+# when rt fails a step the reference passes.
+dt() {
+	local name=$1 ref_out rt_out ref_rc rt_rc
+	shift
+	n=$((n + 1))
+	if [ $SECONDS -ge "$budget" ]; then
+		failed=$((failed + 1))
+		echo "not ok $n - docker: $name # not run: the ${budget}s budget is spent (RT_MANAGERS_BUDGET)"
+		return
+	fi
+	ref_out=$(DR=ref "$@" 2>&1)
+	ref_rc=$?
+	DR=ref dk_tidy
+	rt_out=$(DR=rt "$@" 2>&1)
+	rt_rc=$?
+	DR=rt dk_tidy
+	if [ $rt_rc -eq 0 ]; then
+		passed=$((passed + 1))
+		if [ $ref_rc -eq 0 ]; then
+			echo "ok $n - docker: $name"
+		else
+			echo "ok $n - docker: $name # the reference runtime fails it"
+			printf '%s\n' "$ref_out" | tail -n 5 | sed 's/^/#   ref: /'
+		fi
+	elif [ $ref_rc -ne 0 ]; then
+		passed=$((passed + 1))
+		echo "ok $n - docker: $name # SKIP the reference runtime fails it too"
+		printf '%s\n' "$rt_out" | tail -n 5 | sed 's/^/#   rt: /'
+	else
+		failed=$((failed + 1))
+		echo "not ok $n - docker: $name"
+		printf '%s\n' "$rt_out" | tail -n 20 | sed 's/^/#   /'
+	fi
+}
+
+# failed_with LOG: a failed step whose diagnostics are LOG.
+failed_with() {
+	tail -n 20 "$1"
+	return 1
+}
+
+d_run_rm() {
+	local out
+	out=$(drun --rm "$dimg" echo hello) || fail
+	eq "output" hello "$out"
+}
+
+d_exit_code() {
+	drun --rm "$dimg" sh -c 'exit 3'
+	eq "exit status" 3 $?
+}
+
+d_missing_command() {
+	drun --rm "$dimg" /no/such/command >/dev/null 2>&1
+	# Docker maps the runtime's "not found" to 127.
+	eq "exit status" 127 $?
+}
+
+d_stdin() {
+	local out
+	out=$(printf 'line one\nline two\n' | drun --rm -i "$dimg" sh -c 'cat; echo done') || fail
+	eq "output" $'line one\nline two\ndone' "$out"
+}
+
+d_tty() {
+	local out
+	out=$(inpty "${DK[@]}" run --network none --runtime "$DR" --rm -t "$dimg" sh -c 'tty; test -t 0 && test -t 1 && echo both; exit 4')
+	eq "exit status" 4 $? || {
+		echo "$out"
+		return 1
+	}
+	has "tty" /dev/pts/0 "$out" && has "stdin/stdout" both "$out"
+}
+
+# Short-lived containers, several at once: each ran, and its start must not fail because the workload has already
+# exited and been reaped by the shim.
+d_short_lived() {
+	local i pids=() rc=0
+	for i in $(seq 12); do
+		drun --rm "$dimg" true >"$T/docker/short.$DR.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in "${!pids[@]}"; do
+		wait "${pids[$i]}" || {
+			rc=1
+			cat "$T/docker/short.$DR.$((i + 1))"
+		}
+	done
+	return $rc
+}
+
+# HOME is not in the config Docker writes: the runtime takes it from the container's /etc/passwd.
+# shellcheck disable=SC2016 # expanded by the container's shell
+d_home() {
+	local out
+	out=$(drun --rm "$dimg" sh -c 'echo "$HOME"') || fail
+	eq "HOME of root" /root "$out" || return 1
+	out=$(drun --rm -u 1000 "$dimg" sh -c 'echo "$HOME"') || fail
+	eq "HOME of run -u 1000" /home/user "$out"
+}
+
+d_detach_exec() {
+	local out
+	drun -d --name "$DR-c1" "$dimg" sleep 1000 >/dev/null || fail
+	eq "status" running "$(dk_status "$DR-c1")" || return 1
+	out=$(dk exec "$DR-c1" sh -c 'echo from-exec; cat /proc/1/cmdline | tr "\0" " "') || fail
+	eq "exec output" $'from-exec\nsleep 1000 ' "$out" || return 1
+	dk exec "$DR-c1" sh -c 'exit 5'
+	eq "exec exit status" 5 $?
+}
+
+d_exec_stdin() {
+	local out
+	out=$(echo piped | dk exec -i "$DR-c1" cat) || fail
+	eq "exec -i output" piped "$out"
+}
+
+d_exec_tty() {
+	local out
+	out=$(inpty "${DK[@]}" exec -t "$DR-c1" sh -c 'tty; test -t 0 && echo term') || {
+		echo "$out"
+		return 1
+	}
+	has "exec -t tty" /dev/pts/ "$out" && has "exec -t stdin" term "$out"
+}
+
+# shellcheck disable=SC2016 # expanded by the container's shell
+d_exec_home() {
+	local out
+	out=$(dk exec "$DR-c1" sh -c 'echo "$HOME"') || fail
+	eq "exec HOME" /root "$out" || return 1
+	out=$(dk exec -u user "$DR-c1" sh -c 'echo "$HOME"') || fail
+	eq "exec -u user HOME" /home/user "$out" || return 1
+	out=$(dk exec -u 4242 "$DR-c1" sh -c 'echo "$HOME"') || fail
+	eq "exec -u 4242 (no entry) HOME" / "$out"
+}
+
+d_top_stats() {
+	local out
+	out=$(dk top "$DR-c1") || fail
+	has "docker top" "sleep 1000" "$out" || return 1
+	out=$(dk stats --no-stream --format '{{.Name}} {{.PIDs}}' "$DR-c1") || fail
+	eq "docker stats" "$DR-c1 1" "$out"
+}
+
+d_pause() {
+	local fz
+	fz=$(v1cg "$(dk_pid "$DR-c1")" freezer) || return 1
+	dk pause "$DR-c1" >/dev/null || {
+		dk unpause "$DR-c1" >/dev/null 2>&1
+		return 1
+	}
+	eq "status after pause" paused "$(dk_status "$DR-c1")" || return 1
+	eq "freezer.state" FROZEN "$(cat "$fz/freezer.state")" || {
+		dk unpause "$DR-c1" >/dev/null 2>&1
+		return 1
+	}
+	dk unpause "$DR-c1" >/dev/null || fail
+	eq "status after unpause" running "$(dk_status "$DR-c1")" || return 1
+	dk exec "$DR-c1" true
+}
+
+d_cp_commit() {
+	local out
+	echo "copied in" >"$T/docker/cpin"
+	dk cp "$T/docker/cpin" "$DR-c1:/tmp/cpin" || fail
+	out=$(dk exec "$DR-c1" cat /tmp/cpin) || fail
+	eq "file copied in" "copied in" "$out" || return 1
+	dk cp "$DR-c1:/etc/hostname" "$T/docker/cpout.$DR" || fail
+	eq "file copied out" "$(dk inspect --format '{{.Config.Hostname}}' "$DR-c1")" "$(cat "$T/docker/cpout.$DR")" || return 1
+	dk commit "$DR-c1" "rt-managers-commit-$DR" >/dev/null || fail
+	out=$(drun --rm "rt-managers-commit-$DR" cat /tmp/cpin) || fail
+	eq "committed image" "copied in" "$out" || return 1
+	dk rmi "rt-managers-commit-$DR" >/dev/null
+}
+
+d_restart_kill() {
+	local pid1 pid2
+	pid1=$(dk_pid "$DR-c1")
+	dk restart -t 1 "$DR-c1" >/dev/null || fail
+	eq "status after restart" running "$(dk_status "$DR-c1")" || return 1
+	pid2=$(dk_pid "$DR-c1")
+	[ "$pid1" != "$pid2" ] || {
+		echo "same pid $pid1 after restart"
+		return 1
+	}
+	dk kill "$DR-c1" >/dev/null || fail
+	poll 10 dk_exited "$DR-c1" || {
+		dk_status "$DR-c1"
+		return 1
+	}
+	eq "exit code" 137 "$(dk inspect --format '{{.State.ExitCode}}' "$DR-c1")" || return 1
+	dk rm "$DR-c1" >/dev/null
+}
+
+d_limits_update_stop() {
+	local pid
+	drun -d --name "$DR-lim" --memory 64m --cpus 0.5 --cpu-shares 512 --pids-limit 42 "$dimg" sleep 1000 >/dev/null ||
+		return 1
+	pid=$(dk_pid "$DR-lim")
+	has "cgroup path" "/$dcg/" "$(v1cg "$pid" memory)" || return 1
+	eq "memory.limit_in_bytes" 67108864 "$(cat "$(v1cg "$pid" memory)/memory.limit_in_bytes")" || return 1
+	eq "pids.max" 42 "$(cat "$(v1cg "$pid" pids)/pids.max")" || return 1
+	eq "cpu.cfs_quota_us" 50000 "$(cat "$(v1cg "$pid" cpu)/cpu.cfs_quota_us")" || return 1
+	eq "cpu.shares" 512 "$(cat "$(v1cg "$pid" cpu)/cpu.shares")" || return 1
+	dk update --memory 96m --memory-swap 192m --cpus 0.25 "$DR-lim" >/dev/null || fail
+	eq "memory.limit_in_bytes after update" 100663296 "$(cat "$(v1cg "$pid" memory)/memory.limit_in_bytes")" || return 1
+	eq "cpu.cfs_quota_us after update" 25000 "$(cat "$(v1cg "$pid" cpu)/cpu.cfs_quota_us")" || return 1
+	dk stop -t 1 "$DR-lim" >/dev/null || fail
+	eq "status after stop" exited "$(dk_status "$DR-lim")" || return 1
+	dk rm "$DR-lim" >/dev/null
+}
+
+# exec (and a health check, which is an exec) into a container with room for exactly one more task.
+d_pids_exec_health() {
+	local i
+	drun -d --name "$DR-pids" --pids-limit 2 "$dimg" sleep 1000 >/dev/null || fail
+	for i in 1 2 3; do
+		dk exec "$DR-pids" true || {
+			echo "exec $i at pids.max 2 with one process failed"
+			return 1
+		}
+	done
+	dk rm -f "$DR-pids" >/dev/null
+	drun -d --name "$DR-health" --pids-limit 2 --health-cmd 'test -d /' --health-interval 1s "$dimg" sleep 1000 \
+		>/dev/null || fail
+	poll 20 dk_healthy "$DR-health" || {
+		dk inspect --format '{{json .State.Health}}' "$DR-health"
+		return 1
+	}
+	dk rm -f "$DR-health" >/dev/null
+}
+
+d_oom() {
+	# busybox dd fills a 64 MiB buffer: over a 32 MiB limit (no swap here) it is OOM-killed.
+	drun --name "$DR-oom" --memory 32m --memory-swap 32m "$dimg" dd if=/dev/zero of=/dev/null bs=64M count=1 \
+		>/dev/null 2>&1
+	eq "exit status" 137 $? || return 1
+	eq "OOMKilled" true "$(dk inspect --format '{{.State.OOMKilled}}' "$DR-oom")" || return 1
+	dk rm "$DR-oom" >/dev/null
+}
+
+d_filesystems() {
+	local out
+	mkdir -p "$T/docker/vol/$DR"
+	out=$(drun --rm --read-only --tmpfs /run:size=1m -v "$T/docker/vol/$DR:/data" "$dimg" sh -c \
+		'touch /x 2>/dev/null && echo root-writable; touch /run/t && echo tmpfs-ok; echo hi >/data/f; grep " /run " /proc/mounts | cut -d" " -f3') ||
+		fail
+	eq "read-only root, tmpfs" $'tmpfs-ok\ntmpfs' "$out" || return 1
+	eq "volume file on the host" hi "$(cat "$T/docker/vol/$DR/f")"
+}
+
+d_security() {
+	local out
+	out=$(drun --rm --cap-drop ALL --cap-add NET_RAW --security-opt no-new-privileges -u 1000:1000 "$dimg" sh -c \
+		'grep -E "^(CapBnd|NoNewPrivs|Seccomp):" /proc/self/status | tr -s "\t" " "; id -u; id -g') || fail
+	eq "status, ids" $'CapBnd: 0000000000002000\nNoNewPrivs: 1\nSeccomp: 2\n1000\n1000' "$out" || return 1
+	out=$(drun --rm --security-opt seccomp=unconfined "$dimg" grep Seccomp: /proc/self/status | tr -s "\t" " ") || fail
+	eq "seccomp=unconfined" "Seccomp: 0" "$out"
+}
+
+# shellcheck disable=SC2016 # expanded by the container's shell
+d_kernel_knobs() {
+	local out
+	out=$(drun --rm --ulimit nofile=512:512 --sysctl net.ipv4.ip_forward=1 --device /dev/null:/dev/mynull \
+		--shm-size 8m "$dimg" sh -c 'ulimit -n; cat /proc/sys/net/ipv4/ip_forward; echo x >/dev/mynull && echo dev;
+			df -k /dev/shm | awk "NR == 2 {print \$2}"') || fail
+	eq "nofile, sysctl, device, shm" $'512\n1\ndev\n8192' "$out"
+}
+
+# shellcheck disable=SC2016 # expanded by the container's shell
+d_namespaces() {
+	local out want
+	# The host's namespaces here are the engine's private network namespace and this script's others.
+	want="$(readlink "/proc/$(cat "$T/docker/dockerd.pid")/ns/net") $(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)"
+	out=$(dk run --rm --runtime "$DR" --network host --pid host --ipc host --uts host "$dimg" sh -c \
+		'echo $(readlink /proc/self/ns/net) $(readlink /proc/self/ns/pid) $(readlink /proc/self/ns/ipc) $(readlink /proc/self/ns/uts)') ||
+		fail
+	eq "host namespaces" "$want" "$out" || return 1
+	drun -d --name "$DR-nsc" "$dimg" sleep 1000 >/dev/null || fail
+	out=$(dk run --rm --runtime "$DR" --pid "container:$DR-nsc" --network "container:$DR-nsc" "$dimg" sh -c \
+		'ps -o args | grep -c "^sleep 1000"; readlink /proc/self/ns/net') || fail
+	eq "joined pid and network namespaces" "1 $(readlink "/proc/$(dk_pid "$DR-nsc")/ns/net")" "$(printf '%s' "$out" | tr '\n' ' ')" || return 1
+	dk rm -f "$DR-nsc" >/dev/null
+}
+
+d_init() {
+	local out
+	out=$(drun --rm --init "$dimg" sh -c 'cat /proc/1/cmdline | tr "\0" " "') || fail
+	has "pid 1" "docker-init -- sh -c" "$out"
+}
+
+d_live_restore() {
+	local pid1 out
+	drun -d --name "$DR-live" "$dimg" sleep 1000 >/dev/null || fail
+	pid1=$(dk_pid "$DR-live")
+	restart_dockerd || {
+		tail -n 5 "$T/docker/dockerd.log"
+		return 1
+	}
+	eq "status after the daemon restarted" running "$(dk_status "$DR-live")" || return 1
+	eq "pid after the daemon restarted" "$pid1" "$(dk_pid "$DR-live")" || return 1
+	out=$(dk exec "$DR-live" echo alive) || fail
+	eq "exec after the daemon restarted" alive "$out" || return 1
+	dk rm -f "$DR-live" >/dev/null
+}
+
+# shellcheck disable=SC2016 # expanded by the container's shell
+d_userns() {
+	local out
+	out=$(drun --rm "$dimg" sh -c 'cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /tmp/x && stat -c %u /tmp/x') ||
+		fail
+	eq "maps and ids" $' 0 200000 65536\n 0 200000 65536\n0\n0' "$(printf '%s\n' "$out" | tr -s ' ')" || return 1
+	drun -d --name "$DR-uns" "$dimg" sleep 1000 >/dev/null || fail
+	out=$(dk exec -u 1000 "$DR-uns" sh -c 'id -u; echo "$HOME"; cat /proc/self/uid_map' | tr -s ' ') || fail
+	eq "exec -u 1000 in the user namespace" $'1000\n/home/user\n 0 200000 65536' "$out" || return 1
+	dk rm -f "$DR-uns" >/dev/null
+}
+
+d_clean() {
+	eq "docker ps -a" "" "$(dk ps -aq)"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
 # After everything: nothing left behind.
 
 leftover_state() {
@@ -636,6 +1074,8 @@ leftover_state() {
 	out=$(find "$T/containerd/rtroot" -mindepth 1 -maxdepth 2 2>/dev/null)
 	# ctr's --runc-root gets the namespace appended; that (empty) directory is the shim's, not a container's.
 	out=$(printf '%s\n' "$out" | grep -vx "$T/containerd/rtroot/$cns")
+	# Docker's runtimes keep their state under dockerd's --exec-root, in runtime-<name>/moby.
+	out+=$'\n'$(find "$T"/docker/exec/runtime-*/moby -mindepth 1 -maxdepth 1 2>/dev/null)
 	# podman's containers (every id its event log ever named) in the runtime's default root.
 	while read -r id; do
 		[ -e "$runtime_root/$id" ] && out+=$'\n'"$runtime_root/$id"
@@ -646,10 +1086,11 @@ leftover_state() {
 leftover_cgroups() {
 	local out
 	# podman's cgroupfs manager puts conmon in <parent>/conmon itself; everything else would be a container's.
-	out=$(find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" -mindepth 1 -type d 2>/dev/null | grep -v "/$pcg/conmon$")
+	out=$(find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/*/"$dcg" -mindepth 1 -type d 2>/dev/null |
+		grep -v "/$pcg/conmon$")
 	eq "container cgroups" "" "$out" || return 1
 	remove_cgroups
-	out=$(find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" -maxdepth 0 2>/dev/null)
+	out=$(find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/*/"$dcg" -maxdepth 0 2>/dev/null)
 	eq "cgroups that could not be removed" "" "$out"
 }
 
@@ -697,46 +1138,104 @@ build_image >"$T/image.log" 2>&1 || {
 	cat "$T/image.log"
 	die "build the image"
 }
-pm load -q -i "$T/image.tar" >/dev/null 2>&1 || pm pull -q "oci-archive:$T/image.tar" >/dev/null || die "podman: load the image"
-start_containerd || die "start containerd"
-ct images import "$T/image.tar" >/dev/null || die "ctr: import the image"
+if want podman; then
+	pm load -q -i "$T/image.tar" >/dev/null 2>&1 || pm pull -q "oci-archive:$T/image.tar" >/dev/null || die "podman: load the image"
+fi
+if want containerd; then
+	start_containerd || die "start containerd"
+	ct images import "$T/image.tar" >/dev/null || die "ctr: import the image"
+fi
 
-t "podman: run --rm prints the output" p_run_rm
-t "podman: the exit code passes through (sh -c 'exit 3' -> 3)" p_exit_code
-t "podman: a missing command exits 127" p_missing_command
-t "podman: run -i relays piped stdin" p_stdin
-t "podman: run -t gets a pty (/dev/pts/0)" p_tty
-t "podman: run -t keeps the exit status" p_tty_exit_code
-t "podman: run -d, then exec (output, exit status)" p_detach_exec
-t "podman: exec -i relays piped stdin" p_exec_stdin
-t "podman: exec -t gets a pty" p_exec_tty
-t "podman: top lists the container's processes" p_top
-t "podman: ps shows the running container" p_ps
-t "podman: pause/unpause freeze and thaw the cgroup" p_pause
-t "podman: memory/pids/cpu limits land in the v1 cgroup" p_limits
-t "podman: update --memory --cpus changes the cgroup" p_update
-t "podman: stop" p_stop
-t "podman: kill -s KILL -> exit code 137" p_kill
-t "podman: start again and restart" p_restart
-t "podman: --preserve-fds 1 passes fd 3 and nothing more" p_preserve_fds
-t "podman: --uidmap/--gidmap run in a user namespace" p_userns
-t "podman: --init runs catatonit as pid 1" p_init
-t "podman: no containers left (ps -a empty)" p_clean
+if want podman; then
+	t "podman: run --rm prints the output" p_run_rm
+	t "podman: the exit code passes through (sh -c 'exit 3' -> 3)" p_exit_code
+	t "podman: a missing command exits 127" p_missing_command
+	t "podman: run -i relays piped stdin" p_stdin
+	t "podman: run -t gets a pty (/dev/pts/0)" p_tty
+	t "podman: run -t keeps the exit status" p_tty_exit_code
+	t "podman: run -d, then exec (output, exit status)" p_detach_exec
+	t "podman: exec -i relays piped stdin" p_exec_stdin
+	t "podman: exec -t gets a pty" p_exec_tty
+	t "podman: top lists the container's processes" p_top
+	t "podman: ps shows the running container" p_ps
+	t "podman: pause/unpause freeze and thaw the cgroup" p_pause
+	t "podman: memory/pids/cpu limits land in the v1 cgroup" p_limits
+	t "podman: update --memory --cpus changes the cgroup" p_update
+	t "podman: stop" p_stop
+	t "podman: kill -s KILL -> exit code 137" p_kill
+	t "podman: start again and restart" p_restart
+	t "podman: --preserve-fds 1 passes fd 3 and nothing more" p_preserve_fds
+	t "podman: --uidmap/--gidmap run in a user namespace" p_userns
+	t "podman: --init runs catatonit as pid 1" p_init
+	t "podman: no containers left (ps -a empty)" p_clean
+fi
 
-t "containerd: run --rm prints the output" c_run_rm
-t "containerd: the exit code passes through" c_exit_code
-t "containerd: a missing command fails and leaves nothing" c_missing_command
-t "containerd: stdin relayed" c_stdin
-t "containerd: run -t gets a pty" c_tty
-t "containerd: run -d, then exec (output, exit status)" c_detach_exec
-t "containerd: exec -t gets a pty" c_exec_tty
-t "containerd: task ps (runtime ps --format json)" c_ps
-t "containerd: pause/resume freeze and thaw the cgroup" c_pause
-t "containerd: memory/cpu limits land in the v1 cgroup" c_limits
-t "containerd: kill -s SIGKILL, delete" c_kill
-t "containerd: restart (kill, delete the task, start a new one)" c_restart
-t "containerd: --uidmap/--gidmap run in a user namespace" c_userns
-t "containerd: no containers or tasks left" c_clean
+if want containerd; then
+	t "containerd: run --rm prints the output" c_run_rm
+	t "containerd: the exit code passes through" c_exit_code
+	t "containerd: a missing command fails and leaves nothing" c_missing_command
+	t "containerd: stdin relayed" c_stdin
+	t "containerd: run -t gets a pty" c_tty
+	t "containerd: run -d, then exec (output, exit status)" c_detach_exec
+	t "containerd: exec -t gets a pty" c_exec_tty
+	t "containerd: task ps (runtime ps --format json)" c_ps
+	t "containerd: pause/resume freeze and thaw the cgroup" c_pause
+	t "containerd: memory/cpu limits land in the v1 cgroup" c_limits
+	t "containerd: kill -s SIGKILL, delete" c_kill
+	t "containerd: restart (kill, delete the task, start a new one)" c_restart
+	t "containerd: --uidmap/--gidmap run in a user namespace" c_userns
+	t "containerd: no containers or tasks left" c_clean
+fi
+
+if ! want docker; then
+	:
+elif dstart=$SECONDS && start_docker >"$T/docker/start.log" 2>&1; then
+	echo "# docker: $("${DK[@]}" version --format '{{.Server.Version}}'), reference runtime $dref"
+	dt "run --rm prints the output" d_run_rm
+	dt "the exit code passes through" d_exit_code
+	dt "a missing command exits 127" d_missing_command
+	dt "run -i relays piped stdin" d_stdin
+	dt "run -t gets a pty and keeps the exit status" d_tty
+	dt "12 short-lived containers at once all start" d_short_lived
+	dt "HOME from the image's /etc/passwd (run, run -u)" d_home
+	dt "run -d, then exec (output, exit status)" d_detach_exec
+	dt "exec -i relays piped stdin" d_exec_stdin
+	dt "exec -t gets a pty" d_exec_tty
+	dt "HOME for exec, exec -u NAME, exec -u UID without an entry" d_exec_home
+	dt "top and stats" d_top_stats
+	dt "pause/unpause freeze and thaw the cgroup" d_pause
+	dt "cp in and out, commit" d_cp_commit
+	dt "restart, kill -> 137" d_restart_kill
+	dt "memory/cpu/pids limits, update, stop" d_limits_update_stop
+	if "$RUNTIME" --version 2>/dev/null | grep -q '^runc '; then
+		# Proving the steps against runc: this one is a runc bug, not the step's.
+		dskip "exec and a health check at pids.max = current + 1" \
+			"runc's init joins the cgroup whole and sometimes dies there (pthread_create: EAGAIN)"
+	else
+		dt "exec and a health check at pids.max = current + 1" d_pids_exec_health
+	fi
+	dt "OOM kill at --memory (137, OOMKilled)" d_oom
+	dt "--read-only, --tmpfs, a volume" d_filesystems
+	dt "caps, no-new-privileges, user, seccomp" d_security
+	dt "ulimit, sysctl, device, shm size" d_kernel_knobs
+	dt "host and container: namespaces" d_namespaces
+	dt "--init runs docker-init as pid 1" d_init
+	dt "live-restore: a daemon restart leaves the container running" d_live_restore
+	dskip "--privileged" "every runtime fails it here: this host's root lacks CAP_SYS_RESOURCE (capset: EPERM)"
+	# A remapped daemon has a store of its own: containers of the first would be out of its sight, and live on.
+	dk_rm_all
+	if restart_dockerd --userns-remap nobody:nogroup >>"$T/docker/start.log" 2>&1 &&
+		import_image >>"$T/docker/start.log" 2>&1; then
+		dt "--userns-remap: run and exec -u in the remapped user namespace" d_userns
+	else
+		t "docker: restart with --userns-remap and import the image" failed_with "$T/docker/start.log"
+	fi
+	dt "no containers left (ps -a empty)" d_clean
+	t "docker: the engine stops" stop_docker
+	echo "# docker: $((SECONDS - dstart)) s"
+else
+	t "docker: start a private engine and import the image" failed_with "$T/docker/start.log"
+fi
 
 t "README: the examples are the tested files" readme_examples
 t "README: containerd's CRI config with BinaryName parses" cri_config

@@ -429,6 +429,28 @@ check_rootless() {
 }
 check "rootless (uid $uid) in a delegated subtree: limits set, OOM kill, delete" check_rootless
 
+# --- 7. exec at pids.max = current + 1 --------------------------------------
+# exec into a container with room for exactly one more task: rt's bootstrap and Go threads stay outside the cgroup,
+# and the process joins it (here whole, v2 cannot split a process) right before execve. runc 1.1.5 fails this
+# here: its Go init joins first, then dies starting a thread (runtime/cgo: pthread_create failed).
+check_exec_pids() {
+	local i out
+	bundle execpids '["sleep", "600"]' '{"pids": {"limit": 2}}' && start execpids || return 1
+	for i in 1 2 3; do
+		out=$(rt exec execpids cat /proc/self/cgroup 2>&1) || { echo "exec $i at pids.max 2: $out"; break; }
+		[[ $out == "0::/" ]] || { echo "exec $i: cgroup $out, want 0::/"; break; }
+	done
+	expect pids.current "$(cat "$cg/rtuml/execpids/pids.current")" 1 || out=
+	rt delete -f execpids || return 1
+	gone "$cg/rtuml/execpids" || { echo "cgroup left after delete -f"; return 1; }
+	[[ $i == 3 && $out == "0::/" ]]
+}
+if [[ $name == rt ]]; then
+	check "pids.max=2 with one process: exec works, three times, in the cgroup" check_exec_pids
+else
+	skip "pids.max=2 with one process: exec works, three times, in the cgroup" "rt's behaviour; runc's init dies there"
+fi
+
 # --- summary ---------------------------------------------------------------
 
 t1=$(date +%s.%N)

@@ -1,0 +1,60 @@
+package libcontainer
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestProcessEnv(t *testing.T) {
+	passwd := filepath.Join(t.TempDir(), "passwd")
+	data := "root:x:0:0:root:/root:/bin/sh\n# a comment\n\nuser:x:1000:1000::/home/user:/bin/sh\nshort:x:1001\n"
+	if err := os.WriteFile(passwd, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		env  []string
+		uid  uint32
+		want []string
+	}{
+		{"no env, root", nil, 0, []string{"HOME=/root"}},
+		{"named user", []string{"PATH=/bin"}, 1000, []string{"PATH=/bin", "HOME=/home/user"}},
+		{"unknown uid", []string{"PATH=/bin"}, 4242, []string{"PATH=/bin", "HOME=/"}},
+		{"entry without a directory", nil, 1001, []string{"HOME="}},
+		{"HOME kept", []string{"HOME=/whoo", "FOO=bar"}, 0, []string{"HOME=/whoo", "FOO=bar"}},
+		{"last wins", []string{"A=a", "A=b", "A=c"}, 0, []string{"A=c", "HOME=/root"}},
+		{
+			"last wins, at its place",
+			[]string{"TERM=vt100", "HOME=/home/one", "HOME=/home/two", "TERM=xterm", "HOME=/home/three", "FOO=bar"}, 0,
+			[]string{"TERM=xterm", "HOME=/home/three", "FOO=bar"},
+		},
+		{"empty HOME then set", []string{"HOME=", "HOME=/foo"}, 0, []string{"HOME=/foo"}},
+		{"empty HOME", []string{"HOME="}, 1000, []string{"HOME=/home/user"}},
+		{"set HOME then empty", []string{"HOME=/foo", "HOME="}, 0, []string{"HOME=/root"}},
+		{"value with =", []string{"A=b=c"}, 0, []string{"A=b=c", "HOME=/root"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := processEnv(tc.env, tc.uid, passwd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+	for _, bad := range [][]string{{"NOEQUALS"}, {"=value"}, {"A=b\x00c"}} {
+		if _, err := processEnv(bad, 0, passwd); err == nil {
+			t.Errorf("processEnv(%q): no error", bad)
+		}
+	}
+	if got, _ := processEnv(nil, 0, filepath.Join(t.TempDir(), "missing")); !slices.Equal(got, []string{"HOME=/"}) {
+		t.Errorf("without a passwd file: %q, want HOME=/", got)
+	}
+	if got, _ := processEnv(nil, 0, t.TempDir()); !slices.Equal(got, []string{"HOME=/"}) {
+		t.Errorf("passwd is a directory: %q, want HOME=/", got)
+	}
+}
