@@ -63,14 +63,10 @@ echo "# uml: runtime $runtime, results $results"
 uml_boot "$repo" "$results" "$timeout_s" uml "mem=$mem" rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
 	pty.legacy_count=0 con=null "rtuml_results=$results" "rtuml_guest=$guest" "${kargs[@]}"
 
-elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-echo "# uml: total ${elapsed}s, tests started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
-touch "$results/guest.log"
-cat "$results/guest.log"
+uml_report uml tests
 
 # A normal run ends with the guest's own "N passed, N failed" line; otherwise
 # count what did run and add the missing finish as one failure.
-status=$(cat "$results/status" 2>/dev/null || true)
 if ((timed_out)) || [[ -z $status ]]; then
 	if ((timed_out)); then
 		echo "not ok - guest timed out after ${timeout_s}s (console log: $results/console.log)"

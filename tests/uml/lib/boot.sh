@@ -45,3 +45,14 @@ uml_boot() {
 }
 
 uml_kill() { kill -KILL -- "-$uml_pid" 2>/dev/null || true; }
+
+# uml_report LABEL WHAT: after uml_boot, the wall time and when WHAT (the guest's tests) started, then the guest's log;
+# sets status to the guest's reported status, empty when it reported none.
+uml_report() {
+	local elapsed
+	elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
+	echo "# $1: total ${elapsed}s, $2 started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
+	touch "$results/guest.log"
+	cat "$results/guest.log"
+	status=$(cat "$results/status" 2>/dev/null || true)
+}

@@ -58,11 +58,7 @@ TMPDIR=/dev/shm uml_boot "$repo" "$results" "$timeout_s" uml-systemd mem=1G root
 	systemd.journald.forward_to_console=0 fstab=no luks=no systemd.gpt_auto=0
 rm -rf "$results/uml"
 
-elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-echo "# uml-systemd: total ${elapsed}s, checks started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
-touch "$results/guest.log"
-cat "$results/guest.log"
-status=$(cat "$results/status" 2>/dev/null || true)
+uml_report uml-systemd checks
 if ((timed_out)) || [[ -z $status ]]; then
 	echo "not ok - guest $( ((timed_out)) && echo "timed out after ${timeout_s}s" || echo "reported no status"); console:"
 	tail -n 30 "$results/console.log" | sed 's/^/#   /'
