@@ -11,6 +11,8 @@ set -u
 results=$1
 # shellcheck source=/dev/null
 . "$results/env"
+# shellcheck source=tests/uml/lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 cut -d' ' -f1 /proc/uptime >"$results/boot-time"
 
 name=$(basename "$RUNTIME")
@@ -20,60 +22,11 @@ cg=/sys/fs/cgroup
 rootfs=$work/rootfs
 mkdir -p "$work" "$state"
 
-n=0 passed=0 failed=0 skipped=0
-
 # Every runtime call is bounded, so one hung call costs 30 s, not the boot;
 # runc and crun need 1-3 s per call here.
 op_timeout=30
 # rt runs the runtime under test with a state root of its own.
 rt() { timeout "$op_timeout" "$RUNTIME" --root "$state" "$@"; }
-
-# diag TEXT: TEXT as TAP diagnostic lines.
-diag() { [[ -z $1 ]] || while IFS= read -r line; do echo "#   $line"; done <<<"$1"; }
-
-# check NAME CMD...: one TAP line for CMD's status; CMD's output is shown as
-# diagnostics when it fails, or always with UML_VERBOSE=1.
-check() {
-	local title=$1 out rc t0=$EPOCHREALTIME took
-	shift
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	if ((rc == 0)); then
-		passed=$((passed + 1))
-		echo "ok $n - $title (${took}s)"
-		[[ ${VERBOSE:-0} != 1 ]] || diag "$out"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $title (${took}s)"
-		diag "$out"
-	fi
-}
-
-# skip NAME REASON: a TAP skip; counted apart from passes.
-skip() {
-	n=$((n + 1))
-	skipped=$((skipped + 1))
-	echo "ok $n - $1 # SKIP $2"
-}
-
-# poll SECONDS CMD...: succeed as soon as CMD does, fail after SECONDS.
-poll() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		(($(date +%s) < deadline)) || return 1
-		sleep 0.05
-	done
-}
-
-# expect WHAT GOT WANT: compare and explain.
-expect() {
-	[[ $2 == "$3" ]] && return 0
-	echo "$1: got '$2', want '$3'"
-	return 1
-}
 
 status_of() { rt state "$1" 2>/dev/null | jq -r .status; }
 is_status() { [[ $(status_of "$1") == "$2" ]]; }
@@ -455,6 +408,4 @@ fi
 
 t1=$(date +%s.%N)
 echo "# guest: checks took $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s"
-((skipped)) && echo "# $skipped skipped"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_summary

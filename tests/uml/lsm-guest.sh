@@ -8,56 +8,19 @@ set -u
 results=$1
 # shellcheck source=/dev/null
 . "$results/env"
+# shellcheck source=tests/uml/lib/tap.sh
+. "$(dirname "$0")/lib/tap.sh"
 cut -d' ' -f1 /proc/uptime >"$results/boot-time"
 
 work=/tmp/rtlsm
 rootfs=$work/rootfs
 cg=/sys/fs/cgroup
 mkdir -p "$work"
-n=0 passed=0 failed=0
 
 # Every runtime call is bounded, so one hung call costs 30 s, not the boot.
 op_timeout=30
 # rt runs the runtime under test ($R, named $name) with a state root of its own.
 rt() { timeout "$op_timeout" "$R" --root "/run/rtlsm/$name" "$@"; }
-
-diag() { [[ -z $1 ]] || while IFS= read -r line; do echo "#   $line"; done <<<"$1"; }
-
-# check NAME CMD...: one TAP line for CMD's status; CMD's output is shown as
-# diagnostics when it fails, or always with UML_VERBOSE=1.
-check() {
-	local title=$1 out rc t0=$EPOCHREALTIME took
-	shift
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	if ((rc == 0)); then
-		passed=$((passed + 1))
-		echo "ok $n - $name: $title (${took}s)"
-		[[ ${VERBOSE:-0} != 1 ]] || diag "$out"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name: $title (${took}s)"
-		diag "$out"
-	fi
-}
-
-# poll SECONDS CMD...: succeed as soon as CMD does, fail after SECONDS.
-poll() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		(($(date +%s) < deadline)) || return 1
-		sleep 0.05
-	done
-}
-
-expect() {
-	[[ $2 == "$3" ]] && return 0
-	echo "$1: got '$2', want '$3'"
-	return 1
-}
 
 # has FILE TEXT / lacks FILE TEXT: a fixed string is (not) in FILE, else say so.
 has() { grep -qF -- "$2" "$1" || { echo "no '$2' in:"; cat "$1"; return 1; }; }
@@ -271,6 +234,7 @@ t0=$EPOCHREALTIME
 for R in $RTUML_RUNTIMES; do
 	name=$(basename "$R")
 	[[ $name != runc ]] || name=runc-$("$R" --version | awk 'NR == 1 { print $3 }')
+	tap_label="$name: "
 	echo "# guest: runtime $R ($("$R" --version | head -n 1))"
 	mkdir -p "$work/$name"
 	if ((!setup_ok)); then
@@ -291,5 +255,4 @@ for R in $RTUML_RUNTIMES; do
 done
 
 echo "# guest: checks took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
-echo "$passed passed, $failed failed"
-((failed == 0))
+tap_summary

@@ -22,6 +22,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/uml/lib/boot.sh
+. "$here/lib/boot.sh"
 
 runtime=${RUNTIME:-$repo/rt}
 if [[ $runtime != */* ]]; then
@@ -57,54 +59,14 @@ rm -f "$results/status" "$results/guest.log"
 	done
 } >"$results/env"
 
-# UML 6.1 cannot restore FPU state on hosts with a large XSAVE area (AVX-512,
-# AMX): see xstate-shim.c. The shim is a no-op where UML's buffer suffices.
-shim=$repo/build/uml/xstate-shim.so
-if [[ ! -f $shim || $here/xstate-shim.c -nt $shim ]]; then
-	gcc -Wall -Wextra -Werror -O2 -shared -fPIC -o "$shim.tmp" "$here/xstate-shim.c" -ldl
-	mv "$shim.tmp" "$shim"
-fi
-
 echo "# uml: runtime $runtime, results $results"
-start=$(date +%s.%N)
-# setsid: the UML kernel spawns several host processes; a process group of
-# their own lets a timeout kill all of them and nothing else.
-LD_PRELOAD=$shim setsid linux "mem=$mem" rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
-	pty.legacy_count=0 con=null "rtuml_results=$results" "rtuml_guest=$guest" "${kargs[@]}" \
-	</dev/null >"$results/console.log" 2>&1 &
-uml=$!
-kill_uml() {
-	kill -KILL -- "-$uml" 2>/dev/null || true
-}
-trap 'kill_uml; exit 130' INT TERM
-trap kill_uml EXIT
+uml_boot "$repo" "$results" "$timeout_s" uml "mem=$mem" rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
+	pty.legacy_count=0 con=null "rtuml_results=$results" "rtuml_guest=$guest" "${kargs[@]}"
 
-timed_out=0
-deadline=$(($(date +%s) + timeout_s))
-while kill -0 "$uml" 2>/dev/null; do
-	if (($(date +%s) >= deadline)); then
-		timed_out=1
-		echo "# uml: timeout after ${timeout_s}s, killing process group $uml"
-		kill -TERM -- "-$uml" 2>/dev/null || true
-		break
-	fi
-	# Poll the kernel's exit; wait(1) cannot time out by itself.
-	sleep 0.2
-done
-wait "$uml" 2>/dev/null || true
-# The helper processes (UML's I/O threads) normally exit with the kernel.
-kill_uml
-trap - INT TERM EXIT
-end=$(date +%s.%N)
-
-elapsed=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
-echo "# uml: total ${elapsed}s, tests started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
-touch "$results/guest.log"
-cat "$results/guest.log"
+uml_report uml tests
 
 # A normal run ends with the guest's own "N passed, N failed" line; otherwise
 # count what did run and add the missing finish as one failure.
-status=$(cat "$results/status" 2>/dev/null || true)
 if ((timed_out)) || [[ -z $status ]]; then
 	if ((timed_out)); then
 		echo "not ok - guest timed out after ${timeout_s}s (console log: $results/console.log)"

@@ -6,6 +6,8 @@ set -u
 results=$1
 # shellcheck source=/dev/null
 . "$results/env"
+# shellcheck source=tests/uml/lib/tap.sh
+. "$(dirname "$0")/../lib/tap.sh"
 cut -d' ' -f1 /proc/uptime >"$results/boot-time"
 
 work=/var/tmp/rtsd # not /tmp: the containers' units may get PrivateTmp-like views of it
@@ -17,40 +19,8 @@ for a in sh cat sleep true echo; do ln -s busybox "$rootfs/bin/$a"; done
 cp "$PROBE" "$rootfs/probe"
 echo "root:x:0:0:root:/:/bin/sh" >"$rootfs/etc/passwd"
 
-n=0 passed=0 failed=0
+poll_interval=0.1
 op_timeout=40
-diag() { [[ -z $1 ]] || while IFS= read -r line; do echo "#   $line"; done <<<"$1"; }
-check() {
-	local title=$1 out rc t0=$EPOCHREALTIME
-	shift
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	local took
-	took=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	if ((rc == 0)); then
-		passed=$((passed + 1))
-		echo "ok $n - $name: $title (${took}s)"
-		[[ ${VERBOSE:-0} != 1 ]] || diag "$out"
-	else
-		failed=$((failed + 1))
-		echo "not ok $n - $name: $title (${took}s)"
-		diag "$out"
-	fi
-}
-poll() {
-	local deadline=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		(($(date +%s) < deadline)) || return 1
-		sleep 0.1
-	done
-}
-expect() {
-	[[ $2 == "$3" ]] && return 0
-	echo "$1: got '$2', want '$3'"
-	return 1
-}
 rtc() { timeout "$op_timeout" "$RUNTIME" --root "$state" "$@"; }
 sdrt() { rtc --systemd-cgroup "$@"; }
 prop() { systemctl show -P "$2" "$1"; }
@@ -372,6 +342,7 @@ timeout "$op_timeout" systemctl start user@1000.service || {
 }
 for RUNTIME in $RUNTIMES; do
 	name=$(basename "$RUNTIME")
+	tap_label="$name: "
 	state=/run/sdt-$name
 	echo "# $name: $("$RUNTIME" --version | head -n 1)"
 	s=sdt-d1$name.scope
@@ -395,6 +366,5 @@ for RUNTIME in $RUNTIMES; do
 	check "Type=forking unit: the container exits 3, the unit fails with status 3" check_forking_exit "f1$name" "f1$name"
 done
 
-echo "$passed passed, $failed failed"
-((failed == 0)) && echo 0 >"$results/status" || echo 1 >"$results/status"
+tap_summary && echo 0 >"$results/status" || echo 1 >"$results/status"
 sync

@@ -8,53 +8,14 @@
 #   4. /.dockerenv is hidden in the overlay (with it systemd thinks it is in a container and ignores --unit);
 #   5. the test units are written into the overlay's /etc/systemd/system; rt-test.target pulls in only
 #      rt-test.service (DefaultDependencies=no), so nothing of the host's boot (udev, tmpfiles, timers) runs.
-PATH=/usr/sbin:/usr/bin:/sbin:/bin
-export PATH
-
-poweroff_now() {
-	sync
-	echo o >/proc/sysrq-trigger
-	while :; do sleep 60; done
-}
-
-mount -t proc proc /proc || poweroff_now
-results=
-read -r cmdline </proc/cmdline
-for arg in $cmdline; do
-	case $arg in
-	rtuml_results=/*) results=${arg#rtuml_results=} ;;
-	esac
-done
-[ -n "$results" ] || poweroff_now
-
-mount -t tmpfs -o mode=0755 tmpfs /tmp || poweroff_now
-mkdir /tmp/results /tmp/upper /tmp/work /tmp/root
-mount -t hostfs -o "$results" none /tmp/results || poweroff_now
-exec >>/tmp/results/guest.log 2>&1
-fail() {
-	echo "# init: $*"
-	echo 125 >/tmp/results/status
-	poweroff_now
-}
-
 here=${0%/init.sh}
-kver=$(uname -r)
-busybox insmod "/usr/lib/uml/modules/$kver/kernel/fs/overlayfs/overlay.ko" || fail "insmod overlay"
-r=/tmp/root
-mount -t overlay overlay -o lowerdir=/,upperdir=/tmp/upper,workdir=/tmp/work "$r" || fail "mount overlay"
-mount -t proc proc "$r/proc" || fail "mount proc"
-mount -t sysfs sysfs "$r/sys" || fail "mount sysfs"
-mount -t devtmpfs devtmpfs "$r/dev" || fail "mount devtmpfs"
-for d in /tmp /run /var/tmp; do
-	case "$here/" in
-	"$d"/*) continue ;; # a checkout below it (a CI clone in /tmp) must stay visible; the overlay still holds writes
-	esac
-	mount -t tmpfs -o mode=1777 tmpfs "$r$d" || fail "mount tmpfs $d"
-done
-chmod 0755 "$r/run"
-mkdir -p "$r/uml-results" "$r/lib/modules/$kver"
+# shellcheck source=tests/uml/lib/guest-root.sh
+. "$here/../lib/guest-root.sh"
+
+guest_setup
+overlay_root "${0%/tests/uml/systemd/init.sh}"
+mkdir -p "$r/uml-results"
 mount --bind /tmp/results "$r/uml-results" || fail "bind results"
-mount --bind "/usr/lib/uml/modules/$kver" "$r/lib/modules/$kver" || fail "bind modules"
 rm -f "$r/.dockerenv"
 
 u=$r/etc/systemd/system
@@ -79,10 +40,6 @@ StandardError=inherit
 TimeoutStartSec=infinity
 UNIT
 
-cd "$r" || fail "cd new root"
-mkdir -p .oldroot
-pivot_root . .oldroot || fail "pivot_root"
-umount -l /.oldroot || fail "umount old root"
-cd / || fail "cd /"
+pivot_in /uml-results
 echo "# init: exec systemd at $(cut -d' ' -f1 /proc/uptime)s"
 exec /lib/systemd/systemd --system --unit=rt-test.target

@@ -16,6 +16,8 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
+# shellcheck source=tests/uml/lib/boot.sh
+. "$here/../lib/boot.sh"
 command -v linux >/dev/null || { echo "run.sh: 'linux' (Debian user-mode-linux) is not installed" >&2; exit 1; }
 [[ -x /lib/systemd/systemd ]] || { echo "run.sh: /lib/systemd/systemd is not installed" >&2; exit 1; }
 
@@ -48,47 +50,15 @@ rm -f "$results/status" "$results/guest.log"
 } >"$results/env"
 mkdir -p "$results/uml"
 
-# The XSAVE shim every UML launcher needs on this CPU (tests/uml/xstate-shim.c).
-shim=$repo/build/uml/xstate-shim.so
-mkdir -p "$repo/build/uml"
-if [[ ! -f $shim || $here/../xstate-shim.c -nt $shim ]]; then
-	gcc -Wall -Wextra -Werror -O2 -shared -fPIC -o "$shim.tmp.$$" "$here/../xstate-shim.c" -ldl
-	mv "$shim.tmp.$$" "$shim"
-fi
-
 echo "# uml-systemd: runtimes ${abs[*]}, results $results"
-start=$(date +%s.%N)
-# uml_dir: UML's own files, else ~/.uml; TMPDIR: the guest's memory file. setsid: one process group to kill.
-TMPDIR=/dev/shm LD_PRELOAD=$shim setsid linux mem=1G rootfstype=hostfs rootflags=/ ro "init=$here/init.sh" \
-	pty.legacy_count=0 con=null ssl=null selinux=0 "uml_dir=$results/uml" "rtuml_results=$results" \
+# uml_dir: UML's own files, else ~/.uml; TMPDIR: the guest's memory file.
+TMPDIR=/dev/shm uml_boot "$repo" "$results" "$timeout_s" uml-systemd mem=1G rootfstype=hostfs rootflags=/ ro \
+	"init=$here/init.sh" pty.legacy_count=0 con=null ssl=null selinux=0 "uml_dir=$results/uml" "rtuml_results=$results" \
 	systemd.unified_cgroup_hierarchy=1 systemd.log_target=console systemd.log_level=warning \
-	systemd.journald.forward_to_console=0 fstab=no luks=no systemd.gpt_auto=0 \
-	</dev/null >"$results/console.log" 2>&1 &
-uml=$!
-kill_uml() { kill -KILL -- "-$uml" 2>/dev/null || true; }
-trap 'kill_uml; exit 130' INT TERM
-trap kill_uml EXIT
-
-timed_out=0
-deadline=$(($(date +%s) + timeout_s))
-while kill -0 "$uml" 2>/dev/null; do
-	if (($(date +%s) >= deadline)); then
-		timed_out=1
-		echo "# uml-systemd: timeout after ${timeout_s}s"
-		break
-	fi
-	sleep 0.2
-done
-kill_uml
-wait "$uml" 2>/dev/null || true
-trap - INT TERM EXIT
+	systemd.journald.forward_to_console=0 fstab=no luks=no systemd.gpt_auto=0
 rm -rf "$results/uml"
 
-elapsed=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
-echo "# uml-systemd: total ${elapsed}s, checks started at $(cat "$results/boot-time" 2>/dev/null || echo '?')s guest uptime"
-touch "$results/guest.log"
-cat "$results/guest.log"
-status=$(cat "$results/status" 2>/dev/null || true)
+uml_report uml-systemd checks
 if ((timed_out)) || [[ -z $status ]]; then
 	echo "not ok - guest $( ((timed_out)) && echo "timed out after ${timeout_s}s" || echo "reported no status"); console:"
 	tail -n 30 "$results/console.log" | sed 's/^/#   /'
