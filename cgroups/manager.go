@@ -428,6 +428,9 @@ func (m *Manager) Freeze() error {
 
 // Thaw resumes a frozen cgroup.
 func (m *Manager) Thaw() error {
+	if m.sd != nil && !m.sd.owned() {
+		return nil // another container's unit: thawing it would resume a container someone paused
+	}
 	dir, kind := m.freezerDir()
 	var err error
 	switch kind {
@@ -526,6 +529,9 @@ func walkProcs(dir string, fn func(int)) error {
 // and the cgroup thawed, as runc's signalAllProcesses does, so nothing forks past the signal. A cgroup that was
 // already frozen stays frozen, except that SIGKILL thaws it so the kill takes effect.
 func (m *Manager) Signal(sig syscall.Signal) error {
+	if m.sd != nil && !m.sd.owned() {
+		return nil // a unit this create never started: its processes are another container's
+	}
 	if sig == unix.SIGKILL {
 		if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
 			if err := writeFile(d, "cgroup.kill", "1"); err != nil {
@@ -571,6 +577,9 @@ var destroyTimeout = 5 * time.Second
 // usually dead already and the kernel has killed the rest, so a plain kill-and-retry loop suffices.
 func (m *Manager) Destroy() error {
 	if m.sd != nil {
+		if !m.sd.owned() {
+			return nil // a unit this create never started (its name was taken): neither it nor its cgroup is ours
+		}
 		// Stopping the unit kills what is left in it and removes its cgroup; the files below catch sub-cgroups an
 		// older systemd leaves (runc does the same).
 		if err := m.sd.stop(); err != nil {
@@ -626,8 +635,16 @@ func (m *Manager) RemoveIdle() error {
 	if err != nil {
 		return fmt.Errorf("remove cgroup: %w", err)
 	}
+	// A transient slice unit stays loaded with its cgroup gone, unlike a scope, which systemd drops once empty.
+	// Its cgroup was empty (removed just above), so nothing of anyone's is in it: stop it.
+	if m.sd != nil && m.sd.isSlice() {
+		return stopUnit(m.sd)
+	}
 	return nil
 }
+
+// stopUnit is (*systemdDriver).stop; a variable so that a unit test can see RemoveIdle's call without a systemd.
+var stopUnit = (*systemdDriver).stop
 
 func (m *Manager) removeDirs() error {
 	for _, d := range m.dirs() {

@@ -25,6 +25,9 @@ import (
 const systemdTimeout = 30 * time.Second
 
 // errNoSystemd is runc's text for a host not booted by systemd (cgroups/manager.New), which users search for.
+// ErrUnitExists is a unit name taken by a live unit: another container has the same linux.cgroupsPath.
+var ErrUnitExists = errors.New("already exists")
+
 var errNoSystemd = errors.New("systemd not running on this host, cannot use systemd cgroups manager")
 
 // systemdDriver is the part of a Manager that talks to systemd; nil for the cgroupfs driver.
@@ -36,7 +39,13 @@ type systemdDriver struct {
 	// loaded: the unit exists (a Manager from LoadSystemd); Apply then adds a process (exec) like the cgroupfs
 	// driver, by writing cgroup.procs of the unit's delegated cgroup, as runc's exec does.
 	loaded bool
+	// started: this driver made the unit (StartTransientUnit succeeded). Only a unit it started or loaded from a
+	// container's state is its own to signal, stop or remove: a name already taken by a live unit is another's.
+	started bool
 }
+
+// owned reports whether the unit (and so its cgroup) is this container's.
+func (d *systemdDriver) owned() bool { return d.loaded || d.started }
 
 // NewSystemd returns a manager whose cgroup is the transient systemd unit named by linux.cgroupsPath
 // ("slice:prefix:name", see parseSystemdPath), with the org.systemd.property.* annotations as extra unit
@@ -214,10 +223,15 @@ func (d *systemdDriver) start(pid int) error {
 		_ = conn.ResetFailedUnitContext(ctx, name)
 		_, err = conn.StartTransientUnitContext(ctx, name, "replace", props, done)
 	}
+	if isDBusError(err, "org.freedesktop.systemd1.UnitExists") {
+		// Still there after the reset: a live unit, another container's (the same linux.cgroupsPath).
+		return fmt.Errorf("systemd unit %s: %w", name, ErrUnitExists)
+	}
 	if err != nil {
 		// systemd's text names the property it refused ("Unknown assignment: ...", "Cannot set property ...").
 		return fmt.Errorf("start systemd unit %s: %w", name, err)
 	}
+	d.started = true // from here on the unit is ours, whatever its job's result: the failure paths below stop it
 	select {
 	case res := <-done:
 		if res != "done" {

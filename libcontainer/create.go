@@ -135,6 +135,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		}
 	}()
 	if err := p.place(c.cg.Apply, oomScoreAdj(spec.Process)); err != nil {
+		if errors.Is(err, cgroups.ErrUnitExists) {
+			return c, classErr(ErrExist, "%w", err)
+		}
 		return c, err
 	}
 	crashpoint("create:placed")

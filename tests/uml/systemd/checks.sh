@@ -150,6 +150,28 @@ check_fails_after_unit() {
 	[[ -z $(pgrep -f "sleep 1000" || true) ]] || { echo "processes left: $(pgrep -af 'sleep 1000')"; return 1; }
 	nothing_left "$id" "sdt-$id.scope" "$cg/system.slice/sdt-$id.scope"
 }
+check_same_unit() {
+	local id=$1 out rc pid scope=sdt-$1.scope
+	# Two bundles with the same cgroupsPath: the second create finds the name taken by a live unit. It must fail
+	# and leave the first container, its unit and its processes alone.
+	bundle "$id" "system.slice:sdt:$id" '["sleep", "1000"]'
+	sdrt run -d --bundle "$work/$id" "$id" </dev/null >"$work/$id.out" 2>&1 || { cat "$work/$id.out"; return 1; }
+	pid=$(rtc state "$id" | jq .pid)
+	out=$(sdrt run -d --bundle "$work/$id" "${id}b" </dev/null 2>&1)
+	rc=$?
+	expect "exit status" "$rc" 1 || return 1
+	if [[ $name == rt ]]; then
+		expect "lines of stderr" "$(wc -l <<<"$out")" 1 || return 1
+		[[ $out == *"$scope"*"already exists"* ]] || { echo "error does not name the unit: $out"; return 1; }
+	fi
+	[[ ! -e $state/${id}b ]] || { echo "state of the failed create left"; return 1; }
+	expect "first's unit" "$(prop "$scope" ActiveState)" active || return 1
+	kill -0 "$pid" 2>/dev/null || { echo "first container's init $pid is gone"; return 1; }
+	expect "first's init cgroup" "$(cat "/proc/$pid/cgroup")" "0::/system.slice/$scope" || return 1
+	expect "first's status" "$(status_of "$id")" running || return 1
+	rtc delete -f "$id" || return 1
+	nothing_left "$id" "$scope" "$cg/system.slice/$scope"
+}
 check_foreground() {
 	local id=$1 rc
 	bundle "$id" "system.slice:sdt:$id" '["sh", "-c", "cat /proc/self/cgroup; exit 7"]'
@@ -354,6 +376,7 @@ for RUNTIME in $RUNTIMES; do
 	check "kill --all, delete: no unit, job, cgroup or state left" check_kill_delete "d1$name" "$s"
 	check "a nested slice expands as systemd's" check_slice "d2$name"
 	check "a create failing after the unit exists stops it: exit 1, nothing left" check_fails_after_unit "d3$name"
+	check "a second container with the same cgroupsPath fails in one line; the first runs on in its unit" check_same_unit "d8$name"
 	check "foreground run in a scope exits with the status; nothing left" check_foreground "d4$name"
 	check "a property systemd refuses: exit 1, one line naming it, nothing left" check_refused_property "d5$name"
 	check "rootless without a user bus: refused, nothing left" check_rootless_no_bus "d6$name"
