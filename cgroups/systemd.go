@@ -24,10 +24,10 @@ import (
 // systemdTimeout bounds each wait for systemd: a job to finish, or a call to return (runc waits 30 s for a job).
 const systemdTimeout = 30 * time.Second
 
-// errNoSystemd is runc's text for a host not booted by systemd (cgroups/manager.New), which users search for.
 // ErrUnitExists is a unit name taken by a live unit: another container has the same linux.cgroupsPath.
 var ErrUnitExists = errors.New("already exists")
 
+// errNoSystemd is runc's text for a host not booted by systemd (cgroups/manager.New), which users search for.
 var errNoSystemd = errors.New("systemd not running on this host, cannot use systemd cgroups manager")
 
 // systemdDriver is the part of a Manager that talks to systemd; nil for the cgroupfs driver.
