@@ -24,10 +24,14 @@ func setupConsole(p *specs.Process, sock *os.File, devConsole bool) error {
 			return fmt.Errorf("process.consoleSize: %w", err)
 		}
 	}
-	slave, err := unix.Open(slavePath, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("process.terminal: %w", &os.PathError{Op: "open", Path: slavePath, Err: err})
+	// The peer of this master, not whatever slavePath names: a container that mounted a devpts of its own could
+	// put another pty there (TIOCGPTPEER, Linux 4.13, as runc opens it).
+	r, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER,
+		uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return fmt.Errorf("process.terminal: open the peer of %s: %w", slavePath, os.NewSyscallError("ioctl TIOCGPTPEER", errno))
 	}
+	slave := int(r)
 	defer unix.Close(slave)
 	// The terminal belongs to the process's user, as a login terminal would; its group stays the one devpts gave
 	// it (the mount's gid= option, tty in every default config), which runc leaves too (fixStdioPermissions).

@@ -94,6 +94,29 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// lockCurrentDir is lockDir for a container's state directory by its name: while it waited for the lock, a delete
+// may have removed the directory it opened and a create renamed a new one to the name, whose state is not covered
+// by this lock (and may be half-made). So the locked directory must still be the one at dir, or: ErrNotExist.
+func lockCurrentDir(dir string) (*os.File, error) {
+	f, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var held, now unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &held); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "fstat", Path: dir, Err: err}
+	}
+	if err := unix.Stat(dir, &now); err != nil || now.Dev != held.Dev || now.Ino != held.Ino {
+		f.Close()
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return nil, &os.PathError{Op: "stat", Path: dir, Err: err}
+		}
+		return nil, &os.PathError{Op: "flock", Path: dir, Err: os.ErrNotExist}
+	}
+	return f, nil
+}
+
 // lockHeld reports whether another open file holds the lock on dir: a reader that did not take the lock asks it
 // whether the creator of an uncommitted state is still at work.
 func lockHeld(dir string) bool {
@@ -112,7 +135,7 @@ func Load(root, id string) (*Container, error) {
 		return nil, err
 	}
 	dir := filepath.Join(root, id)
-	lock, err := lockDir(dir)
+	lock, err := lockCurrentDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, classErr(ErrNotExist, "container %q does not exist", id)
 	}
@@ -150,7 +173,7 @@ func RemoveUnreadable(root, id string) error {
 		return err
 	}
 	dir := filepath.Join(root, id)
-	lock, err := lockDir(dir)
+	lock, err := lockCurrentDir(dir)
 	if err != nil {
 		return fmt.Errorf("container %q: %w", id, err)
 	}

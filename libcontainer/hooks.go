@@ -68,6 +68,12 @@ func runHook(h specs.Hook, state []byte, where hookEnv) error {
 		defer cancel()
 	}
 	cmd := exec.CommandContext(ctx, h.Path)
+	if h.Timeout != nil {
+		// A child the hook forked may hold its stdout or stderr open long after the hook exits or is killed, and
+		// Wait would wait for it, holding the container's lock: the output gets as long again as the hook did,
+		// then the pipes are closed. runc waits for the pipes' end and then says the hook ran past its timeout.
+		cmd.WaitDelay = time.Duration(*h.Timeout) * time.Second
+	}
 	cmd.Args = h.Args
 	if len(cmd.Args) == 0 {
 		cmd.Args = []string{h.Path}

@@ -41,7 +41,7 @@ func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
 	if rootfs.IsIdmapped(m) {
 		return true
 	}
-	if !hostBinds || !isBindMount(m) {
+	if !hostBinds || !rootfs.IsBind(m) {
 		return false
 	}
 	src := m.Source
@@ -50,19 +50,6 @@ func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
 	}
 	src, root = filepath.Clean(src), filepath.Clean(root)
 	return src != root && !strings.HasPrefix(src, root+"/")
-}
-
-// isBindMount says whether m is a bind mount: type "bind", or the bind/rbind option (runc's IsBind).
-func isBindMount(m *specs.Mount) bool {
-	if m.Type == "bind" {
-		return true
-	}
-	for _, o := range m.Options {
-		if o == "bind" || o == "rbind" {
-			return true
-		}
-	}
-	return false
 }
 
 // sendMountSources makes the bind mounts the parent makes for the container init pid, whose rootfs is root, and
@@ -243,7 +230,7 @@ func closeMountFds(fds map[int]*os.File) {
 // in the runtime's own namespaces (the parent of `rt init`, as runc 1.2+ does), not inside a container's user
 // namespace, where it fails with EPERM. The errors name no mount: the caller knows its index.
 func openIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (*os.File, error) {
-	if !isBindMount(m) {
+	if !rootfs.IsBind(m) {
 		return nil, fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, rootfs.ErrIdmap)
 	}
 	ns := ownNS

@@ -521,3 +521,79 @@ func TestStateJSON(t *testing.T) {
 		t.Errorf("state JSON %s has empty cgroup_paths", data)
 	}
 }
+
+// TestLoadAfterReplace: a Load waiting for the lock while a delete removes the directory and a create renames a new
+// one to the name takes the old directory's lock, which does not cover the new one: it must find no container, not
+// read (or remove, when its state is not written yet) the new one.
+func TestLoadAfterReplace(t *testing.T) {
+	for _, withState := range []bool{true, false} {
+		t.Run(fmt.Sprintf("state written %v", withState), func(t *testing.T) {
+			root := t.TempDir()
+			dir := filepath.Join(root, "c1")
+			mustMkdir(t, dir)
+			c := &Container{dir: dir, state: State{ID: "c1", InitPid: 1}}
+			if err := c.saveLocked(); err != nil {
+				t.Fatal(err)
+			}
+			holder, err := lockDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close()
+			var st unix.Stat_t
+			if err := unix.Fstat(int(holder.Fd()), &st); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				c   *Container
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				c, err := Load(root, "c1")
+				done <- result{c, err}
+			}()
+			// Poll /proc/locks until the Load blocks on the old directory's lock ("->": a waiter).
+			waiting := fmt.Sprintf(":%d ", st.Ino)
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				locks, err := os.ReadFile("/proc/locks")
+				if err != nil {
+					t.Fatal(err)
+				}
+				if slices.ContainsFunc(strings.Split(string(locks), "\n"), func(l string) bool {
+					return strings.Contains(l, "->") && strings.Contains(l, waiting)
+				}) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("Load never waited for the lock")
+				}
+			}
+			if err := os.RemoveAll(dir); err != nil {
+				t.Fatal(err)
+			}
+			tmp := filepath.Join(root, ".new~c1~x")
+			mustMkdir(t, tmp)
+			if withState {
+				n := &Container{dir: tmp, state: State{ID: "c1", InitPid: 2}}
+				if err := n.saveLocked(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Rename(tmp, dir); err != nil {
+				t.Fatal(err)
+			}
+			holder.Close()
+			r := <-done
+			if r.c != nil {
+				r.c.Close()
+			}
+			if !errors.Is(r.err, ErrNotExist) {
+				t.Errorf("Load after the directory was replaced: container %v, error %v; want ErrNotExist", r.c != nil, r.err)
+			}
+			if _, err := os.Stat(dir); err != nil {
+				t.Error("Load removed the new container's directory")
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -158,6 +159,12 @@ func parseOptions(options []string) mountOpts {
 // empty type with "bind" the same way).
 func isBind(typ string, o mountOpts) bool {
 	return typ == "bind" || o.flags&unix.MS_BIND != 0
+}
+
+// IsBind is isBind for a config's mount entry: the one rule for the parent (which bind mounts it makes) and the
+// init (how it mounts them).
+func IsBind(m *specs.Mount) bool {
+	return isBind(m.Type, parseOptions(m.Options))
 }
 
 // perMountFlags are the flags a bind remount (MS_REMOUNT|MS_BIND) can change: the per-mount ones, not the

@@ -72,6 +72,26 @@ func TestParseOptions(t *testing.T) {
 	}
 }
 
+// TestIsBind: the parent and the init share this rule for which mounts are bind mounts.
+func TestIsBind(t *testing.T) {
+	tests := []struct {
+		typ     string
+		options []string
+		want    bool
+	}{
+		{"bind", nil, true},
+		{"", []string{"bind"}, true},
+		{"none", []string{"rbind", "ro"}, true},
+		{"tmpfs", []string{"nosuid", "size=64k"}, false},
+		{"", nil, false},
+	}
+	for _, tt := range tests {
+		if got := IsBind(&specs.Mount{Type: tt.typ, Options: tt.options}); got != tt.want {
+			t.Errorf("IsBind(type %q, options %q) = %v, want %v", tt.typ, tt.options, got, tt.want)
+		}
+	}
+}
+
 func TestNeedsRemount(t *testing.T) {
 	tests := []struct {
 		name    string

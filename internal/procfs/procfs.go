@@ -80,6 +80,24 @@ func SetgroupsDenied(pid string) bool {
 	return err == nil && strings.TrimSpace(string(data)) == "deny"
 }
 
+// SelfSetgroupsDenied is SetgroupsDenied("self") read under proc, a trusted procfs handle, resolved as Write
+// resolves it: after pivot_root, /proc is whatever the container's rootfs puts there, and a fake "deny" would keep
+// the host's supplementary groups.
+func SelfSetgroupsDenied(proc *os.File) bool {
+	fd, err := unix.Openat2(int(proc.Fd()), "self/setgroups", &unix.OpenHow{
+		Flags:   unix.O_RDONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return false
+	}
+	f := os.NewFile(uintptr(fd), "/proc/self/setgroups")
+	defer f.Close()
+	buf := make([]byte, 16)
+	n, _ := f.Read(buf)
+	return strings.TrimSpace(string(buf[:n])) == "deny"
+}
+
 // SameNamespace reports whether the nsfs files at a and b (/proc/PID/ns/*, or a bind mount of one) are one
 // namespace: the same device and inode (namespaces(7)).
 func SameNamespace(a, b string) (bool, error) {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -92,5 +93,35 @@ func TestCwdOnlyRootMayEnter(t *testing.T) {
 	}
 	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "/root\n1000\n" {
 		t.Errorf("inside: %q, want /root and uid 1000", r.Stdout)
+	}
+}
+
+// TestHookTimeoutForkedChild: a hook with a timeout whose forked child keeps the hook's stdout open (exited at once
+// or hung) fails run in bounded time with runc's one-line "ran past specified timeout" error; runc waits for the
+// child to close the pipe (its sleep here) before saying so. The child lives in the container, so nothing is left.
+func TestHookTimeoutForkedChild(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc waits for a hook's forked child to close the hook's stdout, past the hook's timeout")
+	one := 1
+	for name, script := range map[string]string{"exited": "sleep 20 & exit 0", "hung": "sleep 20 & sleep 20"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			b := bundle(t, func(s *specs.Spec) {
+				s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", script}, Timeout: &one}}}
+			})
+			id := newID(t)
+			begin := time.Now()
+			r := rt(t, "run", "--bundle", b, id)
+			took := time.Since(begin)
+			want := "error running startContainer hook #0: hook ran past specified timeout of 1.0s"
+			if r.Code == 0 || !strings.Contains(r.Stderr, want) || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+				t.Errorf("run with a hook whose child holds its stdout: %v, want one line with %q", r, want)
+			}
+			if took > 15*time.Second {
+				t.Errorf("run took %v, want it bounded by the hook's timeout (the child sleeps 20 s)", took)
+			}
+			_ = rt(t, "delete", "-f", id)
+			assertNoLeak(t, stateRoot(t), id, b)
+		})
 	}
 }

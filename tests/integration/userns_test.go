@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -240,5 +241,33 @@ func TestJoinUserNetNamespaces(t *testing.T) {
 	}
 	if got, want := idMapLine(t, s.UIDMap), [3]int{0, usernsHostID, usernsSize}; got != want || s.UID != 0 {
 		t.Errorf("uid %d, uid_map %q, want 0 and %v", s.UID, s.UIDMap, want)
+	}
+}
+
+// TestUsernsFakeSetgroups: whether setgroups(2) is allowed is read from the kernel, not from the /proc the image
+// provides: with no /proc mount and a rootfs whose proc/self/setgroups is a plain file saying "deny", the process
+// still gets exactly its configured supplementary groups, not the runtime's own.
+func TestUsernsFakeSetgroups(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.5 refuses to start with a /proc that is not procfs (unsafe procfs detected); rt never reads it")
+	b := usernsBundle(t, func(s *specs.Spec) {
+		s.Mounts = slices.DeleteFunc(s.Mounts, func(m specs.Mount) bool { return m.Destination == "/proc" })
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+		s.Process.User.AdditionalGids = []uint32{10, 20}
+		s.Process.Args = []string{"id", "-G"}
+	})
+	self := filepath.Join(b, "rootfs", "proc", "self")
+	if err := os.MkdirAll(self, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(self, "setgroups"), []byte("deny\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustRT(t, "run", "--bundle", b, newID(t))
+	got := strings.Fields(r.Stdout)
+	slices.Sort(got)
+	// id -G lists the primary gid (0) first, then the supplementary ones.
+	if want := []string{"0", "10", "20"}; !slices.Equal(got, want) && !slices.Equal(got, want[1:]) {
+		t.Errorf("id -G = %q, want the primary gid 0 and exactly 10 and 20", r.Stdout)
 	}
 }
