@@ -271,20 +271,8 @@ func TestExecNoFdLeak(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			var extra []*os.File
-			for i := 0; i < 3; i++ {
-				f, err := os.Create(filepath.Join(dir, "extra"+strconv.Itoa(i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				extra = append(extra, f)
-			}
-			out, err := os.Create(filepath.Join(dir, "stdout"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer out.Close()
+			extra := createFiles(t, dir, "extra", 3)
+			out := createFiles(t, dir, "stdout", 1)[0]
 			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 			defer cancel()
 			flags, pidFile := tc.flags, ""

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -31,20 +30,8 @@ func TestPreserveFds(t *testing.T) {
 			b := bundle(t, withArgs("/probe", "self"))
 			id := newID(t)
 			dir := t.TempDir()
-			var extra []*os.File
-			for i := 0; i < 3; i++ { // one more than passed: it must not reach the container
-				f, err := os.Create(filepath.Join(dir, "passed"+strconv.Itoa(i)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer f.Close()
-				extra = append(extra, f)
-			}
-			out, err := os.Create(filepath.Join(dir, "stdout"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer out.Close()
+			extra := createFiles(t, dir, "passed", 3) // one more than passed: it must not reach the container
+			out := createFiles(t, dir, "stdout", 1)[0]
 			ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 			defer cancel()
 			args := append(append([]string{runtimeBin, "--root", stateRoot(t), "run"}, tc.args...), "--bundle", b, id)

@@ -824,3 +824,23 @@ func oneLine(t *testing.T, r result, want string) {
 		t.Errorf("stderr %q does not name %q", r.Stderr, want)
 	}
 }
+
+// createFiles creates the files name0, name1, ... (n of them) in dir, closed when t ends. With n == 1 the one
+// file is called name.
+func createFiles(t *testing.T, dir, name string, n int) []*os.File {
+	t.Helper()
+	files := make([]*os.File, 0, n)
+	for i := range n {
+		path := filepath.Join(dir, name)
+		if n > 1 {
+			path += strconv.Itoa(i)
+		}
+		f, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		files = append(files, f)
+	}
+	return files
+}
