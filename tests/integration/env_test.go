@@ -74,7 +74,7 @@ func TestEnvDuplicates(t *testing.T) {
 	if got := envValues(s.Env, "A"); !slices.Equal(got, []string{"last"}) {
 		t.Errorf("A = %q, want [last] (env %q)", got, s.Env)
 	}
-	if out, _ := exec.Command(runtimeBin, "--version").Output(); strings.HasPrefix(string(out), "runc version 1.1.") {
+	if out, _ := outputTracked(exec.Command(runtimeBin, "--version")); strings.HasPrefix(string(out), "runc version 1.1.") {
 		t.Skip("runc 1.1 keeps a name at its first place; the order below is runc 1.5's")
 	}
 	// Each name where it last occurs, then the HOME added (runc 1.5's prepareEnv order).

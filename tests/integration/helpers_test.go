@@ -423,6 +423,18 @@ func runTracked(cmd *exec.Cmd) error {
 	return waitTracked(cmd)
 }
 
+// outputTracked is cmd.CombinedOutput for a tracked command (stdout only when cmd.Stderr is set): a command run
+// with plain os/exec may be reaped by reapOrphans before os/exec waits for it, and then fails with ECHILD.
+func outputTracked(cmd *exec.Cmd) ([]byte, error) {
+	var b bytes.Buffer
+	cmd.Stdout = &b
+	if cmd.Stderr == nil {
+		cmd.Stderr = &b
+	}
+	err := runTracked(cmd)
+	return b.Bytes(), err
+}
+
 // runReaping is runTracked that reaps orphans while cmd runs: a process `exec` started is our orphan, and once
 // killed, its zombie holds the container's init in zap_pid_ns_processes (the init of a pid namespace exits only when
 // every process in it is reaped), so a `delete -f`, which waits for the init, would otherwise wait for us.

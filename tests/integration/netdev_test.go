@@ -60,7 +60,7 @@ func newHostVeth(t *testing.T) hostVeth {
 // ipCmd runs ip(8) on the host and fails the test if it fails.
 func ipCmd(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("ip", args...).CombinedOutput()
+	out, err := outputTracked(exec.Command("ip", args...))
 	if err != nil {
 		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 	}
@@ -130,7 +130,7 @@ func netnsHolder(t *testing.T) (path string, pid int) {
 // nsIP runs ip(8) in the network namespace at path and fails the test if it fails.
 func nsIP(t *testing.T, path string, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("nsenter", append([]string{"--net=" + path, "ip"}, args...)...).CombinedOutput()
+	out, err := outputTracked(exec.Command("nsenter", append([]string{"--net=" + path, "ip"}, args...)...))
 	if err != nil {
 		t.Fatalf("ip %s in %s: %v: %s", strings.Join(args, " "), path, err, out)
 	}
@@ -244,7 +244,7 @@ func TestNetDevices(t *testing.T) {
 			// namespace before deletion"; runc 1.3+ does not): a new namespace dies with the container and the
 			// kernel destroys the virtual device in it, with its peer; a joined one keeps it.
 			if tc.joined {
-				out, err := exec.Command("nsenter", "--net="+nsPath, "ip", "-o", "link", "show", "dev", want).CombinedOutput()
+				out, err := outputTracked(exec.Command("nsenter", "--net="+nsPath, "ip", "-o", "link", "show", "dev", want))
 				if err != nil {
 					t.Errorf("%s is not in the joined namespace (holder %d) after delete: %v: %s", want, holder, err, out)
 				}

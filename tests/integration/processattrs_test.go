@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -362,7 +363,8 @@ func TestAffinityReset(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, "taskset", append([]string{"-c", "0", runtimeBin, "--root", stateRoot(t)}, args...)...)
-		out, err := cmd.Output()
+		cmd.Stderr = io.Discard
+		out, err := outputTracked(cmd)
 		if err != nil {
 			t.Fatalf("taskset -c 0 %v: %v", args, err)
 		}
