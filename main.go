@@ -1,4 +1,11 @@
 // Command rt is a daemonless OCI container runtime with runc's command-line contract.
+//
+// Every rt process lives for one command, so the Go runtime is told not to watch the cgroup's CPU limit
+// (updatemaxprocs: no updater goroutine) and not to name its anonymous mappings (decoratemappings: a prctl(2) per
+// mapping); go.dev/doc/godebug.
+//
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
 package main
 
 import (
@@ -30,6 +37,10 @@ func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code
 var errUsage = errors.New("usage")
 
 func init() {
+	// One P: an rt command is a short sequence of syscalls with at most a few goroutines waiting on the kernel, and
+	// every further P costs threads, wake-ups and hand-offs between them. `rt init` gets GOMAXPROCS=1 in its
+	// environment (startInit), so its runtime starts with one.
+	runtime.GOMAXPROCS(1)
 	// `rt init` runs inside the container; its namespaces were set up by the nsenter constructor before this.
 	// Capabilities and the seccomp filter are per thread: stay on the thread that will execve.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
