@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -115,15 +114,29 @@ func runTarget(cliCtx *cli.Context) (id, bundle string, named bool, err error) {
 		return "", "", false, fmt.Errorf("run %s: %w", dir, err)
 	}
 	// Characters an id may not have become '-'; a name that would start with '.' gets none of its dots.
-	name := strings.TrimLeft(idUnsafe.ReplaceAllString(filepath.Base(abs), "-"), ".")
+	name := strings.TrimLeft(idSafe(filepath.Base(abs)), ".")
 	if name == "" || name == "-" {
 		name = "rt"
 	}
 	return name + "-" + hex.EncodeToString(suffix), abs, true, nil
 }
 
-// idUnsafe matches what a container id may not contain (libcontainer's idPattern).
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_+.-]+`)
+// idSafe replaces each run of characters a container id may not contain (libcontainer.IDChar) by one '-'.
+func idSafe(s string) string {
+	var b strings.Builder
+	unsafeRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if libcontainer.IDChar(c, false) {
+			b.WriteByte(c)
+			unsafeRun = false
+		} else if !unsafeRun {
+			b.WriteByte('-')
+			unsafeRun = true
+		}
+	}
+	return b.String()
+}
 
 // deleteAfterRun removes the container once its init has exited; a concurrent `rt delete` may have done it already.
 func deleteAfterRun(root, id string) error {
