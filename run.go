@@ -153,9 +153,10 @@ func deleteAfterRun(root, id string) error {
 
 // forwardAndWait relays every signal rt gets to pid and reaps children until pid exits; it returns pid's exit code
 // (128+signal when killed). SIGCHLD is rt's own, SIGURG belongs to the Go runtime's preemption, and with a
-// terminal relay SIGWINCH resizes the pty instead.
+// terminal relay SIGWINCH resizes the pty instead. The signals stay caught until rt exits (no signal.Stop, whose
+// rt_sigaction(2) of every signal would only precede the exit): one that comes while a foreground run deletes the
+// container waits in the channel rather than killing rt half-way.
 func forwardAndWait(pid int, signals chan os.Signal, relay *ttyRelay) (int, error) {
-	defer signal.Stop(signals)
 	for {
 		if code, done, err := reap(pid); done || err != nil {
 			return code, err
