@@ -62,7 +62,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		Exec:        true,
 		ID:          c.ID(),
 		Bundle:      c.state.Bundle,
-		Spec:        &spec,
+		Spec:        initSpec(&spec),
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,
