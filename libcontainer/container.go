@@ -103,7 +103,8 @@ func (c *Container) OCIVersion() string { return c.state.Config.Version }
 // Annotations are the config's annotations.
 func (c *Container) Annotations() map[string]string { return c.state.Config.Annotations }
 
-// State is the saved state (for display; Status and Pid derive the live parts).
+// State is the saved state (for display; Status and Pid derive the live parts). After Load or Read its Config
+// holds only configView's fields: Config has the whole config.
 func (c *Container) State() *State { return &c.state }
 
 // Dir is the container's state directory.
@@ -447,7 +448,7 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.Status() == Stopped {
 		return classErr(ErrState, "container %q is stopped", c.ID())
 	}
-	if _, err := c.Config(); err != nil { // the whole config, which saveLocked writes back
+	if _, err := c.Config(); err != nil { // the whole config, to change and write back
 		return err
 	}
 	if c.state.Config.Linux == nil {

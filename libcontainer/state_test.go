@@ -630,6 +630,22 @@ func TestDecodeStateView(t *testing.T) {
 	if v.Process != nil || v.Hostname != "" || v.Linux.Resources != nil {
 		t.Fatalf("view decoded more than configView: %+v", v)
 	}
+	// A save after Load writes the whole config back, not the view.
+	c.dir = t.TempDir()
+	if err := c.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(saved, &st); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st.Config, spec) {
+		t.Fatalf("saved config = %+v, want %+v", st.Config, spec)
+	}
 	full, err := c.Config()
 	if err != nil {
 		t.Fatal(err)
