@@ -57,7 +57,7 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
 		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
 		// errno but ENOSYS as fatal). GOMAXPROCS=1: the init's Go runtime starts with one P, so with fewer threads
-		// (main.go's init). The workload gets its own environment at execve.
+		// and hand-offs between them. The workload gets its own environment at execve.
 		Env: []string{
 			nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0", "GOMAXPROCS=1",
 		},
