@@ -6,7 +6,7 @@ COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD := $(CURDIR)/build
 GOBIN_DIR := $(BUILD)/bin
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -extldflags '-static'
-GOTAGS := netgo osusergo static_build
+GOTAGS := netgo osusergo static_build urfave_cli_no_docs
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 

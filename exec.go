@@ -62,7 +62,12 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	process, err := execSpec(cliCtx, c.Config().Process)
+	spec, err := c.Config()
+	if err != nil {
+		c.Close()
+		return 0, err
+	}
+	process, err := execSpec(cliCtx, spec.Process)
 	if err != nil {
 		c.Close()
 		return 0, err

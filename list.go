@@ -67,6 +67,7 @@ func listStates(root string) ([]containerState, error) {
 		return nil, err
 	}
 	var states []containerState
+	names := map[uint32]string{} // uid -> owner: /etc/passwd is read once per uid, not once per container
 	for _, id := range ids {
 		// Without the lock, as `state`; a container being created (no state yet) is not listed.
 		c, err := libcontainer.Read(root, id)
@@ -77,21 +78,28 @@ func listStates(root string) ([]containerState, error) {
 			return nil, err
 		}
 		s := stateOf(c)
-		s.Owner = owner(c.Dir())
+		s.Owner = owner(c.Dir(), names)
 		states = append(states, s)
 	}
 	return states, nil
 }
 
-// owner names the user owning the state directory, as runc's list does ("#uid" when it has no name).
-func owner(dir string) string {
+// owner names the user owning the state directory, as runc's list does ("#uid" when it has no name); names
+// caches the answer per uid.
+func owner(dir string, names map[uint32]string) string {
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return ""
 	}
-	uid := strconv.Itoa(int(fi.Sys().(*syscall.Stat_t).Uid))
-	if u, err := user.LookupId(uid); err == nil {
-		return u.Username
+	id := fi.Sys().(*syscall.Stat_t).Uid
+	if name, ok := names[id]; ok {
+		return name
 	}
-	return "#" + uid
+	uid := strconv.FormatUint(uint64(id), 10)
+	name := "#" + uid
+	if u, err := user.LookupId(uid); err == nil {
+		name = u.Username
+	}
+	names[id] = name
+	return name
 }

@@ -518,3 +518,13 @@ func TestReport(t *testing.T) {
 		})
 	}
 }
+
+// TestIDSafe checks idSafe against the regexp replacement it stands for.
+func TestIDSafe(t *testing.T) {
+	re := regexp.MustCompile(`[^A-Za-z0-9_+.-]+`)
+	for _, s := range []string{"bundle", "my bundle", "a  b", "ünï cödé", ".hidden", "a/b", "x..y", "--", ""} {
+		if got, want := idSafe(s), re.ReplaceAllString(s, "-"); got != want {
+			t.Errorf("idSafe(%q) = %q, want %q", s, got, want)
+		}
+	}
+}

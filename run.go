@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -115,15 +114,29 @@ func runTarget(cliCtx *cli.Context) (id, bundle string, named bool, err error) {
 		return "", "", false, fmt.Errorf("run %s: %w", dir, err)
 	}
 	// Characters an id may not have become '-'; a name that would start with '.' gets none of its dots.
-	name := strings.TrimLeft(idUnsafe.ReplaceAllString(filepath.Base(abs), "-"), ".")
+	name := strings.TrimLeft(idSafe(filepath.Base(abs)), ".")
 	if name == "" || name == "-" {
 		name = "rt"
 	}
 	return name + "-" + hex.EncodeToString(suffix), abs, true, nil
 }
 
-// idUnsafe matches what a container id may not contain (libcontainer's idPattern).
-var idUnsafe = regexp.MustCompile(`[^A-Za-z0-9_+.-]+`)
+// idSafe replaces each run of characters a container id may not contain (libcontainer.IDChar) by one '-'.
+func idSafe(s string) string {
+	var b strings.Builder
+	unsafeRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if libcontainer.IDChar(c, false) {
+			b.WriteByte(c)
+			unsafeRun = false
+		} else if !unsafeRun {
+			b.WriteByte('-')
+			unsafeRun = true
+		}
+	}
+	return b.String()
+}
 
 // deleteAfterRun removes the container once its init has exited; a concurrent `rt delete` may have done it already.
 func deleteAfterRun(root, id string) error {
@@ -140,9 +153,10 @@ func deleteAfterRun(root, id string) error {
 
 // forwardAndWait relays every signal rt gets to pid and reaps children until pid exits; it returns pid's exit code
 // (128+signal when killed). SIGCHLD is rt's own, SIGURG belongs to the Go runtime's preemption, and with a
-// terminal relay SIGWINCH resizes the pty instead.
+// terminal relay SIGWINCH resizes the pty instead. The signals stay caught until rt exits (no signal.Stop, whose
+// rt_sigaction(2) of every signal would only precede the exit): one that comes while a foreground run deletes the
+// container waits in the channel rather than killing rt half-way.
 func forwardAndWait(pid int, signals chan os.Signal, relay *ttyRelay) (int, error) {
-	defer signal.Stop(signals)
 	for {
 		if code, done, err := reap(pid); done || err != nil {
 			return code, err

@@ -31,14 +31,14 @@ func stateOf(c *libcontainer.Container) containerState {
 		pid = 0
 	}
 	return containerState{
-		Version:        c.Config().Version,
+		Version:        c.OCIVersion(),
 		ID:             c.ID(),
 		InitProcessPid: pid,
 		Status:         status.String(),
 		Bundle:         c.Bundle(),
 		Rootfs:         c.Rootfs(),
 		Created:        c.State().Created,
-		Annotations:    c.Config().Annotations,
+		Annotations:    c.Annotations(),
 	}
 }
 

@@ -44,8 +44,12 @@ var updateCommand = &cli.Command{
 			return err
 		}
 		defer c.Close()
+		spec, err := c.Config()
+		if err != nil {
+			return err
+		}
 		var cur specs.LinuxResources
-		if l := c.Config().Linux; l != nil && l.Resources != nil {
+		if l := spec.Linux; l != nil && l.Resources != nil {
 			cur = *l.Resources
 		}
 		r, err := updatedResources(cliCtx, cur)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // host describes the cgroup filesystems of one machine as this process sees them. The real host is read once per
@@ -42,7 +44,7 @@ var knownV1 = map[string]bool{
 // hostInfo reads /proc/self/mountinfo and /proc/self/cgroup once and caches the answer for the life of the process:
 // the container start path calls New several times and must not re-parse the mount table.
 var hostInfo = sync.OnceValues(func() (*host, error) {
-	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	mounts, err := procfs.Mounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup mounts: %w", err)
 	}

@@ -160,8 +160,12 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 			return err
 		}
 	}
-	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it.
-	primeAttach(m.host().prime)
+	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it. Not
+	// on a pure v2 host, where no attach follows: the init is cloned into the cgroup (clone3 CLONE_INTO_CGROUP,
+	// libcontainer's startInit), which takes the lock only for reading.
+	if !m.unifiedOnly() {
+		primeAttach(m.host().prime)
+	}
 	return nil
 }
 

@@ -110,7 +110,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	cfg := &initConfig{
 		ID:           id,
 		Bundle:       opts.Bundle,
-		Spec:         spec,
+		Spec:         initSpec(spec),
 		Rootfs:       rootfs,
 		NoPivot:      opts.NoPivot,
 		NoNewKeyring: opts.NoNewKeyring,

@@ -37,6 +37,9 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
+	if _, err := c.Config(); err != nil {
+		return 0, err
+	}
 	process = inheritLabel(process, c.state.Config.Process)
 	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
@@ -59,7 +62,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		Exec:        true,
 		ID:          c.ID(),
 		Bundle:      c.state.Bundle,
-		Spec:        &spec,
+		Spec:        initSpec(&spec),
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,

@@ -77,24 +77,35 @@ func openMountSources(spec *specs.Spec, bundle, root string, pid int) (map[int]*
 	if !hostBinds || !namespace.Has(spec, specs.MountNamespace) {
 		return makeMountSources(spec, bundle, root, pid, hostBinds)
 	}
-	type result struct {
-		fds map[int]*os.File
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		// Never unlocked: the thread's fs and mount namespace are not rt's any more, so the Go runtime must end the
-		// thread with this goroutine rather than give it to another one (runtime.LockOSThread).
-		runtime.LockOSThread()
+	var fds map[int]*os.File
+	err := onSpareThread(func() error {
 		if err := joinMountNS(pid); err != nil {
-			done <- result{err: err}
+			return err
+		}
+		var err error
+		fds, err = makeMountSources(spec, bundle, root, pid, hostBinds)
+		return err
+	})
+	return fds, err
+}
+
+// onSpareThread runs f on a locked thread that is not the process's main thread, and lets that thread end with it
+// (never unlocked): f may leave the thread's fs and mount namespace other than rt's, so the Go runtime must not give
+// it to another goroutine (runtime.LockOSThread). The main thread is kept out because the Go runtime never ends it,
+// and because procfs.Mounts reads its mount table (/proc/self/mountinfo) as the process's.
+func onSpareThread(f func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Held, locked, while another goroutine runs f: it cannot be given this thread.
+			done <- onSpareThread(f)
+			runtime.UnlockOSThread()
 			return
 		}
-		fds, err := makeMountSources(spec, bundle, root, pid, hostBinds)
-		done <- result{fds, err}
+		done <- f()
 	}()
-	r := <-done
-	return r.fds, r.err
+	return <-done
 }
 
 // joinMountNS moves the calling thread into the mount namespace of process pid: unshare(2) CLONE_FS first, since

@@ -30,6 +30,8 @@ type parentProcess struct {
 	cmd  *exec.Cmd
 	sock *os.File
 	pid  int // the container process (init or exec'd), from syncPid
+	// inCgroup: the child was cloned into the container's cgroup (startInit's cgroupDir), so place need not move it.
+	inCgroup bool
 }
 
 // startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
@@ -54,8 +56,11 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		Args: []string{"rt", "init"},
 		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
 		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
-		// errno but ENOSYS as fatal). The workload gets its own environment at execve.
-		Env:    []string{nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0"},
+		// errno but ENOSYS as fatal). GOMAXPROCS=1: the init's Go runtime starts with one P, so with fewer threads
+		// and hand-offs between them. The workload gets its own environment at execve.
+		Env: []string{
+			nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0", "GOMAXPROCS=1",
+		},
 		Stdin:  orStd(stdio.Stdin, os.Stdin),
 		Stdout: orStd(stdio.Stdout, os.Stdout),
 		Stderr: orStd(stdio.Stderr, os.Stderr),
@@ -74,10 +79,12 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	}
 	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
 	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
+	inCgroup := false
 	if cgroupDir != "" {
 		if cg, err := os.Open(cgroupDir); err == nil {
 			defer cg.Close()
 			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+			inCgroup = true
 		}
 	}
 	err = cmd.Start()
@@ -87,7 +94,7 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		sock.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &parentProcess{cmd: cmd, sock: sock}, nil
+	return &parentProcess{cmd: cmd, sock: sock, inCgroup: inCgroup}, nil
 }
 
 // abort kills what there is of the child after a failure: the container process, if it has been cloned, and the
@@ -106,13 +113,14 @@ func (p *parentProcess) abort() {
 	_ = p.cmd.Wait()
 }
 
-// place puts the bootstrap child in the cgroup (apply) and writes oomScoreAdj to it, from which the container
+// place puts the bootstrap child in the cgroup (apply; not when startInit cloned it into the cgroup: a second
+// cgroup.procs write would be a migration to where it is) and writes oomScoreAdj to it, from which the container
 // process inherits it through clone(2). Done from the host and before the child is told anything, while its /proc
 // files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
 // once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
 	pid := p.cmd.Process.Pid
-	if apply != nil {
+	if apply != nil && !p.inCgroup {
 		if err := apply(pid); err != nil {
 			return err
 		}

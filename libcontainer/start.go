@@ -19,7 +19,7 @@ func (c *Container) Start() error {
 	default:
 		return classErr(ErrState, "container %q is %s: cannot start it", c.ID(), st)
 	}
-	if c.state.Config.Process == nil {
+	if c.state.Config.Process == nil && !c.hasProcess {
 		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
 	}
 	if c.state.Notify {

@@ -79,6 +79,10 @@ const (
 // create writes three times). A state torn that way is ErrUnreadable, which `delete --force` removes. The caller
 // holds the container's lock.
 func (c *Container) saveLocked() error {
+	// After Load, state.Config is only configView's part: the file gets the whole config back.
+	if _, err := c.Config(); err != nil {
+		return err
+	}
 	data, err := json.Marshal(&c.state)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)

@@ -597,3 +597,60 @@ func TestLoadAfterReplace(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeStateView checks that Load and Read's decoding keeps the fields the lifecycle commands read, and that
+// Config still gives the whole config.
+func TestDecodeStateView(t *testing.T) {
+	pidsLimit := int64(5)
+	spec := &specs.Spec{
+		Version:     "1.2.0",
+		Process:     &specs.Process{Args: []string{"/bin/true"}, Cwd: "/"},
+		Hostname:    "h",
+		Annotations: map[string]string{"a": "b"},
+		Hooks:       &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true"}}},
+		Linux: &specs.Linux{
+			Namespaces:  []specs.LinuxNamespace{{Type: specs.PIDNamespace}},
+			CgroupsPath: "/x",
+			Resources:   &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &pidsLimit}},
+		},
+	}
+	data, err := json.Marshal(State{ID: "c1", InitPid: 7, Config: spec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Container
+	if err := c.decodeState(data); err != nil {
+		t.Fatal(err)
+	}
+	v := c.state.Config
+	if c.state.ID != "c1" || c.state.InitPid != 7 || v.Version != "1.2.0" || v.Annotations["a"] != "b" ||
+		len(v.Hooks.Poststop) != 1 || len(v.Linux.Namespaces) != 1 || !c.hasProcess {
+		t.Fatalf("view = %+v, state %+v, hasProcess %v", v, c.state, c.hasProcess)
+	}
+	if v.Process != nil || v.Hostname != "" || v.Linux.Resources != nil {
+		t.Fatalf("view decoded more than configView: %+v", v)
+	}
+	// A save after Load writes the whole config back, not the view.
+	c.dir = t.TempDir()
+	if err := c.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+	saved, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st State
+	if err := json.Unmarshal(saved, &st); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(st.Config, spec) {
+		t.Fatalf("saved config = %+v, want %+v", st.Config, spec)
+	}
+	full, err := c.Config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(full, spec) {
+		t.Fatalf("Config() = %+v, want %+v", full, spec)
+	}
+}

@@ -267,6 +267,24 @@ type initConfig struct {
 	PreserveFDs     int  `json:"preserve_fds,omitempty"`
 }
 
+// initSpec is spec as the init gets it (initConfig.Spec): without what only the parent reads, the hooks it runs
+// itself (prestart, createRuntime, poststart, poststop), linux.resources, linux.cgroupsPath, linux.intelRdt and
+// linux.netDevices, so that the init's JSON decoding does not walk them. The runtime-spec types stay; spec is not
+// changed.
+func initSpec(spec *specs.Spec) *specs.Spec {
+	s := *spec
+	s.Hooks = nil
+	if h := spec.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
+		s.Hooks = &specs.Hooks{CreateContainer: h.CreateContainer, StartContainer: h.StartContainer}
+	}
+	if spec.Linux != nil {
+		l := *spec.Linux
+		l.Resources, l.CgroupsPath, l.IntelRdt, l.NetDevices = nil, "", nil, nil
+		s.Linux = &l
+	}
+	return &s
+}
+
 // Child fds of `rt init`: 0-2 stdio, then these, then the preserved ones, which the init moves in place.
 const (
 	initSockFd = 3

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -446,8 +445,28 @@ func isFS(path string, magic uint32) bool {
 	return uint32(st.Type) == magic //nolint:gosec // f_type is a 32-bit magic number, whatever the field's width
 }
 
-// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`)
+// idPattern is runc's rule for container ids; the length bound keeps <root>/<id> well inside PATH_MAX. It is checked
+// by IDChar, not compiled as a regexp at every rt start-up.
+const idPattern = `^[A-Za-z0-9_+-][A-Za-z0-9_+.-]*$`
+
+// IDChar reports whether c may appear in a container id (idPattern); a '.' may not start one.
+func IDChar(c byte, first bool) bool {
+	switch {
+	case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '_', c == '+', c == '-':
+		return true
+	}
+	return c == '.' && !first
+}
+
+// matchesIDPattern is idPattern.MatchString.
+func matchesIDPattern(id string) bool {
+	for i := 0; i < len(id); i++ {
+		if !IDChar(id[i], i == 0) {
+			return false
+		}
+	}
+	return id != ""
+}
 
 const maxIDLen = 1024
 
@@ -458,7 +477,7 @@ func ValidateID(id string) error {
 		return classErr(ErrInvalidID, "container id is empty")
 	case len(id) > maxIDLen:
 		return classErr(ErrInvalidID, "container id %q... is %d bytes, longer than %d", id[:32], len(id), maxIDLen)
-	case id == "." || id == ".." || !idPattern.MatchString(id):
+	case id == "." || id == ".." || !matchesIDPattern(id):
 		return classErr(ErrInvalidID, "container id %q must match %s", id, idPattern)
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -593,5 +594,17 @@ func TestValidateLinuxAttrsHost(t *testing.T) {
 				t.Errorf("validateLinuxAttrs = %v, want a config error naming %s", err, tt.field)
 			}
 		})
+	}
+}
+
+// TestIDPattern checks the hand-written id check against the regexp it stands for.
+func TestIDPattern(t *testing.T) {
+	re := regexp.MustCompile(idPattern)
+	for _, id := range []string{
+		"a", "A-b_c+d.e", ".", "..", ".a", "a.", "-a", "+a", "_a", "a/b", "a b", "", "é", "a\x00", "a:b", "0",
+	} {
+		if got, want := matchesIDPattern(id), re.MatchString(id); got != want {
+			t.Errorf("matchesIDPattern(%q) = %v, want %v", id, got, want)
+		}
 	}
 }

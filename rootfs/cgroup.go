@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // cgroupHost is what a "cgroup" mount needs to know about the host, read once per Prepare and only when the spec
@@ -33,7 +34,7 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 	}
 	cg := &cgroupHost{unified: st.Type == unix.CGROUP2_SUPER_MAGIC}
 	if !cg.unified {
-		ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+		ms, err := procfs.Mounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 		if err != nil {
 			return nil, fmt.Errorf("read mountinfo: %w", err)
 		}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -109,4 +110,22 @@ func SameNamespace(a, b string) (bool, error) {
 		return false, &os.PathError{Op: "stat", Path: b, Err: err}
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
+}
+
+// Mounts returns the mounts of /proc/self/mountinfo that filter keeps: the mount namespace of the thread-group
+// leader. rt keeps every process's main thread in the process's own mount namespace (the parent moves only other,
+// locked threads: see libcontainer's joinMountNS; `rt init` is put in its namespaces whole, before the Go runtime
+// starts), so this is every thread's table. Do not use it on a thread that has joined another mount namespace:
+// that needs /proc/thread-self/mountinfo.
+//
+// moby/sys/mountinfo.GetMounts reads /proc/thread-self/mountinfo instead, which makes the kernel create
+// /proc/<pid>/task/<tid> dentries; reaping the exited process then walks them (proc_flush_pid, which spins on those
+// its dying threads still hold), a few ms of CPU charged to whoever waits for rt.
+func Mounts(filter mountinfo.FilterFunc) ([]*mountinfo.Info, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return mountinfo.GetMountsFromReader(f, filter)
 }

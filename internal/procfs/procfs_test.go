@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -79,5 +80,15 @@ func TestHas(t *testing.T) {
 		if got := Has(proc, path); got != want {
 			t.Errorf("Has(%q) = %v, want %v", path, got, want)
 		}
+	}
+}
+
+func TestMounts(t *testing.T) {
+	ms, err := Mounts(mountinfo.SingleEntryFilter("/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].Mountpoint != "/" {
+		t.Fatalf("Mounts(/) = %v, want the root mount", ms)
 	}
 }
