@@ -279,7 +279,12 @@ func movePreservedFds(n int) error {
 			return fmt.Errorf("preserve fd %d: %w", 3+i, os.NewSyscallError("dup3", err))
 		}
 	}
-	if err := unix.CloseRange(uint(3+n), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+	return closeExecFrom(3 + n)
+}
+
+// closeExecFrom marks every fd from min up close-on-exec.
+func closeExecFrom(min int) error {
+	if err := unix.CloseRange(uint(min), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
 		return nil
 	}
 	// close_range is new (Linux 5.11) and older seccomp profiles deny it: mark each open fd instead.
@@ -288,7 +293,7 @@ func movePreservedFds(n int) error {
 		return fmt.Errorf("list open fds: %w", err)
 	}
 	for _, e := range entries {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3+n {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= min {
 			unix.CloseOnExec(fd)
 		}
 	}

@@ -80,6 +80,13 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
 		}
 	}
+	// Nothing rt inherited from its caller reaches `rt init` but what it passes (ExtraFiles are dup'd into place,
+	// which clears the flag), as runc marks every fd from 3 before it starts its init (CVE-2024-21626).
+	if err := closeExecFrom(3); err != nil {
+		sock.Close()
+		child.Close()
+		return nil, err
+	}
 	err = cmd.Start()
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()

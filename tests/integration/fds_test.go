@@ -2,10 +2,13 @@ package integration
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -62,5 +65,29 @@ func TestPreserveFds(t *testing.T) {
 				t.Errorf("env %q: want LISTEN_FDS=1 and LISTEN_PID=1", s.Env)
 			}
 		})
+	}
+}
+
+// TestCreateNoFdLeak: fds the runtime inherits without being asked to pass them never reach the container's init,
+// not even while it waits to be started (runc's create.bats fd-leak check): every fd of a created container's
+// init from 3 up is the runtime's own, none the caller's.
+func TestCreateNoFdLeak(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, sleeper)
+	id := newID(t)
+	dir := t.TempDir()
+	leaked := createFiles(t, dir, "leaked", 6) // more than the fds the runtime places for its init
+	if r := rtFiles(t, leaked, "create", "--bundle", b, id); r.Code != 0 {
+		t.Fatalf("create: %v", r)
+	}
+	fdDir := fmt.Sprintf("/proc/%d/fd", state(t, id).Pid)
+	ents, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if target := readlink(t, filepath.Join(fdDir, e.Name())); strings.HasPrefix(target, dir) {
+			t.Errorf("the created container's init holds fd %s -> %s, the caller's", e.Name(), target)
+		}
 	}
 }
