@@ -22,6 +22,13 @@ import (
 // The roles: a container's init (init_container.go) and a process joining a running container (init_exec.go); the
 // steps they share are here (setupProcess, execve) and take what they need as arguments.
 func Init() {
+	// Go's poller (an epoll fd and an eventfd, made on first use) must never sit on 3..3+N-1, where the preserved
+	// fds are moved before the exec ("netpoll failed" once one is written over). Made now, while every fd up to the
+	// last one passed is taken, it lands above them all; a pipe registers with the poller.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rt init: this command is run by rt itself, not by hand")

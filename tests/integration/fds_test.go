@@ -91,3 +91,31 @@ func TestCreateNoFdLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestExecPreserveFds: `exec --preserve-fds N` passes the caller's fds 3..3+N-1 to the process, for every N, every
+// time: the runtime's own fds (its poller's among them) never sit where a preserved fd goes (the process entering
+// the container died with "netpoll failed" when one was written over).
+func TestExecPreserveFds(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, sleeper))
+	dir := t.TempDir()
+	passed := createFiles(t, dir, "passed", 6)
+	for n := 1; n <= len(passed); n++ {
+		for range 3 {
+			r := rtFiles(t, passed, "exec", "--preserve-fds", strconv.Itoa(n), id, "/probe", "self")
+			if r.Code != 0 {
+				t.Fatalf("exec --preserve-fds %d: %v", n, r)
+			}
+			var s Self
+			decode(t, r.Stdout, &s)
+			for fd := 3; fd < 3+n; fd++ {
+				if got, want := s.Fds[strconv.Itoa(fd)], filepath.Join(dir, "passed"+strconv.Itoa(fd-3)); got != want {
+					t.Errorf("exec --preserve-fds %d: fd %d is %q, want %q", n, fd, got, want)
+				}
+			}
+			if len(s.Fds) != 3+n {
+				t.Errorf("exec --preserve-fds %d: fds %v, want stdio and the %d passed", n, s.Fds, n)
+			}
+		}
+	}
+}
