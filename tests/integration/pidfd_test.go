@@ -79,6 +79,9 @@ func TestPidfdSocket(t *testing.T) {
 		id := newID(t)
 		mustRT(t, "create", "--pidfd-socket", sock, "--bundle", bundle(t, sleeper), id)
 		m := awaitPidfd(t, c)
+		if m.payload != "standard" {
+			t.Errorf("message %q with the pidfd, want runc's %q", m.payload, "standard")
+		}
 		if err := unix.PidfdSendSignal(int(m.fd.Fd()), unix.SIGKILL, nil, 0); err != nil {
 			t.Fatalf("pidfd_send_signal: %v", err)
 		}
@@ -101,6 +104,9 @@ func TestPidfdSocket(t *testing.T) {
 		pidFile := filepath.Join(t.TempDir(), "pid")
 		mustRT(t, "exec", "-d", "--pid-file", pidFile, "--pidfd-socket", sock, id, "sleep", "100000")
 		m := awaitPidfd(t, c)
+		if m.payload != "setns" {
+			t.Errorf("message %q with the pidfd, want runc's %q", m.payload, "setns")
+		}
 		pid, err := strconv.Atoi(strings.TrimSpace(readFile(pidFile)))
 		if err != nil {
 			t.Fatalf("--pid-file: %v", err)
