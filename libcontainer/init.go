@@ -307,7 +307,7 @@ func closeExecFrom(min int) error {
 	return nil
 }
 
-// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity (cpuaffinity.go), ioPriority
+// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity.final (cpuaffinity.go), ioPriority
 // (iopriority.go) and scheduler (scheduler.go), just before the user switch; the OS thread is locked (runtime.LockOSThread), the process still has its capabilities.
 // final=true is called a second time right before execve (execCPUAffinity.final).
 //
@@ -319,16 +319,11 @@ func applyThreadAttrs(p *specs.Process, final bool) error {
 	}
 	if final {
 		if a := p.ExecCPUAffinity; a != nil && a.Final != "" {
-			return setAffinity(a.Final, "process.execCPUAffinity.final")
+			return setAffinity(0, a.Final, "process.execCPUAffinity.final")
 		}
 		return nil
 	}
-	// The initial affinity first: it says where the rest of the runtime's work in the container runs.
-	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
-		if err := setAffinity(a.Initial, "process.execCPUAffinity.initial"); err != nil {
-			return err
-		}
-	}
+	// execCPUAffinity.initial is the parent's to set, on the whole bootstrap (place, parent.go).
 	if io := p.IOPriority; io != nil {
 		if err := setIOPriority(io); err != nil {
 			return err

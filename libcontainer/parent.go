@@ -113,18 +113,23 @@ func (p *parentProcess) abort() {
 	_ = p.cmd.Wait()
 }
 
-// place puts the bootstrap child in the cgroup (apply) and writes oomScoreAdj to it, from which the container
-// process inherits it through clone(2). Done from the host and before the child is told anything, while its /proc
-// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
-// once it is non-dumpable an unprivileged caller could not write it.
-func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
+// place puts the bootstrap child in the cgroup (apply), sets its CPU affinity (affinity, an exec'd process's
+// execCPUAffinity.initial, or else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container
+// process inherits both through clone(2). Done from the host and before the child is told anything, while it is
+// single-threaded and its /proc files still belong to the caller: inside a user namespace the process could not
+// lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
+func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
 	pid := p.cmd.Process.Pid
 	if apply != nil {
 		if err := apply(pid); err != nil {
 			return err
 		}
 	}
-	resetAffinity(pid)
+	if affinity == "" {
+		resetAffinity(pid)
+	} else if err := setAffinity(pid, affinity, "process.execCPUAffinity.initial"); err != nil {
+		return err
+	}
 	if oomScoreAdj == nil {
 		return nil
 	}
