@@ -298,6 +298,7 @@ func TestTimeNamespaceUserns(t *testing.T) {
 // joined before the user namespace, as runc's userns.bats "wrong userns owner" has it.
 func TestJoinUsernsForeignNetns(t *testing.T) {
 	t.Parallel()
+	oldRunc(t, "runc 1.1.5 wants uid mappings with a joined user namespace and joins it first (runc 1.2: three passes)")
 	first, _ := runDetached(t, usernsBundle(t, sleeper))
 	userns := fmt.Sprintf("/proc/%d/ns/user", state(t, first).Pid)
 	hostNet := fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
