@@ -328,3 +328,43 @@ func TestJoinUsernsForeignNetns(t *testing.T) {
 		}
 	}
 }
+
+// TestJoinAllNamespacesTimeUserns: a second container joins every namespace but the mount namespace of a running
+// container with a user and a time namespace (runc's run.bats "joining existing container namespaces"): it shares
+// the first one's processes, id mappings and time offsets.
+func TestJoinAllNamespacesTimeUserns(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
+	first, _ := runDetached(t, usernsBundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1337, Nanosecs: 3141519}}
+	}))
+	pid := state(t, first).Pid
+	procNames := map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "net"}
+	id, _ := runDetached(t, usernsBundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.MountNamespace {
+				continue
+			}
+			name := procNames[ns.Type]
+			if name == "" {
+				name = string(ns.Type)
+			}
+			s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pid, name)
+		}
+	}))
+	if got := strings.Count(mustRT(t, "exec", id, "ps", "-o", "args").Stdout, "sleep 100000"); got != 2 {
+		t.Errorf("%d sleep processes in the joined pid namespace, want both containers' 2", got)
+	}
+	if got, want := idMapLine(t, mustRT(t, "exec", id, "cat", "/proc/self/uid_map").Stdout), [3]int{0, usernsHostID, usernsSize}; got != want {
+		t.Errorf("uid_map %v, want %v", got, want)
+	}
+	offsets := strings.Join(strings.Fields(mustRT(t, "exec", id, "cat", "/proc/self/timens_offsets").Stdout), " ")
+	if want := "monotonic 0 0 boottime 1337 3141519"; offsets != want {
+		t.Errorf("timens_offsets %q, want the first container's %q", offsets, want)
+	}
+}
