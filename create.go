@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -18,7 +17,7 @@ import (
 var createFlags = []cli.Flag{
 	&cli.StringFlag{Name: "bundle", Aliases: []string{"b"}, Value: ".", Usage: "path to the bundle directory"},
 	&cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to (process.terminal)"},
-	&cli.StringFlag{Name: "pidfd-socket", Hidden: true, Usage: "unix socket to send the init's pidfd to"},
+	&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the container's init to"},
 	&cli.StringFlag{Name: "pid-file", Usage: "file to write the container init's pid to"},
 	&cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (for a rootfs on a ramdisk)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
@@ -57,13 +56,17 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 	if err != nil {
 		return nil, nil, err
 	}
-	if cliCtx.String("pidfd-socket") != "" {
-		return nil, nil, errors.New("--pidfd-socket: not supported by rt yet")
-	}
 	terminal := spec.Process != nil && spec.Process.Terminal
 	toConsole, relay, err := consoleFor(terminal, detach, cliCtx.String("console-socket"))
 	if err != nil {
 		return nil, nil, err
+	}
+	pidfdConn, err := dialPidfdSocket(cliCtx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if pidfdConn != nil {
+		defer pidfdConn.Close()
 	}
 	io, listenFds, err := passedFiles(cliCtx.Int("preserve-fds"))
 	if err != nil {
@@ -88,6 +91,13 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 		return nil, nil, err
 	}
 	slog.Debug("created", "id", id, "init_pid", c.Pid(), "cgroup_paths", c.State().CgroupPaths)
+	if pidfdConn != nil {
+		if err := libcontainer.SendPidfd(pidfdConn, c.Pid(), "standard"); err != nil {
+			_ = c.Delete(true)
+			c.Close()
+			return nil, nil, err
+		}
+	}
 	if path := cliCtx.String("pid-file"); path != "" {
 		if err := writePidFile(path, c.Pid()); err != nil {
 			_ = c.Delete(true)
@@ -96,6 +106,16 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 		}
 	}
 	return c, relay, nil
+}
+
+// dialPidfdSocket connects to --pidfd-socket, if given, before anything is created (runc's order): the pidfd of
+// the container's process goes there once it exists.
+func dialPidfdSocket(cliCtx *cli.Context) (*os.File, error) {
+	path := cliCtx.String("pidfd-socket")
+	if path == "" {
+		return nil, nil
+	}
+	return libcontainer.DialSocket("--pidfd-socket", path)
 }
 
 // passedFiles collects the fds rt passes on as 3, 4, ...: systemd's LISTEN_FDS when they are meant for this

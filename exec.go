@@ -11,6 +11,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/libcontainer"
 )
@@ -21,7 +22,7 @@ var execCommand = &cli.Command{
 	ArgsUsage: "CONTAINER_ID [COMMAND [ARG...]]",
 	Flags: []cli.Flag{
 		&cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to"},
-		&cli.StringFlag{Name: "pidfd-socket", Hidden: true, Usage: "unix socket to send the process's pidfd to"},
+		&cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the process to"},
 		&cli.StringFlag{Name: "cwd", Usage: "working directory in the container"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "add an environment variable KEY=VALUE"},
 		&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "allocate a pseudo-terminal"},
@@ -55,9 +56,6 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if len(cliCtx.StringSlice("cgroup")) > 0 {
 		return 0, errors.New("exec --cgroup: sub-cgroups are not supported by rt yet")
 	}
-	if cliCtx.String("pidfd-socket") != "" {
-		return 0, errors.New("exec --pidfd-socket: not supported by rt yet")
-	}
 	c, err := libcontainer.Load(cliCtx.String("root"), cliCtx.Args().First())
 	if err != nil {
 		return 0, err
@@ -84,6 +82,14 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 		c.Close()
 		return 0, err
 	}
+	pidfdConn, err := dialPidfdSocket(cliCtx)
+	if err != nil {
+		c.Close()
+		return 0, err
+	}
+	if pidfdConn != nil {
+		defer pidfdConn.Close()
+	}
 	var signals chan os.Signal
 	if !detach {
 		signals = make(chan os.Signal, 128)
@@ -93,6 +99,12 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	c.Close()
 	if err != nil {
 		return 0, err
+	}
+	if pidfdConn != nil {
+		if err := libcontainer.SendPidfd(pidfdConn, pid, "setns"); err != nil {
+			_ = unix.Kill(pid, unix.SIGKILL)
+			return 0, err
+		}
 	}
 	if path := cliCtx.String("pid-file"); path != "" {
 		if err := writePidFile(path, pid); err != nil {

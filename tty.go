@@ -28,9 +28,15 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 	case !terminal:
 		return nil, nil, nil
 	case socket != "":
+		// Dialled now, before anything is created, as runc does: a socket nobody listens on fails at once.
+		conn, err := libcontainer.DialSocket("--console-socket", socket)
+		if err != nil {
+			return nil, nil, err
+		}
 		return func(master *os.File) error {
 			defer master.Close()
-			return libcontainer.SendConsole(socket, master)
+			defer conn.Close()
+			return libcontainer.SendConsole(conn, master)
 		}, nil, nil
 	case detach:
 		return nil, nil, errors.New("process.terminal: a detached process's terminal needs --console-socket")

@@ -90,19 +90,45 @@ func mountConsole(slave int, slavePath string) error {
 	return nil
 }
 
-// SendConsole hands a pty master to the --console-socket: one SCM_RIGHTS message whose payload names the pty, as
-// runc does ("/dev/pts/ptmx"); containerd's shim and conmon read exactly one such message.
-func SendConsole(socketPath string, master *os.File) error {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+// DialSocket connects to the unix socket at path for --console-socket or --pidfd-socket (flag names it in errors).
+// The connect does not block, as runc's net.Dial: a listener whose queue is full (one that never accepts) fails
+// the command at once instead of hanging it. The connection is blocking once made.
+func DialSocket(flag, path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, 0)
 	if err != nil {
-		return fmt.Errorf("--console-socket: %w", os.NewSyscallError("socket", err))
+		return nil, fmt.Errorf("%s: %w", flag, os.NewSyscallError("socket", err))
 	}
-	defer unix.Close(fd)
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: socketPath}); err != nil {
-		return fmt.Errorf("--console-socket %s: %w", socketPath, os.NewSyscallError("connect", err))
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s %s: %w", flag, path, os.NewSyscallError("connect", err))
 	}
-	if err := unix.Sendmsg(fd, []byte("/dev/pts/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
-		return fmt.Errorf("--console-socket %s: %w", socketPath, os.NewSyscallError("sendmsg", err))
+	if err := unix.SetNonblock(fd, false); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s %s: %w", flag, path, os.NewSyscallError("fcntl", err))
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// SendConsole hands a pty master to the --console-socket connection: one SCM_RIGHTS message whose payload names
+// the pty, as runc does ("/dev/pts/ptmx"); containerd's shim and conmon read exactly one such message.
+func SendConsole(conn, master *os.File) error {
+	if err := unix.Sendmsg(int(conn.Fd()), []byte("/dev/pts/ptmx"), unix.UnixRights(int(master.Fd())), nil, 0); err != nil {
+		return fmt.Errorf("--console-socket %s: %w", conn.Name(), os.NewSyscallError("sendmsg", err))
+	}
+	return nil
+}
+
+// SendPidfd hands a pidfd of pid, rt's own unreaped child (so the pid names no other process), to the
+// --pidfd-socket connection: one SCM_RIGHTS message whose payload is role, "standard" for a container's init and
+// "setns" for an exec'd process, as runc's init sends it.
+func SendPidfd(conn *os.File, pid int, role string) error {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("--pidfd-socket: %w", os.NewSyscallError("pidfd_open", err))
+	}
+	defer unix.Close(pidfd)
+	if err := unix.Sendmsg(int(conn.Fd()), []byte(role), unix.UnixRights(pidfd), nil, 0); err != nil {
+		return fmt.Errorf("--pidfd-socket %s: %w", conn.Name(), os.NewSyscallError("sendmsg", err))
 	}
 	return nil
 }

@@ -1,8 +1,11 @@
 package libcontainer
 
-// process.execCPUAffinity: applied in an exec'd process on the thread that execs (setAffinity, from
-// applyThreadAttrs in init.go): sched_setaffinity(2) is per thread and survives execve. Before that, every new
-// process is reset to all CPUs (resetAffinity), so it does not inherit rt's caller's affinity (taskset rt ...).
+// process.execCPUAffinity of an exec'd process: initial is set by the parent on the bootstrap child before it is
+// told anything (place, parent.go), so that all of `rt init`, every thread it starts and the process it clones run
+// on those CPUs until the cgroup is joined, as runc sets it on its init at start; final is set on the thread that
+// execs, once it is in the container's cgroup (execve, init.go). sched_setaffinity(2) survives clone and execve.
+// Without either, every new process is reset to all CPUs (resetAffinity), so it does not inherit rt's caller's
+// affinity (taskset rt ...).
 
 import (
 	"bytes"
@@ -15,8 +18,9 @@ import (
 	"github.com/rt-runtime/rt/internal/cpulist"
 )
 
-// setAffinity calls sched_setaffinity(2) on the calling thread with the CPU list list, field naming its JSON path.
-func setAffinity(list, field string) error {
+// setAffinity calls sched_setaffinity(2) on pid (0: the calling thread) with the CPU list list, field naming its
+// JSON path.
+func setAffinity(pid int, list, field string) error {
 	ids, err := cpulist.Parse(list)
 	if err != nil {
 		return fieldError(field, "%v", err)
@@ -25,7 +29,7 @@ func setAffinity(list, field string) error {
 	for _, id := range ids {
 		set.Set(id)
 	}
-	if err := unix.SchedSetaffinityDynamic(0, set); err != nil {
+	if err := unix.SchedSetaffinityDynamic(pid, set); err != nil {
 		return fmt.Errorf("%s %q: %w", field, list, os.NewSyscallError("sched_setaffinity", err))
 	}
 	return nil

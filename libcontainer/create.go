@@ -134,7 +134,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			p.abort()
 		}
 	}()
-	if err := p.place(c.cg.Apply, oomScoreAdj(spec.Process)); err != nil {
+	if err := p.place(c.cg.Apply, "", oomScoreAdj(spec.Process)); err != nil {
 		if errors.Is(err, cgroups.ErrUnitExists) {
 			return c, classErr(ErrExist, "%w", err)
 		}

@@ -94,7 +94,11 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	}
 	// Not the bootstrap child into the cgroup: it clones, and the Go init starts threads, none of which may count
 	// against the container's pids.max. The thread that will execve joins last (initRequests.join).
-	if err := p.place(nil, process.OOMScoreAdj); err != nil {
+	initial := ""
+	if a := process.ExecCPUAffinity; a != nil {
+		initial = a.Initial
+	}
+	if err := p.place(nil, initial, process.OOMScoreAdj); err != nil {
 		return 0, err
 	}
 	crashpoint("exec:placed")

@@ -22,6 +22,13 @@ import (
 // The roles: a container's init (init_container.go) and a process joining a running container (init_exec.go); the
 // steps they share are here (setupProcess, execve) and take what they need as arguments.
 func Init() {
+	// Go's poller (an epoll fd and an eventfd, made on first use) must never sit on 3..3+N-1, where the preserved
+	// fds are moved before the exec ("netpoll failed" once one is written over). Made now, while every fd up to the
+	// last one passed is taken, it lands above them all; a pipe registers with the poller.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rt init: this command is run by rt itself, not by hand")
@@ -279,7 +286,12 @@ func movePreservedFds(n int) error {
 			return fmt.Errorf("preserve fd %d: %w", 3+i, os.NewSyscallError("dup3", err))
 		}
 	}
-	if err := unix.CloseRange(uint(3+n), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
+	return closeExecFrom(3 + n)
+}
+
+// closeExecFrom marks every fd from min up close-on-exec.
+func closeExecFrom(min int) error {
+	if err := unix.CloseRange(uint(min), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err == nil {
 		return nil
 	}
 	// close_range is new (Linux 5.11) and older seccomp profiles deny it: mark each open fd instead.
@@ -288,14 +300,14 @@ func movePreservedFds(n int) error {
 		return fmt.Errorf("list open fds: %w", err)
 	}
 	for _, e := range entries {
-		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= 3+n {
+		if fd, err := strconv.Atoi(e.Name()); err == nil && fd >= min {
 			unix.CloseOnExec(fd)
 		}
 	}
 	return nil
 }
 
-// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity (cpuaffinity.go), ioPriority
+// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity.final (cpuaffinity.go), ioPriority
 // (iopriority.go) and scheduler (scheduler.go), just before the user switch; the OS thread is locked (runtime.LockOSThread), the process still has its capabilities.
 // final=true is called a second time right before execve (execCPUAffinity.final).
 //
@@ -307,16 +319,11 @@ func applyThreadAttrs(p *specs.Process, final bool) error {
 	}
 	if final {
 		if a := p.ExecCPUAffinity; a != nil && a.Final != "" {
-			return setAffinity(a.Final, "process.execCPUAffinity.final")
+			return setAffinity(0, a.Final, "process.execCPUAffinity.final")
 		}
 		return nil
 	}
-	// The initial affinity first: it says where the rest of the runtime's work in the container runs.
-	if a := p.ExecCPUAffinity; a != nil && a.Initial != "" {
-		if err := setAffinity(a.Initial, "process.execCPUAffinity.initial"); err != nil {
-			return err
-		}
-	}
+	// execCPUAffinity.initial is the parent's to set, on the whole bootstrap (place, parent.go).
 	if io := p.IOPriority; io != nil {
 		if err := setIOPriority(io); err != nil {
 			return err

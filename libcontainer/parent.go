@@ -87,6 +87,13 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 			inCgroup = true
 		}
 	}
+	// Nothing rt inherited from its caller reaches `rt init` but what it passes (ExtraFiles are dup'd into place,
+	// which clears the flag), as runc marks every fd from 3 before it starts its init (CVE-2024-21626).
+	if err := closeExecFrom(3); err != nil {
+		sock.Close()
+		child.Close()
+		return nil, err
+	}
 	err = cmd.Start()
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()
@@ -114,18 +121,23 @@ func (p *parentProcess) abort() {
 }
 
 // place puts the bootstrap child in the cgroup (apply; not when startInit cloned it into the cgroup: a second
-// cgroup.procs write would be a migration to where it is) and writes oomScoreAdj to it, from which the container
-// process inherits it through clone(2). Done from the host and before the child is told anything, while its /proc
-// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
-// once it is non-dumpable an unprivileged caller could not write it.
-func (p *parentProcess) place(apply func(pid int) error, oomScoreAdj *int) error {
+// cgroup.procs write would be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's
+// execCPUAffinity.initial, or else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container
+// process inherits both through clone(2). Done from the host and before the child is told anything, while it is
+// single-threaded and its /proc files still belong to the caller: inside a user namespace the process could not
+// lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
+func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
 	pid := p.cmd.Process.Pid
 	if apply != nil && !p.inCgroup {
 		if err := apply(pid); err != nil {
 			return err
 		}
 	}
-	resetAffinity(pid)
+	if affinity == "" {
+		resetAffinity(pid)
+	} else if err := setAffinity(pid, affinity, "process.execCPUAffinity.initial"); err != nil {
+		return err
+	}
 	if oomScoreAdj == nil {
 		return nil
 	}

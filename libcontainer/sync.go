@@ -25,8 +25,9 @@ import (
 //	start `rt init`; place it in the
 //	cgroup (create), write its
 //	oom_score_adj
-//	bootstrap records (clone flags,  -->  read them; open every ns path;
-//	  ns paths, time offsets)             setns user ns first, then the others
+//	bootstrap records (clone flags,  -->  read them; open timens_offsets and
+//	  ns paths, time offsets)             every ns path; setns: the others,
+//	                                      the user ns, what is left
 //	write uid_map/gid_map            <--  [new user ns] unshare, syncUsermap
 //	syncUsermapDone                  -->  setresuid/setresgid 0, unshare the
 //	                                      rest, write timens_offsets

@@ -142,30 +142,56 @@ static void read_bootstrap(struct bootstrap *b)
 	}
 }
 
+// join_pass joins the namespaces of the kinds in allow that are not joined yet, and returns those it joined. A
+// namespace the caller may not join yet (EPERM) is left for a later pass; any other error is fatal.
+static uint32_t join_pass(struct bootstrap *b, int *fds, uint32_t allow)
+{
+	uint32_t joined = 0;
+	int i;
+
+	for (i = 0; i < b->npaths; i++) {
+		uint32_t type = b->pathtypes[i];
+
+		if (fds[i] < 0 || !(type & allow))
+			continue;
+		if (setns(fds[i], type) < 0) {
+			if (errno == EPERM)
+				continue;
+			fail("nsenter: setns %s namespace %s", ns_name(type), b->paths[i]);
+		}
+		close(fds[i]);
+		fds[i] = -1;
+		joined |= type;
+		// Become the joined namespace's root: the host ids may not be mapped there, and files could not be
+		// created with them (EOVERFLOW). runc does the same.
+		if (type == CLONE_NEWUSER && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+			fail("nsenter: become root in user namespace %s", b->paths[i]);
+	}
+	return joined;
+}
+
 // Join the namespaces named by path. All paths are opened first: joining a mount namespace changes what later paths
-// resolve to. The user namespace is joined first so the others are entered with its capabilities.
+// resolve to. Three passes, as runc's nsexec joins them: every other namespace the caller may join with its own
+// credentials (one that the user namespace to join does not own, such as a host netns, can only be joined then),
+// then the user namespace, then the rest with the capabilities it gives (a rootless caller's).
 static void join_namespaces(struct bootstrap *b)
 {
 	int fds[MAX_PATHS];
-	int i, pass;
+	uint32_t joined = 0;
+	int i;
 
 	for (i = 0; i < b->npaths; i++) {
 		fds[i] = open(b->paths[i], O_RDONLY | O_CLOEXEC);
 		if (fds[i] < 0)
 			fail("nsenter: open %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 	}
-	for (pass = 0; pass < 2; pass++) {
-		for (i = 0; i < b->npaths; i++) {
-			int user = b->pathtypes[i] == CLONE_NEWUSER;
-			if (user != (pass == 0))
-				continue;
-			if (setns(fds[i], b->pathtypes[i]) < 0)
-				fail("nsenter: setns %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
-			close(fds[i]);
-			// Become the joined namespace's root: the host ids may not be mapped there, and files could not
-			// be created with them (EOVERFLOW). runc does the same.
-			if (user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-				fail("nsenter: become root in user namespace %s", b->paths[i]);
+	joined |= join_pass(b, fds, ~(uint32_t)CLONE_NEWUSER);
+	joined |= join_pass(b, fds, CLONE_NEWUSER);
+	joined |= join_pass(b, fds, ~(uint32_t)CLONE_NEWUSER & ~joined);
+	for (i = 0; i < b->npaths; i++) {
+		if (fds[i] >= 0) {
+			errno = EPERM;
+			fail("nsenter: setns %s namespace %s", ns_name(b->pathtypes[i]), b->paths[i]);
 		}
 	}
 }
@@ -192,13 +218,23 @@ static void new_user_namespace(void)
 		fail("nsenter: setresuid 0 in the new user namespace");
 }
 
-static void write_timens_offsets(const char *offsets)
+// open_timens_offsets opens /proc/self/timens_offsets before any namespace is joined or created, while the file
+// is still the caller's: after unshare(CLONE_NEWUSER) and the switch to the new namespace's root, the process is
+// not dumpable and its /proc files belong to a host root it no longer is (EACCES). The write through this fd is
+// checked against the opener's credentials (CAP_SYS_TIME over the time namespace's owner, proc(5)), which hold.
+static int open_timens_offsets(void)
 {
 	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(offsets);
 
 	if (fd < 0)
 		fail("nsenter: open /proc/self/timens_offsets");
+	return fd;
+}
+
+static void write_timens_offsets(int fd, const char *offsets)
+{
+	size_t len = strlen(offsets);
+
 	if (write(fd, offsets, len) != (ssize_t)len)
 		fail("nsenter: write /proc/self/timens_offsets %s", offsets);
 	close(fd);
@@ -210,6 +246,7 @@ __attribute__((constructor)) static void rt_nsenter(void)
 	struct bootstrap b;
 	const char *env = getenv(ENV_INITSOCK);
 	uint32_t rest;
+	int timensfd = -1;
 	pid_t pid;
 
 	if (env == NULL)
@@ -218,6 +255,8 @@ __attribute__((constructor)) static void rt_nsenter(void)
 	memset(&b, 0, sizeof(b));
 	read_bootstrap(&b);
 
+	if (b.has_timeoffsets)
+		timensfd = open_timens_offsets();
 	join_namespaces(&b);
 	if (b.cloneflags & CLONE_NEWUSER)
 		new_user_namespace();
@@ -225,7 +264,7 @@ __attribute__((constructor)) static void rt_nsenter(void)
 	if (rest != 0 && unshare(rest) < 0)
 		fail("nsenter: unshare namespaces 0x%x", rest);
 	if (b.has_timeoffsets)
-		write_timens_offsets(b.timeoffsets);
+		write_timens_offsets(timensfd, b.timeoffsets);
 	// A process entering a running container must not be ptrace-able or readable through /proc by the
 	// container's processes until it has exec'd (CVE-2016-9962); execve(2) resets the flag. The clone inherits it.
 	if (b.nondumpable && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

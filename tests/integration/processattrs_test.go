@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -414,5 +415,79 @@ func TestExecLSMRefused(t *testing.T) {
 				t.Errorf("processes in the container after the failed exec: %v, want only its init", pids)
 			}
 		})
+	}
+}
+
+// TestExecCPUAffinityInitialWholeRuntime: execCPUAffinity.initial holds for all of the runtime's process that
+// enters the container, every thread of it, not only the one that execs (runtime-spec config.md: "a list of CPUs a
+// runtime parent process to be run on initially, before the transition to container's cgroup"; runc sets it on its
+// init at start). Seen while that process is held frozen in a paused container's cgroup (exec --ignore-paused).
+func TestExecCPUAffinityInitialWholeRuntime(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, runcLacksExtras)
+	cpus := onlineCPUs(t)
+	if len(cpus) < 2 {
+		t.Skip("one CPU: an initial affinity cannot differ from all CPUs")
+	}
+	id, _ := runDetached(t, bundle(t, sleeper))
+	initPid := state(t, id).Pid
+	// The threads in the container's cgroup: the v1 freezer's tasks, or the v2 cgroup's threads.
+	paths := cgroupPaths(t, id)
+	tasksFile := filepath.Join(paths[""], "cgroup.threads")
+	cpuset := readFile(filepath.Join(paths[""], "cpuset.cpus.effective"))
+	if paths["freezer"] != "" {
+		tasksFile = filepath.Join(paths["freezer"], "tasks")
+	}
+	if paths["cpuset"] != "" {
+		cpuset = readFile(filepath.Join(paths["cpuset"], "cpuset.effective_cpus"))
+	}
+	cpuset = strings.TrimSpace(cpuset)
+	mustRT(t, "pause", id)
+	proc, err := json.Marshal(specs.Process{
+		Args: []string{"/bin/true"}, Cwd: "/", ExecCPUAffinity: &specs.CPUAffinity{Initial: cpus[0]},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	procFile := filepath.Join(t.TempDir(), "process.json")
+	writeFile(t, procFile, string(proc))
+	cmd, _, errPath := rtBackground(t, "exec", "--ignore-paused", "-p", procFile, id)
+	// The entering process's first thread in the frozen cgroup names it; the container's own is only its init.
+	var entering string
+	waitFor(t, "the exec'd process in the container's freezer cgroup", func() bool {
+		if e := readFile(errPath); e != "" {
+			t.Fatalf("exec --ignore-paused: %s", e)
+		}
+		for _, tid := range strings.Fields(readFile(tasksFile)) {
+			if tid != strconv.Itoa(initPid) {
+				for _, line := range strings.Split(readFile("/proc/"+tid+"/status"), "\n") {
+					if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+						entering = strings.TrimSpace(v)
+					}
+				}
+			}
+		}
+		return entering != ""
+	})
+	tasks, err := os.ReadDir("/proc/" + entering + "/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Fields(readFile(tasksFile))
+	for _, task := range tasks {
+		status := readFile("/proc/" + entering + "/task/" + task.Name() + "/status")
+		for _, line := range strings.Split(status, "\n") {
+			v, ok := strings.CutPrefix(line, "Cpus_allowed_list:")
+			got := strings.TrimSpace(v)
+			// Before Linux 6.2 joining a cpuset reset a task's affinity to the cpuset's CPUs.
+			if !ok || got == cpus[0] || got == cpuset && slices.Contains(joined, task.Name()) {
+				continue
+			}
+			t.Errorf("thread %s of the entering process runs on %q, want the initial %q", task.Name(), got, cpus[0])
+		}
+	}
+	mustRT(t, "resume", id)
+	if code := waitExit(t, cmd); code != 0 {
+		t.Errorf("exec --ignore-paused: exit %d: %s", code, readFile(errPath))
 	}
 }

@@ -271,3 +271,100 @@ func TestUsernsFakeSetgroups(t *testing.T) {
 		t.Errorf("id -G = %q, want the primary gid 0 and exactly 10 and 20", r.Stdout)
 	}
 }
+
+// TestTimeNamespaceUserns: a time namespace with linux.timeOffsets in a new user namespace gets its offsets, and a
+// process exec'd into the container sees them too (runc's timens.bats: the offsets file of a process that has
+// become the namespace's root is no longer writable through /proc; the bootstrap opens it before).
+func TestTimeNamespaceUserns(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
+	b := usernsBundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "1000"}
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{
+			"monotonic": {Secs: 7881, Nanosecs: 2718281}, "boottime": {Secs: 1337, Nanosecs: 3141519},
+		}
+	})
+	id, _ := runDetached(t, b)
+	r := mustRT(t, "exec", id, "cat", "/proc/self/timens_offsets")
+	got := strings.Join(strings.Fields(r.Stdout), " ")
+	if want := "monotonic 7881 2718281 boottime 1337 3141519"; got != want {
+		t.Errorf("timens_offsets %q, want %q", got, want)
+	}
+}
+
+// TestJoinUsernsForeignNetns: a container that joins a user namespace and a network namespace that user namespace
+// does not own (the host's) gets both, and exec joins both again: namespaces the runtime may join as itself are
+// joined before the user namespace, as runc's userns.bats "wrong userns owner" has it.
+func TestJoinUsernsForeignNetns(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 wants uid mappings with a joined user namespace and joins it first (runc 1.2: three passes)")
+	first, _ := runDetached(t, usernsBundle(t, sleeper))
+	userns := fmt.Sprintf("/proc/%d/ns/user", state(t, first).Pid)
+	hostNet := fmt.Sprintf("/proc/%d/ns/net", os.Getpid())
+	b := usernsBundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		for i, ns := range s.Linux.Namespaces {
+			switch ns.Type {
+			case specs.UserNamespace:
+				s.Linux.Namespaces[i].Path = userns
+			case specs.NetworkNamespace:
+				s.Linux.Namespaces[i].Path = hostNet
+			}
+		}
+		// No sysfs of a netns the container's root has no privilege over: the host's /sys, bound.
+		for i, m := range s.Mounts {
+			if m.Type == "sysfs" {
+				s.Mounts[i] = specs.Mount{Destination: m.Destination, Type: "bind", Source: "/sys", Options: []string{"rbind", "ro"}}
+			}
+		}
+	})
+	id, _ := runDetached(t, b)
+	for ns, path := range map[string]string{"user": userns, "net": hostNet} {
+		got := strings.TrimSpace(mustRT(t, "exec", id, "readlink", "/proc/self/ns/"+ns).Stdout)
+		if want := readlink(t, path); got != want {
+			t.Errorf("%s namespace %s, want %s", ns, got, want)
+		}
+	}
+}
+
+// TestJoinAllNamespacesTimeUserns: a second container joins every namespace but the mount namespace of a running
+// container with a user and a time namespace (runc's run.bats "joining existing container namespaces"): it shares
+// the first one's processes, id mappings and time offsets.
+func TestJoinAllNamespacesTimeUserns(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 has no time namespace (runc 1.2 added it)")
+	first, _ := runDetached(t, usernsBundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = map[string]specs.LinuxTimeOffset{"boottime": {Secs: 1337, Nanosecs: 3141519}}
+	}))
+	pid := state(t, first).Pid
+	procNames := map[specs.LinuxNamespaceType]string{specs.NetworkNamespace: "net"}
+	id, _ := runDetached(t, usernsBundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+		for i, ns := range s.Linux.Namespaces {
+			if ns.Type == specs.MountNamespace {
+				continue
+			}
+			name := procNames[ns.Type]
+			if name == "" {
+				name = string(ns.Type)
+			}
+			s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", pid, name)
+		}
+	}))
+	if got := strings.Count(mustRT(t, "exec", id, "ps", "-o", "args").Stdout, "sleep 100000"); got != 2 {
+		t.Errorf("%d sleep processes in the joined pid namespace, want both containers' 2", got)
+	}
+	if got, want := idMapLine(t, mustRT(t, "exec", id, "cat", "/proc/self/uid_map").Stdout), [3]int{0, usernsHostID, usernsSize}; got != want {
+		t.Errorf("uid_map %v, want %v", got, want)
+	}
+	offsets := strings.Join(strings.Fields(mustRT(t, "exec", id, "cat", "/proc/self/timens_offsets").Stdout), " ")
+	if want := "monotonic 0 0 boottime 1337 3141519"; offsets != want {
+		t.Errorf("timens_offsets %q, want the first container's %q", offsets, want)
+	}
+}
