@@ -30,6 +30,6 @@ gcc -Wall -Wextra -Werror -O2 -static -o "$bin/floor" "$here/csrc/floor.c"
 cd "$repo"
 exec unshare -m --propagation private -- "$bin/bench" \
 	-rounds "${BENCH_ROUNDS:-30}" -warmup "${BENCH_WARMUP:-2}" -ops "${BENCH_OPS:-}" \
-	-out "$out" -bin "$bin" -rootfs "$repo/build/bundle/rootfs" \
+	-host-mntns "$(readlink /proc/self/ns/mnt)" -out "$out" -bin "$bin" -rootfs "$repo/build/bundle/rootfs" \
 	-rt "${RT:-$repo/rt}" -rt2 "${RT2:-}" -rt2-label "${RT2_LABEL:-rt2}" -runc "${RUNC:-/usr/sbin/runc}" \
 	-runc2 "${RUNC2:-$repo/build/peers/runc-v1.5.3/runc}" -crun "${CRUN:-/usr/bin/crun}"
