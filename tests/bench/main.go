@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -138,12 +139,15 @@ func run() error {
 		b.rts = append(b.rts, r)
 	}
 	defer b.cleanup()
+	ops := selectOps(*only)
+	if !slices.ContainsFunc(ops, func(o op) bool { return o.name == "list100" || o.name == "state100" }) {
+		*nFanout = 0
+	}
 	for _, r := range b.rts {
 		if r.err == "" && !r.floor {
 			b.setUp(r, *nFanout)
 		}
 	}
-	ops := selectOps(*only)
 	fmt.Fprintf(os.Stderr, "bench: %d rounds (+%d warm-up) of %d operations; load average %s\n", *rounds, *warmup, len(ops), b.load0)
 	for round := -*warmup; round < *rounds; round++ {
 		for _, o := range ops {
