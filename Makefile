@@ -54,6 +54,7 @@ lint:
 	$(GOBIN_DIR)/golangci-lint run ./...
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
 	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c
+	gcc -Wall -Wextra -Werror -fsyntax-only tests/bench/csrc/*.c
 
 ## integration: the integration suite as root against ./rt (RUNTIME=build/peers/runc-v1.5.3/runc, the reference, or /usr/sbin/runc)
 integration: rt probe
