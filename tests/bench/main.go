@@ -107,7 +107,7 @@ func run() error {
 	if b.work, err = os.MkdirTemp("", "rt-bench."); err != nil {
 		return err
 	}
-	defer os.RemoveAll(b.work)
+	defer func() { _ = os.RemoveAll(b.work) }()
 	// Roots, bundles and the measured binaries live on a tmpfs, as /run does in production; copies of the
 	// binaries made the same way, since how a file sits in the page cache changes how many pages a fault maps.
 	if err := unix.Mount("tmpfs", b.work, "tmpfs", 0, "mode=0700"); err != nil {

@@ -292,7 +292,7 @@ func readPerfScript(file string, syms *symbols) ([]perfSample, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	var out []perfSample
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
