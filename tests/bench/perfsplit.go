@@ -245,7 +245,7 @@ func loadSymbols(file string) (*symbols, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	all, err := f.Symbols()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w (built with -s?)", file, err)
