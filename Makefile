@@ -94,7 +94,7 @@ test-cri: rt
 	@tests/cri/run.sh
 
 ## bench: rt against runc 1.1.5, runc 1.5.3, crun and two floors, interleaved: CPU, faults, RSS, wall, ratios
-## and issue 15's targets into build/bench/results.md (not part of make test; ~4 min on a quiet machine)
+## and issue 15's targets into build/bench/results.md (not part of make test; 12 min for 10 rounds at load 50)
 bench: rt bundle
 	@tests/bench/run.sh
 
