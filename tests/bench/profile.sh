@@ -2,7 +2,7 @@
 # make bench-profile: where the time of `rt run` of /bin/true goes, into build/bench/profile/summary.md.
 #   - perf record -g (cpu-clock: the only events this VM gives) of every process of each run, split by process
 #     (the command, its child) and phase (execve, Go start-up, package init, main, exit...), with rt's
-#     heaviest functions; the same for page faults (the page-faults software event)
+#     heaviest functions; the same for page faults (the page-faults software event); the same for the Go floor
 #   - perf stat of rt run against the two floors of make bench
 #   - GODEBUG=inittrace=1: package initialisation before main, in both processes
 #   - strace -f -c: the syscalls of both processes, and how many threads and execs
@@ -30,6 +30,7 @@ if [ "${1:-}" != __inner ]; then
 	gcc -Wall -Wextra -Werror -O2 -static -o "$bin/spawn" "$here/csrc/spawn.c"
 	gcc -Wall -Wextra -Werror -O2 -static -o "$bin/floor" "$here/csrc/floor.c"
 	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/gofloor" ./tests/bench/gofloor)
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$repo/build/bench/gofloor-sym" ./tests/bench/gofloor)
 	(cd "$repo" && go build -o "$bin/bench" ./tests/bench)
 	rt=${RT:-}
 	if [ -z "$rt" ]; then
@@ -79,8 +80,20 @@ run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixe
 		run_rt "pf$i" perf record -q -e page-faults -c 1 -g -o "$out/perf/pf$i.data" -- >/dev/null 2>&1
 		perf script -i "$out/perf/pf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/pf$i.txt" 2>/dev/null
 	done
-	"$bin/bench" perfsplit -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu*.txt
-	"$bin/bench" perfsplit -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf*.txt
+	"$bin/bench" perfsplit -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu[0-9]*.txt
+	"$bin/bench" perfsplit -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf[0-9]*.txt
+
+	echo "## The Go floor, the same way (what rt's processes are compared with)"
+	echo
+	gofloor=$repo/build/bench/gofloor-sym
+	for i in $(seq "$runs"); do
+		perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/gcpu$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+		perf script -i "$out/perf/gcpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gcpu$i.txt" 2>/dev/null
+		perf record -q -e page-faults -c 1 -g -o "$out/perf/gpf$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+		perf script -i "$out/perf/gpf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gpf$i.txt" 2>/dev/null
+	done
+	"$bin/bench" perfsplit -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
+	"$bin/bench" perfsplit -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
 
 	echo "## perf stat: rt run against the floors ($runs runs each)"
 	echo
