@@ -104,7 +104,15 @@ func run() error {
 	if b.rootfs, err = filepath.Abs(*rootfs); err != nil {
 		return err
 	}
-	if b.work, err = os.MkdirTemp("", "rt-bench."); err != nil {
+	// Under out, not /tmp: a tmp cleaner sees an empty directory there (the tmpfs is mounted in this
+	// namespace only), and removing it would detach the tmpfs from under the bench.
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	if b.work, err = os.MkdirTemp(*out, "work."); err != nil {
+		return err
+	}
+	if b.work, err = filepath.Abs(b.work); err != nil {
 		return err
 	}
 	defer func() { _ = os.RemoveAll(b.work) }()
