@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build urfave_cli_no_docs
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-crash test-cgroupv2 test-systemd test-lsm test-managers test-cri bench fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-crash test-cgroupv2 test-systemd test-lsm test-managers test-cri bench bench-profile fuzz fuzz-short clean help
 
 all: rt
 
@@ -54,6 +54,7 @@ lint:
 	$(GOBIN_DIR)/golangci-lint run ./...
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
 	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c
+	gcc -Wall -Wextra -Werror -fsyntax-only tests/bench/csrc/*.c
 
 ## integration: the integration suite as root against ./rt (RUNTIME=build/peers/runc-v1.5.3/runc, the reference, or /usr/sbin/runc)
 integration: rt probe
@@ -92,9 +93,15 @@ test-managers: rt
 test-cri: rt
 	@tests/cri/run.sh
 
-## bench: rt against runc and crun, side by side, with ratios
+## bench: rt against runc 1.1.5, runc 1.5.3, crun and two floors, interleaved: CPU, faults, RSS, wall, ratios
+## and issue 15's targets into build/bench/results.md (not part of make test; 12 min for 10 rounds at load 50)
 bench: rt bundle
 	@tests/bench/run.sh
+
+## bench-profile: where rt run's time goes (perf by process and phase, faults by phase, perf stat against the
+## floors, inittrace, strace -f -c) into build/bench/profile/summary.md (not part of make test)
+bench-profile: rt bundle
+	@tests/bench/profile.sh
 
 ## fuzz: a run of each fuzz target (FUZZTIME each, default 10s)
 fuzz:

@@ -11,7 +11,7 @@ pkgs=(
 	apparmor                                # apparmor_parser: loads test-lsm's profiles into the UML guest
 	iproute2 procps util-linux e2fsprogs    # ip, ps, unshare/losetup, mkfs for test devices
 	uidmap                                  # newuidmap/newgidmap for rootless containers with subordinate ids
-	hyperfine time                          # benchmarks
+	linux-perf hyperfine                    # make bench-profile (perf), quick wall-time comparisons
 	jq strace                               # the UML guest's checks, test-cri's reports; debugging
 	iptables                                # the CNI portmap plugin under make test-cri
 )

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# make bench-profile: where the time of `rt run` of /bin/true goes, into build/bench/profile/summary.md.
+#   - perf record -g (cpu-clock: the only events this VM gives) of every process of each run, split by process
+#     (the command, its child) and phase (execve, Go start-up, package init, main, exit...), with rt's
+#     heaviest functions; the same for page faults (the page-faults software event); the same for the Go floor
+#   - perf stat of rt run against the two floors of make bench
+#   - GODEBUG=inittrace=1: package initialisation before main, in both processes
+#   - strace -f -c: the syscalls of both processes, and how many threads and execs
+# rt is rebuilt with its symbol table (no -s -w; the loaded image is the same) into build/bench/rt-sym, unless
+# RT names another binary. Root; perf from linux-perf (make deps). PROFILE_RUNS runs each (default 20).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+out=$repo/build/bench/profile
+bin=$repo/build/bench/bin
+runs=${PROFILE_RUNS:-20}
+
+if [ "${1:-}" != __inner ]; then
+	[ "$(id -u)" = 0 ] || {
+		echo "bench-profile: must run as root" >&2
+		exit 1
+	}
+	command -v perf >/dev/null || {
+		echo "bench-profile: perf not found (make deps installs linux-perf)" >&2
+		exit 1
+	}
+	[ -d "$repo/build/bundle/rootfs" ] || "$repo/scripts/mkbundle.sh" "$repo/build/bundle" >/dev/null
+	mkdir -p "$bin" "$out"
+	gcc -Wall -Wextra -Werror -O2 -static -o "$bin/spawn" "$here/csrc/spawn.c"
+	gcc -Wall -Wextra -Werror -O2 -static -o "$bin/floor" "$here/csrc/floor.c"
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags '-s -w' -o "$bin/gofloor" ./tests/bench/gofloor)
+	(cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$repo/build/bench/gofloor-sym" ./tests/bench/gofloor)
+	(cd "$repo" && go build -o "$bin/bench" ./tests/bench)
+	rt=${RT:-}
+	if [ -z "$rt" ]; then
+		tags=$(sed -n 's/^GOTAGS := //p' "$repo/Makefile")
+		(cd "$repo" && CGO_ENABLED=1 go build -trimpath -tags "$tags" -ldflags "-extldflags '-static'" -o "$repo/build/bench/rt-sym" .)
+		rt=$repo/build/bench/rt-sym
+	fi
+	exec unshare -m --propagation private -- "$0" __inner "$(realpath "$rt")"
+fi
+
+# Inside the private mount namespace: crun's view of the host (no cgroup2 mount), roots on a tmpfs.
+rt=$2
+if mountpoint -q /sys/fs/cgroup/unified; then
+	umount -l /sys/fs/cgroup/unified
+	mount -t tmpfs tmpfs /sys/fs/cgroup/unified
+fi
+work=$(mktemp -d /tmp/rt-profile.XXXXXX)
+mount -t tmpfs tmpfs "$work"
+trap 'for id in $("$rt" --root "$work/root" list -q 2>/dev/null); do "$rt" --root "$work/root" delete -f "$id"; done; umount -l "$work"; rmdir "$work"' EXIT
+bundle=$work/bundle
+mkdir -p "$bundle"
+/usr/sbin/runc spec --bundle "$bundle"
+jq --arg root "$repo/build/bundle/rootfs" '.process.args = ["/bin/true"] | .process.terminal = false | .root.path = $root' \
+	"$bundle/config.json" >"$bundle/c.json"
+mv "$bundle/c.json" "$bundle/config.json"
+rootfs=$repo/build/bundle/rootfs
+rm -rf "${out:?}"/*
+mkdir -p "$out/perf"
+
+run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixed by a profiler
+	local id=$1
+	shift
+	"$@" "$bin/spawn" -o /dev/null "$rt" --root "$work/root" run --bundle "$bundle" "$id"
+}
+
+{
+	echo "# make bench-profile: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo
+	echo "Machine: $(hostname), $(nproc) CPUs, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "rt: \`$rt\` ($("$rt" --version | head -2 | tr '\n' ' ')). Bundle: \`runc spec\`'s config running /bin/true."
+	echo
+	echo "## Where the time of \`rt run\` goes: perf record -g, by process and phase"
+	echo
+	for i in $(seq "$runs"); do
+		run_rt "cpu$i" perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/cpu$i.data" -- >/dev/null 2>&1
+		perf script -i "$out/perf/cpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/cpu$i.txt" 2>/dev/null
+		run_rt "pf$i" perf record -q -e page-faults -c 1 -g -o "$out/perf/pf$i.data" -- >/dev/null 2>&1
+		perf script -i "$out/perf/pf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/pf$i.txt" 2>/dev/null
+	done
+	"$bin/bench" perfsplit -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu[0-9]*.txt
+	"$bin/bench" perfsplit -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf[0-9]*.txt
+
+	echo "## The Go floor, the same way (what rt's processes are compared with)"
+	echo
+	gofloor=$repo/build/bench/gofloor-sym
+	for i in $(seq "$runs"); do
+		perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/gcpu$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+		perf script -i "$out/perf/gcpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gcpu$i.txt" 2>/dev/null
+		perf record -q -e page-faults -c 1 -g -o "$out/perf/gpf$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+		perf script -i "$out/perf/gpf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gpf$i.txt" 2>/dev/null
+	done
+	"$bin/bench" perfsplit -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
+	"$bin/bench" perfsplit -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
+
+	echo "## perf stat: rt run against the floors ($runs runs each)"
+	echo
+	echo '```'
+	for what in rt floor gofloor; do
+		echo "== $what"
+		case $what in
+		rt) cmd=("$rt" --root "$work/root" run --bundle "$bundle" stat) ;;
+		*) cmd=("$bin/$what" "$rootfs") ;;
+		esac
+		perf stat -r "$runs" -e task-clock,page-faults,context-switches,cpu-migrations -- "${cmd[@]}" 2>&1 >/dev/null |
+			grep -E 'task-clock|page-faults|context-switches|migrations|elapsed'
+	done
+	echo '```'
+	echo
+	echo "## GODEBUG=inittrace=1: package initialisation before main (every process of one run that keeps the variable)"
+	echo
+	GODEBUG=inittrace=1 "$rt" --root "$work/root" run --bundle "$bundle" inittrace 2>"$out/inittrace.txt" >/dev/null || true
+	awk '$1 == "init" { n++; ms += $5; if ($2 == "runtime") p++; if ($5 > 0.02) top = top sprintf("| %s | %.3f | %s B, %s allocs |\n", $2, $5, $8, $10) }
+		END { printf "%d package inits in %d process(es), %.2f ms of clock in all. Those over 0.02 ms:\n\n| package | ms | allocated |\n|---|---|---|\n%s", n, p, ms, top }' \
+		"$out/inittrace.txt"
+	echo
+	echo "## strace -f -c: syscalls of one \`rt run\` (both processes; strace slows it, counts are what matter)"
+	echo
+	strace -f -c -o "$out/strace.txt" "$rt" --root "$work/root" run --bundle "$bundle" strace-c >/dev/null 2>&1 || true
+	strace -f -qq -e trace=clone,clone3,execve,execveat,vfork,fork -o "$out/strace-procs.txt" \
+		"$rt" --root "$work/root" run --bundle "$bundle" strace-p >/dev/null 2>&1 || true
+	echo "Threads and processes created: $(grep -cE 'clone3?\(' "$out/strace-procs.txt") clone calls" \
+		"($(grep -E 'clone3?\(' "$out/strace-procs.txt" | grep -c CLONE_THREAD) threads), $(grep -cE 'execve(at)?\(' "$out/strace-procs.txt") execs."
+	echo
+	echo '```'
+	head -n 30 "$out/strace.txt"
+	echo '```'
+} >"$out/summary.md"
+rm -f "$out"/perf/*.data
+echo "bench-profile: $out/summary.md"
