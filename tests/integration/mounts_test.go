@@ -409,3 +409,23 @@ func TestTmpfsMode(t *testing.T) {
 		t.Errorf("tmpfs modes: %q, want /m1 1711, /m2 700 (ro), /m3 750 (mode=)", r.Stdout)
 	}
 }
+
+// TestNoPivotNoBareProc: with --no-pivot the host's procfs and sysfs mounts are detached from the container's
+// mount namespace, so a workload that makes its own user and pid namespaces cannot mount a fresh procfs, which
+// the kernel allows only when a whole one is visible (runc's no_pivot.bats).
+func TestNoPivotNoBareProc(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 leaves the host's /proc reachable under --no-pivot")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_SETFCAP")
+		c.Permitted = append(c.Permitted, "CAP_SETFCAP")
+		c.Effective = append(c.Effective, "CAP_SETFCAP")
+		s.Process.Args = []string{"unshare", "-mrpf", "sh", "-c", "mkdir -p /tmp/p && mount -t proc none /tmp/p && echo mounted"}
+	})
+	r := rt(t, "run", "--no-pivot", "--bundle", b, newID(t))
+	if r.Code == 0 || strings.Contains(r.Stdout, "mounted") || !strings.Contains(r.Stderr, "permission denied") {
+		t.Errorf("mount -t proc in a --no-pivot container: %v, want it refused (permission denied)", r)
+	}
+}
