@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,24 +30,17 @@ import (
 // it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
 // caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
 
-// parentMount says whether the parent makes m (see above): every idmapped mount, and with hostBinds every bind
-// mount whose source is not in the container's rootfs (root): one there is the container's own, reachable from
-// its user namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there and
-// the parent, making its mounts before the init starts on the rootfs, would not. A relative source is relative to
-// bundle.
+// parentMount says whether the parent makes m (see above) before the init starts on the rootfs: every idmapped
+// mount, and with hostBinds every bind mount, whose source is not in the container's rootfs (root). A source there
+// (written as its host path; a relative one is relative to bundle) is the container's own, reachable from its user
+// namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there: the init
+// makes it then, and asks the parent to set the idmapping of an idmapped one (syncMountRequest, idmapRequest).
 func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
-	if rootfs.IsIdmapped(m) {
-		return true
-	}
-	if !hostBinds || !rootfs.IsBind(m) {
+	if !rootfs.IsIdmapped(m) && (!hostBinds || !rootfs.IsBind(m)) {
 		return false
 	}
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(bundle, src)
-	}
-	src, root = filepath.Clean(src), filepath.Clean(root)
-	return src != root && !strings.HasPrefix(src, root+"/")
+	_, inRoot := rootfs.SourceInRoot(m, bundle, root)
+	return !inRoot
 }
 
 // sendMountSources makes the bind mounts the parent makes for the container init pid, whose rootfs is root, and
@@ -288,4 +279,64 @@ func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
 	}
 	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
+}
+
+// idmapRequest returns an initRequests.idmap for the container init pid: it finishes the detached clone the init
+// made of an idmapped mount's source inside the rootfs (rootfs.Options.Idmap) with the idmapping, which only the
+// runtime's credentials may set, and the mount's flags. The clone is of the init's mount namespace and detached,
+// which mount_setattr(2) accepts from here.
+func idmapRequest(spec *specs.Spec, pid int) func(index int, clone *os.File) error {
+	return func(index int, clone *os.File) error {
+		if index < 0 || index >= len(spec.Mounts) || !rootfs.IsIdmapped(&spec.Mounts[index]) {
+			return fmt.Errorf("sync with init: mount request for mounts[%d], not an idmapped mount: %w", index, unix.EPROTO)
+		}
+		m := &spec.Mounts[index]
+		ns, err := idmapNS(m, pid)
+		if err != nil {
+			return fmt.Errorf("mounts[%d] (%s on %s): %w", index, m.Source, m.Destination, err)
+		}
+		defer ns.Close()
+		if err := rootfs.FinishIdmapped(clone, m, ns); err != nil {
+			return fmt.Errorf("mounts[%d] (%s on %s): %w", index, m.Source, m.Destination, err)
+		}
+		return nil
+	}
+}
+
+// idmapNS is the user namespace of m's idmapping: one made for its own mappings, or else the container's (that of
+// process pid); refused when it has neither.
+func idmapNS(m *specs.Mount, pid int) (*os.File, error) {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
+		}
+		return idmapUserNS(m.UIDMappings, m.GIDMappings)
+	}
+	ns, err := containerUserNS(pid)
+	if err != nil {
+		return nil, err
+	}
+	if ns == nil {
+		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
+	}
+	return ns, nil
+}
+
+// askIdmap returns the init's rootfs.Options.Idmap: it sends the parent the clone (syncMountRequest) and waits for
+// it back, finished (syncMountFds).
+func askIdmap(sock *os.File) func(index int, clone *os.File) (*os.File, error) {
+	return func(index int, clone *os.File) (*os.File, error) {
+		if err := send(sock, syncMountRequest, binary.NativeEndian.AppendUint32(nil, uint32(index)), clone); err != nil {
+			return nil, err
+		}
+		m, err := recv(sock)
+		if err != nil {
+			return nil, fmt.Errorf("idmapped mount: %w", err)
+		}
+		if m.typ != syncMountFds || len(m.files) != 1 || binary.NativeEndian.Uint32(m.payload) != uint32(index) {
+			m.closeFiles()
+			return nil, fmt.Errorf("idmapped mount: unexpected %s: %w", m.typ, unix.EPROTO)
+		}
+		return m.files[0], nil
+	}
 }

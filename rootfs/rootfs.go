@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -46,12 +47,17 @@ type Options struct {
 	// that Prepare attaches with move_mount(2). Every idmapped mount must be among them; a bind mount that is not
 	// is made by Prepare itself. Prepare does not close them.
 	Mounts map[int]*os.File
+	// Idmap, for an idmapped bind mount whose source is inside the rootfs (which exists only once the earlier
+	// mounts are made, so the parent cannot make it ahead), is given the mount's index and the detached clone of
+	// its source Prepare made, and returns the finished mount (the parent sets the idmapping: the init cannot).
+	Idmap func(index int, clone *os.File) (*os.File, error)
 }
 
 // preparer is one Prepare call's state.
 type preparer struct {
 	spec     *specs.Spec
 	opts     *Options
+	hostRoot string // the rootfs's host path, as Prepare was given it
 	root     *rootDir
 	userns   bool    // running in a user namespace that is not the initial one
 	rootProp uintptr // the propagation the rootfs's mounts were given, for the parent's mounts
@@ -98,7 +104,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
+	p := &preparer{spec: spec, opts: opts, hostRoot: root, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
 	for i := range spec.Mounts {
 		if err := p.mount(i, &spec.Mounts[i]); err != nil {
 			return err
@@ -175,4 +181,34 @@ func mountOn(src string, dst *handle, dest, typ string, flags uintptr, data stri
 		return &os.PathError{Op: "mount", Path: dest, Err: err}
 	}
 	return nil
+}
+
+// stripRoot takes a path written as the rootfs's host path (root/...) as the path inside the rootfs, as runc does
+// (a config may name a destination that way); any other path is returned clean.
+func stripRoot(root, p string) string {
+	root, p = filepath.Clean("/"+root), filepath.Clean("/"+p)
+	switch {
+	case root == "/":
+		return p
+	case p == root:
+		return "/"
+	case strings.HasPrefix(p, root+"/"):
+		return p[len(root):]
+	}
+	return p
+}
+
+// SourceInRoot says whether the bind mount m's source (relative ones are relative to bundleDir) is written as a
+// path inside the rootfs at root, a host path, and returns it as a path inside the rootfs. Such a source is the
+// container's own: Prepare resolves it inside the rootfs when its turn comes, after the mounts before it.
+func SourceInRoot(m *specs.Mount, bundleDir, root string) (string, bool) {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundleDir, src)
+	}
+	src, root = filepath.Clean(src), filepath.Clean(root)
+	if src != root && !strings.HasPrefix(src, root+"/") {
+		return "", false
+	}
+	return stripRoot(root, src), true
 }

@@ -429,3 +429,96 @@ func TestNoPivotNoBareProc(t *testing.T) {
 		t.Errorf("mount -t proc in a --no-pivot container: %v, want it refused (permission denied)", r)
 	}
 }
+
+// TestMountOrderContainerSource: a bind source or destination written as a path under the rootfs's host path is
+// taken inside the container's rootfs, as it is when its turn comes, so a bind of a tree built by earlier mounts
+// copies that tree; also with a user namespace (the sources below a directory it cannot search) and idmapped
+// (runc's mounts.bats "mount order, container bind-mount source").
+func TestMountOrderContainerSource(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 resolves a rootfs host path as a host path")
+	for _, tc := range []struct {
+		name          string
+		userns, idmap bool
+	}{
+		{name: "plain"}, {name: "userns", userns: true}, {name: "idmap", idmap: true}, {name: "userns idmap", userns: true, idmap: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			b := makeBundle(t, tc.userns, nil)
+			rootfs := filepath.Join(b, "rootfs")
+			src := filepath.Join(b, "bind-src")
+			for _, sub := range []string{"a/x", "b/y", "c/z"} {
+				if err := os.MkdirAll(filepath.Join(src, sub), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				writeFile(t, filepath.Join(src, sub, "file"), sub+"\n")
+				top := filepath.Dir(sub)
+				if err := os.Symlink(top, filepath.Join(src, "sym-"+top)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(src, 0o750); err != nil { // the user namespace cannot search it: sources go by fd
+				t.Fatal(err)
+			}
+			for _, d := range []string{"mnt", "final"} {
+				if err := os.Mkdir(filepath.Join(rootfs, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s := defaultSpec()
+			if tc.userns {
+				withUserns(s)
+				if err := os.Lchown(filepath.Join(rootfs, "mnt"), usernsHostID, usernsHostID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			bind := func(source, dest string, ctr bool) {
+				m := specs.Mount{Source: source, Destination: dest, Type: "bind", Options: []string{"rbind", "rprivate"}}
+				if ctr && tc.idmap {
+					m.UIDMappings = idRange(0, usernsHostID, usernsSize)
+					m.GIDMappings = idRange(0, usernsHostID, usernsSize)
+				}
+				s.Mounts = append(s.Mounts, m)
+			}
+			bind(filepath.Join(src, "a"), "/mnt", false)
+			bind(filepath.Join(src, "sym-b"), "/mnt/x", false)
+			bind(filepath.Join(src, "c"), "/mnt/x/y", false)
+			bind(filepath.Join(src, "sym-a"), "/mnt/x/y/z", false)
+			bind(filepath.Join(rootfs, "mnt/x"), filepath.Join(rootfs, "mnt/x/y/z/x"), true)
+			bind(filepath.Join(rootfs, "mnt/x/y"), filepath.Join(rootfs, "mnt/x/y/z"), true)
+			bind(filepath.Join(rootfs, "mnt"), filepath.Join(rootfs, "final"), true)
+			s.Process.Args = []string{"cat", "/final/x/y/z/z/x/y/z/x/file"}
+			writeSpec(t, b, s)
+			if r := rt(t, "run", "--bundle", b, newID(t)); r.Code != 0 || r.Stdout != "a/x\n" {
+				t.Errorf("run: %v, want a/x (the tree the earlier mounts built)", r)
+			}
+		})
+	}
+}
+
+// TestBindSourceInRootSymlink: a bind source written as a path in the rootfs is resolved inside the rootfs, so a
+// symlink there to a host directory leads to the rootfs's own directory of that name, never to the host's. runc
+// 1.5.3 follows it to the host.
+func TestBindSourceInRootSymlink(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.5.3 follows a symlink in the rootfs out to the host for a bind source")
+	host := t.TempDir()
+	writeFile(t, filepath.Join(host, "marker"), "host\n")
+	b := bundle(t, nil)
+	rootfs := filepath.Join(b, "rootfs")
+	if err := os.MkdirAll(filepath.Join(rootfs, host[1:]), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(rootfs, host[1:], "marker"), "rootfs\n")
+	if err := os.Symlink(host, filepath.Join(rootfs, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	s := defaultSpec()
+	s.Mounts = append(s.Mounts, specs.Mount{Source: filepath.Join(rootfs, "evil"), Destination: "/m", Type: "bind", Options: []string{"bind"}})
+	s.Process.Args = []string{"cat", "/m/marker"}
+	writeSpec(t, b, s)
+	if r := rt(t, "run", "--bundle", b, newID(t)); r.Code != 0 || r.Stdout != "rootfs\n" {
+		t.Errorf("run: %v, want the rootfs's own directory (rootfs)", r)
+	}
+}
