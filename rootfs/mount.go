@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -49,7 +50,9 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) (*tree, error) {
 	)
 	switch typ {
 	case "proc", "sysfs":
-		dst, in, err = p.root.plainDir(dest)
+		if dst, in, err = p.root.plainDir(dest); errors.Is(err, ErrUnsafeDestination) {
+			err = fmt.Errorf("filesystem %q must be mounted on ordinary directory: %w", typ, err) // runc's text
+		}
 	default:
 		dst, in, existed, err = p.root.openOrMkdir(dest)
 	}

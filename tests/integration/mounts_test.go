@@ -522,3 +522,48 @@ func TestBindSourceInRootSymlink(t *testing.T) {
 		t.Errorf("run: %v, want the rootfs's own directory (rootfs)", r)
 	}
 }
+
+// TestMaskedPathsOnce: a masked path listed twice is masked once, and the masked directories share one read-only
+// tmpfs (runc 1.5's mask.bats).
+func TestMaskedPathsOnce(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 masks a path listed twice twice, and each directory with its own tmpfs")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Linux.MaskedPaths = append(s.Linux.MaskedPaths, "/testdir", "/testfile", "/testdir2", "/testdir", "/testfile")
+		s.Process.Args = []string{"sh", "-c", "grep -c ' /testdir ' /proc/self/mountinfo; grep -c ' /testfile ' /proc/self/mountinfo; " +
+			"stat -c %d /testdir /testdir2; touch /testdir2/foo"}
+	})
+	for _, d := range []string{"testdir", "testdir2"} {
+		if err := os.Mkdir(filepath.Join(b, "rootfs", d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(b, "rootfs", "testfile"), "secret\n")
+	r := rt(t, "run", "--bundle", b, newID(t))
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	if len(lines) != 4 || lines[0] != "1" || lines[1] != "1" || lines[2] != lines[3] || !strings.Contains(r.Stderr, "Read-only file system") {
+		t.Errorf("run: %v, want one mount each at /testdir and /testfile, one device for both directories, read-only", r)
+	}
+}
+
+// TestProcSymlinkRefused: a rootfs whose /proc is a symlink fails with runc's text, which users match.
+func TestProcSymlinkRefused(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, nil)
+	rootfs := filepath.Join(b, "rootfs")
+	if err := os.Remove(filepath.Join(rootfs, "proc")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(rootfs, "bad-proc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/bad-proc", filepath.Join(rootfs, "proc")); err != nil {
+		t.Fatal(err)
+	}
+	id := newID(t)
+	r := rt(t, "run", "--bundle", b, id)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "must be mounted on ordinary directory") {
+		t.Errorf("run: %v, want exit 1 with runc's 'must be mounted on ordinary directory'", r)
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+}
