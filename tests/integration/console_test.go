@@ -340,3 +340,21 @@ func TestTerminalOwner(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalRelayNoCR: the output of a foreground `run -t` and `exec -t` is relayed as the process wrote it, with
+// no "\r" added before each "\n": rt clears ONLCR on the pty, as runc does.
+func TestTerminalRelayNoCR(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5's relay keeps ONLCR")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.Args = []string{"sh", "-c", "echo a; echo b"}
+	})
+	if r := rt(t, "run", "--bundle", b, newID(t)); r.Code != 0 || r.Stdout != "a\nb\n" {
+		t.Errorf("run -t: %v, want a\\nb\\n without \\r", r)
+	}
+	id, _ := runDetached(t, bundle(t, sleeper))
+	if r := rt(t, "exec", "-t", id, "sh", "-c", "echo a; echo b"); r.Code != 0 || r.Stdout != "a\nb\n" {
+		t.Errorf("exec -t: %v, want a\\nb\\n without \\r", r)
+	}
+}
