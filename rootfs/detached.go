@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,17 +110,19 @@ func (t *tree) finish(o mountOpts, idmapNS *os.File) error {
 		}
 	}
 	if needsRemount(o) {
-		if err := t.remount(o.flags & perMountFlags); err != nil {
+		if err := t.remount(o); err != nil {
 			return err
 		}
 	}
 	return t.setRecursive(o)
 }
 
-// remount gives the top mount of t exactly the per-mount flags a MS_REMOUNT|MS_BIND mount(2) with flags would
+// remount gives the top mount of t exactly the per-mount flags a MS_REMOUNT|MS_BIND mount(2) with o's flags would
 // (remountAttr). When the kernel refuses (EPERM: in a user namespace the flags a mount came with are locked), it
-// retries keeping the flags the mount has, as runc does.
-func (t *tree) remount(flags uintptr) error {
+// retries with the locked flags the mount has re-applied, unless o asks to clear one or for another atime mode:
+// those fail with runc 1.5's texts.
+func (t *tree) remount(o mountOpts) error {
+	flags := o.flags & perMountFlags
 	a := remountAttr(flags)
 	err := unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a)
 	if errors.Is(err, unix.EPERM) {
@@ -127,8 +130,22 @@ func (t *tree) remount(flags uintptr) error {
 		if err := unix.Fstatfs(t.fd, &st); err != nil {
 			return &os.PathError{Op: "fstatfs", Path: t.name, Err: err}
 		}
-		a = remountAttr(keepLocked(flags, lockedFlags(st.Flags)))
-		err = unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a)
+		src := lockedFlags(st.Flags)
+		if src&atimeFlags == 0 {
+			src |= unix.MS_STRICTATIME // no atime flag in statfs(2) is strictatime (runc's statfsToMountFlags)
+		}
+		perm := &os.PathError{Op: "mount_setattr", Path: t.name, Err: err}
+		if locked := src & o.cleared & lockableFlags; locked != 0 {
+			return fmt.Errorf("cannot clear locked flags %s: %w", flagNames(locked), perm)
+		}
+		if want := flags & (atimeFlags | unix.MS_NODIRATIME); want != 0 && want != src&(atimeFlags|unix.MS_NODIRATIME) {
+			return fmt.Errorf("cannot change locked atime flags %s: %w", flagNames(src&(atimeFlags|unix.MS_NODIRATIME)), perm)
+		}
+		a = remountAttr(keepLocked(flags, src&lockableFlags))
+		if err = unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a); err != nil {
+			return fmt.Errorf("remount with locked flags %s re-applied: %w", flagNames(src&lockableFlags), &os.PathError{Op: "mount_setattr", Path: t.name, Err: err})
+		}
+		return nil
 	}
 	if err != nil {
 		return &os.PathError{Op: "mount_setattr", Path: t.name, Err: err}

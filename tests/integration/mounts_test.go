@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/tests/probe/report"
 )
@@ -566,4 +567,111 @@ func TestProcSymlinkRefused(t *testing.T) {
 		t.Errorf("run: %v, want exit 1 with runc's 'must be mounted on ordinary directory'", r)
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// flagSource mounts a tmpfs with the mount(2) flags flags at a new host directory (runc's mounts_sshfs.bats uses a
+// fuse mount, or a tmpfs where sshfs is missing) and unmounts it at cleanup.
+func flagSource(t *testing.T, flags uintptr) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(filepath.Dir(dir), 0o711); err != nil { // searchable from a user namespace
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, ""); err != nil {
+		t.Fatal(&os.PathError{Op: "mount", Path: dir, Err: err})
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	// The flags of the mount, not of the tmpfs (mount --bind -o remount,FLAGS, as runc's test sets them).
+	if err := unix.Mount("", dir, "", unix.MS_BIND|unix.MS_REMOUNT|flags, ""); err != nil {
+		t.Fatal(&os.PathError{Op: "mount", Path: dir, Err: err})
+	}
+	return dir
+}
+
+// TestBindFlags: the flags of a bind mount as runc 1.5 gives them (its mounts_sshfs.bats, over a tmpfs): a bind
+// without flags keeps its source's; any flag, setting or clearing, remounts it with exactly the flags asked for,
+// but the atime mode, kept unless one is asked for; in a user namespace the flags the source had are locked: kept
+// where not asked for, and asking to clear one fails.
+func TestBindFlags(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 remounts only for setting flags, and does not keep locked ones")
+	const (
+		ro, nosuid, nodev, noexec = unix.MS_RDONLY, unix.MS_NOSUID, unix.MS_NODEV, unix.MS_NOEXEC
+		noatime, nodiratime, nosf = unix.MS_NOATIME, unix.MS_NODIRATIME, unix.MS_NOSYMFOLLOW
+	)
+	tests := []struct {
+		name      string
+		userns    bool
+		src       uintptr
+		opts      string
+		want, not []string // options the mount has, and has not; none: run fails with "operation not permitted"
+	}{
+		{name: "bind keeps", src: ro | noexec | nosf | nodiratime, opts: "bind",
+			want: []string{"ro", "noexec", "nodiratime", "nosymfollow"}, not: []string{"rw"}},
+		{name: "bind keeps userns", userns: true, src: ro | noexec | nosf | nodiratime, opts: "bind",
+			want: []string{"ro", "noexec", "nodiratime", "nosymfollow"}, not: []string{"rw"}},
+		{name: "clearing flag remounts", src: ro | noexec | nosf | nodiratime, opts: "bind,dev",
+			want: []string{"rw", "nodiratime"}, not: []string{"ro", "noexec", "nosymfollow"}},
+		{name: "clearing flag userns", userns: true, src: ro | noexec | nosf | nodiratime, opts: "bind,dev",
+			want: []string{"ro", "noexec", "nodiratime"}, not: []string{"rw", "nosymfollow"}},
+		{name: "implied rw", src: ro, opts: "bind,nosuid,nodev,rprivate",
+			want: []string{"rw", "nosuid", "nodev"}, not: []string{"ro"}},
+		{name: "implied rw userns", userns: true, src: ro, opts: "bind,nosuid,nodev,rprivate",
+			want: []string{"ro", "nosuid", "nodev"}},
+		{name: "explicit rw", src: ro, opts: "bind,rw,nosuid,nodev,rprivate",
+			want: []string{"rw", "nosuid", "nodev"}, not: []string{"ro"}},
+		{name: "explicit rw userns", userns: true, src: ro, opts: "bind,rw,nosuid,nodev,rprivate"},
+		{name: "dev exec suid atime", src: nosuid | nodev | noexec | noatime, opts: "bind,dev,suid,exec,atime",
+			want: []string{"rw", "noatime"}, not: []string{"ro", "nosuid", "nodev", "noexec"}},
+		{name: "dev exec suid atime userns", userns: true, src: nosuid | nodev | noexec | noatime, opts: "bind,dev,suid,exec,atime"},
+		{name: "ro", src: nodev | nosuid | noexec | noatime, opts: "bind,ro",
+			want: []string{"ro"}, not: []string{"nosuid", "nodev", "noexec"}},
+		{name: "ro userns", userns: true, src: nodev | nosuid | noexec | noatime, opts: "bind,ro",
+			want: []string{"ro", "nosuid", "nodev", "noexec"}},
+		{name: "ro symfollow", src: nodev | nosf, opts: "bind,ro,symfollow",
+			want: []string{"ro"}, not: []string{"rw", "nodev", "nosymfollow"}},
+		{name: "ro symfollow userns", userns: true, src: nodev | nosf, opts: "bind,ro,symfollow",
+			want: []string{"ro", "nodev"}, not: []string{"nosymfollow"}},
+		{name: "rw userns", userns: true, src: nodev | nosf, opts: "bind,rw",
+			want: []string{"rw", "nodev"}, not: []string{"nosymfollow"}},
+		{name: "ro exec", src: nodev | nosuid | noatime, opts: "bind,ro,exec",
+			want: []string{"ro", "noatime"}, not: []string{"noexec", "nosuid", "nodev"}},
+		{name: "ro exec userns", userns: true, src: nodev | nosuid | noatime, opts: "bind,ro,exec",
+			want: []string{"ro", "nosuid", "nodev", "noatime"}, not: []string{"noexec"}},
+		{name: "noatime kept", src: noatime, opts: "bind", want: []string{"noatime"}, not: []string{"relatime"}},
+		{name: "norelatime keeps noatime", src: noatime, opts: "bind,norelatime", want: []string{"noatime"}, not: []string{"relatime"}},
+		{name: "relatime", src: noatime, opts: "bind,relatime", want: []string{"relatime"}, not: []string{"noatime"}},
+		{name: "nodiratime", src: noatime, opts: "bind,nodiratime", want: []string{"relatime", "nodiratime"}, not: []string{"noatime"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			src := flagSource(t, tc.src)
+			b := makeBundle(t, tc.userns, func(s *specs.Spec) {
+				s.Mounts = append(s.Mounts, specs.Mount{Source: src, Destination: "/mnt", Type: "bind", Options: strings.Split(tc.opts, ",")})
+				s.Process.Args = []string{"awk", `$2 == "/mnt" { print $4 }`, "/proc/self/mounts"}
+			})
+			r := rt(t, "run", "--bundle", b, newID(t))
+			if tc.want == nil {
+				if r.Code == 0 || !strings.Contains(strings.ToLower(r.Stderr), "operation not permitted") {
+					t.Errorf("run: %v, want it refused (operation not permitted: a locked flag cleared)", r)
+				}
+				return
+			}
+			if r.Code != 0 {
+				t.Fatalf("run: %v", r)
+			}
+			got := strings.TrimSpace(r.Stdout)
+			for _, o := range tc.want {
+				if !hasOpt(got, o) {
+					t.Errorf("source %#x, options %s: mount options %q, want %s", tc.src, tc.opts, got, o)
+				}
+			}
+			for _, o := range tc.not {
+				if hasOpt(got, o) {
+					t.Errorf("source %#x, options %s: mount options %q, want no %s", tc.src, tc.opts, got, o)
+				}
+			}
+		})
+	}
 }
