@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -671,6 +672,114 @@ func TestBindFlags(t *testing.T) {
 				if hasOpt(got, o) {
 					t.Errorf("source %#x, options %s: mount options %q, want no %s", tc.src, tc.opts, got, o)
 				}
+			}
+		})
+	}
+}
+
+// sharedBundle makes a bundle (as bundle does) on a tmpfs of its own whose mount is shared, as / is on a systemd
+// host, and unmounts it, with whatever a container left mounted under it, at cleanup.
+func sharedBundle(t *testing.T, mutate func(*specs.Spec)) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "mode=0755"); err != nil {
+		t.Fatal(&os.PathError{Op: "mount", Path: dir, Err: err})
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	if err := unix.Mount("", dir, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(&os.PathError{Op: "mount", Path: dir, Err: err})
+	}
+	makeRootfs(t, filepath.Join(dir, "rootfs"))
+	s := defaultSpec()
+	if mutate != nil {
+		mutate(s)
+	}
+	writeSpec(t, dir, s)
+	return dir
+}
+
+// propagation is the propagation findmnt(8) reports for the mount at path, as seen by the tests' process.
+func propagation(t *testing.T, path string) string {
+	t.Helper()
+	out, err := exec.Command("findmnt", "-n", "-o", "PROPAGATION", "-T", path).Output()
+	if err != nil {
+		t.Fatalf("findmnt %s: %v", path, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// TestHostMountNS: a container without a mount namespace of its own changes the propagation of no mount of the
+// host's (runc's host-mntns.bats), runs with root.readonly set (runc skips it there), and a mount that fails leaves
+// nothing mounted on the host.
+func TestHostMountNS(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 makes the host's mounts private")
+	noMountNS := func(s *specs.Spec) {
+		var ns []specs.LinuxNamespace
+		for _, n := range s.Linux.Namespaces {
+			if n.Type != specs.MountNamespace {
+				ns = append(ns, n)
+			}
+		}
+		s.Linux.Namespaces = ns
+		s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
+		s.Process.Args = []string{"true"}
+	}
+	t.Run("propagation", func(t *testing.T) {
+		t.Parallel()
+		b := sharedBundle(t, noMountNS) // root.readonly stays set
+		before := propagation(t, b)
+		if r := rt(t, "run", "--bundle", b, newID(t)); r.Code != 0 {
+			t.Fatalf("run: %v", r)
+		}
+		if after := propagation(t, b); after != before {
+			t.Errorf("the bundle's mount is %s after the container, was %s", after, before)
+		}
+	})
+	t.Run("failed mount", func(t *testing.T) {
+		t.Parallel()
+		b := sharedBundle(t, func(s *specs.Spec) {
+			noMountNS(s)
+			s.Root.Readonly = false
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/bad", Type: "tmpfs", Source: "tmpfs", Options: []string{"size=nonsense"}})
+		})
+		id := newID(t)
+		if r := rt(t, "run", "--bundle", b, id); r.Code != 1 {
+			t.Fatalf("run with a bad mount: %v, want exit 1", r)
+		}
+		if mi := readFile("/proc/self/mountinfo"); strings.Contains(mi, filepath.Join(b, "rootfs")) {
+			t.Errorf("a mount under the rootfs is left on the host after the failed run")
+		}
+		if exists(filepath.Join(stateRoot(t), id)) {
+			t.Errorf("the state of %s is left after the failed run", id)
+		}
+	})
+}
+
+// TestRootfsPropagationSlave: with linux.rootfsPropagation "slave" the rootfs's parent mount is made a slave, not
+// private, so a mount the host makes under the rootfs later reaches the container (runc's
+// rootfsParentMountPropagation); by default it does not.
+func TestRootfsPropagationSlave(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 makes the parent mount private")
+	for prop, want := range map[string]bool{"slave": true, "": false} {
+		t.Run("propagation "+prop, func(t *testing.T) {
+			t.Parallel()
+			b := sharedBundle(t, func(s *specs.Spec) {
+				s.Linux.RootfsPropagation = prop
+				s.Process.Args = []string{"sleep", "100000"}
+			})
+			if err := os.Mkdir(filepath.Join(b, "rootfs", "late"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			id, _ := runDetached(t, b)
+			late := filepath.Join(b, "rootfs", "late")
+			if err := unix.Mount("tmpfs", late, "tmpfs", 0, ""); err != nil {
+				t.Fatal(&os.PathError{Op: "mount", Path: late, Err: err})
+			}
+			r := mustRT(t, "exec", id, "awk", `$2 == "/late" { print $3 }`, "/proc/self/mounts")
+			if got := strings.TrimSpace(r.Stdout) == "tmpfs"; got != want {
+				t.Errorf("rootfsPropagation %q: a host mount under the rootfs reaches the container: %v, want %v", prop, got, want)
 			}
 		})
 	}
