@@ -738,6 +738,7 @@ func TestHostMountNS(t *testing.T) {
 	})
 	t.Run("failed mount", func(t *testing.T) {
 		t.Parallel()
+		rtOnly(t, "runc 1.5.3 leaves the rootfs bind and its mounts on the host when a mount fails without a mount namespace")
 		b := sharedBundle(t, func(s *specs.Spec) {
 			noMountNS(s)
 			s.Root.Readonly = false
