@@ -29,6 +29,9 @@ import (
 // its destination in the rootfs, in config order (rootfs.Options.Mounts), with the same path-safety rules as a bind
 // it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
 // caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
+// A bind source inside the container's rootfs is the exception: it may be below a mount an earlier entry makes, so
+// the init makes it in its turn, and for an idmapped one sends the parent its detached clone to idmap
+// (syncMountRequest), which mount_setattr(2) accepts from outside since the clone is detached.
 
 // parentMount says whether the parent makes m (see above) before the init starts on the rootfs: every idmapped
 // mount, and with hostBinds every bind mount, whose source is not in the container's rootfs (root). A source there

@@ -92,7 +92,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) (retErr error) {
 		}
 		defer func() {
 			if retErr != nil {
-				_ = unix.Unmount(root, unix.MNT_DETACH) // what was made goes with the bind: the host keeps nothing
+				_ = unix.Unmount(root, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW) // what was made goes with the bind: the host keeps nothing
 			}
 		}()
 		if err := mountPath("", root, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
