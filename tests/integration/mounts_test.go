@@ -643,6 +643,15 @@ func TestBindFlags(t *testing.T) {
 		{name: "norelatime keeps noatime", src: noatime, opts: "bind,norelatime", want: []string{"noatime"}, not: []string{"relatime"}},
 		{name: "relatime", src: noatime, opts: "bind,relatime", want: []string{"relatime"}, not: []string{"noatime"}},
 		{name: "nodiratime", src: noatime, opts: "bind,nodiratime", want: []string{"relatime", "nodiratime"}, not: []string{"noatime"}},
+		{name: "strictatime clears nodiratime", src: nodiratime, opts: "bind,strictatime", want: []string{"rw"},
+			not: []string{"noatime", "relatime", "nodiratime"}},
+		{name: "nodiratime strictatime", src: noatime, opts: "bind,nodiratime,strictatime", want: []string{"nodiratime"},
+			not: []string{"noatime", "relatime"}},
+		{name: "unrelated clear userns", userns: true, src: noatime | nodiratime, opts: "bind,norelatime",
+			want: []string{"noatime", "nodiratime"}},
+		{name: "strictatime userns", userns: true, src: nodiratime, opts: "bind,strictatime"},
+		{name: "noatime over relatime userns", userns: true, src: unix.MS_RELATIME, opts: "bind,noatime"},
+		{name: "nodiratime over relatime userns", userns: true, src: unix.MS_RELATIME, opts: "bind,nodiratime"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
