@@ -227,20 +227,12 @@ func openIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (*os.File, e
 	if !rootfs.IsBind(m) {
 		return nil, fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, rootfs.ErrIdmap)
 	}
-	ns := ownNS
-	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
-			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
-		}
-		own, err := idmapUserNS(m.UIDMappings, m.GIDMappings)
-		if err != nil {
-			return nil, err
-		}
-		defer own.Close()
-		ns = own
+	ns, made, err := idmapNS(m, ownNS)
+	if err != nil {
+		return nil, err
 	}
-	if ns == nil {
-		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
+	if made {
+		defer ns.Close()
 	}
 	return rootfs.BindTree(m, bundleDir, ns)
 }
@@ -294,35 +286,47 @@ func idmapRequest(spec *specs.Spec, pid int) func(index int, clone *os.File) err
 			return fmt.Errorf("sync with init: mount request for mounts[%d], not an idmapped mount: %w", index, unix.EPROTO)
 		}
 		m := &spec.Mounts[index]
-		ns, err := idmapNS(m, pid)
+		err := func() error {
+			var own *os.File
+			if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+				var err error
+				if own, err = containerUserNS(pid); err != nil {
+					return err
+				}
+				if own != nil {
+					defer own.Close()
+				}
+			}
+			ns, made, err := idmapNS(m, own)
+			if err != nil {
+				return err
+			}
+			if made {
+				defer ns.Close()
+			}
+			return rootfs.FinishIdmapped(clone, m, ns)
+		}()
 		if err != nil {
-			return fmt.Errorf("mounts[%d] (%s on %s): %w", index, m.Source, m.Destination, err)
-		}
-		defer ns.Close()
-		if err := rootfs.FinishIdmapped(clone, m, ns); err != nil {
 			return fmt.Errorf("mounts[%d] (%s on %s): %w", index, m.Source, m.Destination, err)
 		}
 		return nil
 	}
 }
 
-// idmapNS is the user namespace of m's idmapping: one made for its own mappings, or else the container's (that of
-// process pid); refused when it has neither.
-func idmapNS(m *specs.Mount, pid int) (*os.File, error) {
+// idmapNS is the user namespace of m's idmapping: one made for its own mappings (made: the caller closes it), or
+// else own, the container's (nil when it has none: refused).
+func idmapNS(m *specs.Mount, own *os.File) (ns *os.File, made bool, _ error) {
 	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
 		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
-			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
+			return nil, false, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
 		}
-		return idmapUserNS(m.UIDMappings, m.GIDMappings)
+		ns, err := idmapUserNS(m.UIDMappings, m.GIDMappings)
+		return ns, err == nil, err
 	}
-	ns, err := containerUserNS(pid)
-	if err != nil {
-		return nil, err
+	if own == nil {
+		return nil, false, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
 	}
-	if ns == nil {
-		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
-	}
-	return ns, nil
+	return own, false, nil
 }
 
 // askIdmap returns the init's rootfs.Options.Idmap: it sends the parent the clone (syncMountRequest) and waits for
