@@ -38,8 +38,7 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 	r := &ttyRelay{done: make(chan struct{})}
 	return func(master *os.File) error {
 		r.master = master
-		// The output is relayed as written: no "\r\n" for "\n" (runc clears ONLCR on the relayed pty too).
-		return console.ClearONLCR(master.Fd())
+		return nil
 	}, r, nil
 }
 

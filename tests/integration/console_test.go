@@ -12,7 +12,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -339,44 +338,5 @@ func TestTerminalOwner(t *testing.T) {
 				return !exists("/proc/" + strings.TrimSpace(readFile(pidFile)))
 			})
 		})
-	}
-}
-
-// TestTerminalRelayNoCR: the output of a foreground `run -t` and `exec -t` is relayed as the process wrote it, with
-// no "\r" added before each "\n": rt clears ONLCR on the pty, as runc does. The runtime's stdin is a terminal (runc
-// needs one to relay), its stdout a pipe, so that only the container's pty could add a "\r".
-func TestTerminalRelayNoCR(t *testing.T) {
-	t.Parallel()
-	oldRunc(t, "runc 1.1.5's relay keeps ONLCR")
-	relay := func(args ...string) (string, error) {
-		master, slavePath, err := console.NewPty()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer master.Close()
-		slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer slave.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", stateRoot(t)}, args...)...)
-		var out bytes.Buffer
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, &out, &out
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-		err = runTracked(cmd)
-		return out.String(), err
-	}
-	b := bundle(t, func(s *specs.Spec) {
-		s.Process.Terminal = true
-		s.Process.Args = []string{"sh", "-c", "echo a; echo b"}
-	})
-	if out, err := relay("run", "--bundle", b, newID(t)); err != nil || out != "a\nb\n" {
-		t.Errorf("run -t: %v, output %q, want a\\nb\\n without \\r", err, out)
-	}
-	id, _ := runDetached(t, bundle(t, sleeper))
-	if out, err := relay("exec", "-t", id, "sh", "-c", "echo a; echo b"); err != nil || out != "a\nb\n" {
-		t.Errorf("exec -t: %v, output %q, want a\\nb\\n without \\r", err, out)
 	}
 }
