@@ -4,10 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,25 +29,21 @@ import (
 // its destination in the rootfs, in config order (rootfs.Options.Mounts), with the same path-safety rules as a bind
 // it makes itself. A rootless rt cannot join the mount namespace (and needs no help: the container's user is the
 // caller), so only idmapped mounts are made there, in its own namespaces. A config with neither pays nothing.
+// A bind source inside the container's rootfs is the exception: it may be below a mount an earlier entry makes, so
+// the init makes it in its turn, and for an idmapped one sends the parent its detached clone to idmap
+// (syncMountRequest), which mount_setattr(2) accepts from outside since the clone is detached.
 
-// parentMount says whether the parent makes m (see above): every idmapped mount, and with hostBinds every bind
-// mount whose source is not in the container's rootfs (root): one there is the container's own, reachable from
-// its user namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there and
-// the parent, making its mounts before the init starts on the rootfs, would not. A relative source is relative to
-// bundle.
+// parentMount says whether the parent makes m (see above) before the init starts on the rootfs: every idmapped
+// mount, and with hostBinds every bind mount, whose source is not in the container's rootfs (root). A source there
+// (written as its host path; a relative one is relative to bundle) is the container's own, reachable from its user
+// namespace, and may be below a mount an earlier entry makes, which the init sees when it gets there: the init
+// makes it then, and asks the parent to set the idmapping of an idmapped one (syncMountRequest, idmapRequest).
 func parentMount(m *specs.Mount, hostBinds bool, bundle, root string) bool {
-	if rootfs.IsIdmapped(m) {
-		return true
-	}
-	if !hostBinds || !rootfs.IsBind(m) {
+	if !rootfs.IsIdmapped(m) && (!hostBinds || !rootfs.IsBind(m)) {
 		return false
 	}
-	src := m.Source
-	if !filepath.IsAbs(src) {
-		src = filepath.Join(bundle, src)
-	}
-	src, root = filepath.Clean(src), filepath.Clean(root)
-	return src != root && !strings.HasPrefix(src, root+"/")
+	_, inRoot := rootfs.SourceInRoot(m, bundle, root)
+	return !inRoot
 }
 
 // sendMountSources makes the bind mounts the parent makes for the container init pid, whose rootfs is root, and
@@ -244,20 +238,12 @@ func openIdmapped(m *specs.Mount, bundleDir string, ownNS *os.File) (*os.File, e
 	if !rootfs.IsBind(m) {
 		return nil, fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, rootfs.ErrIdmap)
 	}
-	ns := ownNS
-	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
-			return nil, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
-		}
-		own, err := idmapUserNS(m.UIDMappings, m.GIDMappings)
-		if err != nil {
-			return nil, err
-		}
-		defer own.Close()
-		ns = own
+	ns, made, err := idmapNS(m, ownNS)
+	if err != nil {
+		return nil, err
 	}
-	if ns == nil {
-		return nil, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
+	if made {
+		defer ns.Close()
 	}
 	return rootfs.BindTree(m, bundleDir, ns)
 }
@@ -299,4 +285,76 @@ func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 		return nil, &os.PathError{Op: "openat", Path: "/proc/" + pid + "/ns/user", Err: err}
 	}
 	return os.NewFile(uintptr(fd), "/proc/"+pid+"/ns/user"), nil
+}
+
+// idmapRequest returns an initRequests.idmap for the container init pid: it finishes the detached clone the init
+// made of an idmapped mount's source inside the rootfs (rootfs.Options.Idmap) with the idmapping, which only the
+// runtime's credentials may set, and the mount's flags. The clone is of the init's mount namespace and detached,
+// which mount_setattr(2) accepts from here.
+func idmapRequest(spec *specs.Spec, pid int) func(index int, clone *os.File) error {
+	return func(index int, clone *os.File) error {
+		if index < 0 || index >= len(spec.Mounts) || !rootfs.IsIdmapped(&spec.Mounts[index]) {
+			return fmt.Errorf("sync with init: mount request for mounts[%d], not an idmapped mount: %w", index, unix.EPROTO)
+		}
+		m := &spec.Mounts[index]
+		err := func() error {
+			var own *os.File
+			if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {
+				var err error
+				if own, err = containerUserNS(pid); err != nil {
+					return err
+				}
+				if own != nil {
+					defer own.Close()
+				}
+			}
+			ns, made, err := idmapNS(m, own)
+			if err != nil {
+				return err
+			}
+			if made {
+				defer ns.Close()
+			}
+			return rootfs.FinishIdmapped(clone, m, ns)
+		}()
+		if err != nil {
+			return fmt.Errorf("mounts[%d] (%s on %s): %w", index, m.Source, m.Destination, err)
+		}
+		return nil
+	}
+}
+
+// idmapNS is the user namespace of m's idmapping: one made for its own mappings (made: the caller closes it), or
+// else own, the container's (nil when it has none: refused).
+func idmapNS(m *specs.Mount, own *os.File) (ns *os.File, made bool, _ error) {
+	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+		if len(m.UIDMappings) == 0 || len(m.GIDMappings) == 0 {
+			return nil, false, fmt.Errorf("%w: both uidMappings and gidMappings are needed", rootfs.ErrIdmap)
+		}
+		ns, err := idmapUserNS(m.UIDMappings, m.GIDMappings)
+		return ns, err == nil, err
+	}
+	if own == nil {
+		return nil, false, fmt.Errorf("%w: no uidMappings/gidMappings, and no user namespace to take them from", rootfs.ErrIdmap)
+	}
+	return own, false, nil
+}
+
+// askIdmap returns the init's rootfs.Options.Idmap: it sends the parent the clone (syncMountRequest) and waits for
+// it back, finished (syncMountFds).
+func askIdmap(sock *os.File) func(index int, clone *os.File) (*os.File, error) {
+	return func(index int, clone *os.File) (*os.File, error) {
+		if err := send(sock, syncMountRequest, binary.NativeEndian.AppendUint32(nil, uint32(index)), clone); err != nil {
+			return nil, err
+		}
+		m, err := recv(sock)
+		if err != nil {
+			return nil, fmt.Errorf("idmapped mount: %w", err)
+		}
+		if m.typ != syncMountFds || len(m.files) != 1 || binary.NativeEndian.Uint32(m.payload) != uint32(index) {
+			m.closeFiles()
+			return nil, fmt.Errorf("idmapped mount: unexpected %s: %w", m.typ, unix.EPROTO)
+		}
+		return m.files[0], nil
+	}
 }

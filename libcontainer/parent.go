@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -213,6 +214,9 @@ type initRequests struct {
 	// that the new process counts as one task against pids.max and rt's bootstrap clone and Go threads never do
 	// (runc, too, joins after the bootstrap).
 	join func() error
+	// idmap finishes the clone of an idmapped mount's source the init made (syncMountRequest, create only), which
+	// goes back to it (syncMountFds).
+	idmap func(index int, clone *os.File) error
 }
 
 // serve answers the child's requests until it reports syncReady (ready true: a container's init, waiting on the
@@ -261,6 +265,10 @@ func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
 			}
 			if err := send(p.sock, syncCgroupJoined, nil); err != nil {
 				return false, fmt.Errorf("sync with init: %w", err)
+			}
+		case syncMountRequest:
+			if err := p.finishIdmap(r.idmap, m); err != nil {
+				return false, err
 			}
 		case syncReady:
 			return true, nil
@@ -349,4 +357,19 @@ func ExitCode(ws unix.WaitStatus) int {
 		return 128 + int(ws.Signal())
 	}
 	return ws.ExitStatus()
+}
+
+// finishIdmap answers a syncMountRequest with the mount the init sent, once idmap has finished it.
+func (p *parentProcess) finishIdmap(idmap func(int, *os.File) error, m *syncMsg) error {
+	defer m.closeFiles()
+	if idmap == nil {
+		return fmt.Errorf("sync with init: unexpected %s: %w", m.typ, unix.EPROTO)
+	}
+	if err := idmap(int(binary.NativeEndian.Uint32(m.payload)), m.files[0]); err != nil {
+		return err
+	}
+	if err := send(p.sock, syncMountFds, m.payload, m.files[0]); err != nil {
+		return fmt.Errorf("sync with init: %w", err)
+	}
+	return nil
 }

@@ -39,6 +39,9 @@ import (
 //	                                                                                 namespace; no reply)
 //	syncConfig (initConfig JSON)     ------------------------------------------->  create: init_container.go,
 //	                                                                                exec: init_exec.go
+//	set the idmapping and flags of   <-------------------------------------------  syncMountRequest + clone of an
+//	  the clone (mountsource.go);                                                   idmapped mount's source in the
+//	  syncMountFds + that mount      ------------------------------------------->    rootfs, made in its turn
 //	run prestart, createRuntime      <-------------------------------------------  syncHooks (create, only with
 //	  hooks; syncHooksDone (state)   ------------------------------------------->    such hooks)
 //	hand on the pty master           <-------------------------------------------  syncConsole + fd
@@ -77,6 +80,9 @@ const (
 	// exec: init -> parent: move the thread that will execve into the container's cgroup; parent -> init: done.
 	syncJoinCgroup   syncType = 118
 	syncCgroupJoined syncType = 119
+	// init -> parent: the mount index (uint32) and a detached clone of an idmapped mount's source in the rootfs (one
+	// fd); the parent answers syncMountFds with that index and the mount, idmapped and finished.
+	syncMountRequest syncType = 120
 )
 
 func (t syncType) String() string {
@@ -109,6 +115,8 @@ func (t syncType) String() string {
 		return "join-cgroup"
 	case syncCgroupJoined:
 		return "cgroup-joined"
+	case syncMountRequest:
+		return "mount-request"
 	}
 	return fmt.Sprintf("message %d", uint32(t))
 }
@@ -121,6 +129,11 @@ const maxFdsPerMsg = 253
 func syncFds(t syncType, payload []byte) (int, error) {
 	switch t {
 	case syncConsole, syncSeccompFd:
+		return 1, nil
+	case syncMountRequest:
+		if len(payload) != 4 {
+			return 0, fmt.Errorf("%s: payload of %d bytes: %w", t, len(payload), unix.EPROTO)
+		}
 		return 1, nil
 	case syncMountFds:
 		n := len(payload) / 4

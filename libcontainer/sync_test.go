@@ -191,7 +191,7 @@ func TestSyncTypeNames(t *testing.T) {
 	seen := map[string]syncType{}
 	for _, typ := range []syncType{
 		syncError, syncUsermap, syncUsermapDone, syncPid, syncConfig, syncHooks, syncHooksDone, syncReady,
-		syncSeccompFd, syncConsole, syncMountFds,
+		syncSeccompFd, syncConsole, syncMountFds, syncCommitted, syncJoinCgroup, syncCgroupJoined, syncMountRequest,
 	} {
 		name := typ.String()
 		if other, ok := seen[name]; ok {

@@ -268,9 +268,6 @@ func validateLinux(spec *specs.Spec) error {
 	if namespace.Creates(spec, specs.UserNamespace) && (len(l.UIDMappings) == 0 || len(l.GIDMappings) == 0) {
 		return fieldError("linux.uidMappings", "a new user namespace needs linux.uidMappings and linux.gidMappings")
 	}
-	if spec.Root.Readonly && !has[specs.MountNamespace] {
-		return fieldError("root.readonly", "needs a mount namespace in linux.namespaces")
-	}
 	if spec.Hostname != "" && !has[specs.UTSNamespace] {
 		return fieldError("hostname", "needs a uts namespace in linux.namespaces")
 	}

@@ -2,6 +2,7 @@ package rootfs
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -51,51 +52,77 @@ func BindTree(m *specs.Mount, bundleDir string, idmapNS *os.File) (*os.File, err
 	return os.NewFile(uintptr(t.fd), t.name), nil
 }
 
-func bindTree(m *specs.Mount, o mountOpts, bundleDir string, idmapNS *os.File) (_ *tree, retErr error) {
+func bindTree(m *specs.Mount, o mountOpts, bundleDir string, idmapNS *os.File) (*tree, error) {
 	src := m.Source
 	if !filepath.IsAbs(src) && bundleDir != "" {
 		src = filepath.Join(bundleDir, src)
 	}
+	t, err := cloneTree(unix.AT_FDCWD, src, src, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.finish(o, idmapNS); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// cloneTree is open_tree(2) OPEN_TREE_CLONE of path in dirfd ("" for dirfd itself), recursive for rbind; name is
+// the source for errors.
+func cloneTree(dirfd int, path, name string, o mountOpts) (*tree, error) {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if o.flags&unix.MS_REC != 0 {
 		flags |= unix.AT_RECURSIVE
 	}
-	fd, err := unix.OpenTree(unix.AT_FDCWD, src, flags)
-	if err != nil {
-		return nil, &os.PathError{Op: "open_tree", Path: src, Err: err}
+	if path == "" {
+		flags |= unix.AT_EMPTY_PATH
 	}
-	t := &tree{fd: fd, name: src}
-	defer func() {
-		if retErr != nil {
-			t.Close()
-		}
-	}()
+	fd, err := unix.OpenTree(dirfd, path, flags)
+	if err != nil {
+		return nil, &os.PathError{Op: "open_tree", Path: name, Err: err}
+	}
+	return &tree{fd: fd, name: name}, nil
+}
+
+// FinishIdmapped finishes the detached bind mount f, a clone of the source of m the init made (a source inside the
+// rootfs, which exists only once the earlier mounts are made): MOUNT_ATTR_IDMAP with idmapNS, then the flags and
+// recursive attributes, as BindTree does. Setting the idmapping needs the runtime's own credentials: call it in the
+// parent.
+func FinishIdmapped(f *os.File, m *specs.Mount, idmapNS *os.File) error {
+	t := &tree{fd: int(f.Fd()), name: m.Source}
+	return t.finish(parseOptions(m.Options), idmapNS)
+}
+
+// finish sets MOUNT_ATTR_IDMAP with the user namespace idmapNS when it is not nil (AT_RECURSIVE for ridmap), then
+// the per-mount flags as a bind remount would set them (only when the options ask for one, as runc remounts), then
+// the recursive attributes (rro, rnosuid, ...).
+func (t *tree) finish(o mountOpts, idmapNS *os.File) error {
 	if idmapNS != nil {
 		setFlags := uint(unix.AT_EMPTY_PATH)
 		if o.ridmap {
 			setFlags |= unix.AT_RECURSIVE
 		}
 		attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(idmapNS.Fd())}
-		if err := unix.MountSetattr(fd, "", setFlags, &attr); err != nil {
+		if err := unix.MountSetattr(t.fd, "", setFlags, &attr); err != nil {
 			// EINVAL: the filesystem cannot be idmapped (no FS_ALLOW_IDMAP), or a mount in the tree already is.
-			return nil, &os.PathError{Op: "mount_setattr MOUNT_ATTR_IDMAP", Path: src, Err: err}
+			return &os.PathError{Op: "mount_setattr MOUNT_ATTR_IDMAP", Path: t.name, Err: err}
 		}
 	}
 	if needsRemount(o) {
-		if err := t.remount(o.flags & perMountFlags); err != nil {
-			return nil, err
+		if err := t.remount(o); err != nil {
+			return err
 		}
 	}
-	if err := t.setRecursive(o); err != nil {
-		return nil, err
-	}
-	return t, nil
+	return t.setRecursive(o)
 }
 
-// remount gives the top mount of t exactly the per-mount flags a MS_REMOUNT|MS_BIND mount(2) with flags would
+// remount gives the top mount of t exactly the per-mount flags a MS_REMOUNT|MS_BIND mount(2) with o's flags would
 // (remountAttr). When the kernel refuses (EPERM: in a user namespace the flags a mount came with are locked), it
-// retries keeping the flags the mount has, as runc does.
-func (t *tree) remount(flags uintptr) error {
+// retries with the locked flags the mount has re-applied, unless o asks to clear one or for another atime mode:
+// those fail with runc 1.5's texts.
+func (t *tree) remount(o mountOpts) error {
+	flags := o.flags & perMountFlags
 	a := remountAttr(flags)
 	err := unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a)
 	if errors.Is(err, unix.EPERM) {
@@ -103,8 +130,22 @@ func (t *tree) remount(flags uintptr) error {
 		if err := unix.Fstatfs(t.fd, &st); err != nil {
 			return &os.PathError{Op: "fstatfs", Path: t.name, Err: err}
 		}
-		a = remountAttr(keepLocked(flags, lockedFlags(st.Flags)))
-		err = unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a)
+		src := lockedFlags(st.Flags)
+		if src&atimeFlags == 0 {
+			src |= unix.MS_STRICTATIME // no atime flag in statfs(2) is strictatime (runc's statfsToMountFlags)
+		}
+		perm := &os.PathError{Op: "mount_setattr", Path: t.name, Err: err}
+		if locked := src & o.cleared & lockableFlags; locked != 0 {
+			return fmt.Errorf("cannot clear locked flags %s: %w", flagNames(locked), perm)
+		}
+		if want := flags & (atimeFlags | unix.MS_NODIRATIME); want != 0 && want != src&(atimeFlags|unix.MS_NODIRATIME) {
+			return fmt.Errorf("cannot change locked atime flags %s: %w", flagNames(src&(atimeFlags|unix.MS_NODIRATIME)), perm)
+		}
+		a = remountAttr(keepLocked(flags, src&lockableFlags))
+		if err = unix.MountSetattr(t.fd, "", unix.AT_EMPTY_PATH, &a); err != nil {
+			return fmt.Errorf("remount with locked flags %s re-applied: %w", flagNames(src&lockableFlags), &os.PathError{Op: "mount_setattr", Path: t.name, Err: err})
+		}
+		return nil
 	}
 	if err != nil {
 		return &os.PathError{Op: "mount_setattr", Path: t.name, Err: err}

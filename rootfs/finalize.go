@@ -40,9 +40,16 @@ func Finalize(spec *specs.Spec) error {
 			return fmt.Errorf("mask paths: %w", err)
 		}
 		defer null.Close()
+		m := &masker{root: root, null: null, tmpfs: -1}
+		defer m.close()
+		seen := map[string]bool{}
 		for _, p := range lnx.MaskedPaths {
-			if err := maskPath(root, null, p); err != nil {
-				return fmt.Errorf("mask %s: %w", p, err)
+			// A path listed twice is masked once (runc 1.5).
+			if clean := filepath.Clean("/" + p); !seen[clean] {
+				seen[clean] = true
+				if err := m.mask(p); err != nil {
+					return fmt.Errorf("mask %s: %w", p, err)
+				}
 			}
 		}
 	}
@@ -139,10 +146,24 @@ func devNull(root *os.File) (*handle, error) {
 	return f, nil
 }
 
-// maskPath covers p: a bind of the verified /dev/null over a file, an empty read-only tmpfs over a directory
-// (runc's maskPath).
-func maskPath(root *os.File, null *handle, p string) error {
-	f, err := openTarget(root, p)
+// masker covers the masked paths: a bind of the verified /dev/null over a file, and one empty read-only tmpfs
+// over every directory, the first attached and the others clones of it (runc 1.5 masks directories with one
+// shared tmpfs).
+type masker struct {
+	root  *os.File
+	null  *handle
+	tmpfs int // the masking tmpfs once made (attached at the first directory), else -1
+}
+
+func (m *masker) close() {
+	if m.tmpfs >= 0 {
+		_ = unix.Close(m.tmpfs)
+	}
+}
+
+// mask covers p (runc's maskPath).
+func (m *masker) mask(p string) error {
+	f, err := openTarget(m.root, p)
 	if f == nil || err != nil {
 		return err
 	}
@@ -152,15 +173,21 @@ func maskPath(root *os.File, null *handle, p string) error {
 		return &os.PathError{Op: "fstat", Path: p, Err: err}
 	}
 	var tfd int
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		tfd, err = emptyTmpfs(p)
-		if err != nil {
-			return err
-		}
-	} else {
-		tfd, err = unix.OpenTree(int(null.Fd()), "", unix.OPEN_TREE_CLONE|unix.O_CLOEXEC|unix.AT_EMPTY_PATH)
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		tfd, err = unix.OpenTree(int(m.null.Fd()), "", unix.OPEN_TREE_CLONE|unix.O_CLOEXEC|unix.AT_EMPTY_PATH)
 		if err != nil {
 			return &os.PathError{Op: "open_tree", Path: "/dev/null", Err: err}
+		}
+	case m.tmpfs < 0:
+		if m.tmpfs, err = emptyTmpfs(p); err != nil {
+			return err
+		}
+		return moveMount(m.tmpfs, f, p) // m.tmpfs stays open: it refers to the attached mount, to clone
+	default:
+		tfd, err = unix.OpenTree(m.tmpfs, "", unix.OPEN_TREE_CLONE|unix.O_CLOEXEC|unix.AT_EMPTY_PATH)
+		if err != nil {
+			return &os.PathError{Op: "open_tree", Path: p, Err: err}
 		}
 	}
 	defer unix.Close(tfd)

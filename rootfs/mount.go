@@ -1,9 +1,9 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -18,7 +18,7 @@ func (p *preparer) mount(index int, m *specs.Mount) error {
 	if isBind(typ, o) {
 		typ = "bind"
 	}
-	dest := filepath.Join("/", m.Destination)
+	dest := stripRoot(p.hostRoot, m.Destination) // a destination may be written as the rootfs's host path (runc)
 	var err error
 	switch {
 	case typ == "bind" || IsIdmapped(m):
@@ -50,7 +50,9 @@ func (p *preparer) mountFS(src, dest, typ string, o mountOpts) (*tree, error) {
 	)
 	switch typ {
 	case "proc", "sysfs":
-		dst, in, err = p.root.plainDir(dest)
+		if dst, in, err = p.root.plainDir(dest); errors.Is(err, ErrUnsafeDestination) {
+			err = fmt.Errorf("filesystem %q must be mounted on ordinary directory: %w", typ, err) // runc's text
+		}
 	default:
 		dst, in, existed, err = p.root.openOrMkdir(dest)
 	}
@@ -150,20 +152,64 @@ func (p *preparer) mountBind(index int, m *specs.Mount, dest string, o mountOpts
 		if err := p.asRoot(t); err != nil {
 			return err
 		}
-	} else {
-		if IsIdmapped(m) {
-			if !isBind(m.Type, o) {
-				return fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, ErrIdmap)
-			}
-			return fmt.Errorf("%w: the mount was not prepared by the parent (Options.Mounts)", ErrIdmap)
-		}
-		var err error
-		if t, err = bindTree(m, o, p.opts.BundleDir, nil); err != nil {
-			return err
-		}
-		defer t.Close()
+		return p.attachBind(t, dest, o)
 	}
+	if IsIdmapped(m) && !isBind(m.Type, o) {
+		return fmt.Errorf("type %q: %w: only bind mounts can be idmapped", m.Type, ErrIdmap)
+	}
+	var err error
+	if in, ok := SourceInRoot(m, p.opts.BundleDir, p.hostRoot); ok {
+		t, err = p.inRootTree(index, m, in, o)
+	} else if IsIdmapped(m) {
+		return fmt.Errorf("%w: the mount was not prepared by the parent (Options.Mounts)", ErrIdmap)
+	} else {
+		t, err = bindTree(m, o, p.opts.BundleDir, nil)
+	}
+	if err != nil {
+		return err
+	}
+	defer t.Close()
 	return p.attachBind(t, dest, o)
+}
+
+// inRootTree makes the bind mount m of in, a source inside the rootfs (written as its host path), resolved inside
+// the rootfs now, after the mounts before it: never through a symlink out of it, as runc 1.5 would follow one. An
+// idmapped one is finished by the parent (Options.Idmap).
+func (p *preparer) inRootTree(index int, m *specs.Mount, in string, o mountOpts) (*tree, error) {
+	h, _, err := p.root.open(in)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	t, err := cloneTree(h.fd, "", m.Source, o)
+	if err != nil {
+		return nil, err
+	}
+	if !IsIdmapped(m) {
+		if err := t.finish(o, nil); err != nil {
+			t.Close()
+			return nil, err
+		}
+		return t, nil
+	}
+	if p.opts.Idmap == nil {
+		t.Close()
+		return nil, fmt.Errorf("%w: no one to set the idmapping (Options.Idmap)", ErrIdmap)
+	}
+	clone := os.NewFile(uintptr(t.fd), t.name)
+	f, err := p.opts.Idmap(index, clone)
+	_ = clone.Close()
+	if err != nil {
+		return nil, err
+	}
+	// The tree takes over f's descriptor.
+	fd, err := unix.Dup(int(f.Fd()))
+	_ = f.Close()
+	if err != nil {
+		return nil, os.NewSyscallError("dup", err)
+	}
+	unix.CloseOnExec(fd)
+	return &tree{fd: fd, name: m.Source}, nil
 }
 
 // attachBind attaches the finished detached bind t at dest and sets its propagation.

@@ -12,6 +12,7 @@ import (
 // changes applied after the mount, recursive mount_setattr(2) attributes, and everything unknown as the data string.
 type mountOpts struct {
 	flags       uintptr         // MS_* flags for mount(2)
+	cleared     uintptr         // MS_* flags an option asked to clear (rw, suid, dev, exec, atime, ...)
 	propagation []uintptr       // MS_SHARED/MS_SLAVE/MS_PRIVATE/MS_UNBINDABLE (maybe |MS_REC), in the order given
 	recAttr     *unix.MountAttr // recursive attributes (rro, rnosuid, ...), nil when none was given
 	data        string          // unknown options, comma-joined, passed to the filesystem
@@ -59,6 +60,7 @@ var flagOptions = map[string]flagOpt{
 	"silent":        {false, unix.MS_SILENT},
 	"strictatime":   {false, unix.MS_STRICTATIME},
 	"suid":          {true, unix.MS_NOSUID},
+	"symfollow":     {true, unix.MS_NOSYMFOLLOW},
 	"sync":          {false, unix.MS_SYNCHRONOUS},
 }
 
@@ -114,8 +116,10 @@ func parseOptions(options []string) mountOpts {
 		if f, ok := flagOptions[opt]; ok {
 			if f.clear {
 				o.flags &^= f.flag
+				o.cleared |= f.flag
 			} else {
 				o.flags |= f.flag
+				o.cleared &^= f.flag
 			}
 			continue
 		}
@@ -173,10 +177,32 @@ const perMountFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_
 	unix.MS_NODIRATIME | unix.MS_RELATIME | unix.MS_STRICTATIME | unix.MS_NOSYMFOLLOW
 
 // needsRemount says whether a bind mount needs the second MS_REMOUNT|MS_BIND call for its flags to take effect:
-// mount(2) ignores everything but MS_REC on a new bind mount. runc remounts when any flag other than
-// MS_BIND/MS_REC/MS_REMOUNT is set; so do we.
+// mount(2) ignores everything but MS_REC on a new bind mount. runc 1.5 remounts when any flag other than
+// MS_BIND/MS_REC/MS_REMOUNT is set or cleared (rw, dev, ...); so do we.
 func needsRemount(o mountOpts) bool {
-	return o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0
+	return o.flags&^(unix.MS_BIND|unix.MS_REC|unix.MS_REMOUNT) != 0 || o.cleared != 0
+}
+
+// lockableFlags are the flags the kernel locks on a mount that reaches a less privileged user namespace (its
+// MNT_LOCK_* flags; runc's mntLockFlags).
+const lockableFlags = unix.MS_RDONLY | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_NOSUID | atimeFlags | unix.MS_NODIRATIME
+
+// flagNames names MS_* flags in runc's words, for its error texts ("cannot clear locked flags MS_RDONLY|MS_NODEV").
+func flagNames(flags uintptr) string {
+	var names []string
+	for _, f := range []struct {
+		name string
+		bit  uintptr
+	}{
+		{"MS_RDONLY", unix.MS_RDONLY}, {"MS_NOSUID", unix.MS_NOSUID}, {"MS_NODEV", unix.MS_NODEV},
+		{"MS_NOEXEC", unix.MS_NOEXEC}, {"MS_NOSYMFOLLOW", unix.MS_NOSYMFOLLOW}, {"MS_NOATIME", unix.MS_NOATIME},
+		{"MS_NODIRATIME", unix.MS_NODIRATIME}, {"MS_RELATIME", unix.MS_RELATIME}, {"MS_STRICTATIME", unix.MS_STRICTATIME},
+	} {
+		if flags&f.bit != 0 {
+			names = append(names, f.name)
+		}
+	}
+	return strings.Join(names, "|")
 }
 
 // stNoSymfollow is ST_NOSYMFOLLOW from <sys/statvfs.h> (Linux 5.10), not in x/sys/unix.

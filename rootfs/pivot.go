@@ -1,9 +1,12 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,6 +55,9 @@ func Pivot(root string, noPivot bool) error {
 // for a rootfs on initramfs). The old root stays reachable by a process that escapes the chroot: --no-pivot is
 // weaker, as it is in runc.
 func moveRoot(root string) error {
+	if err := detachHostProcSys(root); err != nil {
+		return fmt.Errorf("detach the host's proc and sysfs mounts: %w", err)
+	}
 	if err := unix.Chdir(root); err != nil {
 		return &os.PathError{Op: "chdir", Path: root, Err: err}
 	}
@@ -63,6 +69,41 @@ func moveRoot(root string) error {
 	}
 	if err := unix.Chdir("/"); err != nil {
 		return &os.PathError{Op: "chdir", Path: "/", Err: err}
+	}
+	return nil
+}
+
+// detachHostProcSys detaches every whole procfs or sysfs mount outside root from this mount namespace, or covers
+// it with an empty tmpfs where it cannot be unmounted. The kernel lets a user namespace mount a new procfs or sysfs
+// only when a whole, uncovered one is already visible in its mount namespace; after a chroot the host's stay
+// there, and a workload's `unshare -mrpf mount -t proc proc /proc` would get a procfs without the container's
+// masks (runc's msMoveRoot does the same).
+func detachHostProcSys(root string) error {
+	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
+		inRoot := m.Mountpoint == root || strings.HasPrefix(m.Mountpoint, root+"/")
+		return m.Root != "/" || (m.FSType != "proc" && m.FSType != "sysfs") || inRoot, false
+	})
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	for _, m := range ms {
+		// rslave first, so the unmount cannot propagate to the host.
+		if err := mountPath("", m.Mountpoint, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				continue // under a mount detached already
+			}
+			return err
+		}
+		err := unix.Unmount(m.Mountpoint, unix.MNT_DETACH)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) {
+			// Locked in a user namespace: cover it instead.
+			err = mountPath("tmpfs", m.Mountpoint, "tmpfs", 0, "")
+		} else if err != nil {
+			err = &os.PathError{Op: "umount2", Path: m.Mountpoint, Err: err}
+		}
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }

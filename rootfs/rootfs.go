@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -46,12 +47,21 @@ type Options struct {
 	// that Prepare attaches with move_mount(2). Every idmapped mount must be among them; a bind mount that is not
 	// is made by Prepare itself. Prepare does not close them.
 	Mounts map[int]*os.File
+	// Idmap, for an idmapped bind mount whose source is inside the rootfs (which exists only once the earlier
+	// mounts are made, so the parent cannot make it ahead), is given the mount's index and the detached clone of
+	// its source Prepare made, and returns the finished mount (the parent sets the idmapping: the init cannot).
+	Idmap func(index int, clone *os.File) (*os.File, error)
+	// HostMountNS says the container has no mount namespace of its own: Prepare then changes no propagation but
+	// that of its own bind of the rootfs (rslave, so nothing mounted in it reaches other namespaces), and detaches
+	// that bind, with everything mounted under it, when it fails (runc's prepareRootInHostMountNS).
+	HostMountNS bool
 }
 
 // preparer is one Prepare call's state.
 type preparer struct {
 	spec     *specs.Spec
 	opts     *Options
+	hostRoot string // the rootfs's host path, as Prepare was given it
 	root     *rootDir
 	userns   bool    // running in a user namespace that is not the initial one
 	rootProp uintptr // the propagation the rootfs's mounts were given, for the parent's mounts
@@ -64,7 +74,7 @@ type preparer struct {
 //
 // It must run in the container's own mount namespace: it changes the propagation of "/". It does not make anything
 // read-only that must still be written before the container starts (see Finalize).
-func Prepare(spec *specs.Spec, root string, opts *Options) error {
+func Prepare(spec *specs.Spec, root string, opts *Options) (retErr error) {
 	if opts == nil {
 		opts = &Options{}
 	}
@@ -76,18 +86,38 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	// An unbindable "/" would make the bind of the rootfs onto itself fail; Finalize applies it after pivot_root.
-	if prop&unix.MS_UNBINDABLE != 0 {
+	if opts.HostMountNS {
+		if err := mountPath(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs onto itself: %w", err)
+		}
+		defer func() {
+			if retErr != nil {
+				_ = unix.Unmount(root, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW) // what was made goes with the bind: the host keeps nothing
+			}
+		}()
+		if err := mountPath("", root, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("make rootfs rslave: %w", err)
+		}
 		prop = unix.MS_SLAVE | unix.MS_REC
-	}
-	if err := mountPath("", "/", "", prop, ""); err != nil {
-		return fmt.Errorf("set propagation of /: %w", err)
-	}
-	if err := parentPrivate(root); err != nil {
-		return err
-	}
-	if err := mountPath(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return fmt.Errorf("bind rootfs onto itself: %w", err)
+	} else {
+		// An unbindable "/" would make the bind of the rootfs onto itself fail; Finalize applies it after
+		// pivot_root.
+		if prop&unix.MS_UNBINDABLE != 0 {
+			prop = unix.MS_SLAVE | unix.MS_REC
+		}
+		if err := mountPath("", "/", "", prop, ""); err != nil {
+			return fmt.Errorf("set propagation of /: %w", err)
+		}
+		parentProp := prop
+		if lnx.RootfsPropagation == "" {
+			parentProp = 0 // private unless a slave was asked for
+		}
+		if err := parentPrivate(root, parentProp); err != nil {
+			return err
+		}
+		if err := mountPath(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("bind rootfs onto itself: %w", err)
+		}
 	}
 	r, err := openRoot(root) // after the bind, so lookups start on the new mount
 	if err != nil {
@@ -98,7 +128,7 @@ func Prepare(spec *specs.Spec, root string, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	p := &preparer{spec: spec, opts: opts, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
+	p := &preparer{spec: spec, opts: opts, hostRoot: root, root: r, userns: userns, rootProp: prop, setupDev: needsSetupDev(spec.Mounts)}
 	for i := range spec.Mounts {
 		if err := p.mount(i, &spec.Mounts[i]); err != nil {
 			return err
@@ -123,12 +153,17 @@ func needsSetupDev(mounts []specs.Mount) bool {
 	return true
 }
 
-// parentPrivate makes the mount containing path private, so the bind of the rootfs does not propagate to other
-// namespaces and pivot_root(2) accepts it (it refuses a new root whose parent mount is shared). EINVAL from
-// mount(2) means "not a mount point": walk up (runc's rootfsParentMountPrivate).
-func parentPrivate(path string) error {
+// parentPrivate makes the mount containing path private, or a slave when rootfsPropagation makes "/" one (prop), so
+// the bind of the rootfs does not propagate to other namespaces and pivot_root(2) accepts it (it refuses a new root
+// whose parent mount is shared), while a slave keeps receiving the host's mounts as asked. EINVAL from mount(2)
+// means "not a mount point": walk up (runc's rootfsParentMountPropagation).
+func parentPrivate(path string, prop uintptr) error {
+	flags := uintptr(unix.MS_PRIVATE)
+	if prop&unix.MS_SLAVE != 0 {
+		flags = unix.MS_SLAVE
+	}
 	for {
-		err := unix.Mount("", path, "", unix.MS_PRIVATE, "")
+		err := unix.Mount("", path, "", flags, "")
 		if err == nil {
 			return nil
 		}
@@ -175,4 +210,34 @@ func mountOn(src string, dst *handle, dest, typ string, flags uintptr, data stri
 		return &os.PathError{Op: "mount", Path: dest, Err: err}
 	}
 	return nil
+}
+
+// stripRoot takes a path written as the rootfs's host path (root/...) as the path inside the rootfs, as runc does
+// (a config may name a destination that way); any other path is returned clean.
+func stripRoot(root, p string) string {
+	root, p = filepath.Clean("/"+root), filepath.Clean("/"+p)
+	switch {
+	case root == "/":
+		return p
+	case p == root:
+		return "/"
+	case strings.HasPrefix(p, root+"/"):
+		return p[len(root):]
+	}
+	return p
+}
+
+// SourceInRoot says whether the bind mount m's source (relative ones are relative to bundleDir) is written as a
+// path inside the rootfs at root, a host path, and returns it as a path inside the rootfs. Such a source is the
+// container's own: Prepare resolves it inside the rootfs when its turn comes, after the mounts before it.
+func SourceInRoot(m *specs.Mount, bundleDir, root string) (string, bool) {
+	src := m.Source
+	if !filepath.IsAbs(src) {
+		src = filepath.Join(bundleDir, src)
+	}
+	src, root = filepath.Clean(src), filepath.Clean(root)
+	if src != root && !strings.HasPrefix(src, root+"/") {
+		return "", false
+	}
+	return stripRoot(root, src), true
 }
