@@ -519,10 +519,18 @@ func TestReport(t *testing.T) {
 	}
 }
 
-// TestIDSafe checks idSafe against the regexp replacement it stands for.
+// TestIDSafe checks idSafe against the regexp replacement it stands for: on every string of up to two bytes, and on
+// longer ones with runs of unsafe bytes, UTF-8 or not.
 func TestIDSafe(t *testing.T) {
 	re := regexp.MustCompile(`[^A-Za-z0-9_+.-]+`)
-	for _, s := range []string{"bundle", "my bundle", "a  b", "ünï cödé", ".hidden", "a/b", "x..y", "--", ""} {
+	ss := []string{"bundle", "my bundle", "a  b", "\u00fcn\u00ef c\u00f6d\u00e9", ".hidden", "a/b", "x..y", "--", "", "a\xff\xfe\u20acb"}
+	for a := 0; a < 256; a++ {
+		ss = append(ss, string([]byte{byte(a)}))
+		for b := 0; b < 256; b++ {
+			ss = append(ss, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	for _, s := range ss {
 		if got, want := idSafe(s), re.ReplaceAllString(s, "-"); got != want {
 			t.Errorf("idSafe(%q) = %q, want %q", s, got, want)
 		}

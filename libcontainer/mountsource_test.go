@@ -2,8 +2,12 @@ package libcontainer
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -163,5 +167,81 @@ func TestOpenIdmappedRefused(t *testing.T) {
 				t.Errorf("openIdmapped returned a mount with its error")
 			}
 		})
+	}
+}
+
+// spareThreadHelperEnv makes the test binary run spareThreadHelper instead of the tests (TestOnSpareThread).
+const spareThreadHelperEnv = "RT_TEST_SPARE_THREAD"
+
+func init() {
+	if os.Getenv(spareThreadHelperEnv) != "" {
+		// Package init runs on the main thread; locked, the main goroutine is still there in TestMain.
+		runtime.LockOSThread()
+	}
+}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(spareThreadHelperEnv) != "" {
+		if err := spareThreadHelper(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// spareThreadHelper calls onSpareThread from the main goroutine on the main thread, with one P: the goroutine
+// onSpareThread starts is run next on the main thread once the caller blocks, the case it must step out of. f
+// leaves its thread's cwd changed (as joinMountNS leaves its mount namespace); that thread must be gone after, and
+// the main thread's cwd untouched.
+func spareThreadHelper() error {
+	if unix.Gettid() != unix.Getpid() {
+		return errors.New("helper: not on the main thread")
+	}
+	runtime.GOMAXPROCS(1)
+	cwd, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	runtime.UnlockOSThread()
+	tid := 0
+	err = onSpareThread(func() error {
+		tid = unix.Gettid()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return err
+		}
+		return unix.Chdir("/")
+	})
+	if err != nil {
+		return err
+	}
+	if tid == unix.Getpid() {
+		return errors.New("f ran on the main thread")
+	}
+	if main, err := os.Readlink("/proc/self/cwd"); err != nil || main != cwd {
+		return fmt.Errorf("main thread's cwd = %q, %v; want %q", main, err, cwd)
+	}
+	task := fmt.Sprintf("/proc/self/task/%d", tid)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if _, err := os.Stat(task); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("thread %d, which f left in another cwd, still exists", tid)
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestOnSpareThread: f never runs on the main thread, even when the main thread is the one free to run it, and
+// the thread it dirtied ends with it.
+func TestOnSpareThread(t *testing.T) {
+	for i := 0; i < 5; i++ {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), spareThreadHelperEnv+"=1")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("run %d: %v: %s", i, err, out)
+		}
 	}
 }

@@ -597,12 +597,18 @@ func TestValidateLinuxAttrsHost(t *testing.T) {
 	}
 }
 
-// TestIDPattern checks the hand-written id check against the regexp it stands for.
+// TestIDPattern checks the hand-written id check against the regexp it stands for: on every string of up to two
+// bytes (each byte in the first and in a later position, UTF-8 or not), and on longer ones.
 func TestIDPattern(t *testing.T) {
 	re := regexp.MustCompile(idPattern)
-	for _, id := range []string{
-		"a", "A-b_c+d.e", ".", "..", ".a", "a.", "-a", "+a", "_a", "a/b", "a b", "", "é", "a\x00", "a:b", "0",
-	} {
+	ids := []string{"", "A-b_c+d.e", "..", ".a", "a.", "a/b", "a b", "\u00e9t\u00e9", "a\x00b", "a:b", "abc\n", "0.0.0"}
+	for a := 0; a < 256; a++ {
+		ids = append(ids, string([]byte{byte(a)}))
+		for b := 0; b < 256; b++ {
+			ids = append(ids, string([]byte{byte(a), byte(b)}))
+		}
+	}
+	for _, id := range ids {
 		if got, want := matchesIDPattern(id), re.MatchString(id); got != want {
 			t.Errorf("matchesIDPattern(%q) = %v, want %v", id, got, want)
 		}

@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,4 +125,37 @@ func TestHookTimeoutForkedChild(t *testing.T) {
 			assertNoLeak(t, stateRoot(t), id, b)
 		})
 	}
+}
+
+// TestPoststartPoststopHooks: `start` runs the poststart hooks and `delete` the poststop hooks, each a command of
+// its own that finds them in the state create left, with the state on stdin: the id, the config's annotations,
+// and for poststop the status stopped.
+func TestPoststartPoststopHooks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	hook := func(name string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "cat > " + filepath.Join(dir, name)}}
+	}
+	b := bundle(t, func(s *specs.Spec) {
+		s.Annotations = map[string]string{"rt.test/hooks": "kept"}
+		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{hook("poststart")}, Poststop: []specs.Hook{hook("poststop")}}
+		s.Process.Args = []string{"true"}
+	})
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	mustRT(t, "start", id)
+	waitStatus(t, id, "stopped")
+	mustRT(t, "delete", id)
+	for _, tt := range []struct{ name, status string }{{"poststart", ""}, {"poststop", "stopped"}} {
+		var st specs.State
+		data := readFile(filepath.Join(dir, tt.name))
+		if err := json.Unmarshal([]byte(data), &st); err != nil {
+			t.Errorf("%s hook's stdin %q: %v", tt.name, data, err)
+			continue
+		}
+		if st.ID != id || st.Annotations["rt.test/hooks"] != "kept" || (tt.status != "" && string(st.Status) != tt.status) {
+			t.Errorf("%s hook's state = %+v, want id %s, the annotation, status %q", tt.name, st, id, tt.status)
+		}
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
 }
