@@ -223,7 +223,7 @@ func TestTmpcopyupFIFORace(t *testing.T) {
 	i := 0
 	for ; i < raceIterations && time.Now().Before(deadline); i++ {
 		id := newID(t)
-		if ok, _ := slowCreate(t, victim, id, "newfstatat", "5ms", 10*time.Second); ok {
+		if ok, _ := slowCreate(t, victim, id, "newfstatat", "5ms", cmdTimeout); ok {
 			created++
 		}
 		mustRT(t, "delete", "-f", id)
