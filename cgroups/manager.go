@@ -165,27 +165,31 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	return nil
 }
 
-// checkReusable refuses an existing directory that has processes or is frozen; a missing one is fine.
+// checkReusable refuses an existing directory that has processes, in it or in a cgroup below it, or is frozen; a
+// missing one is fine. The texts are runc's (libcontainer.Create), which its users and its own suite match.
 func (m *Manager) checkReusable(dir string) error {
-	procs, err := readFile(dir, "cgroup.procs")
+	n := 0
+	err := walkProcs(dir, func(int) { n++ })
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("check cgroup %s: %w", dir, err)
 	}
-	if procs != "" {
-		return fmt.Errorf("cgroup %s has processes: %w", dir, ErrInUse)
+	if n > 0 {
+		return fmt.Errorf("%w: container's cgroup is not empty: %d process(es) found in %s", ErrInUse, n, dir)
 	}
+	frozen := false
 	if dir == m.paths["freezer"] {
-		if s, _ := readFile(dir, "freezer.state"); s != "" && s != "THAWED" {
-			return fmt.Errorf("cgroup %s is %s: %w", dir, strings.ToLower(s), ErrInUse)
-		}
+		s, _ := readFile(dir, "freezer.state")
+		frozen = s != "" && s != "THAWED"
 	}
 	if dir == m.paths[""] {
-		if s, _ := readFile(dir, "cgroup.freeze"); s == "1" {
-			return fmt.Errorf("cgroup %s is frozen: %w", dir, ErrInUse)
-		}
+		s, _ := readFile(dir, "cgroup.freeze")
+		frozen = frozen || s == "1"
+	}
+	if frozen {
+		return fmt.Errorf("%w: container's cgroup unexpectedly frozen: %s", ErrInUse, dir)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,17 +160,27 @@ func TestCreateEnablesControllersAndRefusesInUse(t *testing.T) {
 
 	tests := []struct {
 		name  string
+		dir   string // below the container's cgroup
 		files map[string]string
+		want  string // runc's words
 	}{
-		{name: "has processes", files: map[string]string{"cgroup.procs": "42\n"}},
-		{name: "frozen", files: map[string]string{"cgroup.procs": "", "cgroup.freeze": "1"}},
+		{name: "has processes", files: map[string]string{"cgroup.procs": "42\n"}, want: "container's cgroup is not empty: 1 process(es) found"},
+		{name: "sub-cgroup has processes", dir: "sub", files: map[string]string{"cgroup.procs": "42\n43\n"}, want: "container's cgroup is not empty: 2 process(es) found"},
+		{name: "frozen", files: map[string]string{"cgroup.procs": "", "cgroup.freeze": "1"}, want: "container's cgroup unexpectedly frozen"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			mkFiles(t, m.paths[""], tc.files)
-			defer mkFiles(t, m.paths[""], map[string]string{"cgroup.procs": "", "cgroup.freeze": "0"})
-			if err := m.Create(nil); !errors.Is(err, ErrInUse) {
-				t.Fatalf("Create = %v, want ErrInUse", err)
+			dir := filepath.Join(m.paths[""], tc.dir)
+			mkFiles(t, dir, tc.files)
+			defer func() {
+				mkFiles(t, m.paths[""], map[string]string{"cgroup.procs": "", "cgroup.freeze": "0"})
+				if tc.dir != "" {
+					_ = os.RemoveAll(dir)
+				}
+			}()
+			err := m.Create(nil)
+			if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Create = %v, want ErrInUse saying %q", err, tc.want)
 			}
 		})
 	}

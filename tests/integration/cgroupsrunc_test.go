@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// These tests pin cgroup behaviours of runc 1.5 that its own suite checks (cgroups.bats, exec.bats, update.bats,
+// events.bats), with a linux.cgroupsPath of the test's own, so that the cgroup can be prepared and inspected from
+// the host. They run on a v1, hybrid or v2 host.
+
+var cgSeq atomic.Int64
+
+// ownCgroupsPath returns a fresh absolute linux.cgroupsPath for t, and registers, before anything else of the
+// test (so it runs after the containers are deleted), the removal of every directory under it in every hierarchy.
+func ownCgroupsPath(t *testing.T) string {
+	t.Helper()
+	rel := fmt.Sprintf("/rt-it%d-cg%d", os.Getpid(), cgSeq.Add(1))
+	t.Cleanup(func() {
+		for _, top := range cgroupHierarchyDirs(t, rel) {
+			removeCgroupTree(t, top)
+		}
+	})
+	return rel
+}
+
+// cgroupHierarchyDirs returns rel in every cgroup hierarchy mounted under /sys/fs/cgroup (the unified one too).
+func cgroupHierarchyDirs(t *testing.T, rel string) []string {
+	t.Helper()
+	if exists("/sys/fs/cgroup/cgroup.controllers") {
+		return []string{filepath.Join("/sys/fs/cgroup", rel)} // pure v2
+	}
+	ents, err := os.ReadDir("/sys/fs/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if fi, err := os.Stat(filepath.Join("/sys/fs/cgroup", e.Name())); err == nil && fi.IsDir() {
+			out = append(out, filepath.Join("/sys/fs/cgroup", e.Name(), rel))
+		}
+	}
+	return out
+}
+
+// removeCgroupTree thaws and removes dir and the cgroups below it, deepest first, polling while they empty.
+func removeCgroupTree(t *testing.T, dir string) {
+	t.Helper()
+	if !exists(dir) {
+		return
+	}
+	_ = os.WriteFile(filepath.Join(dir, "freezer.state"), []byte("THAWED"), 0)
+	_ = os.WriteFile(filepath.Join(dir, "cgroup.freeze"), []byte("0"), 0)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			removeCgroupTree(t, filepath.Join(dir, e.Name()))
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		err := os.Remove(dir)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("remove test cgroup: %v", err)
+			return
+		}
+		reapOrphans()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// withCgroupsPath is a bundle mutator: sleeper in the cgroup p.
+func withCgroupsPath(p string) func(*specs.Spec) {
+	return func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.CgroupsPath = p
+	}
+}
+
+// TestCgroupCreateRefusesInUse: create and run refuse a cgroupsPath whose cgroup has processes, also when they are
+// only in a cgroup below it, or that is frozen, in runc's words (runc 1.5's cgroups.bats "should error for a
+// non-empty cgroup", "should refuse pre-existing frozen cgroup"), and leave nothing behind.
+func TestCgroupCreateRefusesInUse(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1 reuses a non-empty or frozen cgroup")
+	parent := ownCgroupsPath(t)
+	runDetached(t, bundle(t, withCgroupsPath(parent+"/sub")))
+	for _, cmd := range []string{"run", "create"} {
+		id := newID(t)
+		args := []string{cmd, "--bundle", bundle(t, withCgroupsPath(parent)), id}
+		if cmd == "run" {
+			args = append(args[:1], append([]string{"-d"}, args[1:]...)...)
+		}
+		r := rt(t, args...)
+		if r.Code == 0 || !strings.Contains(r.Stderr, "container's cgroup is not empty") {
+			t.Errorf("%s in the parent of a container's cgroup: %v, want runc's \"container's cgroup is not empty\"", cmd, r)
+		}
+		if exists(filepath.Join(stateRoot(t), id)) {
+			t.Errorf("%s refused, but left its state directory", cmd)
+		}
+	}
+
+	frozen := ownCgroupsPath(t)
+	if v1 := filepath.Join("/sys/fs/cgroup/freezer", frozen); exists("/sys/fs/cgroup/freezer") {
+		if err := os.Mkdir(v1, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(v1, "freezer.state"), []byte("FROZEN"), 0); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		v2 := filepath.Join("/sys/fs/cgroup", frozen)
+		if err := os.Mkdir(v2, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(v2, "cgroup.freeze"), []byte("1"), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	id := newID(t)
+	r := rt(t, "create", "--bundle", bundle(t, withCgroupsPath(frozen)), id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "container's cgroup unexpectedly frozen") {
+		t.Errorf("create in a frozen cgroup: %v, want runc's \"container's cgroup unexpectedly frozen\"", r)
+	}
+	if exists(filepath.Join(stateRoot(t), id)) {
+		t.Errorf("create refused, but left its state directory")
+	}
+}
