@@ -35,6 +35,10 @@ var ErrInvalidPath = errors.New("invalid cgroup path")
 // config-linux.md "Control groups": a runtime MUST error on a cgroup that is not fit for purpose).
 var ErrInUse = errors.New("cgroup is in use")
 
+// ErrV1Unified marks linux.resources.unified keys on a host whose container cgroup is not only in the v2 hierarchy
+// (v1 or hybrid), refused as runc's cgroup v1 managers do, in their words.
+var ErrV1Unified = errors.New("invalid configuration: cannot use unified on cgroup v1")
+
 // ErrBelowUsage marks a memory limit refused because it is below the current usage (memory.checkBeforeUpdate).
 var ErrBelowUsage = errors.New("memory limit is below current usage")
 
@@ -115,6 +119,9 @@ func (m *Manager) dirs() []string {
 // On the real host, once the directories are made, it starts in the background the wait that the first
 // cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
+	if err := m.checkUnified(r); err != nil {
+		return err
+	}
 	if m.sd != nil {
 		return nil // systemd makes the unit's cgroup in Apply, with the init in it
 	}
@@ -163,6 +170,15 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it.
 	primeAttach(m.host().prime)
 	return nil
+}
+
+// checkUnified refuses unified keys unless the cgroup is a v2 one alone; an empty map is fine (runc's check is on
+// the map being there, and its spec conversion drops an empty one).
+func (m *Manager) checkUnified(r *specs.LinuxResources) error {
+	if r == nil || len(r.Unified) == 0 || m.unifiedOnly() {
+		return nil
+	}
+	return fmt.Errorf("linux.resources.unified: %w", ErrV1Unified)
 }
 
 // checkReusable refuses an existing directory that has processes, in it or in a cgroup below it, or is frozen; a

@@ -449,7 +449,7 @@ func TestSetV1(t *testing.T) {
 			r:    &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rw"}}},
 			want: []fileWant{{"devices", "devices.deny", "a"}, {"devices", "devices.allow", "c 1:3 rw"}},
 		},
-		{name: "unified keys need a v2 tree", r: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, wantErr: ErrNotSupported},
+		{name: "unified keys need a v2 tree", r: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, wantErr: ErrV1Unified},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -458,7 +458,7 @@ func TestSetV1(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Create(tc.r); err != nil {
+			if err := m.Create(nil); err != nil {
 				t.Fatal(err)
 			}
 			err = m.Set(tc.r)
@@ -573,6 +573,38 @@ func TestDestroyMissingIsNotAnError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Load(tc.paths).Destroy(); err != nil {
 				t.Fatalf("Destroy = %v", err)
+			}
+		})
+	}
+}
+
+// TestUnifiedRefusedUnlessV2: unified keys are refused by Create and Set on a v1 or hybrid host, in runc's words,
+// and accepted on v2; an empty map is accepted everywhere, as runc accepts it.
+func TestUnifiedRefusedUnlessV2(t *testing.T) {
+	keys := &specs.LinuxResources{Unified: map[string]string{"hugetlb.2MB.max": "0"}}
+	empty := &specs.LinuxResources{Unified: map[string]string{}}
+	for _, mode := range []string{"v1", "hybrid", "v2"} {
+		t.Run(mode, func(t *testing.T) {
+			h, _ := fakeHost(t, mode, "/")
+			m, err := newManager(h, "/ctr", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.Create(keys)
+			if mode == "v2" {
+				if err != nil {
+					t.Fatalf("Create with unified keys on v2 = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrV1Unified) || !strings.Contains(err.Error(), "invalid configuration: cannot use unified on cgroup v1") {
+				t.Fatalf("Create with unified keys on %s = %v, want runc's refusal", mode, err)
+			}
+			if err := m.Create(empty); err != nil {
+				t.Fatalf("Create with an empty unified map = %v", err)
+			}
+			if err := m.Set(keys); !errors.Is(err, ErrV1Unified) {
+				t.Fatalf("Set with unified keys on %s = %v, want ErrV1Unified", mode, err)
 			}
 		})
 	}

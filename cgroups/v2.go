@@ -19,6 +19,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
+	if err := m.checkUnified(r); err != nil {
+		return err
+	}
 	if m.sd != nil {
 		// Unit properties first, for what systemd has a property for, then every file as the cgroupfs driver
 		// writes them (runc's systemd driver does the same), so the two agree. A memory limit below the usage is

@@ -137,3 +137,28 @@ func TestCgroupCreateRefusesInUse(t *testing.T) {
 		t.Errorf("create refused, but left its state directory")
 	}
 }
+
+// TestCgroupUnifiedOnV1: linux.resources.unified with keys is refused where the container's cgroup is not a v2 one
+// alone (a v1 or hybrid host), in runc's words ("invalid configuration", runc's cgroups.bats "cgroup v1 + unified
+// resources should fail"), and nothing is left; an empty map is accepted. On a pure v2 host the keys are written.
+func TestCgroupUnifiedOnV1(t *testing.T) {
+	t.Parallel()
+	if exists("/sys/fs/cgroup/cgroup.controllers") {
+		t.Skip("pure cgroup v2 host: unified keys are valid here (make test-cgroupv2 covers them)")
+	}
+	id := newID(t)
+	b := bundle(t, withResources(func(r *specs.LinuxResources) {
+		r.Unified = map[string]string{"memory.min": "131072"}
+	}))
+	r := rt(t, "run", "-d", "--bundle", b, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "invalid configuration") {
+		t.Errorf("run with unified keys on a v1/hybrid host: %v, want runc's \"invalid configuration\"", r)
+	}
+	if !isRunc {
+		oneLine(t, r, "invalid configuration: cannot use unified on cgroup v1")
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+	runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
+		r.Unified = map[string]string{}
+	})))
+}
