@@ -385,7 +385,8 @@ func (m *Manager) ApplyThread(tid int) error {
 			file = "cgroup.procs"
 		}
 		if err := writeFile(d, file, s); err != nil {
-			return fmt.Errorf("add thread %d to cgroup %s: %w", tid, d, err)
+			// runc's words ("adding pid"), which its suite matches.
+			return fmt.Errorf("adding pid %d to cgroup %s: %w", tid, d, err)
 		}
 	}
 	return nil

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -161,4 +163,97 @@ func TestCgroupUnifiedOnV1(t *testing.T) {
 	runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
 		r.Unified = map[string]string{}
 	})))
+}
+
+// cgroupLine returns the path of controller's line in a /proc/PID/cgroup text ("" for the v2 line), or "" with
+// ok false when there is none.
+func cgroupLine(text, controller string) (string, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if controller == "" && parts[0] == "0" && parts[1] == "" {
+			return parts[2], true
+		}
+		if controller != "" && slices.Contains(strings.Split(parts[1], ","), controller) {
+			return parts[2], true
+		}
+	}
+	return "", false
+}
+
+// TestExecSubCgroupV1: `exec --cgroup` puts the process in an existing cgroup below the container's, on a v1 or
+// hybrid host: PATH for every hierarchy, CONTROLLER[,CONTROLLER]:PATH (repeatable) for some, the others staying in
+// the container's; a path leaving the container's cgroup (its parent, a sibling sharing its name as a prefix), a
+// missing one and an unknown controller are refused in runc's words (runc's exec.bats "exec --cgroup sub-cgroups
+// [v1]").
+func TestExecSubCgroupV1(t *testing.T) {
+	t.Parallel()
+	if exists("/sys/fs/cgroup/cgroup.controllers") {
+		t.Skip("pure cgroup v2 host: per-controller sub-cgroups need v1 hierarchies")
+	}
+	oldRunc(t, "runc 1.1 has no exec --cgroup")
+	cgPath := ownCgroupsPath(t) + "/ct"
+	id, _ := runDetached(t, bundle(t, withCgroupsPath(cgPath)))
+	paths := cgroupPaths(t, id)
+	if err := os.Mkdir(paths["cpu"]+"-sibling", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		want  []string
+	}{
+		{name: "parent", flags: []string{"--cgroup", ".."}, want: []string{"bad sub cgroup path"}},
+		{name: "sibling", flags: []string{"--cgroup", "../ct-sibling"}, want: []string{"bad sub cgroup path"}},
+		{name: "sibling of one controller", flags: []string{"--cgroup", "cpu:../ct-sibling"}, want: []string{"bad sub cgroup path"}},
+		{name: "missing", flags: []string{"--cgroup", "nonexistent"}, want: []string{" adding pid ", "o such file or directory"}},
+		{name: "missing in one controller", flags: []string{"--cgroup", "cpu:nonexistent"}, want: []string{" adding pid ", "o such file or directory"}},
+		{name: "unknown controller", flags: []string{"--cgroup", "whaaat:/"}, want: []string{"unknown controller "}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := rt(t, append(append([]string{"exec"}, tc.flags...), id, "true")...)
+			if r.Code == 0 {
+				t.Fatalf("exec %v succeeded", tc.flags)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.Stderr, w) {
+					t.Errorf("exec %v: stderr %q, want it to say %q", tc.flags, r.Stderr, w)
+				}
+			}
+		})
+	}
+
+	base := mustRT(t, "exec", id, "cat", "/proc/self/cgroup").Stdout
+	for _, d := range []string{paths["memory"] + "/submem", paths["cpu"] + "/subcpu", paths["cpuacct"] + "/subcpu"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		sub   map[string]string // controller -> the sub-cgroup it must be in; every other one: the container's
+	}{
+		{name: "top explicitly", flags: []string{"--cgroup", "/"}},
+		{name: "per controller", flags: []string{"--cgroup", "memory:submem", "--cgroup", "cpu,cpuacct:subcpu"},
+			sub: map[string]string{"memory": "/submem", "cpu": "/subcpu", "cpuacct": "/subcpu"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mustRT(t, append(append([]string{"exec"}, tc.flags...), id, "cat", "/proc/self/cgroup")...).Stdout
+			for _, ctrl := range []string{"memory", "cpu", "cpuacct", "pids", "freezer", ""} {
+				want, ok := cgroupLine(base, ctrl)
+				if !ok {
+					continue
+				}
+				if s, in := tc.sub[ctrl]; in {
+					want = path.Join(want, s)
+				}
+				if line, _ := cgroupLine(got, ctrl); line != want {
+					t.Errorf("exec %v: %q cgroup %q, want %q (in %q)", tc.flags, ctrl, line, want, got)
+				}
+			}
+		})
+	}
 }
