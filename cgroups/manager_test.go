@@ -254,6 +254,7 @@ func TestSetV2(t *testing.T) {
 		r       *specs.LinuxResources
 		want    map[string]string
 		wantErr error
+		wantMsg string // runc's words, where its suite matches them
 	}{
 		{
 			name: "memory limit reservation and swap total",
@@ -279,6 +280,13 @@ func TestSetV2(t *testing.T) {
 			name:    "checkBeforeUpdate refuses a limit below usage",
 			r:       &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(1024)), CheckBeforeUpdate: ptr(true)}},
 			wantErr: ErrBelowUsage,
+			wantMsg: "rejecting memory limit 1024 <= usage",
+		},
+		{
+			name:    "checkBeforeUpdate refuses a memory+swap limit below usage",
+			r:       &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(1024)), Swap: ptr(int64(2048)), CheckBeforeUpdate: ptr(true)}},
+			wantErr: ErrBelowUsage,
+			wantMsg: "rejecting memory+swap limit 2048 <= usage",
 		},
 		{
 			name: "disableOOMKiller and swappiness are ignored on v2",
@@ -351,8 +359,8 @@ func TestSetV2(t *testing.T) {
 			}
 			err = m.Set(tc.r)
 			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Set = %v, want %v", err, tc.wantErr)
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
+					t.Fatalf("Set = %v, want %v saying %q", err, tc.wantErr, tc.wantMsg)
 				}
 				return
 			}

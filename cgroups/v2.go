@@ -158,23 +158,25 @@ func setMemoryV2(dir string, mem *specs.LinuxMemory) error {
 	return nil
 }
 
-// checkBelowUsage implements memory.checkBeforeUpdate (runtime-spec config-linux.md): refuse a positive limit
-// below the current usage, which v2 would answer with an immediate OOM kill.
+// checkBelowUsage implements memory.checkBeforeUpdate (runtime-spec config-linux.md) as runc's cgroup v2 managers
+// do, in their words: refuse a positive memory or memory+swap limit at or below the current usage, which v2 would
+// answer with an immediate OOM kill. A usage that cannot be read lets the limit through (runc's: best effort).
 func checkBelowUsage(dir, usageFile string, mem *specs.LinuxMemory) error {
 	check, _ := ptrVal(mem.CheckBeforeUpdate)
-	limit, ok := ptrVal(mem.Limit)
-	if !check || !ok || limit <= 0 {
+	limit, _ := ptrVal(mem.Limit)
+	swap, _ := ptrVal(mem.Swap)
+	if !check || (limit <= 0 && swap <= 0) {
 		return nil
 	}
 	usage, err := readUint(dir, usageFile)
-	if errors.Is(err, os.ErrNotExist) {
+	if err != nil {
 		return nil
 	}
-	if err != nil {
-		return err
+	if swap > 0 && uint64(swap) <= usage {
+		return fmt.Errorf("rejecting memory+swap limit %d <= usage %d: %w", swap, usage, ErrBelowUsage)
 	}
-	if uint64(limit) < usage {
-		return fmt.Errorf("limit %d, usage %d: %w", limit, usage, ErrBelowUsage)
+	if limit > 0 && uint64(limit) <= usage {
+		return fmt.Errorf("rejecting memory limit %d <= usage %d: %w", limit, usage, ErrBelowUsage)
 	}
 	return nil
 }

@@ -388,11 +388,13 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.state.Config.Linux == nil {
 		c.state.Config.Linux = &specs.Linux{}
 	}
-	old := c.state.Config.Linux.Resources
-	c.state.Config.Linux.Resources = r
-	if err := c.setResources(); err != nil {
-		c.state.Config.Linux.Resources = old
-		return err
+	// The device rules are never written by update, as runc's (SkipDevices): they cannot change, and a v1 rewrite
+	// (deny all, then allow each) leaves the running container without any device for a moment.
+	set := *r
+	set.Devices = nil
+	if err := c.cgroup().Set(&set); err != nil {
+		return fmt.Errorf("linux.resources: %w", err)
 	}
+	c.state.Config.Linux.Resources = r
 	return c.saveLocked()
 }

@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -256,4 +257,117 @@ func TestExecSubCgroupV1(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestUpdateAsRunc15: `update` follows runc 1.5 (update.bats) where a flag leaves something unsaid: `--memory -1`
+// lifts the swap limit too; `--cpu-idle` drops the config's shares (an idle cgroup refuses them) and a later update
+// of something else keeps the cgroup idle; the realtime period and runtime are written in whichever order the kernel
+// takes (runc issue 4094); and the device rules are never rewritten, so a rule added from outside (as a GPU plugin
+// does) survives an update. Each on a v1 or hybrid host, where the files show it.
+func TestUpdateAsRunc15(t *testing.T) {
+	t.Parallel()
+	if exists("/sys/fs/cgroup/cgroup.controllers") {
+		t.Skip("pure cgroup v2 host: these files are v1's (make test-cgroupv2 runs the v2 side)")
+	}
+	oldRunc(t, "runc 1.1's update differs")
+	t.Run("memory -1 lifts swap", func(t *testing.T) {
+		t.Parallel()
+		if !exists("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes") {
+			t.Skip("no swap accounting (memory.memsw.*) on this host")
+		}
+		id, _ := runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
+			r.Memory = &specs.LinuxMemory{Limit: ptrInt64(64 << 20), Swap: ptrInt64(64 << 20)}
+		})))
+		paths := cgroupPaths(t, id)
+		mustRT(t, "update", "--memory", "-1", id)
+		for _, f := range []string{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"} {
+			if v, err := strconv.ParseUint(cgroupFile(t, paths, "memory", f), 10, 64); err != nil || v < 1<<62 {
+				t.Errorf("after update --memory -1: %s = %d (%v), want no limit", f, v, err)
+			}
+		}
+	})
+	t.Run("cpu idle", func(t *testing.T) {
+		t.Parallel()
+		if !exists("/sys/fs/cgroup/cpu/cpu.idle") {
+			t.Skip("no cpu.idle (Linux 5.15+) in the v1 cpu controller")
+		}
+		id, _ := runDetached(t, bundle(t, withResources(func(r *specs.LinuxResources) {
+			r.CPU = &specs.LinuxCPU{Shares: ptrUint64(512)}
+		})))
+		paths := cgroupPaths(t, id)
+		for _, v := range []string{"1", "0", "1"} {
+			mustRT(t, "update", "--cpu-idle", v, id)
+			if got := cgroupFile(t, paths, "cpu", "cpu.idle"); got != v {
+				t.Errorf("after update --cpu-idle %s: cpu.idle %s", v, got)
+			}
+		}
+		for _, v := range []string{"0", "1"} {
+			if r := rtStdin(t, []byte(`{"cpu":{"idle":`+v+`}}`), "update", "-r", "-", id); r.Code != 0 {
+				t.Fatalf("update -r {cpu.idle %s}: %v", v, r)
+			}
+			if got := cgroupFile(t, paths, "cpu", "cpu.idle"); got != v {
+				t.Errorf("after update -r {cpu.idle %s}: cpu.idle %s", v, got)
+			}
+		}
+		if r := rt(t, "update", "--cpu-idle", "2", id); r.Code == 0 {
+			t.Errorf("update --cpu-idle 2 succeeded; the kernel takes only 0 and 1")
+		}
+		mustRT(t, "update", "--cpu-period", "10000", id)
+		if got := cgroupFile(t, paths, "cpu", "cpu.idle"); got != "1" {
+			t.Errorf("after update --cpu-period: cpu.idle %s, want 1 still", got)
+		}
+	})
+	t.Run("realtime period and runtime", func(t *testing.T) {
+		t.Parallel()
+		if !exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us") {
+			t.Skip("no realtime group scheduling (CONFIG_RT_GROUP_SCHED) in the v1 cpu controller")
+		}
+		// A new cgroup has no realtime runtime, and a child cannot have more than its parent: give both levels some
+		// before the container is made, as runc's test does.
+		rel := ownCgroupsPath(t)
+		for _, d := range []string{rel, rel + "/ct"} {
+			dir := filepath.Join("/sys/fs/cgroup/cpu", d)
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for f, v := range map[string]string{"cpu.rt_period_us": "1000000", "cpu.rt_runtime_us": "700000"} {
+				if err := os.WriteFile(filepath.Join(dir, f), []byte(v), 0); err != nil {
+					t.Skipf("cannot give the test cgroup realtime runtime (the host's is taken?): %v", err)
+				}
+			}
+		}
+		id, _ := runDetached(t, bundle(t, withCgroupsPath(rel+"/ct")))
+		paths := cgroupPaths(t, id)
+		check := func(what, period, runtime string) {
+			t.Helper()
+			p, r := cgroupFile(t, paths, "cpu", "cpu.rt_period_us"), cgroupFile(t, paths, "cpu", "cpu.rt_runtime_us")
+			if p != period || r != runtime {
+				t.Errorf("after %s: rt period %s runtime %s, want %s %s", what, p, r, period, runtime)
+			}
+		}
+		if r := rtStdin(t, []byte(`{"cpu":{"realtimeRuntime":500001}}`), "update", "-r", "-", id); r.Code != 0 {
+			t.Fatalf("update -r {realtimeRuntime}: %v", r)
+		}
+		check("update -r {realtimeRuntime 500001}", "1000000", "500001")
+		for _, pr := range [][2]string{{"900001", "600001"}, {"10000", "3000"}, {"100000", "20000"}} {
+			mustRT(t, "update", id, "--cpu-rt-period", pr[0], "--cpu-rt-runtime", pr[1])
+			check("update --cpu-rt-period "+pr[0]+" --cpu-rt-runtime "+pr[1], pr[0], pr[1])
+		}
+	})
+	t.Run("device rules untouched", func(t *testing.T) {
+		t.Parallel()
+		id, _ := runDetached(t, bundle(t, sleeper))
+		paths := cgroupPaths(t, id)
+		const extra = "c 10:237 rwm" // /dev/loop-control, not in the default allow list
+		if strings.Contains(cgroupFile(t, paths, "devices", "devices.list"), extra) {
+			t.Fatalf("%s is allowed already", extra)
+		}
+		if err := os.WriteFile(filepath.Join(paths["devices"], "devices.allow"), []byte(extra), 0); err != nil {
+			t.Fatal(err)
+		}
+		mustRT(t, "update", "--pids-limit", "30", id)
+		if got := cgroupFile(t, paths, "devices", "devices.list"); !strings.Contains(got, extra) {
+			t.Errorf("update rewrote the device rules: %q lost from %q", extra, got)
+		}
+	})
 }
