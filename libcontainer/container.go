@@ -61,8 +61,9 @@ func (c *Container) cgroup() *cgroups.Manager {
 // Stats is the container's resource usage, from its cgroup (`rt events --stats`).
 func (c *Container) Stats() (*cgroups.Stats, error) { return c.cgroup().Stats() }
 
-// OOMKillCount is how many processes the OOM killer has killed in the container's cgroup (`rt events`).
-func (c *Container) OOMKillCount() (uint64, error) { return c.cgroup().OOMKillCount() }
+// NotifyOOM reports the container's OOM events as they happen, and closes the channel once its cgroup is gone
+// (`rt events`, cgroups.Manager.NotifyOOM). It outlives the container's lock.
+func (c *Container) NotifyOOM() (<-chan struct{}, error) { return c.cgroup().NotifyOOM() }
 
 // Close releases the container's lock.
 func (c *Container) Close() error {
