@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -413,4 +414,25 @@ func TestEventsOOM(t *testing.T) {
 	if code := waitExit(t, cmd); code != 0 {
 		t.Errorf("events exited %d after the container was deleted, want 0; stderr %q", code, readFile(errPath))
 	}
+}
+
+// TestSchedulerDeadlineNarrowedCpus: SCHED_DEADLINE with a cpuset narrower than the machine is refused in runc's
+// words (runc's scheduler.bats "scheduler vs cpus"): the cpuset is in place before the init sets its scheduler,
+// and the kernel refuses a deadline task that may not run on every CPU (sched_setattr(2) EPERM). Nothing is left.
+func TestSchedulerDeadlineNarrowedCpus(t *testing.T) {
+	t.Parallel()
+	if runtime.NumCPU() < 2 {
+		t.Skip("one CPU: a cpuset cannot be narrower than the machine")
+	}
+	id := newID(t)
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0"}
+		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Nice: 19, Runtime: 42000, Deadline: 1000000, Period: 1000000}
+	})
+	r := rt(t, "run", "-d", "--bundle", b, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "process scheduler can't be used together with AllowedCPUs") {
+		t.Errorf("run of SCHED_DEADLINE with cpus 0: %v, want runc's refusal", r)
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
 }
