@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -435,4 +436,24 @@ func TestSchedulerDeadlineNarrowedCpus(t *testing.T) {
 		t.Errorf("run of SCHED_DEADLINE with cpus 0: %v, want runc's refusal", r)
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
+
+	// exec the same: the process is in the cpuset before it sets its scheduler.
+	b = bundle(t, withResources(func(r *specs.LinuxResources) { r.CPU = &specs.LinuxCPU{Cpus: "0"} }))
+	id, _ = runDetached(t, b)
+	p := specs.Process{
+		Args: []string{"true"}, Cwd: "/", Env: []string{"PATH=/bin"},
+		Scheduler: &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 42000, Deadline: 1000000, Period: 1000000},
+	}
+	data, err := json.Marshal(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pf := filepath.Join(b, "process.json")
+	if err := os.WriteFile(pf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = rt(t, "exec", "-p", pf, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "process scheduler can't be used together with AllowedCPUs") {
+		t.Errorf("exec of SCHED_DEADLINE into a container with cpus 0: %v, want runc's refusal", r)
+	}
 }
