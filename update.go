@@ -161,6 +161,7 @@ func updatedResources(cliCtx *cli.Context, cur specs.LinuxResources) (*specs.Lin
 	}
 	return &r, nil
 }
+
 func parseUint(v string) (*uint64, error) {
 	n, err := strconv.ParseUint(v, 10, 64)
 	return &n, err
