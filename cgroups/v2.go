@@ -168,17 +168,21 @@ func checkBelowUsage(dir, usageFile string, mem *specs.LinuxMemory) error {
 	if !check || (limit <= 0 && swap <= 0) {
 		return nil
 	}
-	usage, err := readUint(dir, usageFile)
-	if err != nil {
-		return nil
-	}
-	if swap > 0 && uint64(swap) <= usage {
-		return fmt.Errorf("rejecting memory+swap limit %d <= usage %d: %w", swap, usage, ErrBelowUsage)
-	}
-	if limit > 0 && uint64(limit) <= usage {
-		return fmt.Errorf("rejecting memory limit %d <= usage %d: %w", limit, usage, ErrBelowUsage)
+	if usage, ok := readUsage(dir, usageFile); ok {
+		if swap > 0 && uint64(swap) <= usage {
+			return fmt.Errorf("rejecting memory+swap limit %d <= usage %d: %w", swap, usage, ErrBelowUsage)
+		}
+		if limit > 0 && uint64(limit) <= usage {
+			return fmt.Errorf("rejecting memory limit %d <= usage %d: %w", limit, usage, ErrBelowUsage)
+		}
 	}
 	return nil
+}
+
+// readUsage reads a usage counter; ok is false when it cannot be read.
+func readUsage(dir, file string) (uint64, bool) {
+	v, err := readUint(dir, file)
+	return v, err == nil
 }
 
 func (m *Manager) setCPUV2(dir string, c *specs.LinuxCPU, need func(string) error) error {
