@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -34,7 +36,7 @@ var eventsCommand = &cli.Command{
 		root := cliCtx.String("root")
 		enc := json.NewEncoder(os.Stdout)
 		if cliCtx.Bool("stats") {
-			ev, _, err := statsEvent(root, id)
+			ev, err := statsEvent(root, id)
 			if err != nil {
 				return err
 			}
@@ -44,40 +46,62 @@ var eventsCommand = &cli.Command{
 		if interval <= 0 {
 			return fmt.Errorf("--interval %s: must be positive", interval)
 		}
-		var ooms uint64
+		c, err := libcontainer.Load(root, id)
+		if err != nil {
+			return err
+		}
+		if c.Status() == libcontainer.Stopped {
+			c.Close()
+			return fmt.Errorf("container %q is stopped", id)
+		}
+		ooms, err := c.NotifyOOM()
+		c.Close()
+		if err != nil {
+			return err
+		}
+		// As runc: an "oom" event as each OOM happens, a "stats" event every interval (a failed read is logged and
+		// skipped), and the end, with status 0, once the cgroup is gone (the container was deleted).
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
 		for {
-			ev, n, err := statsEvent(root, id)
-			if err != nil {
-				return err
-			}
-			if n > ooms {
+			select {
+			case _, ok := <-ooms:
+				if !ok {
+					return nil
+				}
 				if err := enc.Encode(event{Type: "oom", ID: id}); err != nil {
 					return err
 				}
-				ooms = n
+			case <-tick.C:
+				ev, err := statsEvent(root, id)
+				if errors.Is(err, libcontainer.ErrNotExist) {
+					return nil // deleted between the tick and the cgroup's removal
+				}
+				if err != nil {
+					slog.Error(err.Error())
+					continue
+				}
+				if err := enc.Encode(ev); err != nil {
+					return err
+				}
 			}
-			if err := enc.Encode(ev); err != nil {
-				return err
-			}
-			time.Sleep(interval) // the interval the caller asked for, not a wait for state
 		}
 	},
 }
 
-// statsEvent reads the container's cgroup stats and OOM kill count; the container is locked only meanwhile.
-func statsEvent(root, id string) (event, uint64, error) {
+// statsEvent reads the container's cgroup stats; the container is locked only meanwhile.
+func statsEvent(root, id string) (event, error) {
 	c, err := libcontainer.Load(root, id)
 	if err != nil {
-		return event{}, 0, err
+		return event{}, err
 	}
 	defer c.Close()
 	if c.Status() == libcontainer.Stopped {
-		return event{}, 0, fmt.Errorf("container %q is stopped", id)
+		return event{}, fmt.Errorf("container %q is stopped", id)
 	}
 	stats, err := c.Stats()
 	if err != nil {
-		return event{}, 0, err
+		return event{}, err
 	}
-	ooms, _ := c.OOMKillCount()
-	return event{Type: "stats", ID: id, Data: stats}, ooms, nil
+	return event{Type: "stats", ID: id, Data: stats}, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -36,7 +35,7 @@ var execCommand = &cli.Command{
 		&cli.BoolFlag{Name: "no-new-privs", Usage: "set no_new_privs for the process"},
 		&cli.StringSliceFlag{Name: "cap", Aliases: []string{"c"}, Usage: "add a capability"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more fds (3 to 3+N-1) to the process"},
-		&cli.StringSliceFlag{Name: "cgroup", Hidden: true, Usage: "run in this sub-cgroup (not supported yet)"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing cgroup below the container's: PATH, or CONTROLLER[,CONTROLLER]:PATH (v1), repeatable"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container (the process starts frozen)"},
 	},
 	Action: func(cliCtx *cli.Context) error {
@@ -53,8 +52,9 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if cliCtx.NArg() < 1 {
 		return 0, fmt.Errorf("exec: %w: rt exec CONTAINER_ID COMMAND [ARG...] (or -p process.json)", errUsage)
 	}
-	if len(cliCtx.StringSlice("cgroup")) > 0 {
-		return 0, errors.New("exec --cgroup: sub-cgroups are not supported by rt yet")
+	sub, err := subCgroups(cliCtx.StringSlice("cgroup"))
+	if err != nil {
+		return 0, err
 	}
 	c, err := libcontainer.Load(cliCtx.String("root"), cliCtx.Args().First())
 	if err != nil {
@@ -95,7 +95,7 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 		signals = make(chan os.Signal, 128)
 		signal.Notify(signals)
 	}
-	pid, err := c.Exec(process, &io, cliCtx.Bool("ignore-paused"))
+	pid, err := c.Exec(process, &io, libcontainer.ExecOptions{IgnorePaused: cliCtx.Bool("ignore-paused"), SubCgroups: sub})
 	c.Close()
 	if err != nil {
 		return 0, err
@@ -117,6 +117,35 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	relay.start()
 	defer relay.stop()
 	return forwardAndWait(pid, signals, relay)
+}
+
+// subCgroups reads the --cgroup values, as runc does: one PATH for every hierarchy, or CONTROLLER[,CONTROLLER]:PATH
+// (each controller once), which may be repeated.
+func subCgroups(args []string) (map[string]string, error) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	sub := make(map[string]string, len(args))
+	for _, a := range args {
+		ctrls, p, ok := strings.Cut(a, ":")
+		if !ok {
+			if len(args) != 1 {
+				return nil, fmt.Errorf("--cgroup %s: a path without CONTROLLER: must be the only --cgroup", a)
+			}
+			sub[""] = a
+			continue
+		}
+		for _, c := range strings.Split(ctrls, ",") {
+			if c == "" {
+				return nil, fmt.Errorf("--cgroup %s: empty controller name", a)
+			}
+			if _, dup := sub[c]; dup {
+				return nil, fmt.Errorf("--cgroup %s: controller %s given twice", a, c)
+			}
+			sub[c] = p
+		}
+	}
+	return sub, nil
 }
 
 // execSpec builds the process to exec: process.json as given, or the container's process with the command line

@@ -74,7 +74,9 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility; unused"},
 		},
 		HideHelpCommand: true,
-		Before:          setup,
+		// A repeated flag's values are kept whole, as runc's (urfave/cli v1) are: `exec -e A=1,2` sets A to "1,2".
+		DisableSliceFlagSeparator: true,
+		Before:                    setup,
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand,
 			execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, specCommand,

@@ -60,8 +60,26 @@ var updateCommand = &cli.Command{
 	},
 }
 
-// updatedResources applies -r (a whole LinuxResources, merged over the current one) and then the flags.
-func updatedResources(cliCtx *cli.Context, r specs.LinuxResources) (*specs.LinuxResources, error) {
+// updatedResources applies -r (a whole LinuxResources, merged over the current one) and then the flags, with
+// runc 1.5's rules for what an update does not name: `--memory -1` without a swap limit lifts the swap limit too;
+// cpu.idle without shares drops the shares (an idle cgroup refuses them); the unified map and checkBeforeUpdate
+// are the update's own, not the config's; device rules are never changed by update.
+func updatedResources(cliCtx *cli.Context, cur specs.LinuxResources) (*specs.LinuxResources, error) {
+	// A deep copy (-r decodes into it, through its pointers), so that a failed update leaves the config as it was.
+	var r specs.LinuxResources
+	data, err := json.Marshal(cur)
+	if err == nil {
+		err = json.Unmarshal(data, &r)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("copy linux.resources: %w", err)
+	}
+	devices := cur.Devices
+	r.Unified = nil
+	if r.Memory != nil {
+		r.Memory.CheckBeforeUpdate = nil
+	}
+	var named specs.LinuxResources // what this update names itself
 	if path := cliCtx.String("resources"); path != "" {
 		var in io.Reader = os.Stdin
 		if path != "-" {
@@ -72,9 +90,14 @@ func updatedResources(cliCtx *cli.Context, r specs.LinuxResources) (*specs.Linux
 			defer f.Close()
 			in = f
 		}
-		if err := json.NewDecoder(in).Decode(&r); err != nil {
+		data, err := io.ReadAll(in)
+		if err != nil {
 			return nil, fmt.Errorf("--resources %s: %w", path, err)
 		}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return nil, fmt.Errorf("--resources %s: %w", path, err)
+		}
+		_ = json.Unmarshal(data, &named)
 	}
 	if cliCtx.IsSet("l3-cache-schema") || cliCtx.IsSet("mem-bw-schema") {
 		return nil, fmt.Errorf("--l3-cache-schema/--mem-bw-schema: Intel RDT is not supported by rt")
@@ -130,6 +153,15 @@ func updatedResources(cliCtx *cli.Context, r specs.LinuxResources) (*specs.Linux
 	if cliCtx.IsSet("pids-limit") {
 		n := cliCtx.Int64("pids-limit")
 		r.Pids = &specs.LinuxPids{Limit: &n}
+	}
+	r.Devices = devices
+	if r.Memory != nil && r.Memory.Limit != nil && *r.Memory.Limit == -1 && !cliCtx.IsSet("memory-swap") &&
+		(named.Memory == nil || named.Memory.Swap == nil) {
+		r.Memory.Swap = nil // runc: no limit on memory and none given on swap lifts both
+	}
+	if r.CPU != nil && (cliCtx.IsSet("cpu-idle") || named.CPU != nil && named.CPU.Idle != nil) &&
+		!cliCtx.IsSet("cpu-share") && (named.CPU == nil || named.CPU.Shares == nil) {
+		r.CPU.Shares = nil // runc: an idle cgroup refuses shares (EINVAL), so idle without shares drops them
 	}
 	return &r, nil
 }

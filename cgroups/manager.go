@@ -35,6 +35,10 @@ var ErrInvalidPath = errors.New("invalid cgroup path")
 // config-linux.md "Control groups": a runtime MUST error on a cgroup that is not fit for purpose).
 var ErrInUse = errors.New("cgroup is in use")
 
+// ErrV1Unified marks linux.resources.unified keys on a host whose container cgroup is not only in the v2 hierarchy
+// (v1 or hybrid), refused as runc's cgroup v1 managers do, in their words.
+var ErrV1Unified = errors.New("invalid configuration: cannot use unified on cgroup v1")
+
 // ErrBelowUsage marks a memory limit refused because it is below the current usage (memory.checkBeforeUpdate).
 var ErrBelowUsage = errors.New("memory limit is below current usage")
 
@@ -115,6 +119,9 @@ func (m *Manager) dirs() []string {
 // On the real host, once the directories are made, it starts in the background the wait that the first
 // cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
+	if err := m.checkUnified(r); err != nil {
+		return err
+	}
 	if m.sd != nil {
 		return nil // systemd makes the unit's cgroup in Apply, with the init in it
 	}
@@ -169,27 +176,40 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	return nil
 }
 
-// checkReusable refuses an existing directory that has processes or is frozen; a missing one is fine.
+// checkUnified refuses unified keys unless the cgroup is a v2 one alone; an empty map is fine (runc's check is on
+// the map being there, and its spec conversion drops an empty one).
+func (m *Manager) checkUnified(r *specs.LinuxResources) error {
+	if r == nil || len(r.Unified) == 0 || m.unifiedOnly() {
+		return nil
+	}
+	return fmt.Errorf("linux.resources.unified: %w", ErrV1Unified)
+}
+
+// checkReusable refuses an existing directory that has processes, in it or in a cgroup below it, or is frozen; a
+// missing one is fine. The texts are runc's (libcontainer.Create), which its users and its own suite match.
 func (m *Manager) checkReusable(dir string) error {
-	procs, err := readFile(dir, "cgroup.procs")
+	n := 0
+	err := walkProcs(dir, func(int) { n++ })
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("check cgroup %s: %w", dir, err)
 	}
-	if procs != "" {
-		return fmt.Errorf("cgroup %s has processes: %w", dir, ErrInUse)
+	if n > 0 {
+		return fmt.Errorf("%w: container's cgroup is not empty: %d process(es) found in %s", ErrInUse, n, dir)
 	}
+	frozen := false
 	if dir == m.paths["freezer"] {
-		if s, _ := readFile(dir, "freezer.state"); s != "" && s != "THAWED" {
-			return fmt.Errorf("cgroup %s is %s: %w", dir, strings.ToLower(s), ErrInUse)
-		}
+		s, _ := readFile(dir, "freezer.state")
+		frozen = s != "" && s != "THAWED"
 	}
 	if dir == m.paths[""] {
-		if s, _ := readFile(dir, "cgroup.freeze"); s == "1" {
-			return fmt.Errorf("cgroup %s is frozen: %w", dir, ErrInUse)
-		}
+		s, _ := readFile(dir, "cgroup.freeze")
+		frozen = frozen || s == "1"
+	}
+	if frozen {
+		return fmt.Errorf("%w: container's cgroup unexpectedly frozen: %s", ErrInUse, dir)
 	}
 	return nil
 }
@@ -369,7 +389,8 @@ func (m *Manager) ApplyThread(tid int) error {
 			file = "cgroup.procs"
 		}
 		if err := writeFile(d, file, s); err != nil {
-			return fmt.Errorf("add thread %d to cgroup %s: %w", tid, d, err)
+			// runc's words ("adding pid"), which its suite matches.
+			return fmt.Errorf("adding pid %d to cgroup %s: %w", tid, d, err)
 		}
 	}
 	return nil

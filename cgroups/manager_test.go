@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,17 +160,27 @@ func TestCreateEnablesControllersAndRefusesInUse(t *testing.T) {
 
 	tests := []struct {
 		name  string
+		dir   string // below the container's cgroup
 		files map[string]string
+		want  string // runc's words
 	}{
-		{name: "has processes", files: map[string]string{"cgroup.procs": "42\n"}},
-		{name: "frozen", files: map[string]string{"cgroup.procs": "", "cgroup.freeze": "1"}},
+		{name: "has processes", files: map[string]string{"cgroup.procs": "42\n"}, want: "container's cgroup is not empty: 1 process(es) found"},
+		{name: "sub-cgroup has processes", dir: "sub", files: map[string]string{"cgroup.procs": "42\n43\n"}, want: "container's cgroup is not empty: 2 process(es) found"},
+		{name: "frozen", files: map[string]string{"cgroup.procs": "", "cgroup.freeze": "1"}, want: "container's cgroup unexpectedly frozen"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			mkFiles(t, m.paths[""], tc.files)
-			defer mkFiles(t, m.paths[""], map[string]string{"cgroup.procs": "", "cgroup.freeze": "0"})
-			if err := m.Create(nil); !errors.Is(err, ErrInUse) {
-				t.Fatalf("Create = %v, want ErrInUse", err)
+			dir := filepath.Join(m.paths[""], tc.dir)
+			mkFiles(t, dir, tc.files)
+			defer func() {
+				mkFiles(t, m.paths[""], map[string]string{"cgroup.procs": "", "cgroup.freeze": "0"})
+				if tc.dir != "" {
+					_ = os.RemoveAll(dir)
+				}
+			}()
+			err := m.Create(nil)
+			if !errors.Is(err, ErrInUse) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Create = %v, want ErrInUse saying %q", err, tc.want)
 			}
 		})
 	}
@@ -243,6 +254,7 @@ func TestSetV2(t *testing.T) {
 		r       *specs.LinuxResources
 		want    map[string]string
 		wantErr error
+		wantMsg string // runc's words, where its suite matches them
 	}{
 		{
 			name: "memory limit reservation and swap total",
@@ -268,6 +280,13 @@ func TestSetV2(t *testing.T) {
 			name:    "checkBeforeUpdate refuses a limit below usage",
 			r:       &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(1024)), CheckBeforeUpdate: ptr(true)}},
 			wantErr: ErrBelowUsage,
+			wantMsg: "rejecting memory limit 1024 <= usage",
+		},
+		{
+			name:    "checkBeforeUpdate refuses a memory+swap limit below usage",
+			r:       &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(1024)), Swap: ptr(int64(2048)), CheckBeforeUpdate: ptr(true)}},
+			wantErr: ErrBelowUsage,
+			wantMsg: "rejecting memory+swap limit 2048 <= usage",
 		},
 		{
 			name: "disableOOMKiller and swappiness are ignored on v2",
@@ -340,8 +359,8 @@ func TestSetV2(t *testing.T) {
 			}
 			err = m.Set(tc.r)
 			if tc.wantErr != nil {
-				if !errors.Is(err, tc.wantErr) {
-					t.Fatalf("Set = %v, want %v", err, tc.wantErr)
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.wantMsg) {
+					t.Fatalf("Set = %v, want %v saying %q", err, tc.wantErr, tc.wantMsg)
 				}
 				return
 			}
@@ -438,7 +457,7 @@ func TestSetV1(t *testing.T) {
 			r:    &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}, {Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rw"}}},
 			want: []fileWant{{"devices", "devices.deny", "a"}, {"devices", "devices.allow", "c 1:3 rw"}},
 		},
-		{name: "unified keys need a v2 tree", r: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, wantErr: ErrNotSupported},
+		{name: "unified keys need a v2 tree", r: &specs.LinuxResources{Unified: map[string]string{"memory.high": "1"}}, wantErr: ErrV1Unified},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -447,7 +466,7 @@ func TestSetV1(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.Create(tc.r); err != nil {
+			if err := m.Create(nil); err != nil {
 				t.Fatal(err)
 			}
 			err = m.Set(tc.r)
@@ -562,6 +581,38 @@ func TestDestroyMissingIsNotAnError(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := Load(tc.paths).Destroy(); err != nil {
 				t.Fatalf("Destroy = %v", err)
+			}
+		})
+	}
+}
+
+// TestUnifiedRefusedUnlessV2: unified keys are refused by Create and Set on a v1 or hybrid host, in runc's words,
+// and accepted on v2; an empty map is accepted everywhere, as runc accepts it.
+func TestUnifiedRefusedUnlessV2(t *testing.T) {
+	keys := &specs.LinuxResources{Unified: map[string]string{"hugetlb.2MB.max": "0"}}
+	empty := &specs.LinuxResources{Unified: map[string]string{}}
+	for _, mode := range []string{"v1", "hybrid", "v2"} {
+		t.Run(mode, func(t *testing.T) {
+			h, _ := fakeHost(t, mode, "/")
+			m, err := newManager(h, "/ctr", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = m.Create(keys)
+			if mode == "v2" {
+				if err != nil {
+					t.Fatalf("Create with unified keys on v2 = %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrV1Unified) || !strings.Contains(err.Error(), "invalid configuration: cannot use unified on cgroup v1") {
+				t.Fatalf("Create with unified keys on %s = %v, want runc's refusal", mode, err)
+			}
+			if err := m.Create(empty); err != nil {
+				t.Fatalf("Create with an empty unified map = %v", err)
+			}
+			if err := m.Set(keys); !errors.Is(err, ErrV1Unified) {
+				t.Fatalf("Set with unified keys on %s = %v, want ErrV1Unified", mode, err)
 			}
 		})
 	}

@@ -13,7 +13,8 @@ import (
 )
 
 // Stats is a cgroup's resource usage in the shape of the "data" object of runc's `events --stats` output
-// (runc types/events.go Stats): the field names and JSON tags match so tools parsing runc's output parse rt's.
+// (runc types/events.go Stats): the field names and JSON tags match so tools parsing runc's output parse rt's, and
+// there is nothing more (runc's suite greps the stream for "oom": a stats line must not match).
 // intel_rdt and network_interfaces are emitted empty, as runc does when it has no data for them.
 type Stats struct {
 	CPU               CPUStats                `json:"cpu"`
@@ -78,8 +79,8 @@ type CPUUsage struct {
 
 // CPUStats is CPU usage and throttling.
 type CPUStats struct {
-	Usage      CPUUsage   `json:"usage,omitempty"`
-	Throttling Throttling `json:"throttling,omitempty"`
+	Usage      CPUUsage   `json:"usage,omitzero"`
+	Throttling Throttling `json:"throttling,omitzero"`
 }
 
 // CPUSetStats is the cpuset configuration in effect.
@@ -105,24 +106,14 @@ type MemoryEntry struct {
 	Failcnt uint64 `json:"failcnt"`
 }
 
-// MemoryEvents counts v2 memory.events entries (all zero on v1 except OOMKill).
-type MemoryEvents struct {
-	Low     uint64 `json:"low"`
-	High    uint64 `json:"high"`
-	Max     uint64 `json:"max"`
-	OOM     uint64 `json:"oom"`
-	OOMKill uint64 `json:"oom_kill"`
-}
-
 // MemoryStats is memory usage. On v2, Swap is memory+swap as on v1 (runc reports it that way for compatibility).
 type MemoryStats struct {
-	Cache      uint64            `json:"cache,omitempty"`
-	Usage      MemoryEntry       `json:"usage,omitempty"`
-	Swap       MemoryEntry       `json:"swap,omitempty"`
-	Kernel     MemoryEntry       `json:"kernel,omitempty"`
-	KernelTCP  MemoryEntry       `json:"kernelTCP,omitempty"`
-	Raw        map[string]uint64 `json:"raw,omitempty"`
-	EventCount MemoryEvents      `json:"event_count"`
+	Cache     uint64            `json:"cache,omitempty"`
+	Usage     MemoryEntry       `json:"usage,omitzero"`
+	Swap      MemoryEntry       `json:"swap,omitzero"`
+	Kernel    MemoryEntry       `json:"kernel,omitzero"`
+	KernelTCP MemoryEntry       `json:"kernelTCP,omitzero"`
+	Raw       map[string]uint64 `json:"raw,omitempty"`
 }
 
 // Stats reads the cgroup's resource usage. Controllers that are absent leave their part zero; a read failure of a
@@ -221,7 +212,6 @@ func statsMemoryV2(dir string, ms *MemoryStats) error {
 	swap.Max = 0
 	ms.Swap = swap
 	if ev, err := readKV(dir, "memory.events"); err == nil {
-		ms.EventCount = MemoryEvents{Low: ev["low"], High: ev["high"], Max: ev["max"], OOM: ev["oom"], OOMKill: ev["oom_kill"]}
 		ms.Usage.Failcnt = ev["max"]
 	} else if err := ignoreMissing(err); err != nil {
 		return err
@@ -437,9 +427,6 @@ func statsMemoryV1(dir string, ms *MemoryStats) error {
 	}
 	if ms.KernelTCP, err = entry("memory.kmem.tcp"); ignoreMissing(err) != nil {
 		return err
-	}
-	if oc, err := readKV(dir, "memory.oom_control"); err == nil {
-		ms.EventCount.OOMKill = oc["oom_kill"]
 	}
 	return nil
 }

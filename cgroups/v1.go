@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // setV1 writes r through the v1 controllers (Documentation/admin-guide/cgroup-v1/*). A resource whose controller is
@@ -142,7 +143,14 @@ func setMemoryV1(dir string, mem *specs.LinuxMemory) error {
 		if limit == 0 {
 			return nil
 		}
-		return writeFile(dir, "memory.limit_in_bytes", strconv.FormatInt(limit, 10))
+		err := writeFile(dir, "memory.limit_in_bytes", strconv.FormatInt(limit, 10))
+		if errors.Is(err, unix.EBUSY) {
+			// The kernel could not reclaim down to the new limit; say so in runc's words.
+			usage, _ := readUint(dir, "memory.usage_in_bytes")
+			peak, _ := readUint(dir, "memory.max_usage_in_bytes")
+			return fmt.Errorf("unable to set memory limit to %d (current usage: %d, peak usage: %d): %w", limit, usage, peak, ErrBelowUsage)
+		}
+		return err
 	}
 	writeSwap := func() error {
 		if swap == 0 {
@@ -230,15 +238,26 @@ func setCPUV1(dir string, c *specs.LinuxCPU) error {
 			return notSupported("cpu.cfs_burst_us", err)
 		}
 	}
-	// The RT period must be set before the runtime it bounds (sched-rt-group.rst).
-	if v, ok := ptrVal(c.RealtimePeriod); ok && v != 0 {
-		if err := writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(v, 10)); err != nil {
-			return notSupported("cpu.rt_period_us", err)
+	// The RT period goes first, but the kernel refuses (EINVAL) a period that the current runtime does not fit in
+	// (sched-rt-group.rst): then the runtime goes first and the period is written again after it, as runc does
+	// (runc issue 4094).
+	rtPeriod, _ := ptrVal(c.RealtimePeriod)
+	rtRuntime, _ := ptrVal(c.RealtimeRuntime)
+	var rtPeriodErr error
+	if rtPeriod != 0 {
+		rtPeriodErr = writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10))
+		if rtPeriodErr != nil && (!errors.Is(rtPeriodErr, unix.EINVAL) || rtRuntime == 0) {
+			return notSupported("cpu.rt_period_us", rtPeriodErr)
 		}
 	}
-	if v, ok := ptrVal(c.RealtimeRuntime); ok && v != 0 {
-		if err := writeFile(dir, "cpu.rt_runtime_us", strconv.FormatInt(v, 10)); err != nil {
+	if rtRuntime != 0 {
+		if err := writeFile(dir, "cpu.rt_runtime_us", strconv.FormatInt(rtRuntime, 10)); err != nil {
 			return notSupported("cpu.rt_runtime_us", err)
+		}
+		if rtPeriodErr != nil {
+			if err := writeFile(dir, "cpu.rt_period_us", strconv.FormatUint(rtPeriod, 10)); err != nil {
+				return notSupported("cpu.rt_period_us", err)
+			}
 		}
 	}
 	if v, ok := ptrVal(c.Idle); ok {

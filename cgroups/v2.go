@@ -19,6 +19,9 @@ func (m *Manager) Set(r *specs.LinuxResources) error {
 	if r == nil {
 		return nil
 	}
+	if err := m.checkUnified(r); err != nil {
+		return err
+	}
 	if m.sd != nil {
 		// Unit properties first, for what systemd has a property for, then every file as the cgroupfs driver
 		// writes them (runc's systemd driver does the same), so the two agree. A memory limit below the usage is
@@ -155,25 +158,31 @@ func setMemoryV2(dir string, mem *specs.LinuxMemory) error {
 	return nil
 }
 
-// checkBelowUsage implements memory.checkBeforeUpdate (runtime-spec config-linux.md): refuse a positive limit
-// below the current usage, which v2 would answer with an immediate OOM kill.
+// checkBelowUsage implements memory.checkBeforeUpdate (runtime-spec config-linux.md) as runc's cgroup v2 managers
+// do, in their words: refuse a positive memory or memory+swap limit at or below the current usage, which v2 would
+// answer with an immediate OOM kill. A usage that cannot be read lets the limit through (runc's: best effort).
 func checkBelowUsage(dir, usageFile string, mem *specs.LinuxMemory) error {
 	check, _ := ptrVal(mem.CheckBeforeUpdate)
-	limit, ok := ptrVal(mem.Limit)
-	if !check || !ok || limit <= 0 {
+	limit, _ := ptrVal(mem.Limit)
+	swap, _ := ptrVal(mem.Swap)
+	if !check || (limit <= 0 && swap <= 0) {
 		return nil
 	}
-	usage, err := readUint(dir, usageFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if uint64(limit) < usage {
-		return fmt.Errorf("limit %d, usage %d: %w", limit, usage, ErrBelowUsage)
+	if usage, ok := readUsage(dir, usageFile); ok {
+		if swap > 0 && uint64(swap) <= usage {
+			return fmt.Errorf("rejecting memory+swap limit %d <= usage %d: %w", swap, usage, ErrBelowUsage)
+		}
+		if limit > 0 && uint64(limit) <= usage {
+			return fmt.Errorf("rejecting memory limit %d <= usage %d: %w", limit, usage, ErrBelowUsage)
+		}
 	}
 	return nil
+}
+
+// readUsage reads a usage counter; ok is false when it cannot be read.
+func readUsage(dir, file string) (uint64, bool) {
+	v, err := readUint(dir, file)
+	return v, err == nil
 }
 
 func (m *Manager) setCPUV2(dir string, c *specs.LinuxCPU, need func(string) error) error {

@@ -124,8 +124,9 @@ func (c *Container) cgroup() *cgroups.Manager {
 // Stats is the container's resource usage, from its cgroup (`rt events --stats`).
 func (c *Container) Stats() (*cgroups.Stats, error) { return c.cgroup().Stats() }
 
-// OOMKillCount is how many processes the OOM killer has killed in the container's cgroup (`rt events`).
-func (c *Container) OOMKillCount() (uint64, error) { return c.cgroup().OOMKillCount() }
+// NotifyOOM reports the container's OOM events as they happen, and closes the channel once its cgroup is gone
+// (`rt events`, cgroups.Manager.NotifyOOM). It outlives the container's lock.
+func (c *Container) NotifyOOM() (<-chan struct{}, error) { return c.cgroup().NotifyOOM() }
 
 // Close releases the container's lock.
 func (c *Container) Close() error {
@@ -454,11 +455,13 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.state.Config.Linux == nil {
 		c.state.Config.Linux = &specs.Linux{}
 	}
-	old := c.state.Config.Linux.Resources
-	c.state.Config.Linux.Resources = r
-	if err := c.setResources(); err != nil {
-		c.state.Config.Linux.Resources = old
-		return err
+	// The device rules are never written by update, as runc's (SkipDevices): they cannot change, and a v1 rewrite
+	// (deny all, then allow each) leaves the running container without any device for a moment.
+	set := *r
+	set.Devices = nil
+	if err := c.cgroup().Set(&set); err != nil {
+		return fmt.Errorf("linux.resources: %w", err)
 	}
+	c.state.Config.Linux.Resources = r
 	return c.saveLocked()
 }

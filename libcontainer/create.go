@@ -258,14 +258,26 @@ func (c *Container) createCgroup(m *cgroups.Manager) error {
 	}
 	c.cg = m
 	// A realtime scheduler for the init needs the cgroup's realtime bandwidth before the init runs (cpu.rt_* of
-	// a new v1 cgroup start at 0), so that pair is written now, the other limits once the init is ready.
-	if res != nil && res.CPU != nil && (res.CPU.RealtimeRuntime != nil || res.CPU.RealtimePeriod != nil) {
-		rt := &specs.LinuxResources{CPU: &specs.LinuxCPU{RealtimePeriod: res.CPU.RealtimePeriod, RealtimeRuntime: res.CPU.RealtimeRuntime}}
-		if err := m.Set(rt); err != nil {
+	// a new v1 cgroup start at 0), so that pair is written now, and so is the cpuset, which the init's affinity
+	// (and so process.scheduler, which SCHED_DEADLINE refuses on a narrowed one) must see from the start, as
+	// runc's cpuset controller writes it as the cgroup is made; the other limits once the init is ready.
+	if c := cpuOf(res); c != nil && (c.RealtimeRuntime != nil || c.RealtimePeriod != nil || c.Cpus != "" || c.Mems != "") {
+		early := &specs.LinuxResources{CPU: &specs.LinuxCPU{
+			RealtimePeriod: c.RealtimePeriod, RealtimeRuntime: c.RealtimeRuntime, Cpus: c.Cpus, Mems: c.Mems,
+		}}
+		if err := m.Set(early); err != nil {
 			return fmt.Errorf("linux.resources.cpu: %w", err)
 		}
 	}
 	return nil
+}
+
+// cpuOf is r.CPU, or nil when r is.
+func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
+	if r == nil {
+		return nil
+	}
+	return r.CPU
 }
 
 // cloneCgroup is the cgroup to clone the init into, on a host where one v2 directory is the whole cgroup.

@@ -14,20 +14,29 @@ import (
 	"github.com/rt-runtime/rt/nsenter"
 )
 
+// ExecOptions are the choices of `rt exec` beyond the process itself.
+type ExecOptions struct {
+	// IgnorePaused lets a paused container take the process (runc's exec --ignore-paused): it starts frozen.
+	IgnorePaused bool
+	// SubCgroups puts the process in an existing cgroup below the container's (exec --cgroup): "" for every
+	// hierarchy, or per v1 controller (cgroups.Manager.Sub).
+	SubCgroups map[string]string
+}
+
 // Exec starts process inside the running container c and returns its host pid once it has exec'd. The process is a
 // child of the caller (the bootstrap child clones it with CLONE_PARENT), so the caller can wait for it. A paused
-// container takes a process only with ignorePaused (runc's exec --ignore-paused): it starts frozen.
+// container takes a process only with opts.IgnorePaused.
 //
 // Exec releases the container's lock (Close) once it holds what it needs, before the process inside the container
 // exists: that process can be stopped by the container, and must not wedge every other rt command on the container
 // while it is (issue 17). Its namespaces are then held open, and its cgroup placement fails, or the process is
 // killed, if the container is deleted meanwhile.
-func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused bool) (_ int, retErr error) {
+func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions) (_ int, retErr error) {
 	defer c.Close()
 	st := c.Status()
 	switch {
 	case st == Running || st == Created:
-	case st == Paused && ignorePaused:
+	case st == Paused && opts.IgnorePaused:
 	case st == Paused:
 		// runc's words: users and its own suite match them.
 		return 0, classErr(ErrState, "cannot exec in a paused container (use --ignore-paused to override)")
@@ -41,6 +50,10 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		return 0, err
 	}
 	process = inheritLabel(process, c.state.Config.Process)
+	cg, err := c.cgroup().Sub(opts.SubCgroups)
+	if err != nil {
+		return 0, err
+	}
 	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
 		return 0, err
@@ -67,8 +80,18 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,
 	}
-	// The cgroup is joined last, by the thread that will execve alone (initRequests.join).
-	applyThread := c.cgroup().ApplyThread
+	// The cgroup is joined last, by the thread that will execve alone (initRequests.join). On a v2 host, a cgroup
+	// that refuses it, when no --cgroup was given, falls back to the init's current cgroup, as runc's does.
+	initPid, fallback := c.state.InitPid, len(opts.SubCgroups) == 0
+	applyThread := func(tid int) error {
+		err := cg.ApplyThread(tid)
+		if err != nil && fallback {
+			if cg.ApplyThreadToInitCgroup(tid, initPid) == nil {
+				return nil
+			}
+		}
+		return err
+	}
 	c.Close()
 	// The parent's side of the protocol (sync.go), in order.
 	p, err := startInit(io, nil, "")

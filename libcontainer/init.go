@@ -109,6 +109,14 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err := setRlimits(p.Rlimits); err != nil {
 		return "", err
 	}
+	// A process with a scheduler joins first, as runc's exec does: the kernel refuses SCHED_DEADLINE on a narrowed
+	// cpuset only for a thread that is already in it (setScheduler).
+	if join != nil && p.Scheduler != nil {
+		if err := join(); err != nil {
+			return "", err
+		}
+		join = nil
+	}
 	if err := applyThreadAttrs(p, false); err != nil {
 		return "", err
 	}

@@ -7,9 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/cpulist"
 )
 
 // schedPolicies maps process.scheduler.policy to the kernel's policy numbers (include/uapi/linux/sched.h).
@@ -114,7 +117,30 @@ func setScheduler(s *specs.Scheduler) error {
 			return fmt.Errorf("process.scheduler: %w (with RT group scheduling, a real-time policy needs real-time "+
 				"bandwidth in the container's cpu cgroup: linux.resources.cpu.realtimeRuntime)", os.NewSyscallError("sched_setattr", err))
 		}
+		if errors.Is(err, unix.EPERM) && s.Policy == specs.SchedDeadline && narrowedAffinity() {
+			// sched_setattr(2) EPERM: a SCHED_DEADLINE thread must be allowed every CPU; the container's cpuset
+			// (linux.resources.cpu.cpus) narrows it. runc's words, which its suite matches.
+			return fmt.Errorf("process.scheduler: process scheduler can't be used together with AllowedCPUs: %w",
+				os.NewSyscallError("sched_setattr", err))
+		}
 		return fmt.Errorf("process.scheduler: %w", os.NewSyscallError("sched_setattr", err))
 	}
 	return nil
+}
+
+// narrowedAffinity reports whether the calling thread may run on fewer CPUs than are online.
+func narrowedAffinity() bool {
+	var set unix.CPUSet
+	if unix.SchedGetaffinity(0, &set) != nil {
+		return false
+	}
+	online, err := os.ReadFile("/sys/devices/system/cpu/online")
+	if err != nil {
+		return false
+	}
+	cpus, err := cpulist.Parse(strings.TrimSpace(string(online)))
+	if err != nil {
+		return false
+	}
+	return set.Count() < len(cpus)
 }

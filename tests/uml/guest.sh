@@ -404,6 +404,63 @@ else
 	skip "pids.max=2 with one process: exec works, three times, in the cgroup" "rt's behaviour; runc's init dies there"
 fi
 
+# --- 8. exec --cgroup, the init-cgroup fallback, events oom (runc 1.5) ------
+# runc's exec.bats "exec --cgroup subcgroup [v2]": the init moves below the
+# container's cgroup, which then enables a domain controller and takes no
+# process (EBUSY): exec falls back to the init's cgroup unless --cgroup names
+# one. events.bats "events oom": the oom line comes as the OOM happens.
+
+check_exec_subcgroup() {
+	local c=$cg/rtuml/execsub out
+	bundle execsub '["sleep", "1000"]' '{}' && start execsub || return 1
+	out=$(rt exec --cgroup .. execsub true 2>&1) && { echo "--cgroup .. succeeded"; return 1; }
+	[[ $out == *"bad sub cgroup path"* ]] || { echo "--cgroup ..: $out"; return 1; }
+	mkdir "$c/foobar" || return 1
+	rt state execsub | jq -r .pid >"$c/foobar/cgroup.procs" || return 1
+	echo +memory >"$c/cgroup.subtree_control" || return 1
+	out=$(rt exec execsub cat /proc/self/cgroup) || { echo "exec without --cgroup: $out"; return 1; }
+	expect "exec's cgroup (fallback to the init's)" "$out" "0::/foobar" || return 1
+	out=$(rt exec --cgroup / execsub true 2>&1) && { echo "--cgroup / succeeded"; return 1; }
+	[[ $out == *"evice or resource busy"* ]] || { echo "--cgroup /: $out"; return 1; }
+	out=$(rt exec --cgroup foobar execsub cat /proc/self/cgroup) || { echo "--cgroup foobar: $out"; return 1; }
+	expect "exec --cgroup foobar's cgroup" "$out" "0::/foobar" || return 1
+	rt delete -f execsub || return 1
+	gone "$c" || { echo "cgroup left after delete -f"; return 1; }
+}
+# has_inotify PID: PID or a child of it (events under timeout) holds an inotify fd.
+has_inotify() {
+	local p fd
+	for p in "$1" $(cat "/proc/$1/task/"*/children 2>/dev/null); do
+		for fd in "/proc/$p/fd/"*; do
+			[[ $(readlink "$fd") == *inotify* ]] && return 0
+		done
+	done
+	return 1
+}
+check_events_oom() {
+	local pid rc
+	bundle evoom '["sleep", "1000"]' '{"memory": {"limit": 33554432}}' && start evoom || return 1
+	timeout 300 "$RUNTIME" --root "$state" events --interval 1h evoom >"$work/evoom.events" 2>&1 &
+	pid=$!
+	poll 20 has_inotify "$pid" || { echo "events never watched memory.events"; return 1; }
+	rt exec evoom dd if=/dev/zero of=/dev/null bs=64M count=1 && { echo "no OOM kill"; return 1; }
+	poll 60 grep -q '{"type":"oom","id":"evoom"}' "$work/evoom.events" || {
+		echo "no oom line: $(cat "$work/evoom.events"); memory.events: $(tr '\n' ' ' <"$cg/rtuml/evoom/memory.events")"
+		return 1
+	}
+	rt delete -f evoom || return 1
+	wait "$pid"
+	rc=$?
+	expect "events' exit status after delete" "$rc" 0
+}
+if [[ $name == crun ]]; then
+	skip "exec --cgroup: sub-cgroups, and the fallback to the init's cgroup on EBUSY" "crun differs"
+	skip "events: an oom line as the OOM happens, exit 0 after delete" "crun has no events command"
+else
+	check "exec --cgroup: sub-cgroups, and the fallback to the init's cgroup on EBUSY" check_exec_subcgroup
+	check "events: an oom line as the OOM happens, exit 0 after delete" check_events_oom
+fi
+
 # --- summary ---------------------------------------------------------------
 
 t1=$(date +%s.%N)
