@@ -49,7 +49,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:    "notify as default, as runc",
 			profile: &specs.LinuxSeccomp{DefaultAction: specs.ActNotify, ListenerPath: "/x"},
-			want:    `linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action`, kind: ErrInvalid,
+			want:    `linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be used as default action`, kind: ErrInvalid,
 		},
 		{
 			name:    "defaultErrnoRet with allow",
@@ -114,7 +114,7 @@ func TestCheck(t *testing.T) {
 		{
 			name:    "notify on write, as runc",
 			profile: &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: "/x", Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir", "write"}, Action: specs.ActNotify}}},
-			want:    `linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for write`, kind: ErrInvalid,
+			want:    `linux.seccomp.syscalls[0].names[1]: SCMP_ACT_NOTIFY cannot be used for the write syscall`, kind: ErrInvalid,
 		},
 		{
 			name:    "notify without listenerPath",

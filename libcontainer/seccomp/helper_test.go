@@ -42,6 +42,15 @@ type helperRequest struct {
 	Exec    []string
 }
 
+// init keeps a helper's main goroutine on the main thread (runtime.LockOSThread in an init function), where it
+// loads the filter and makes its calls: the filter is the calling thread's (no TSYNC), and a notification names
+// the thread, which is then the process's pid.
+func init() {
+	if os.Getenv(helperEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
+
 func TestMain(m *testing.M) {
 	if req := os.Getenv(helperEnv); req != "" {
 		os.Exit(helperMain(req))
