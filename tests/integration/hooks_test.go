@@ -125,3 +125,25 @@ func TestHookTimeoutForkedChild(t *testing.T) {
 		})
 	}
 }
+
+// TestStartContainerHookSeccomp: a startContainer hook runs under the container's seccomp filter, in the container
+// after the filter is loaded (runc's seccomp.bats "startContainer hook"): a hook that makes a syscall the profile
+// kills fails start with runc's hook error naming the signal. The filter is the init thread's alone (no TSYNC), so
+// the hook must be forked from that thread.
+func TestStartContainerHookSeccomp(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 says \"error running hook #N: error running hook: ...\" without the kind")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_CORE"})
+		s.Linux.Seccomp = denyProfile("mkdir", "mkdirat")
+		s.Linux.Seccomp.Syscalls[0].Action = specs.ActKill
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "mkdir /tmp/hook"}}}}
+	})
+	id := newID(t)
+	r := rt(t, "run", "--bundle", b, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "error running startContainer hook #0") ||
+		!strings.Contains(r.Stderr, "bad system call") {
+		t.Errorf("run with a startContainer hook the profile kills: %v, want runc's hook error naming SIGSYS", r)
+	}
+}
