@@ -41,6 +41,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		return nil, err
 	}
 	seccomp.SetDefaultFlags(spec.Linux.Seccomp) // before the config is sent or saved, as runc's specconv
+	warnAmbient(spec.Process)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}

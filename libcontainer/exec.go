@@ -37,6 +37,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, ignorePaused boo
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
+	warnAmbient(process)
 	process = inheritLabel(process, c.state.Config.Process)
 	boot, files, setgroupsDeny, err := c.execNamespaces()
 	if err != nil {
