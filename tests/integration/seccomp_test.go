@@ -131,8 +131,9 @@ func TestSeccompWithoutProc(t *testing.T) {
 	}
 }
 
-// goRuntime are the syscalls the static probe, the runtime's init after the filter and execve need: all numbered
-// below rseq (334 on x86_64), the largest one named, so that clone3 (435) is newer than the profile.
+// goRuntime are the syscalls the static probe, the runtimes' inits after the filter (runc 1.5 checks its procfs
+// handles with statx) and execve need: all numbered below rseq (334 on x86_64), the largest one named, so that
+// clone3 (435) is newer than the profile.
 var goRuntime = []string{
 	"read", "write", "openat", "close", "fstat", "newfstatat", "lseek", "mmap", "mprotect", "munmap", "brk",
 	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "ioctl", "pread64", "readlinkat", "madvise",
@@ -140,7 +141,7 @@ var goRuntime = []string{
 	"tgkill", "tkill", "kill", "clone", "execve", "execveat", "exit", "exit_group", "wait4", "uname", "fcntl",
 	"futex", "sched_getaffinity", "arch_prctl", "set_tid_address", "set_robust_list", "prlimit64", "getrlimit",
 	"getrandom", "epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "pipe2", "dup3", "getuid", "getgid",
-	"geteuid", "getegid", "capget", "capset", "prctl", "getcwd", "chdir", "ppoll", "pselect6", "statfs", "fstatfs", "getdents64",
+	"geteuid", "getegid", "capget", "capset", "prctl", "getcwd", "chdir", "ppoll", "pselect6", "statfs", "fstatfs", "getdents64", "statx",
 	"rseq",
 }
 
