@@ -2,7 +2,10 @@ package seccomp
 
 import (
 	"encoding/json"
+	"os"
+	"runtime"
 	"slices"
+	"syscall"
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -85,6 +88,45 @@ func TestEnosysStub(t *testing.T) {
 			}
 			if !slices.Equal(f.prog[:len(stub)], stub) {
 				t.Error("the compiled program does not start with the stub")
+			}
+		})
+	}
+}
+
+// TestEnosysLoaded runs a tiny static program making one syscall, native or x32, under a profile that denies by
+// default (EPERM) and names syscalls up to tgkill (234) natively and up to execve (520) in x32: a number above
+// the largest one named for its ABI gets ENOSYS, one below it that is not named gets EPERM.
+func TestEnosysLoaded(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/kernel/seccomp/actions_avail"); err != nil {
+		t.Skip("kernel without seccomp filters")
+	}
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the programs are x86-64 machine code")
+	}
+	// What the helper does between loading the filter and execve, and the program's exit.
+	allowed := []string{"write", "execve", "futex", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "mmap", "munmap",
+		"madvise", "nanosleep", "sched_yield", "getpid", "gettid", "tgkill", "exit", "exit_group", "clone"}
+	profile := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActErrno,
+		Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX32},
+		Syscalls:      []specs.LinuxSyscall{{Names: allowed, Action: specs.ActAllow}},
+	}
+	const enosys, eperm = 256 - int(syscall.ENOSYS), 256 - int(syscall.EPERM)
+	for _, tc := range []struct {
+		name string
+		abi  abi
+		nr   uint32
+		exit int
+	}{
+		{"native above", abiNative, 300, enosys},
+		{"native below", abiNative, 100, eperm},
+		{"x32 above", abiX32, x32Bit | 600, enosys},
+		{"x32 below", abiX32, x32Bit | 100, eperm},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runHelper(t, helperRequest{Profile: profile, Exec: []string{writeSyscallProgram(t, tc.abi, tc.nr)}})
+			if res.signal != 0 || res.exitCode != tc.exit {
+				t.Errorf("got exit %d signal %v, want exit %d (stderr %q)", res.exitCode, res.signal, tc.exit, res.stderr)
 			}
 		})
 	}
