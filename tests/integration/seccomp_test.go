@@ -1,14 +1,17 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
 	"reflect"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
 )
 
@@ -184,5 +187,29 @@ func TestSeccompENOSYS(t *testing.T) {
 				t.Errorf("errnos %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// TestSeccompUnsupportedFlagText: a flag the linked libseccomp cannot set (WAIT_KILLABLE_RECV needs libseccomp
+// 2.6) fails create with runc's words, "error adding WaitKill flag to seccomp filter: ...", which runc's
+// seccomp-notify.bats matches to skip; where the runtime supports it (`features`), there is nothing to check.
+func TestSeccompUnsupportedFlagText(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 does not know the flag")
+	var f features.Features
+	if err := json.Unmarshal([]byte(mustRT(t, "features").Stdout), &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Linux != nil && f.Linux.Seccomp != nil &&
+		slices.Contains(f.Linux.Seccomp.SupportedFlags, string(specs.LinuxSeccompFlagWaitKillableRecv)) {
+		t.Skip("the runtime's libseccomp supports SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+	}
+	b := bundle(t, func(s *specs.Spec) {
+		s.Linux.Seccomp = denyProfile("mkdir")
+		s.Linux.Seccomp.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}
+	})
+	const want = "error adding WaitKill flag to seccomp filter: "
+	if r := rt(t, "run", "--bundle", b, newID(t)); r.Code == 0 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("run: %v, want an error with %q", r, want)
 	}
 }
