@@ -207,12 +207,15 @@ func execSpec(cliCtx *cli.Context, base *specs.Process) (*specs.Process, error) 
 		if p.Capabilities == nil {
 			p.Capabilities = &specs.LinuxCapabilities{}
 		}
+		// As runc 1.2+: into the bounding, effective and permitted sets, not the inheritable one; and ambient only
+		// when the config has an inheritable set, without which the kernel would refuse to raise them.
 		c := p.Capabilities
 		c.Bounding = append(append([]string{}, c.Bounding...), caps...)
 		c.Effective = append(append([]string{}, c.Effective...), caps...)
 		c.Permitted = append(append([]string{}, c.Permitted...), caps...)
-		c.Inheritable = append(append([]string{}, c.Inheritable...), caps...)
-		c.Ambient = append(append([]string{}, c.Ambient...), caps...)
+		if c.Inheritable != nil {
+			c.Ambient = append(append([]string{}, c.Ambient...), caps...)
+		}
 	}
 	if cliCtx.Bool("no-new-privs") {
 		p.NoNewPrivileges = true

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -114,6 +115,23 @@ func applyCaps(c *specs.LinuxCapabilities) error {
 		}
 	}
 	return nil
+}
+
+// warnAmbient logs, in runc's words, each ambient capability the kernel will refuse to raise because it is not in
+// both the permitted and the inheritable set (capabilities(7), "Ambient capability set"): applyCaps skips those,
+// as runc does (it warns from its init and carries on). Called once the config has been accepted, so a refused
+// one prints only its error.
+func warnAmbient(p *specs.Process) {
+	if p == nil || p.Capabilities == nil {
+		return
+	}
+	c := p.Capabilities
+	perm, inh := capsOf(c.Permitted), capsOf(c.Inheritable)
+	for _, n := range c.Ambient {
+		if v, ok := capabilities[n]; ok && (!perm.has(v) || !inh.has(v)) {
+			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", n, unix.EPERM))
+		}
+	}
 }
 
 // lastCap is the highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rt-runtime/rt/cgroups"
 	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/libcontainer/seccomp"
 )
 
 // CreateOpts are the options of `rt create` besides the id.
@@ -39,6 +40,8 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	seccomp.SetDefaultFlags(spec.Linux.Seccomp) // before the config is sent or saved, as runc's specconv
+	warnAmbient(spec.Process)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("state root: %w", err)
 	}

@@ -49,6 +49,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 	if _, err := c.Config(); err != nil {
 		return 0, err
 	}
+	warnAmbient(process)
 	process = inheritLabel(process, c.state.Config.Process)
 	cg, err := c.cgroup().Sub(opts.SubCgroups)
 	if err != nil {

@@ -46,7 +46,7 @@ func runHooksIn(kind string, hooks []specs.Hook, state *specs.State, where hookE
 	return nil
 }
 
-// runHooksWarn runs hooks whose failures the spec says to log and go on from (poststart, poststop).
+// runHooksWarn runs hooks whose failures the spec says to log and go on from (poststop).
 func runHooksWarn(kind string, hooks []specs.Hook, state *specs.State) {
 	data, err := json.Marshal(state)
 	if err != nil {

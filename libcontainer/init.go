@@ -37,9 +37,11 @@ func Init() {
 	sock := os.NewFile(uintptr(fd), "init-sock")
 	unix.CloseOnExec(fd)
 	if err := runInit(&sock); err != nil {
-		// Once the parent has gone (after start), the container's own stderr is the only place left to tell.
+		// Once the parent has gone (after start), the container's own stderr is the only place left to tell: the
+		// error alone, as runc prints it there ("exec /run.sh: no such file or directory"), since it is the
+		// workload's own failure as its user sees it.
 		if werr := send(sock, syncError, []byte(err.Error())); werr != nil {
-			fmt.Fprintln(os.Stderr, "rt init: "+err.Error())
+			fmt.Fprintln(os.Stderr, err.Error())
 		}
 		os.Exit(1)
 	}

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -10,7 +11,8 @@ import (
 )
 
 // Start releases a created container's init to exec the workload: it opens the exec fifo for reading, which the init
-// is blocked opening for writing, and reads the init's byte. Then the poststart hooks run.
+// is blocked opening for writing, and reads the init's byte. Then the poststart hooks run; one that fails stops the
+// container and fails Start.
 func (c *Container) Start() error {
 	switch st := c.Status(); st {
 	case Created:
@@ -58,11 +60,18 @@ func (c *Container) Start() error {
 	}
 	crashpoint("start:removed")
 	if h := c.state.Config.Hooks; h != nil && len(h.Poststart) > 0 {
-		// Poststart failures are logged, not returned (runtime-spec config.md "poststart"). The state is the one
-		// start produced, even if the process has exited meanwhile.
+		// The state is the one start produced, even if the process has exited meanwhile.
 		state := c.OCIState()
 		state.Status, state.Pid = specs.StateRunning, c.state.InitPid
-		runHooksWarn("poststart", h.Poststart, state)
+		if err := runHooks("poststart", h.Poststart, state); err != nil {
+			// runtime-spec 1.3 runtime.md "Lifecycle" step 9: "If any poststart hook fails, the runtime MUST
+			// generate an error, stop the container, and continue the lifecycle at step 12" (delete); runc 1.5
+			// kills the init the same way and fails start with the hook's error.
+			if kerr := c.kill(); kerr != nil {
+				slog.Warn(fmt.Sprintf("stop container %q after its poststart hook failed: %v", c.ID(), kerr))
+			}
+			return err
+		}
 	}
 	return nil
 }

@@ -42,6 +42,15 @@ type helperRequest struct {
 	Exec    []string
 }
 
+// init keeps a helper's main goroutine on the main thread (runtime.LockOSThread in an init function), where it
+// loads the filter and makes its calls: the filter is the calling thread's (no TSYNC), and a notification names
+// the thread, which is then the process's pid.
+func init() {
+	if os.Getenv(helperEnv) != "" {
+		runtime.LockOSThread()
+	}
+}
+
 func TestMain(m *testing.M) {
 	if req := os.Getenv(helperEnv); req != "" {
 		os.Exit(helperMain(req))
@@ -183,10 +192,17 @@ var getppidNr = map[abi]uint32{abiNative: 110, abiI386: 64, abiX32: 0x40000000 |
 // int 0x80 path must be exercised by a process that never ran Go code.
 func writeGetppidProgram(t *testing.T, a abi) string {
 	t.Helper()
+	return writeSyscallProgram(t, a, getppidNr[a])
+}
+
+// writeSyscallProgram is writeGetppidProgram for any syscall number nr (its arguments are whatever the registers
+// hold at entry: 0 in a fresh process).
+func writeSyscallProgram(t *testing.T, a abi, nr uint32) string {
+	t.Helper()
 	const vaddr = 0x400000 // below 4 GiB, so int 0x80 could take pointers too
 	var code []byte
 	code = append(code, 0xb8) // mov eax, imm32
-	code = binary.LittleEndian.AppendUint32(code, getppidNr[a])
+	code = binary.LittleEndian.AppendUint32(code, nr)
 	if a == abiI386 {
 		code = append(code, 0xcd, 0x80) // int 0x80
 	} else {
@@ -218,7 +234,7 @@ func writeGetppidProgram(t *testing.T, a abi) string {
 		Align                          uint64
 	}{1, 5, 0, vaddr, vaddr, size, size, 0x1000})
 	b.Write(code)
-	p := filepath.Join(t.TempDir(), fmt.Sprintf("getppid%d", a))
+	p := filepath.Join(t.TempDir(), fmt.Sprintf("syscall%d-%d", a, nr))
 	if err := os.WriteFile(p, b.Bytes(), 0o755); err != nil {
 		t.Fatal(err)
 	}

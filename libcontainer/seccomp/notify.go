@@ -33,7 +33,8 @@ func SendNotifyFd(listenerPath string, fd int, state *specs.ContainerProcessStat
 	}
 	conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: listenerPath, Net: "unix"})
 	if err != nil {
-		return fmt.Errorf("connect to seccomp listener: %w", err)
+		// runc's words.
+		return fmt.Errorf("failed to connect with seccomp agent specified in the seccomp profile: %w", err)
 	}
 	defer func() {
 		if err := conn.Close(); err != nil && retErr == nil {

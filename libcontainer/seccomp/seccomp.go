@@ -9,11 +9,6 @@
 //   - no_new_privs: the caller sets it from process.noNewPrivileges; the filter
 //     is built with libseccomp's NNP attribute off so loading never sets it
 //     implicitly (needs CAP_SYS_ADMIN when no_new_privs is unset, seccomp(2)).
-//   - runc's "-ENOSYS patch" (runc libcontainer/seccomp/patchbpf): runc rewrites
-//     the BPF so syscalls newer than any the profile names return ENOSYS instead
-//     of the default action, letting libc fall back (clone3 -> clone). rt
-//     applies the default action to them; Docker's and podman's profiles list
-//     clone3 with errnoRet ENOSYS themselves.
 //
 // This package needs cgo: libseccomp-golang links libseccomp (statically in
 // the release build).
@@ -190,9 +185,15 @@ func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The flags seccomp_load(3) would pass for these attributes. libseccomp-golang always sets TSYNC; with a
-	// listener the kernel takes TSYNC only together with TSYNC_ESRCH (Linux 5.7), as libseccomp passes them.
-	flags := uintptr(unix.SECCOMP_FILTER_FLAG_TSYNC)
+	stub, err := enosysStub(s)
+	if err != nil {
+		return nil, err
+	}
+	prog = append(stub, prog...)
+	// The flags of these attributes, without TSYNC, which libseccomp-golang always sets: as runc, the filter is
+	// loaded on the calling thread only, the one that runs the startContainer hooks and execs the process; the
+	// init's other threads end at execve.
+	var flags uintptr
 	if on, err := f.GetLogBit(); err == nil && on {
 		flags |= unix.SECCOMP_FILTER_FLAG_LOG
 	}
@@ -203,7 +204,7 @@ func Compile(s *specs.LinuxSeccomp) (*Filter, error) {
 		flags |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
 	if notify {
-		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+		flags |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
 	}
 	return &Filter{prog: prog, flags: flags, notify: notify}, nil
 }
@@ -240,7 +241,7 @@ func exportBPF(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 	return prog, nil
 }
 
-// Load installs the filter in the calling process (all threads, via TSYNC) and returns the SCMP_ACT_NOTIFY
+// Load installs the filter on the calling thread and returns the SCMP_ACT_NOTIFY
 // listener fd, or -1 when no rule uses SCMP_ACT_NOTIFY. The fd is close-on-exec and owned by the caller.
 //
 // Call it with the OS thread locked, as late as possible: every syscall after it is filtered, so what init does
@@ -258,10 +259,6 @@ func (f *Filter) Load() (notifyFd int, err error) {
 		return -1, fmt.Errorf("load seccomp filter: %w", os.NewSyscallError("seccomp", errno))
 	}
 	if !f.notify {
-		if r != 0 {
-			// TSYNC without TSYNC_ESRCH: the id of a thread that could not be synchronised.
-			return -1, fmt.Errorf("load seccomp filter: thread %d: %w", r, os.NewSyscallError("seccomp", unix.ESRCH))
-		}
 		return -1, nil
 	}
 	// With NEW_LISTENER the result is the listener fd, close-on-exec (seccomp(2)).
@@ -280,8 +277,8 @@ func build(s *specs.LinuxSeccomp, withRules bool) (_ *libseccomp.ScmpFilter, not
 		return nil, false, err
 	}
 	if defAct == libseccomp.ActNotify {
-		// As runc: init must write the notify fd to the parent after loading.
-		return nil, false, invalid(base+".defaultAction", "%s cannot be the default action", specs.ActNotify)
+		// As runc, in its words: init must write the notify fd to the parent after loading.
+		return nil, false, invalid(base+".defaultAction", "%s cannot be used as default action", specs.ActNotify)
 	}
 	if s.ListenerMetadata != "" && s.ListenerPath == "" {
 		return nil, false, invalid(base+".listenerMetadata", "set without listenerPath") // config-linux.md
@@ -354,13 +351,26 @@ func setAttrs(f *libseccomp.ScmpFilter) error {
 	return nil
 }
 
-// setFlags applies linux.seccomp.flags. Absent flags (nil, not empty) mean
-// SPEC_ALLOW when supported, as runc does since 1.1.
-func setFlags(f *libseccomp.ScmpFilter, flags []specs.LinuxSeccompFlag) error {
-	if flags == nil {
-		_ = setFlag(f, specs.LinuxSeccompFlagSpecAllow)
-		return nil
+// SetDefaultFlags fills in absent linux.seccomp.flags (nil, not empty) with SPEC_ALLOW where libseccomp and the
+// kernel support it, as runc does since 1.1. Create calls it on the config before anything else reads it: the
+// config travels to the init and to state.json as JSON, where an empty list and an absent one are the same
+// (`omitempty`), so the init applies exactly the flags it finds and `flags: []` loads with none.
+func SetDefaultFlags(s *specs.LinuxSeccomp) {
+	if disabled(s) || s.Flags != nil {
+		return
 	}
+	f, err := libseccomp.NewFilter(libseccomp.ActAllow)
+	if err != nil {
+		return
+	}
+	defer f.Release()
+	if setFlag(f, specs.LinuxSeccompFlagSpecAllow) == nil {
+		s.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagSpecAllow}
+	}
+}
+
+// setFlags applies linux.seccomp.flags; absent flags are none (SetDefaultFlags).
+func setFlags(f *libseccomp.ScmpFilter, flags []specs.LinuxSeccompFlag) error {
 	for i, fl := range flags {
 		if err := setFlag(f, fl); err != nil {
 			var fe *fieldError
@@ -376,22 +386,24 @@ func setFlags(f *libseccomp.ScmpFilter, flags []specs.LinuxSeccompFlag) error {
 // setFlag sets one filter flag; its error is a *fieldError without a field.
 func setFlag(f *libseccomp.ScmpFilter, fl specs.LinuxSeccompFlag) error {
 	var err error
+	var what string // runc's name of the flag in its error ("error adding WaitKill flag to seccomp filter: ..."),
+	// which runc's seccomp-notify.bats matches to skip where libseccomp lacks the flag
 	switch fl {
 	case flagTsync:
 		// libseccomp-golang's NewFilter always asks for TSYNC (and offers no
 		// way to turn it off), so there is nothing to do; as runc.
 		return nil
 	case specs.LinuxSeccompFlagLog:
-		err = f.SetLogBit(true)
+		what, err = "log", f.SetLogBit(true)
 	case specs.LinuxSeccompFlagSpecAllow:
-		err = f.SetSSB(true)
+		what, err = "SSB", f.SetSSB(true)
 	case specs.LinuxSeccompFlagWaitKillableRecv:
-		err = f.SetWaitKill(true) // libseccomp >= 2.6.0, Linux >= 5.19
+		what, err = "WaitKill", f.SetWaitKill(true) // libseccomp >= 2.6.0, Linux >= 5.19
 	default:
 		return &fieldError{msg: fmt.Sprintf("unknown flag %q", fl), kind: ErrInvalid}
 	}
 	if err != nil {
-		return &fieldError{msg: fmt.Sprintf("flag %s", fl), kind: ErrUnsupported, err: err}
+		return &fieldError{msg: fmt.Sprintf("error adding %s flag to seccomp filter", what), kind: ErrUnsupported, err: err}
 	}
 	return nil
 }
@@ -489,8 +501,8 @@ func addRules(f *libseccomp.ScmpFilter, field string, sc *specs.LinuxSyscall, de
 			return 0, false, invalid(nf, "empty syscall name")
 		}
 		if notify && name == "write" {
-			// As runc: init writes the notify fd to the parent after loading.
-			return 0, false, invalid(nf, "%s cannot be used for write", specs.ActNotify)
+			// As runc, in its words: init writes the notify fd to the parent after loading.
+			return 0, false, invalid(nf, "%s cannot be used for the write syscall", specs.ActNotify)
 		}
 		if act == defAct {
 			continue // as runc: redundant, and libseccomp would refuse it

@@ -231,3 +231,29 @@ func TestSystemdCgroupRefused(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckpointRestoreHelp: `checkpoint` and `restore` answer `-h` and `--help` as runc's commands do (help.bats
+// "runc command -h": NAME:, then "RUNTIME COMMAND - ..."), although rt hides them; rt, which has no CRIU support,
+// then fails them with one line saying so.
+func TestCheckpointRestoreHelp(t *testing.T) {
+	t.Parallel()
+	name := filepath.Base(runtimeBin)
+	for _, cmd := range []string{"checkpoint", "restore"} {
+		for _, flag := range []string{"-h", "--help"} {
+			r := mustRT(t, cmd, flag)
+			lines := strings.Split(r.Stdout, "\n")
+			if len(lines) < 2 || lines[0] != "NAME:" || !strings.HasPrefix(strings.TrimSpace(lines[1]), name+" "+cmd+" ") {
+				t.Errorf("%s %s: %q, want NAME: and then %q", cmd, flag, r.Stdout, name+" "+cmd+" - ...")
+			}
+		}
+	}
+	rtOnly(t, "runc checkpoints and restores with CRIU where it works")
+	id, _ := runDetached(t, bundle(t, sleeper))
+	for _, args := range [][]string{{"checkpoint", "--work-path", t.TempDir(), id}, {"restore", "-d", id + "-restored"}} {
+		r := rt(t, args...)
+		if r.Code != 1 {
+			t.Errorf("%s: exit %d, want 1", args[0], r.Code)
+		}
+		oneLine(t, r, args[0]+": not supported")
+	}
+}

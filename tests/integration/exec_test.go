@@ -289,3 +289,84 @@ func TestExecPaused(t *testing.T) {
 		t.Errorf("the refused exec ran")
 	}
 }
+
+// TestExecCap: `exec --cap` adds to the bounding, effective and permitted sets, never the inheritable one, and to
+// the ambient set only when the container's process has an inheritable set (runc 1.2+; capabilities.bats "runc
+// exec --cap"). Seen from inside with the probe; no_new_privs keeps root's permitted set to what was set.
+func TestExecCap(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 adds --cap to the inheritable set too")
+	caps := func(t *testing.T, id string, args ...string) Self {
+		t.Helper()
+		var s Self
+		decode(t, mustRT(t, append(append([]string{"exec"}, args...), id, "/probe", "self")...).Stdout, &s)
+		return s
+	}
+	check := func(t *testing.T, s Self, want map[string][]string) {
+		t.Helper()
+		for set, names := range want {
+			if w := capMask(t, names...); s.Caps[set] != w {
+				t.Errorf("%s = %s, want %s %v", set, s.Caps[set], w, names)
+			}
+		}
+	}
+	t.Run("no inheritable set", func(t *testing.T) {
+		t.Parallel()
+		id, _ := runDetached(t, bundle(t, func(s *specs.Spec) {
+			s.Process.Args = []string{"sleep", "100000"}
+			s.Process.Capabilities = &specs.LinuxCapabilities{}
+		}))
+		none := []string{}
+		check(t, caps(t, id), map[string][]string{"CapInh": none, "CapPrm": none, "CapEff": none, "CapBnd": none, "CapAmb": none})
+		added := []string{"CAP_KILL", "CAP_AUDIT_WRITE"}
+		check(t, caps(t, id, "--cap", "CAP_KILL", "--cap", "CAP_AUDIT_WRITE"),
+			map[string][]string{"CapInh": none, "CapPrm": added, "CapEff": added, "CapBnd": added, "CapAmb": none})
+	})
+	t.Run("inheritable set", func(t *testing.T) {
+		t.Parallel()
+		id, _ := runDetached(t, bundle(t, func(s *specs.Spec) {
+			s.Process.Args = []string{"sleep", "100000"}
+			s.Process.Capabilities = &specs.LinuxCapabilities{
+				Inheritable: []string{"CAP_CHOWN", "CAP_SYSLOG"},
+				Permitted:   []string{"CAP_KILL", "CAP_CHOWN"},
+				Effective:   []string{"CAP_KILL"},
+				Bounding:    []string{"CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"},
+				Ambient:     []string{"CAP_CHOWN"},
+			}
+		}))
+		inh, bnd := []string{"CAP_CHOWN", "CAP_SYSLOG"}, []string{"CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"}
+		check(t, caps(t, id), map[string][]string{"CapInh": inh, "CapPrm": {"CAP_KILL", "CAP_CHOWN"},
+			"CapEff": {"CAP_KILL", "CAP_CHOWN"}, "CapBnd": bnd, "CapAmb": {"CAP_CHOWN"}})
+		check(t, caps(t, id, "--cap", "CAP_SYSLOG"), map[string][]string{"CapInh": inh, "CapPrm": bnd,
+			"CapEff": bnd, "CapBnd": bnd, "CapAmb": inh})
+	})
+}
+
+// TestAmbientWarning: an ambient capability outside the inheritable set cannot be raised; the container runs
+// without it and the runtime warns in runc's words ("can't raise ambient capability CAP_CHOWN: ..."), which
+// capabilities.bats matches. A config refused for another reason prints its error alone.
+func TestAmbientWarning(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 raises ambient capabilities silently")
+	ambient := func(s *specs.Spec) {
+		s.Process.Capabilities.Inheritable = []string{"CAP_KILL"}
+		s.Process.Capabilities.Ambient = []string{"CAP_KILL", "CAP_CHOWN"}
+	}
+	const warning = "can't raise ambient capability CAP_CHOWN: "
+	r := mustRT(t, "run", "--bundle", bundle(t, ambient), newID(t))
+	if !strings.Contains(r.Stderr, warning) {
+		t.Errorf("stderr %q, want the warning %q", r.Stderr, warning)
+	}
+	var s Self
+	decode(t, r.Stdout, &s)
+	if w := capMask(t, "CAP_KILL"); s.Caps["CapAmb"] != w {
+		t.Errorf("CapAmb = %s, want %s (CAP_KILL only)", s.Caps["CapAmb"], w)
+	}
+	r = rt(t, "run", "--bundle", bundle(t, func(s *specs.Spec) {
+		ambient(s)
+		s.Process.Cwd = "relative"
+	}), newID(t))
+	if r.Code == 0 || strings.Contains(r.Stderr, "ambient") {
+		t.Errorf("a refused config: %v, want its error without the ambient warning", r)
+	}
+}

@@ -716,7 +716,7 @@ func capMask(t *testing.T, names ...string) string {
 var capBits = map[string]uint{
 	"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_KILL": 5, "CAP_SETGID": 6, "CAP_SETUID": 7,
 	"CAP_NET_BIND_SERVICE": 10, "CAP_NET_ADMIN": 12, "CAP_NET_RAW": 13, "CAP_SYS_CHROOT": 18, "CAP_SYS_ADMIN": 21,
-	"CAP_AUDIT_WRITE": 29,
+	"CAP_AUDIT_WRITE": 29, "CAP_SYSLOG": 34,
 }
 
 // assertNoLeak checks that nothing of container id is left: no state directory under root, no cgroup named after

@@ -159,3 +159,66 @@ func TestPoststartPoststopHooks(t *testing.T) {
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
 }
+
+// TestStartContainerHookSeccomp: a startContainer hook runs under the container's seccomp filter, in the container
+// after the filter is loaded (runc's seccomp.bats "startContainer hook"): a hook that makes a syscall the profile
+// kills fails start with runc's hook error naming the signal. The filter is the init thread's alone (no TSYNC), so
+// the hook must be forked from that thread.
+func TestStartContainerHookSeccomp(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 says \"error running hook #N: error running hook: ...\" without the kind")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"true"}
+		s.Process.Rlimits = append(s.Process.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_CORE"})
+		s.Linux.Seccomp = denyProfile("mkdir", "mkdirat")
+		s.Linux.Seccomp.Syscalls[0].Action = specs.ActKill
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "mkdir /tmp/hook"}}}}
+	})
+	id := newID(t)
+	r := rt(t, "run", "--bundle", b, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "error running startContainer hook #0") ||
+		!strings.Contains(r.Stderr, "bad system call") {
+		t.Errorf("run with a startContainer hook the profile kills: %v, want runc's hook error naming SIGSYS", r)
+	}
+}
+
+// TestPoststartHookFails: a failing poststart hook is an error that stops the container (runtime-spec 1.3 runtime.md
+// "Lifecycle" step 9; runc 1.5 hooks.bats "runc run [hook fails]"): run fails with runc's hook error; with create
+// and start, the command that runs the hooks fails (rt's start, runc's create, which runs them early) and the
+// container is then stopped or gone, never left running.
+func TestPoststartHookFails(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 says \"error running hook #N: error running hook: ...\" without the kind")
+	const want = "error running poststart hook #1: exit status 1"
+	failing := func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100000"}
+		s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/true"}, {Path: "/bin/false"}}}
+	}
+	t.Run("run", func(t *testing.T) {
+		t.Parallel()
+		b := bundle(t, failing)
+		id := newID(t)
+		if r := rt(t, "run", "--bundle", b, id); r.Code == 0 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("run: %v, want an error with %q", r, want)
+		}
+		_ = rt(t, "delete", "-f", id)
+		assertNoLeak(t, stateRoot(t), id, b)
+	})
+	t.Run("create and start", func(t *testing.T) {
+		t.Parallel()
+		b := bundle(t, failing)
+		id := newID(t)
+		r := rt(t, "create", "--bundle", b, id)
+		if r.Code == 0 {
+			r = rt(t, "start", id)
+		}
+		if r.Code == 0 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("create and start: %v, want an error with %q", r, want)
+		}
+		if st := status(t, id); st != "" && st != "stopped" {
+			t.Errorf("after the failed hook the container is %s, want it stopped or gone", st)
+		}
+		_ = rt(t, "delete", "-f", id)
+		assertNoLeak(t, stateRoot(t), id, b)
+	})
+}

@@ -1,12 +1,18 @@
 package integration
 
 import (
+	"encoding/json"
 	"os"
+	"reflect"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"golang.org/x/sys/unix"
 )
 
 // denyProfile allows everything but the named syscalls, which fail with EPERM.
@@ -125,5 +131,85 @@ func TestSeccompWithoutProc(t *testing.T) {
 	})
 	if r := mustRT(t, "run", "--bundle", b, newID(t)); r.Stdout != "mkdir=1\n" {
 		t.Errorf("inside: %q, want mkdir denied", r.Stdout)
+	}
+}
+
+// goRuntime are the syscalls the static probe, the runtimes' inits after the filter (runc 1.5 checks its procfs
+// handles with statx) and execve need: all numbered below rseq (334 on x86_64), the largest one named, so that
+// clone3 (435) is newer than the profile.
+var goRuntime = []string{
+	"read", "write", "openat", "close", "fstat", "newfstatat", "lseek", "mmap", "mprotect", "munmap", "brk",
+	"rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigaltstack", "ioctl", "pread64", "readlinkat", "madvise",
+	"mincore", "sched_yield", "nanosleep", "clock_gettime", "clock_nanosleep", "getpid", "getppid", "gettid",
+	"tgkill", "tkill", "kill", "clone", "execve", "execveat", "exit", "exit_group", "wait4", "uname", "fcntl",
+	"futex", "sched_getaffinity", "arch_prctl", "set_tid_address", "set_robust_list", "prlimit64", "getrlimit",
+	"getrandom", "epoll_create1", "epoll_ctl", "epoll_pwait", "eventfd2", "pipe2", "dup3", "getuid", "getgid",
+	"geteuid", "getegid", "capget", "capset", "prctl", "getcwd", "chdir", "ppoll", "pselect6", "statfs", "fstatfs", "getdents64", "statx",
+	"rseq",
+}
+
+// TestSeccompENOSYS: under a profile whose default action denies, a syscall numbered above every syscall the
+// profile names fails with ENOSYS, not the default errno, so that a program falls back as on an older kernel
+// (clone3 -> clone); a syscall below that, not named, gets the default errno. runc's "-ENOSYS stub" (seccomp.bats
+// "seccomp -ENOSYS handling"); an ERRNO default of ENOSYS, or a default that allows, needs none.
+func TestSeccompENOSYS(t *testing.T) {
+	t.Parallel()
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the syscall numbers are x86_64's")
+	}
+	const (
+		unshare = "272"  // named nowhere, below rseq
+		clone3  = "435"  // newer than the profile
+		beyond  = "1000" // no syscall at all
+	)
+	enosys := uint(unix.ENOSYS)
+	for _, tc := range []struct {
+		name        string
+		errnoRet    *uint
+		wantUnshare string
+	}{
+		{"default EPERM", nil, "EPERM"},
+		{"default ENOSYS", &enosys, "ENOSYS"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var got map[string]string
+			runProbe(t, func(s *specs.Spec) {
+				s.Process.Args = []string{"/probe", "syscall", unshare, clone3, beyond}
+				s.Linux.Seccomp = &specs.LinuxSeccomp{
+					DefaultAction: specs.ActErrno, DefaultErrnoRet: tc.errnoRet,
+					Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+					Syscalls:      []specs.LinuxSyscall{{Names: goRuntime, Action: specs.ActAllow}},
+				}
+			}, &got)
+			want := map[string]string{unshare: tc.wantUnshare, clone3: "ENOSYS", beyond: "ENOSYS"}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("errnos %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+// TestSeccompUnsupportedFlagText: a flag the linked libseccomp cannot set (WAIT_KILLABLE_RECV needs libseccomp
+// 2.6) fails create with runc's words, "error adding WaitKill flag to seccomp filter: ...", which runc's
+// seccomp-notify.bats matches to skip; where the runtime supports it (`features`), there is nothing to check.
+func TestSeccompUnsupportedFlagText(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 does not know the flag")
+	var f features.Features
+	if err := json.Unmarshal([]byte(mustRT(t, "features").Stdout), &f); err != nil {
+		t.Fatal(err)
+	}
+	if f.Linux != nil && f.Linux.Seccomp != nil &&
+		slices.Contains(f.Linux.Seccomp.SupportedFlags, string(specs.LinuxSeccompFlagWaitKillableRecv)) {
+		t.Skip("the runtime's libseccomp supports SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+	}
+	b := bundle(t, func(s *specs.Spec) {
+		s.Linux.Seccomp = denyProfile("mkdir")
+		s.Linux.Seccomp.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagWaitKillableRecv}
+	})
+	const want = "error adding WaitKill flag to seccomp filter: "
+	if r := rt(t, "run", "--bundle", b, newID(t)); r.Code == 0 || !strings.Contains(r.Stderr, want) {
+		t.Errorf("run: %v, want an error with %q", r, want)
 	}
 }

@@ -17,6 +17,7 @@
 //	probe stopnew PREFIX     print "watching", then SIGSTOP every process that appears in the pid namespace; one
 //	                         whose command line starts with PREFIX (it has exec'd) is killed ("late PID"), any
 //	                         other stays stopped ("stopped PID CMDLINE")
+//	probe syscall NR...      make each raw syscall NR (arguments all 0) and print {"NR": "ERRNO name or empty"}
 //	probe swap A B [EVERY]   exchange the names A and B (renameat2 RENAME_EXCHANGE) in a loop until killed, with a
 //	                         pause of EVERY (a Go duration) between exchanges: the hostile sibling of the race
 //	                         tests; prints "ready" once the first exchange is done
@@ -101,6 +102,8 @@ func main() {
 		err = stopNew(strings.Join(args, " "))
 	case "swap":
 		err = swap(args)
+	case "syscall":
+		out, err = rawSyscalls(args)
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -543,4 +546,22 @@ func swap(args []string) error {
 		}
 		time.Sleep(every)
 	}
+}
+
+// rawSyscalls makes each syscall numbered in args with all arguments 0 and reports its errno's name ("" for none):
+// what a seccomp filter answers for a number the probe names, known to the kernel or not.
+func rawSyscalls(args []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range args {
+		nr, err := strconv.ParseUint(a, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("syscall number %q: %w", a, err)
+		}
+		_, _, errno := unix.Syscall6(uintptr(nr), 0, 0, 0, 0, 0, 0)
+		out[a] = ""
+		if errno != 0 {
+			out[a] = unix.ErrnoName(errno)
+		}
+	}
+	return out, nil
 }
