@@ -67,6 +67,13 @@ type State struct {
 	Config   *specs.Spec `json:"config"`
 }
 
+// savedState is State as saveLocked writes it: its config is JSON already (the outer field wins over State's, whose
+// type then gets no encoder built).
+type savedState struct {
+	*State
+	Config json.RawMessage `json:"config"`
+}
+
 const (
 	stateFile = "state.json"
 	fifoName  = "exec.fifo"
@@ -79,11 +86,18 @@ const (
 // create writes three times). A state torn that way is ErrUnreadable, which `delete --force` removes. The caller
 // holds the container's lock.
 func (c *Container) saveLocked() error {
-	// After Load, state.Config is only configView's part: the file gets the whole config back.
-	if _, err := c.Config(); err != nil {
+	// After Load, state.Config is only configView's part: the file gets the whole config back, as it was read.
+	config, err := c.storedConfig()
+	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(&c.state)
+	if config == nil {
+		config, err = json.Marshal(c.state.Config)
+		if err != nil {
+			return fmt.Errorf("encode state: %w", err)
+		}
+	}
+	data, err := json.Marshal(&savedState{State: &c.state, Config: config})
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
