@@ -6,9 +6,9 @@
 set -euo pipefail
 
 # make bats: bats-core and jq run runc's suite; debootstrap makes its debian image; busybox-static its busybox image;
-# util-linux gives script (a pty), unshare and flock; gcc builds hooks_so.bats' libraries; xz packs the images;
+# util-linux gives script (a pty), unshare and flock; gcc builds hooks_so.bats' libraries;
 # gawk, sshfs, iproute2, kmod, python3 and uidmap are what runc's own test image installs for the suite.
-bats_pkgs=(bats jq gawk debootstrap busybox-static util-linux bsdutils xz-utils gcc libc6-dev libseccomp-dev pkg-config
+bats_pkgs=(bats jq gawk debootstrap busybox-static util-linux bsdutils gcc libc6-dev libseccomp-dev pkg-config
 	sshfs iproute2 kmod python3-minimal uidmap)
 
 pkgs=(

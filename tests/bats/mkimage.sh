@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# mkimage.sh busybox|debian OUT.tar.xz: make, offline, an image runc's bats suite asks get-images.sh for.
+# mkimage.sh busybox|debian OUT.tar: make, offline, an image runc's bats suite asks get-images.sh for.
 #   busybox: Debian's busybox-static with every applet linked in /bin, and the accounts of the docker busybox image.
 #   debian:  debootstrap --variant=minbase of the host's Debian release from the host's Debian mirror.
 set -euo pipefail
 
-[ $# -eq 2 ] || { echo "usage: $0 busybox|debian OUT.tar.xz" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: $0 busybox|debian OUT.tar" >&2; exit 2; }
 kind=$1
 out=$(realpath -m "$2")
 mkdir -p "$(dirname "$out")"
@@ -70,7 +70,9 @@ debian)
 		echo "mkimage: debootstrap failed: the suite's debian tests need a Debian mirror once" >&2
 		exit 1
 	fi
-	rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+	# Slim, as the suite's own debian image is: each test unpacks the image anew.
+	rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/var/log/* \
+		"$root"/usr/share/{doc,man,info,locale,lintian}
 	;;
 *)
 	echo "mkimage: unknown image $kind (busybox or debian)" >&2
@@ -78,5 +80,6 @@ debian)
 	;;
 esac
 
-tar --numeric-owner -C "$root" -c . | xz -T0 -1 >"$tmp/image.tar.xz"
-mv "$tmp/image.tar.xz" "$out"
+# Not compressed: each test of the suite unpacks an image anew, and GNU tar reads a plain tar whatever its name.
+tar --numeric-owner -C "$root" -cf "$tmp/image.tar" .
+mv "$tmp/image.tar" "$out"
