@@ -154,8 +154,9 @@ for f in "${files[@]}"; do
 	# controlling terminal), with a time limit per file so that one hang cannot stop the run. Not bats' per-test
 	# limit (BATS_TEST_TIMEOUT): its watchdog is a child of the test, which the suite's bare `wait`s then wait for.
 	cmd=$(printf '%q ' env RUNC="$runtime" bats --tap "$f")
+	# The lock's fd is not the suite's: create.bats counts every fd a container inherits.
 	timeout -k 30 1800 unshare -m --propagation private \
-		script -qec "$cmd" /dev/null </dev/null 2>&1 | tr -d '\r' >"$out/$base.tap" || true
+		script -qec "$cmd" /dev/null </dev/null 9>&- 2>&1 | tr -d '\r' >"$out/$base.tap" || true
 	# TAP: "ok N name", "ok N name # skip why", "not ok N name"; a file that did not run is one failure.
 	if ! grep -qE '^(not )?ok ' "$out/$base.tap"; then
 		printf '%s\tfail\t(the file did not run: see %s.tap)\n' "$base" "$base" >>"$out/results.tsv"
