@@ -141,6 +141,9 @@ if sshfs=$(command -v sshfs); then
 	chmod +x "$wrap/sshfs"
 fi
 
+stdin=$build/stdin
+[ -p "$stdin" ] || { rm -f "$stdin"; mkfifo "$stdin"; }
+
 mkdir -p "$out"
 if [ $# -gt 0 ]; then
 	# A rerun of some files replaces their results and keeps the others'.
@@ -163,9 +166,11 @@ for f in "${files[@]}"; do
 	# controlling terminal), with a time limit per file so that one hang cannot stop the run. Not bats' per-test
 	# limit (BATS_TEST_TIMEOUT): its watchdog is a child of the test, which the suite's bare `wait`s then wait for.
 	cmd=$(printf '%q ' env RUNC="$runtime" PATH="$wrap:$PATH" bats --tap "$f")
-	# The lock's fd is not the suite's: create.bats counts every fd a container inherits.
+	# script's stdin is a fifo that never ends, as a terminal would not: at the end of its input, script writes an
+	# end-of-file character to the pty, which a runtime relaying its terminal passes on and the container echoes
+	# into the test's output. The lock's fd is not the suite's: create.bats counts every fd a container inherits.
 	timeout -k 30 1800 unshare -m --propagation private \
-		script -qec "$cmd" /dev/null </dev/null 9>&- 2>&1 | tr -d '\r' >"$out/$base.tap" || true
+		script -qec "$cmd" /dev/null 3<>"$stdin" <&3 3<&- 9>&- 2>&1 | tr -d '\r' >"$out/$base.tap" || true
 	# TAP: "ok N name", "ok N name # skip why", "not ok N name"; a file that did not run is one failure.
 	if ! grep -qE '^(not )?ok ' "$out/$base.tap"; then
 		printf '%s\tfail\t(the file did not run: see %s.tap)\n' "$base" "$base" >>"$out/results.tsv"
