@@ -10,7 +10,7 @@ GOTAGS := netgo osusergo static_build urfave_cli_no_docs
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
-.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-crash test-cgroupv2 test-systemd test-lsm test-managers test-cri bench bench-profile fuzz fuzz-short clean help
+.PHONY: all rt deps peers probe bundle demo test unit lint integration conformance test-crash test-cgroupv2 test-systemd test-lsm test-managers test-cri bats bench bench-profile fuzz fuzz-short clean help
 
 all: rt
 
@@ -92,6 +92,12 @@ test-managers: rt
 ## test-cri: critest through containerd 2.4's CRI on runc 1.5.3 and on ./rt; fails on a test only rt fails
 test-cri: rt
 	@tests/cri/run.sh
+
+## bats: runc v1.5.3's own bats suite as root against RUNTIME (default ./rt; BATSFILES='kill.bats ...' for some
+## files); per-file TAP and a summary in build/bats/<runtime>/; tests/bats/run.sh --compare A B. Not in make test
+bats: rt
+	@scripts/deps.sh bats
+	@RUNTIME=$${RUNTIME:-$(CURDIR)/rt} tests/bats/run.sh $(BATSFILES)
 
 ## bench: rt against runc 1.1.5, runc 1.5.3, crun and two floors, interleaved: CPU, faults, RSS, wall, ratios
 ## and issue 15's targets into build/bench/results.md (not part of make test; 12 min for 10 rounds at load 50)

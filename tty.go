@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -43,6 +44,12 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 	}
 	r := &ttyRelay{done: make(chan struct{})}
 	return func(master *os.File) error {
+		// The relayed output is what the process wrote, "\n" not turned into "\r\n": runc clears ONLCR on the
+		// pty it relays too, and scripts capture `runc run` output (`out=$(runc run ID)`).
+		if err := console.ClearONLCR(master.Fd()); err != nil {
+			master.Close()
+			return fmt.Errorf("process.terminal: clear ONLCR: %w", err)
+		}
 		r.master = master
 		return nil
 	}, r, nil

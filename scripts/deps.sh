@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Install what rt's build and tests need on a fresh Debian machine. Idempotent and quiet when all is present.
+#
+#   scripts/deps.sh        # everything make test needs
+#   scripts/deps.sh bats   # only what make bats (runc's own bats suite, tests/bats/run.sh) needs
 set -euo pipefail
+
+# make bats: bats-core and jq run runc's suite; debootstrap makes its debian image; busybox-static its busybox image;
+# util-linux gives script (a pty), unshare and flock; gcc builds hooks_so.bats' libraries;
+# gawk, sshfs, iproute2, kmod, python3 and uidmap are what runc's own test image installs for the suite.
+bats_pkgs=(bats jq gawk debootstrap busybox-static util-linux bsdutils gcc libc6-dev libseccomp-dev pkg-config
+	sshfs iproute2 kmod python3-minimal uidmap)
 
 pkgs=(
 	gcc libc6-dev libseccomp-dev pkg-config # the static build: cgo for nsenter, libseccomp.a
@@ -15,6 +24,11 @@ pkgs=(
 	jq strace                               # the UML guest's checks, test-cri's reports; debugging
 	iptables                                # the CNI portmap plugin under make test-cri
 )
+case "${1:-all}" in
+all) pkgs+=("${bats_pkgs[@]}") ;;
+bats) pkgs=("${bats_pkgs[@]}") ;;
+*) echo "deps.sh: unknown list $1 (known: all, bats)" >&2; exit 1 ;;
+esac
 if [ -n "${RT_EXTRA_PKGS:-}" ]; then
 	read -r -a extra <<<"$RT_EXTRA_PKGS"
 	pkgs+=("${extra[@]}")

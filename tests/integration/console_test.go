@@ -340,3 +340,45 @@ func TestTerminalOwner(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalRelayNoCR: the output of a foreground `run` or `exec -t` with a terminal, relayed by the runtime, is
+// what the process wrote: the pty does not turn "\n" into "\r\n" (runc clears ONLCR on the pty it relays), so
+// `out=$(runc run ID)` in a script run from a terminal gets the process's lines as they are.
+func TestTerminalRelayNoCR(t *testing.T) {
+	t.Parallel()
+	// The caller's terminal (runc wants one when it relays): a pty the test owns, as stdin; stdout is a file.
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slave.Close()
+	relayed := func(args ...string) string {
+		t.Helper()
+		cmd, out, errPath := rtBackgroundStdin(t, slave, args...)
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, readFile(errPath))
+		}
+		return readFile(out)
+	}
+
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.Args = []string{"printf", `one\ntwo\n`}
+	})
+	id := newID(t)
+	if out := relayed("run", "--bundle", b, id); out != "one\ntwo\n" {
+		t.Errorf("run with a terminal: stdout %q, want %q", out, "one\ntwo\n")
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+
+	id, _ = runDetached(t, bundle(t, sleeper))
+	if out := relayed("exec", "-t", id, "printf", `three\nfour\n`); out != "three\nfour\n" {
+		t.Errorf("exec -t: stdout %q, want %q", out, "three\nfour\n")
+	}
+	mustRT(t, "delete", "-f", id)
+}
