@@ -713,7 +713,9 @@ func sharedBundle(t *testing.T, mutate func(*specs.Spec)) string {
 // propagation is the propagation findmnt(8) reports for the mount at path, as seen by the tests' process.
 func propagation(t *testing.T, path string) string {
 	t.Helper()
-	out, err := exec.Command("findmnt", "-n", "-o", "PROPAGATION", "-T", path).Output()
+	cmd := exec.Command("findmnt", "-n", "-o", "PROPAGATION", "-T", path)
+	cmd.Stderr = io.Discard
+	out, err := outputTracked(cmd)
 	if err != nil {
 		t.Fatalf("findmnt %s: %v", path, err)
 	}
