@@ -180,7 +180,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		hooks:   func() ([]byte, error) { return c.runCreateHooks(pid) },
 		console: opts.IO.Console,
 		seccomp: forwardSeccomp(cfg, pid),
-		idmap:   idmapRequest(spec, pid),
+		idmap:   idmapRequest(spec, opts.Bundle, rootfs, pid),
 	})
 	if err != nil {
 		return c, err

@@ -290,13 +290,20 @@ func idmapUserNS(uids, gids []specs.LinuxIDMapping) (*os.File, error) {
 // idmapRequest returns an initRequests.idmap for the container init pid: it finishes the detached clone the init
 // made of an idmapped mount's source inside the rootfs (rootfs.Options.Idmap) with the idmapping, which only the
 // runtime's credentials may set, and the mount's flags. The clone is of the init's mount namespace and detached,
-// which mount_setattr(2) accepts from here.
-func idmapRequest(spec *specs.Spec, pid int) func(index int, clone *os.File) error {
+// which mount_setattr(2) accepts from here. Only a mount the parent did not make (an idmapped bind whose source is
+// in the rootfs root, bundle as for parentMount) is served, once: the parent sets an idmapping on nothing else.
+func idmapRequest(spec *specs.Spec, bundle, root string, pid int) func(index int, clone *os.File) error {
+	served := map[int]bool{}
 	return func(index int, clone *os.File) error {
 		if index < 0 || index >= len(spec.Mounts) || !rootfs.IsIdmapped(&spec.Mounts[index]) {
 			return fmt.Errorf("sync with init: mount request for mounts[%d], not an idmapped mount: %w", index, unix.EPROTO)
 		}
 		m := &spec.Mounts[index]
+		if _, in := rootfs.SourceInRoot(m, bundle, root); !in || served[index] {
+			return fmt.Errorf("sync with init: mount request for mounts[%d], not one the init makes or a second time: %w",
+				index, unix.EPROTO)
+		}
+		served[index] = true
 		err := func() error {
 			var own *os.File
 			if len(m.UIDMappings) == 0 && len(m.GIDMappings) == 0 {

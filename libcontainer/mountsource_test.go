@@ -245,3 +245,27 @@ func TestOnSpareThread(t *testing.T) {
 		}
 	}
 }
+
+// TestIdmapRequestRefused: the parent answers a syncMountRequest only for an idmapped mount whose source is in the
+// rootfs (the others it made itself), and once, refusing before it touches the clone.
+func TestIdmapRequestRefused(t *testing.T) {
+	ids := []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1000, Size: 1}}
+	spec := &specs.Spec{Mounts: []specs.Mount{
+		{Destination: "/a", Type: "bind", Source: "/host/src", Options: []string{"rbind", "idmap"}},
+		{Destination: "/b", Type: "bind", Source: "/bundle/rootfs/src", Options: []string{"rbind"}, UIDMappings: ids},
+		{Destination: "/c", Type: "bind", Source: "/bundle/rootfs/src", Options: []string{"rbind"}},
+	}}
+	req := idmapRequest(spec, "/bundle", "/bundle/rootfs", 1)
+	for _, index := range []int{-1, 0, 2, 3} {
+		if err := req(index, nil); !errors.Is(err, unix.EPROTO) {
+			t.Errorf("request for mounts[%d]: %v, want EPROTO", index, err)
+		}
+	}
+	// The first request for mounts[1] is served (and fails: its gidMappings are missing); a second is refused.
+	if err := req(1, nil); !errors.Is(err, rootfs.ErrIdmap) {
+		t.Errorf("first request for mounts[1]: %v, want ErrIdmap", err)
+	}
+	if err := req(1, nil); !errors.Is(err, unix.EPROTO) {
+		t.Errorf("second request for mounts[1]: %v, want EPROTO", err)
+	}
+}

@@ -78,16 +78,32 @@ func moveRoot(root string) error {
 // only when a whole, uncovered one is already visible in its mount namespace; after a chroot the host's stay
 // there, and a workload's `unshare -mrpf mount -t proc proc /proc` would get a procfs without the container's
 // masks (runc's msMoveRoot does the same).
+//
+// An unmount (or the covering tmpfs) propagates to the peers of the mount it is on, not of the mount itself: with
+// rootfsPropagation shared, "/" here is a peer of the host's, and runc 1.5.3's unmount of /proc detaches the
+// host's /proc. So the mount each one is on is made a slave first (only that mount: the rootfs's own propagation is
+// untouched), and the mount itself rslave, for the mounts under it.
 func detachHostProcSys(root string) error {
-	ms, err := mountinfo.GetMounts(func(m *mountinfo.Info) (skip, stop bool) {
-		inRoot := m.Mountpoint == root || strings.HasPrefix(m.Mountpoint, root+"/")
-		return m.Root != "/" || (m.FSType != "proc" && m.FSType != "sysfs") || inRoot, false
-	})
+	all, err := mountinfo.GetMounts(nil)
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}
-	for _, m := range ms {
-		// rslave first, so the unmount cannot propagate to the host.
+	byID := make(map[int]*mountinfo.Info, len(all))
+	for _, m := range all {
+		byID[m.ID] = m
+	}
+	for _, m := range all {
+		inRoot := m.Mountpoint == root || strings.HasPrefix(m.Mountpoint, root+"/")
+		if m.Root != "/" || (m.FSType != "proc" && m.FSType != "sysfs") || inRoot {
+			continue
+		}
+		parent, ok := byID[m.Parent]
+		if !ok || parent.ID == m.ID {
+			return fmt.Errorf("%s: the mount it is on (%d) is not in mountinfo", m.Mountpoint, m.Parent)
+		}
+		if err := mountPath("", parent.Mountpoint, "", unix.MS_SLAVE, ""); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
 		if err := mountPath("", m.Mountpoint, "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
 			if errors.Is(err, unix.ENOENT) {
 				continue // under a mount detached already

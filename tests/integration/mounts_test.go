@@ -435,6 +435,32 @@ func TestNoPivotNoBareProc(t *testing.T) {
 	}
 }
 
+// TestNoPivotKeepsHostProc: --no-pivot detaches the host's procfs and sysfs in the container's mount namespace
+// only. With rootfsPropagation rshared, "/" there is a peer of the host's, and an unmount propagates to the peers
+// of the mount it is on: the host's /proc and /sys must survive. The "host" is a private mount namespace of the
+// test's with a shared "/" (as systemd makes it) and the rootfs on a mount of its own.
+func TestNoPivotKeepsHostProc(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "runc 1.5.3 detaches the host's /proc and /sys (its msMoveRoot unmounts below a shared \"/\")")
+	b := bundle(t, func(s *specs.Spec) {
+		s.Root.Readonly = false
+		s.Linux.RootfsPropagation = "rshared"
+		s.Process.Args = []string{"true"}
+	})
+	rootfs := filepath.Join(b, "rootfs")
+	script := `set -e
+mount --make-rshared /
+mount --bind "$3" "$3"
+"$1" --root "$2" run --no-pivot --bundle "$4" "$5"
+grep -c -E '^[^ ]+ [^ ]+ [^ ]+ / /(proc .* - proc|sys .* - sysfs) ' /proc/self/mountinfo`
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
+		runtimeBin, stateRoot(t), rootfs, b, newID(t))
+	out, err := outputTracked(cmd)
+	if err != nil || strings.TrimSpace(string(out)) != "2" {
+		t.Errorf("--no-pivot with rootfsPropagation rshared: %v: %q, want the host's /proc and /sys kept (2)", err, out)
+	}
+}
+
 // TestMountOrderContainerSource: a bind source or destination written as a path under the rootfs's host path is
 // taken inside the container's rootfs, as it is when its turn comes, so a bind of a tree built by earlier mounts
 // copies that tree; also with a user namespace (the sources below a directory it cannot search) and idmapped
