@@ -62,8 +62,8 @@ func TestApplyThreadAttrs(t *testing.T) {
 		{name: "ioprio IDLE", p: specs.Process{IOPriority: &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_IDLE}}, check: func() error {
 			return wantIOPrio(3 << 13)
 		}},
-		{name: "initial affinity", p: specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Initial: strconv.Itoa(firstCPU)}}, check: func() error {
-			return wantAffinity([]int{firstCPU})
+		{name: "initial affinity is the parent's (place)", p: specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Initial: strconv.Itoa(firstCPU)}}, check: func() error {
+			return wantAffinity(setIDs(&online))
 		}},
 		{name: "final affinity is not applied first", p: specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Final: strconv.Itoa(firstCPU)}}, check: func() error {
 			return wantAffinity(setIDs(&online))
@@ -90,17 +90,18 @@ func TestApplyThreadAttrs(t *testing.T) {
 // TestApplyThreadAttrsErrors: what the kernel refuses comes back as a syscall error under the field's path.
 func TestApplyThreadAttrsErrors(t *testing.T) {
 	tests := []struct {
-		name string
-		p    specs.Process
-		want string
+		name  string
+		p     specs.Process
+		final bool
+		want  string
 	}{
-		{name: "affinity on no online CPU", p: specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Initial: "65000"}}, want: `process.execCPUAffinity.initial "65000": sched_setaffinity: invalid argument`},
+		{name: "affinity on no online CPU", final: true, p: specs.Process{ExecCPUAffinity: &specs.CPUAffinity{Final: "65000"}}, want: `process.execCPUAffinity.final "65000": sched_setaffinity: invalid argument`},
 		{name: "unknown policy", p: specs.Process{Scheduler: &specs.Scheduler{Policy: "SCHED_FOO"}}, want: "process.scheduler.policy"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var err error
-			onFreshThread(t, func() error { err = applyThreadAttrs(&tt.p, false); return nil })
+			onFreshThread(t, func() error { err = applyThreadAttrs(&tt.p, tt.final); return nil })
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("applyThreadAttrs = %v, want an error containing %q", err, tt.want)
 			}

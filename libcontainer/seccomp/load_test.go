@@ -61,8 +61,14 @@ func TestLoadActions(t *testing.T) {
 		{name: "x32 call, no architectures", profile: allowExcept(errnoRule), abi: abiX32, signal: syscall.SIGSYS},
 		{name: "x32 call, x32 listed", profile: allowExcept(errnoRule, specs.ArchX86_64, specs.ArchX32), abi: abiX32, exit: errnoExit},
 	}
+	// A kernel built or booted without IA-32 emulation (ia32_emulation=0) answers int 0x80 with SIGSEGV: no i386
+	// call reaches seccomp there, so there is no bypass to test.
+	noI386 := runHelper(t, helperRequest{Exec: []string{writeGetppidProgram(t, abiI386)}}).signal == syscall.SIGSEGV
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.abi == abiI386 && noI386 {
+				t.Skip("this kernel has no IA-32 emulation: an i386 call faults before seccomp sees it")
+			}
 			prog := writeGetppidProgram(t, tc.abi)
 			res := runHelper(t, helperRequest{Profile: tc.profile, Exec: []string{prog}})
 			if res.signal != tc.signal || (tc.signal == 0 && res.exitCode != tc.exit) {
