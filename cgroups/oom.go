@@ -80,10 +80,24 @@ func notifyOOMV2(dir string) (<-chan struct{}, error) {
 		return ev["oom_kill"], err
 	}
 	seen, _ := kills()
+	// report sends an event for each OOM kill counted since the last look. It is called on memory.events' change
+	// and once more at the end: the kernel rate-limits a cgroup file's notifications (one per 20 ms,
+	// cgroup_file_notify), so the kill that emptied the cgroup may be counted before its notification arrives.
+	report := func(ch chan<- struct{}) error {
+		n, err := kills()
+		if err != nil {
+			return err
+		}
+		for ; seen < n; seen++ {
+			ch <- struct{}{}
+		}
+		return nil
+	}
 	ch := make(chan struct{})
 	go func() {
 		defer close(ch)
 		defer unix.Close(fd)
+		defer func() { _ = report(ch) }() // the last kills, if memory.events is still there to read
 		var buf [unix.SizeofInotifyEvent + unix.PathMax + 1]byte
 		for {
 			n, err := unix.Read(fd, buf[:])
@@ -103,12 +117,8 @@ func notifyOOMV2(dir string) (<-chan struct{}, error) {
 					continue
 				}
 				if int(ev.Wd) == memWd {
-					n, err := kills()
-					if err != nil {
+					if report(ch) != nil {
 						return
-					}
-					for ; seen < n; seen++ {
-						ch <- struct{}{}
 					}
 					continue
 				}
