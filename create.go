@@ -52,7 +52,7 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 	if err != nil {
 		return nil, nil, fmt.Errorf("--bundle: %w", err)
 	}
-	spec, specJSON, err := libcontainer.LoadSpec(bundle)
+	spec, err := libcontainer.LoadSpec(bundle)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,14 +76,12 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 	if listenFds > 0 && spec.Process != nil {
 		// systemd socket activation passes on: the fds are 3.. in the container too, and its init is pid 1 there.
 		spec.Process.Env = append(spec.Process.Env, "LISTEN_FDS="+strconv.Itoa(listenFds), "LISTEN_PID=1")
-		specJSON = nil // no longer spec's
 	}
 	slog.Debug("create", "id", id, "bundle", bundle, "cgroups", cgroups.Mode())
 	c, err := libcontainer.Create(cliCtx.String("root"), id, &libcontainer.CreateOpts{
-		Bundle:   bundle,
-		Spec:     spec,
-		SpecJSON: specJSON,
-		NoPivot:  cliCtx.Bool("no-pivot"),
+		Bundle:  bundle,
+		Spec:    spec,
+		NoPivot: cliCtx.Bool("no-pivot"),
 		// A global flag, read by create and run only: later commands use the driver recorded in the state.
 		SystemdCgroup: cliCtx.Bool("systemd-cgroup"),
 		NoNewKeyring:  cliCtx.Bool("no-new-keyring"),

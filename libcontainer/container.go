@@ -29,10 +29,7 @@ type Container struct {
 	creator  bool // this process is the container's create, at work on it (state.Creating is ours)
 	// raw is state.json as Load or Read found it, while state.Config holds only configView's fields; nil once
 	// state.Config is the whole config (Create, or after Config).
-	raw []byte
-	// configJSON is the config as JSON while state.Config is what it decodes to (nil when not known or no longer
-	// so): state.json and the init get these bytes rather than a re-encoding of state.Config.
-	configJSON []byte
+	raw        []byte
 	hasProcess bool // the config has a process (start refuses one without)
 }
 
@@ -88,36 +85,16 @@ func (c *Container) Rootfs() string { return c.state.Rootfs }
 // the state file (see configView).
 func (c *Container) Config() (*specs.Spec, error) {
 	if c.raw != nil {
-		data, err := c.storedConfig()
-		if err != nil {
-			return nil, err
-		}
-		spec := &specs.Spec{}
-		if data != nil {
-			if err := json.Unmarshal(data, spec); err != nil {
-				return nil, fmt.Errorf("container %q: read state: %w", c.state.ID, err)
-			}
-		}
-		c.state.Config, c.raw = spec, nil
-	}
-	return c.state.Config, nil
-}
-
-// storedConfig is the config's JSON as state.json has it (nil for a null or absent one), once state.json was read:
-// found with a decoding that skips all else, and kept as configJSON.
-func (c *Container) storedConfig() ([]byte, error) {
-	if c.configJSON == nil && c.raw != nil {
-		var st struct {
-			Config json.RawMessage `json:"config"`
-		}
+		var st State
 		if err := json.Unmarshal(c.raw, &st); err != nil {
 			return nil, fmt.Errorf("container %q: read state: %w", c.state.ID, err)
 		}
-		if len(st.Config) > 0 && string(st.Config) != "null" {
-			c.configJSON = st.Config
+		if st.Config == nil {
+			st.Config = &specs.Spec{}
 		}
+		c.state.Config, c.raw = st.Config, nil
 	}
-	return c.configJSON, nil
+	return c.state.Config, nil
 }
 
 // OCIVersion is the config's ociVersion.
@@ -486,6 +463,5 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 		return fmt.Errorf("linux.resources: %w", err)
 	}
 	c.state.Config.Linux.Resources = r
-	c.configJSON = nil // no longer the config's
 	return c.saveLocked()
 }

@@ -20,11 +20,8 @@ import (
 
 // CreateOpts are the options of `rt create` besides the id.
 type CreateOpts struct {
-	Bundle string // absolute path
-	Spec   *specs.Spec
-	// SpecJSON is the JSON Spec was decoded from (LoadSpec), nil once Spec was changed: state.json and the init
-	// get these bytes rather than a re-encoding of Spec (see Container.configJSON).
-	SpecJSON     []byte
+	Bundle       string // absolute path
+	Spec         *specs.Spec
 	NoPivot      bool
 	NoNewKeyring bool
 	// SystemdCgroup makes the cgroup a transient systemd unit (--systemd-cgroup; cgroups.NewSystemd).
@@ -64,7 +61,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		Created:  time.Now().UTC(),
 		Creating: true,
 		Config:   spec,
-	}, configJSON: opts.SpecJSON}
+	}}
 	devs := newNetDevMove(spec) // linux.netDevices, moved once the init's namespaces exist
 	defer func() {
 		if retErr != nil {
@@ -116,8 +113,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	cfg := &initConfig{
 		ID:           id,
 		Bundle:       opts.Bundle,
-		Spec:         spec,
-		SpecJSON:     c.configJSON,
+		Spec:         initSpec(spec),
 		Rootfs:       rootfs,
 		NoPivot:      opts.NoPivot,
 		NoNewKeyring: opts.NoNewKeyring,

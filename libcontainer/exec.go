@@ -76,9 +76,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 		Exec:        true,
 		ID:          c.ID(),
 		Bundle:      c.state.Bundle,
-		Spec:        &spec,
-		SpecJSON:    c.configJSON, // the container's config, with
-		Process:     process,      // this process to run
+		Spec:        initSpec(&spec),
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,

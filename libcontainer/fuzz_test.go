@@ -46,7 +46,7 @@ func FuzzLoadSpec(f *testing.F) {
 		if err := os.WriteFile(config, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		spec, _, err := LoadSpec(bundle)
+		spec, err := LoadSpec(bundle)
 		if err != nil {
 			if !errors.Is(err, ErrConfig) {
 				t.Fatalf("LoadSpec(%q) = %v: not ErrConfig", data, err)

@@ -70,9 +70,6 @@ func runInit(sockp **os.File) error {
 	if err := json.Unmarshal(m.payload, &cfg); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
 	}
-	if err := decodeInitSpec(&cfg); err != nil {
-		return fmt.Errorf("decode init config: %w", err)
-	}
 	// Move the socket and the fifo above the preserved fds (5...), which go to 3... before the exec.
 	sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs)
 	if err != nil {

@@ -42,7 +42,6 @@ func (c *Container) setupNotify(spec *specs.Spec, stateDir string) error {
 		Options: []string{"bind", "nosuid", "noexec", "nodev", "ro"},
 	})
 	spec.Process.Env = append(spec.Process.Env, "NOTIFY_SOCKET="+containerNotifySock)
-	c.configJSON = nil // no longer spec's
 	c.state.Notify = true
 	return nil
 }

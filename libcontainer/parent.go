@@ -192,13 +192,6 @@ func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
 // sendConfig sends the init its config. It goes once the namespaces are done: a large one cannot fill the socket
 // while the bootstrap child waits for its uid maps.
 func (p *parentProcess) sendConfig(cfg *initConfig) error {
-	if cfg.SpecJSON == nil {
-		spec, err := json.Marshal(initSpec(cfg.Spec))
-		if err != nil {
-			return fmt.Errorf("encode init config: %w", err)
-		}
-		cfg.SpecJSON, cfg.Process = spec, nil
-	}
 	data, err := json.Marshal(cfg)
 	if err != nil {
 		return fmt.Errorf("encode init config: %w", err)

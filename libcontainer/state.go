@@ -67,13 +67,6 @@ type State struct {
 	Config   *specs.Spec `json:"config"`
 }
 
-// savedState is State as saveLocked writes it: its config is JSON already (the outer field wins over State's, whose
-// type then gets no encoder built).
-type savedState struct {
-	*State
-	Config json.RawMessage `json:"config"`
-}
-
 const (
 	stateFile = "state.json"
 	fifoName  = "exec.fifo"
@@ -86,18 +79,11 @@ const (
 // create writes three times). A state torn that way is ErrUnreadable, which `delete --force` removes. The caller
 // holds the container's lock.
 func (c *Container) saveLocked() error {
-	// After Load, state.Config is only configView's part: the file gets the whole config back, as it was read.
-	config, err := c.storedConfig()
-	if err != nil {
+	// After Load, state.Config is only configView's part: the file gets the whole config back.
+	if _, err := c.Config(); err != nil {
 		return err
 	}
-	if config == nil {
-		config, err = json.Marshal(c.state.Config)
-		if err != nil {
-			return fmt.Errorf("encode state: %w", err)
-		}
-	}
-	data, err := json.Marshal(&savedState{State: &c.state, Config: config})
+	data, err := json.Marshal(&c.state)
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}

@@ -2,7 +2,6 @@ package libcontainer
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -265,16 +264,10 @@ func recvFds(sock *os.File, n int) ([]int, error) {
 
 // initConfig is the payload of syncConfig: what the Go side of `rt init` needs.
 type initConfig struct {
-	Exec   bool   `json:"exec,omitempty"` // join a running container rather than create one
-	ID     string `json:"id"`
-	Bundle string `json:"bundle"`
-	// Spec is the container's config; its Process is the one to run. It goes as SpecJSON and Process.
-	Spec *specs.Spec `json:"-"`
-	// SpecJSON is the config as JSON: the container's own bytes when known (Container.configJSON), so that
-	// neither side encodes a specs.Spec, or else initSpec(Spec) encoded. The init decodes initSpec's part of it.
-	SpecJSON json.RawMessage `json:"spec"`
-	// Process, when set, is the process to run instead of SpecJSON's (exec).
-	Process      *specs.Process    `json:"process,omitempty"`
+	Exec         bool              `json:"exec,omitempty"` // join a running container rather than create one
+	ID           string            `json:"id"`
+	Bundle       string            `json:"bundle"`
+	Spec         *specs.Spec       `json:"spec"` // the container's config; Process is the one to run
 	Rootfs       string            `json:"rootfs"`
 	NoPivot      bool              `json:"no_pivot,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
@@ -304,50 +297,6 @@ func initSpec(spec *specs.Spec) *specs.Spec {
 		s.Linux = &l
 	}
 	return &s
-}
-
-// initSpecJSON decodes the part of a config that initSpec keeps: the fields it drops are skipped unread, so that
-// the init's JSON decoding does not walk them whichever way the config was sent (initConfig.SpecJSON).
-type initSpecJSON struct {
-	specs.Spec
-	Hooks *struct {
-		CreateContainer []specs.Hook `json:"createContainer,omitempty"`
-		StartContainer  []specs.Hook `json:"startContainer,omitempty"`
-	} `json:"hooks,omitempty"`
-	Linux *struct {
-		specs.Linux
-		Resources   skipJSON `json:"resources"`
-		CgroupsPath skipJSON `json:"cgroupsPath"`
-		IntelRdt    skipJSON `json:"intelRdt"`
-		NetDevices  skipJSON `json:"netDevices"`
-	} `json:"linux,omitempty"`
-}
-
-// skipJSON is a JSON value read past, whatever it holds.
-type skipJSON struct{}
-
-// UnmarshalJSON ignores data.
-func (skipJSON) UnmarshalJSON([]byte) error { return nil }
-
-// decodeInitSpec is the init's side of initSpec: the config cfg's SpecJSON holds, as initSpec would leave it, with
-// cfg.Process as its process when set.
-func decodeInitSpec(cfg *initConfig) error {
-	var v initSpecJSON
-	if err := json.Unmarshal(cfg.SpecJSON, &v); err != nil {
-		return err
-	}
-	s := v.Spec
-	if h := v.Hooks; h != nil && (len(h.CreateContainer) > 0 || len(h.StartContainer) > 0) {
-		s.Hooks = &specs.Hooks{CreateContainer: h.CreateContainer, StartContainer: h.StartContainer}
-	}
-	if v.Linux != nil {
-		s.Linux = &v.Linux.Linux
-	}
-	if cfg.Process != nil {
-		s.Process = cfg.Process
-	}
-	cfg.Spec = &s
-	return nil
 }
 
 // Child fds of `rt init`: 0-2 stdio, then these, then the preserved ones, which the init moves in place.

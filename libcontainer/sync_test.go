@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"reflect"
 	"strconv"
 	"testing"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -167,11 +165,7 @@ func TestInitConfigFraming(t *testing.T) {
 			for i := range tc.envs {
 				spec.Process.Env = append(spec.Process.Env, "V"+strconv.Itoa(i)+"="+string(bytes.Repeat([]byte("x"), 90)))
 			}
-			specJSON, err := json.Marshal(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := json.Marshal(&initConfig{ID: "c", SpecJSON: specJSON})
+			cfg, err := json.Marshal(&initConfig{ID: "c", Spec: spec})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,67 +201,5 @@ func TestSyncTypeNames(t *testing.T) {
 		if name == "message "+strconv.Itoa(int(typ)) {
 			t.Errorf("%d has no name", typ)
 		}
-	}
-}
-
-// TestDecodeInitSpec: the init decodes from the container's own config JSON the same config initSpec sends, with
-// the exec'd process in place of the config's when there is one.
-func TestDecodeInitSpec(t *testing.T) {
-	full := validSpec()
-	full.Hooks = &specs.Hooks{
-		CreateRuntime:   []specs.Hook{{Path: "/bin/cr"}},
-		CreateContainer: []specs.Hook{{Path: "/bin/cc"}},
-		Poststop:        []specs.Hook{{Path: "/bin/ps"}},
-	}
-	full.Linux.CgroupsPath = "/a/b"
-	full.Linux.Resources = &specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}}
-	full.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {Name: "eth9"}}
-	full.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"}
-	parentHooksOnly := validSpec()
-	parentHooksOnly.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/bin/p"}}}
-	exec := &specs.Process{Args: []string{"true"}, Cwd: "/tmp"}
-	tests := []struct {
-		name    string
-		spec    *specs.Spec
-		process *specs.Process
-	}{
-		{name: "minimal", spec: validSpec()},
-		{name: "what only the parent reads", spec: full},
-		{name: "parent hooks only", spec: parentHooksOnly},
-		{name: "exec", spec: full, process: exec},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			data, err := json.Marshal(tc.spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg, err := json.Marshal(&initConfig{SpecJSON: data, Process: tc.process})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got initConfig
-			if err := json.Unmarshal(msg, &got); err != nil {
-				t.Fatal(err)
-			}
-			if err := decodeInitSpec(&got); err != nil {
-				t.Fatal(err)
-			}
-			want := *tc.spec
-			if tc.process != nil {
-				want.Process = tc.process
-			}
-			wantJSON, err := json.Marshal(initSpec(&want))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wantSpec specs.Spec // as the init decoded initSpec's encoding before
-			if err := json.Unmarshal(wantJSON, &wantSpec); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got.Spec, &wantSpec) {
-				t.Errorf("decodeInitSpec = %+v, want %+v", got.Spec, &wantSpec)
-			}
-		})
 	}
 }

@@ -25,13 +25,12 @@ const maxConfigSize = 4 << 20
 
 // LoadSpec reads <bundle>/config.json. A malformed file is an error naming the line and column, or the JSON path of
 // a field of the wrong type. Only a regular file of at most maxConfigSize bytes is read, and it is opened without
-// blocking, so that a FIFO or a device planted there is refused instead of hanging or exhausting rt. It returns the
-// file's bytes too (CreateOpts.SpecJSON).
-func LoadSpec(bundle string) (*specs.Spec, []byte, error) {
+// blocking, so that a FIFO or a device planted there is refused instead of hanging or exhausting rt.
+func LoadSpec(bundle string) (*specs.Spec, error) {
 	path := filepath.Join(bundle, "config.json")
 	data, err := readConfig(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {
@@ -40,16 +39,16 @@ func LoadSpec(bundle string) (*specs.Spec, []byte, error) {
 		switch {
 		case errors.As(err, &syn):
 			line, col := position(data, syn.Offset)
-			return nil, nil, classErr(ErrConfig, "%s: line %d column %d: %v", path, line, col, syn)
+			return nil, classErr(ErrConfig, "%s: line %d column %d: %v", path, line, col, syn)
 		case errors.As(err, &typ):
 			if typ.Field == "" { // the top level is not an object
-				return nil, nil, classErr(ErrConfig, "%s: %s is not a %s", path, typ.Value, typ.Type)
+				return nil, classErr(ErrConfig, "%s: %s is not a %s", path, typ.Value, typ.Type)
 			}
-			return nil, nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, typ.Field, typ.Value, typ.Type)
+			return nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, typ.Field, typ.Value, typ.Type)
 		}
-		return nil, nil, classErr(ErrConfig, "%s: %v", path, err)
+		return nil, classErr(ErrConfig, "%s: %v", path, err)
 	}
-	return &spec, data, nil
+	return &spec, nil
 }
 
 // readConfig reads path if it is a regular file of at most maxConfigSize bytes. O_NONBLOCK: opening a FIFO for

@@ -70,7 +70,7 @@ func TestLoadSpec(t *testing.T) {
 			if tc.config != "" {
 				writeConfig(t, bundle, tc.config)
 			}
-			spec, _, err := LoadSpec(bundle)
+			spec, err := LoadSpec(bundle)
 			if tc.wantErr == nil {
 				if err != nil || spec == nil {
 					t.Fatalf("LoadSpec = %v, %v", spec, err)
@@ -119,7 +119,7 @@ func TestLoadSpecTypeErrorPath(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			bundle := t.TempDir()
 			writeConfig(t, bundle, tc.config)
-			_, _, err := LoadSpec(bundle)
+			_, err := LoadSpec(bundle)
 			if err == nil {
 				t.Fatal("LoadSpec succeeded")
 			}
@@ -383,7 +383,7 @@ func TestDefaultSpec(t *testing.T) {
 				t.Fatal(err)
 			}
 			writeConfig(t, bundle, string(data))
-			loaded, _, err := LoadSpec(bundle)
+			loaded, err := LoadSpec(bundle)
 			if err != nil {
 				t.Fatalf("LoadSpec of DefaultSpec: %v", err)
 			}
