@@ -90,7 +90,9 @@ func runHook(h specs.Hook, state []byte, where hookEnv) error {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
-	if ctx.Err() == context.DeadlineExceeded {
+	// A hook that exited while a child of its own keeps its output open ends with ErrWaitDelay, whose timer runs
+	// out at the same moment as the context's: either one is the timeout.
+	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, exec.ErrWaitDelay) {
 		return fmt.Errorf("hook ran past specified timeout of %.1fs", float64(*h.Timeout))
 	}
 	if err != nil {
