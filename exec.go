@@ -102,12 +102,13 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	}
 	if pidfdConn != nil {
 		if err := libcontainer.SendPidfd(pidfdConn, pid, "setns"); err != nil {
-			_ = unix.Kill(pid, unix.SIGKILL)
+			terminate(pid)
 			return 0, err
 		}
 	}
 	if path := cliCtx.String("pid-file"); path != "" {
 		if err := writePidFile(path, pid); err != nil {
+			terminate(pid)
 			return 0, err
 		}
 	}
@@ -146,6 +147,14 @@ func subCgroups(args []string) (map[string]string, error) {
 		}
 	}
 	return sub, nil
+}
+
+// terminate kills and reaps the exec'd process pid, rt's own child, when exec fails after it has started (runc's
+// runner.terminate): nothing of a failed exec is left running in the container.
+func terminate(pid int) {
+	_ = unix.Kill(pid, unix.SIGKILL)
+	var ws unix.WaitStatus
+	_, _ = unix.Wait4(pid, &ws, 0, nil)
 }
 
 // execSpec builds the process to exec: process.json as given, or the container's process with the command line

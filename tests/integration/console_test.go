@@ -246,33 +246,51 @@ func TestConsoleSymlinkRefused(t *testing.T) {
 // when none does).
 func acceptMaster(t *testing.T) (string, <-chan *os.File) {
 	t.Helper()
-	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	sockPath, l := listenUnix(t, "console.sock")
+	masterc := make(chan *os.File, 1)
+	go func() { masterc <- receiveFd(l).fd }()
+	return sockPath, masterc
+}
+
+// listenUnix listens on a new unix socket named name, closed when the test ends, and returns its path.
+func listenUnix(t *testing.T, name string) (string, *net.UnixListener) {
+	t.Helper()
+	sockPath := filepath.Join(t.TempDir(), name)
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	masterc := make(chan *os.File, 1)
-	go func() {
-		var master *os.File
-		defer func() { masterc <- master }()
-		conn, err := l.AcceptUnix()
-		if err != nil {
-			return
+	return sockPath, l
+}
+
+// fdMsg is what a --console-socket or --pidfd-socket listener received: the payload and the one fd (nil when none
+// arrived).
+type fdMsg struct {
+	payload string
+	fd      *os.File
+}
+
+// receiveFd accepts one connection on l and reads one message from it, as containerd's shim and conmon do.
+func receiveFd(l *net.UnixListener) fdMsg {
+	var m fdMsg
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		return m
+	}
+	defer conn.Close()
+	buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return m
+	}
+	m.payload = string(buf[:n])
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
+		if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
+			m.fd = os.NewFile(uintptr(fds[0]), l.Addr().String())
 		}
-		defer conn.Close()
-		buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
-		_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-		if err != nil {
-			return
-		}
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
-				master = os.NewFile(uintptr(fds[0]), "pty-master")
-			}
-		}
-	}()
-	return sockPath, masterc
+	}
+	return m
 }
 
 // readMaster reads the pty master until the output has a line matching re, and returns that line's submatches.

@@ -370,3 +370,20 @@ func TestAmbientWarning(t *testing.T) {
 		t.Errorf("a refused config: %v, want its error without the ambient warning", r)
 	}
 }
+
+// TestExecPidFileFailureKills: an exec whose --pid-file cannot be written fails in one line and leaves nothing
+// running in the container: the process it started is killed (runc's runner.terminate).
+func TestExecPidFileFailureKills(t *testing.T) {
+	t.Parallel()
+	id, _ := runDetached(t, bundle(t, sleeper))
+	pidFile := filepath.Join(t.TempDir(), "missing", "exec.pid")
+	r := rt(t, "exec", "-d", "--pid-file", pidFile, id, "sleep", "100000")
+	if r.Code == 0 || !strings.Contains(r.Stderr, "pid") || strings.Count(strings.TrimSpace(r.Stderr), "\n") != 0 {
+		t.Errorf("exec with an unwritable --pid-file: %v, want a failure in one line naming it", r)
+	}
+	var pids []int
+	decode(t, mustRT(t, "ps", "-f", "json", id).Stdout, &pids)
+	if initPid := state(t, id).Pid; !slices.Equal(pids, []int{initPid}) {
+		t.Errorf("ps = %v after the failed exec, want only the init %d", pids, initPid)
+	}
+}

@@ -1,8 +1,6 @@
 package integration
 
 import (
-	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -13,50 +11,19 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// acceptPidfd listens on a new pidfd socket and returns its path and what arrives on it: the payload and the one fd
-// (nil when none arrives).
-func acceptPidfd(t *testing.T) (string, <-chan pidfdMsg) {
+// acceptPidfd listens on a new pidfd socket and returns its path and what arrives on it.
+func acceptPidfd(t *testing.T) (string, <-chan fdMsg) {
 	t.Helper()
-	sockPath := filepath.Join(t.TempDir(), "pidfd.sock")
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	c := make(chan pidfdMsg, 1)
-	go func() {
-		var m pidfdMsg
-		defer func() { c <- m }()
-		conn, err := l.AcceptUnix()
-		if err != nil {
-			return
-		}
-		defer conn.Close()
-		buf, oob := make([]byte, 256), make([]byte, unix.CmsgSpace(4))
-		n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-		if err != nil {
-			return
-		}
-		m.payload = string(buf[:n])
-		if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
-			if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil && len(fds) == 1 {
-				m.fd = os.NewFile(uintptr(fds[0]), "pidfd")
-			}
-		}
-	}()
+	sockPath, l := listenUnix(t, "pidfd.sock")
+	c := make(chan fdMsg, 1)
+	go func() { c <- receiveFd(l) }()
 	return sockPath, c
 }
 
-// pidfdMsg is what a --pidfd-socket listener received.
-type pidfdMsg struct {
-	payload string
-	fd      *os.File
-}
-
 // awaitPidfd returns the pidfd that arrived on c, failing the test when none did.
-func awaitPidfd(t *testing.T, c <-chan pidfdMsg) pidfdMsg {
+func awaitPidfd(t *testing.T, c <-chan fdMsg) fdMsg {
 	t.Helper()
-	var m pidfdMsg
+	var m fdMsg
 	select {
 	case m = <-c:
 	case <-time.After(cmdTimeout):
@@ -82,7 +49,8 @@ func TestPidfdSocket(t *testing.T) {
 		if m.payload != "standard" {
 			t.Errorf("message %q with the pidfd, want runc's %q", m.payload, "standard")
 		}
-		if err := unix.PidfdSendSignal(int(m.fd.Fd()), unix.SIGKILL, nil, 0); err != nil {
+		// SIGTERM, as runc's pidfd-socket.bats: a created init dies of it too.
+		if err := unix.PidfdSendSignal(int(m.fd.Fd()), unix.SIGTERM, nil, 0); err != nil {
 			t.Fatalf("pidfd_send_signal: %v", err)
 		}
 		waitStatus(t, id, "stopped")
@@ -179,4 +147,37 @@ func fullListener(t *testing.T) string {
 		}
 		t.Cleanup(func() { unix.Close(c) })
 	}
+}
+
+// TestSocketsAcceptedLate: listeners that accept only once create has returned, as containerd's shim does with its
+// console socket, still get the pty master and the pidfd: the connection is made without waiting for an accept
+// and the message waits in it.
+func TestSocketsAcceptedLate(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 has no --pidfd-socket (runc 1.2 added it)")
+	consoleSock, consoleL := listenUnix(t, "console.sock")
+	pidfdSock, pidfdL := listenUnix(t, "pidfd.sock")
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Process.Terminal = true
+	})
+	id := newID(t)
+	mustRT(t, "create", "--console-socket", consoleSock, "--pidfd-socket", pidfdSock, "--bundle", b, id)
+	master := receiveFd(consoleL)
+	if master.fd == nil {
+		t.Fatal("no pty master on the console socket accepted after create")
+	}
+	defer master.fd.Close()
+	if _, err := unix.IoctlGetTermios(int(master.fd.Fd()), unix.TCGETS); err != nil {
+		t.Errorf("the fd received on the console socket is not a terminal: %v", err)
+	}
+	pidfd := receiveFd(pidfdL)
+	if pidfd.fd == nil {
+		t.Fatal("no pidfd on the pidfd socket accepted after create")
+	}
+	defer pidfd.fd.Close()
+	if err := unix.PidfdSendSignal(int(pidfd.fd.Fd()), unix.SIGKILL, nil, 0); err != nil {
+		t.Fatalf("pidfd_send_signal: %v", err)
+	}
+	waitStatus(t, id, "stopped")
 }
