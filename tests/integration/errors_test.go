@@ -54,6 +54,9 @@ func TestCreateBadInput(t *testing.T) {
 		{name: "relative mount destination", want: "proc", mutate: func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "relative/proc", Type: "proc", Source: "proc"})
 		}, rtOnly: "runc accepts a relative destination (deprecated) and resolves it against /"},
+		{name: "device access letter other than rwm", want: "rwa", mutate: func(s *specs.Spec) {
+			s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Access: "rwa"})
+		}, rtOnly: "runc takes access letters other than r, w and m"},
 		{name: "missing bind source", want: "/nonexistent-source", mutate: func(s *specs.Spec) {
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/mnt", Type: "bind", Source: "/nonexistent-source", Options: []string{"bind"}})
 		}},
