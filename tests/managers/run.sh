@@ -266,7 +266,15 @@ no_shims() { ! pgrep -f "^/usr/bin/containerd-shim-runc-v2 .*-address $T/" >/dev
 
 # remove_cgroups: the cgroups made under our two parents, leaves first (rmdir fails on a non-empty cgroup).
 remove_cgroups() {
+	local d
 	find /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/*/"$dcg" -depth -type d -exec rmdir {} + 2>/dev/null
+	# podman's cgroupfs manager makes its paths with mkdir -p under v1 controllers this host does not mount (hugetlb,
+	# net_cls, net_prio, perf_event): plain directories on /sys/fs/cgroup's tmpfs, with plain files, that rmdir
+	# cannot remove. Only such tmpfs directories of ours are removed whole; a cgroupfs one never is.
+	for d in /sys/fs/cgroup/*/"$pcg" /sys/fs/cgroup/*/"$cns" /sys/fs/cgroup/*/"$dcg"; do
+		[ -d "$d" ] && [ "$(stat -f -c %T "$d")" = tmpfs ] && rm -rf -- "$d"
+	done
+	return 0
 }
 
 # podman_ids: every container id podman's event log names.
