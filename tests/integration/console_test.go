@@ -128,16 +128,7 @@ func TestRunTerminalRelay(t *testing.T) {
 		s.Process.Args = []string{"sh", "-c", "tty; exit 7"}
 	})
 	id := newID(t)
-	master, slavePath, err := console.NewPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
+	master, slave := callerPty(t)
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, runtimeBin, "--root", stateRoot(t), "run", "--bundle", b, id)
@@ -155,7 +146,7 @@ func TestRunTerminalRelay(t *testing.T) {
 			}
 		}
 	}()
-	err = runTracked(cmd)
+	err := runTracked(cmd)
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) || exitErr.ExitCode() != 7 {
 		t.Fatalf("run with a terminal: %v, want exit status 7", err)
@@ -365,16 +356,7 @@ func TestTerminalOwner(t *testing.T) {
 func TestTerminalRelayNoCR(t *testing.T) {
 	t.Parallel()
 	// The caller's terminal (runc wants one when it relays): a pty the test owns, as stdin; stdout is a file.
-	master, slavePath, err := console.NewPty()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer master.Close()
-	slave, err := os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slave.Close()
+	_, slave := callerPty(t)
 	relayed := func(args ...string) string {
 		t.Helper()
 		cmd, out, errPath := rtBackgroundStdin(t, slave, args...)
@@ -399,4 +381,20 @@ func TestTerminalRelayNoCR(t *testing.T) {
 		t.Errorf("exec -t: stdout %q, want %q", out, "three\nfour\n")
 	}
 	mustRT(t, "delete", "-f", id)
+}
+
+// callerPty is a pty the test owns, its two ends closed when the test ends: the slave is a caller's terminal.
+func callerPty(t *testing.T) (master console.Console, slave *os.File) {
+	t.Helper()
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { master.Close() })
+	slave, err = os.OpenFile(slavePath, os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { slave.Close() })
+	return master, slave
 }
