@@ -317,9 +317,10 @@ func closeExecFrom(min int) error {
 	return nil
 }
 
-// applyThreadAttrs applies the per-thread attributes of the process, execCPUAffinity.final (cpuaffinity.go), ioPriority
-// (iopriority.go) and scheduler (scheduler.go), just before the user switch; the OS thread is locked (runtime.LockOSThread), the process still has its capabilities.
-// final=true is called a second time right before execve (execCPUAffinity.final).
+// applyThreadAttrs applies the per-thread attributes of the process: ioPriority (iopriority.go) and scheduler
+// (scheduler.go) just before the user switch, while the process still has its capabilities; with final=true, a
+// second call right before execve, execCPUAffinity.final (cpuaffinity.go). The OS thread is locked
+// (runtime.LockOSThread).
 //
 // Each attribute is set on the calling thread only, which is the one that execs; the kernel keeps them across
 // execve (sched(7), ioprio_set(2), sched_setaffinity(2)).

@@ -8,6 +8,8 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/procfs"
 )
 
 // Pivot makes root the process's root directory with pivot_root(2), or MS_MOVE + chroot when noPivot is set. It
@@ -84,7 +86,7 @@ func moveRoot(root string) error {
 // host's /proc. So the mount each one is on is made a slave first (only that mount: the rootfs's own propagation is
 // untouched), and the mount itself rslave, for the mounts under it.
 func detachHostProcSys(root string) error {
-	all, err := mountinfo.GetMounts(nil)
+	all, err := procfs.Mounts(nil) // not /proc/thread-self: the init is in this mount namespace whole
 	if err != nil {
 		return fmt.Errorf("read mountinfo: %w", err)
 	}

@@ -1,5 +1,5 @@
 // Package seccomp compiles the runtime-spec linux.seccomp object into a
-// libseccomp filter and installs it in the calling process.
+// libseccomp filter and installs it on the calling thread.
 //
 // The parent calls Check at create time so a bad profile fails early with an
 // error naming the field; the container's init calls Load as its last step
@@ -390,8 +390,9 @@ func setFlag(f *libseccomp.ScmpFilter, fl specs.LinuxSeccompFlag) error {
 	// which runc's seccomp-notify.bats matches to skip where libseccomp lacks the flag
 	switch fl {
 	case flagTsync:
-		// libseccomp-golang's NewFilter always asks for TSYNC (and offers no
-		// way to turn it off), so there is nothing to do; as runc.
+		// Accepted and ignored, as runc's: the filter is loaded on the calling
+		// thread only, whatever the flags (Compile drops the TSYNC that
+		// libseccomp-golang's NewFilter always sets).
 		return nil
 	case specs.LinuxSeccompFlagLog:
 		what, err = "log", f.SetLogBit(true)
