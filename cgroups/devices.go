@@ -6,9 +6,7 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
-	"github.com/cilium/ebpf/link"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -206,15 +204,11 @@ func attachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 	if err != nil {
 		return err
 	}
-	prog, err := ebpf.NewProgramWithOptions(&ebpf.ProgramSpec{
-		Type:         ebpf.CGroupDevice,
-		Instructions: insns,
-		License:      "Apache",
-	}, ebpf.ProgramOptions{})
+	prog, err := loadDeviceProgram(insns, "Apache")
 	if err != nil {
 		return fmt.Errorf("load device program: %w", err)
 	}
-	defer prog.Close()
+	defer unix.Close(prog)
 
 	fd, err := unix.Open(dir, unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -222,31 +216,25 @@ func attachDeviceFilter(dir string, rules []specs.LinuxDeviceCgroup) error {
 	}
 	defer unix.Close(fd)
 
-	old, err := link.QueryPrograms(link.QueryOptions{Target: fd, Attach: ebpf.AttachCGroupDevice})
+	old, err := queryPrograms(fd, unix.BPF_CGROUP_DEVICE)
 	if err != nil {
 		return fmt.Errorf("query device programs of %s: %w", dir, err)
 	}
-	err = link.RawAttachProgram(link.RawAttachProgramOptions{
-		Target:  fd,
-		Program: prog,
-		Attach:  ebpf.AttachCGroupDevice,
-		Flags:   unix.BPF_F_ALLOW_MULTI,
-	})
-	if err != nil {
+	if err := attachProgram(fd, prog, unix.BPF_CGROUP_DEVICE, unix.BPF_F_ALLOW_MULTI); err != nil {
 		return fmt.Errorf("attach device program to %s: %w", dir, err)
 	}
-	for _, ap := range old.Programs {
-		p, err := ebpf.NewProgramFromID(ap.ID)
+	for _, id := range old {
+		p, err := programByID(id)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
 				continue // detached meanwhile
 			}
-			return fmt.Errorf("open old device program %d: %w", ap.ID, err)
+			return fmt.Errorf("open old device program %d: %w", id, err)
 		}
-		err = link.RawDetachProgram(link.RawDetachProgramOptions{Target: fd, Program: p, Attach: ebpf.AttachCGroupDevice})
-		p.Close()
+		err = detachProgram(fd, p, unix.BPF_CGROUP_DEVICE)
+		unix.Close(p)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("detach old device program %d: %w", ap.ID, err)
+			return fmt.Errorf("detach old device program %d: %w", id, err)
 		}
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -172,6 +173,35 @@ func TestDeviceFilterEnforced(t *testing.T) {
 			if len(q.Programs) != 1 {
 				t.Errorf("%d device programs attached, want 1", len(q.Programs))
 			}
+			// bpf.go's own query sees what cilium/ebpf's link package sees.
+			ids, err := queryPrograms(fd, unix.BPF_CGROUP_DEVICE)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != len(q.Programs) || len(ids) == 1 && ebpf.ProgramID(ids[0]) != q.Programs[0].ID {
+				t.Errorf("queryPrograms = %v, link.QueryPrograms = %v", ids, q.Programs)
+			}
 		})
+	}
+}
+
+func TestProgramByIDGone(t *testing.T) {
+	testV2Cgroup(t) // root and a kernel with cgroup v2, as the device filter needs
+	// Ids count up from 1 and are never reused while the program lives; the largest one is never reached.
+	if _, err := programByID(1<<32 - 1); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("programByID of a missing program: %v, want an error matching os.ErrNotExist", err)
+	}
+}
+
+func TestLoadDeviceProgramVerifierError(t *testing.T) {
+	testV2Cgroup(t)
+	// A program that returns without setting R0 is refused by the verifier ("R0 !read_ok"); the error says why.
+	_, err := loadDeviceProgram(asm.Instructions{asm.Return()}, "Apache")
+	var ve *verifierError
+	if !errors.As(err, &ve) || !errors.Is(err, unix.EACCES) {
+		t.Fatalf("load of an invalid program: %v, want a verifierError wrapping EACCES", err)
+	}
+	if !strings.Contains(ve.log, "R0") {
+		t.Errorf("verifier reason %q does not name R0", ve.log)
 	}
 }
