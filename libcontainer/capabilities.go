@@ -7,56 +7,58 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // capabilities maps capability names (capabilities(7)) to their numbers.
-var capabilities = map[string]int{
-	"CAP_AUDIT_CONTROL":      unix.CAP_AUDIT_CONTROL,
-	"CAP_AUDIT_READ":         unix.CAP_AUDIT_READ,
-	"CAP_AUDIT_WRITE":        unix.CAP_AUDIT_WRITE,
-	"CAP_BLOCK_SUSPEND":      unix.CAP_BLOCK_SUSPEND,
-	"CAP_BPF":                unix.CAP_BPF,
-	"CAP_CHECKPOINT_RESTORE": unix.CAP_CHECKPOINT_RESTORE,
-	"CAP_CHOWN":              unix.CAP_CHOWN,
-	"CAP_DAC_OVERRIDE":       unix.CAP_DAC_OVERRIDE,
-	"CAP_DAC_READ_SEARCH":    unix.CAP_DAC_READ_SEARCH,
-	"CAP_FOWNER":             unix.CAP_FOWNER,
-	"CAP_FSETID":             unix.CAP_FSETID,
-	"CAP_IPC_LOCK":           unix.CAP_IPC_LOCK,
-	"CAP_IPC_OWNER":          unix.CAP_IPC_OWNER,
-	"CAP_KILL":               unix.CAP_KILL,
-	"CAP_LEASE":              unix.CAP_LEASE,
-	"CAP_LINUX_IMMUTABLE":    unix.CAP_LINUX_IMMUTABLE,
-	"CAP_MAC_ADMIN":          unix.CAP_MAC_ADMIN,
-	"CAP_MAC_OVERRIDE":       unix.CAP_MAC_OVERRIDE,
-	"CAP_MKNOD":              unix.CAP_MKNOD,
-	"CAP_NET_ADMIN":          unix.CAP_NET_ADMIN,
-	"CAP_NET_BIND_SERVICE":   unix.CAP_NET_BIND_SERVICE,
-	"CAP_NET_BROADCAST":      unix.CAP_NET_BROADCAST,
-	"CAP_NET_RAW":            unix.CAP_NET_RAW,
-	"CAP_PERFMON":            unix.CAP_PERFMON,
-	"CAP_SETFCAP":            unix.CAP_SETFCAP,
-	"CAP_SETGID":             unix.CAP_SETGID,
-	"CAP_SETPCAP":            unix.CAP_SETPCAP,
-	"CAP_SETUID":             unix.CAP_SETUID,
-	"CAP_SYSLOG":             unix.CAP_SYSLOG,
-	"CAP_SYS_ADMIN":          unix.CAP_SYS_ADMIN,
-	"CAP_SYS_BOOT":           unix.CAP_SYS_BOOT,
-	"CAP_SYS_CHROOT":         unix.CAP_SYS_CHROOT,
-	"CAP_SYS_MODULE":         unix.CAP_SYS_MODULE,
-	"CAP_SYS_NICE":           unix.CAP_SYS_NICE,
-	"CAP_SYS_PACCT":          unix.CAP_SYS_PACCT,
-	"CAP_SYS_PTRACE":         unix.CAP_SYS_PTRACE,
-	"CAP_SYS_RAWIO":          unix.CAP_SYS_RAWIO,
-	"CAP_SYS_RESOURCE":       unix.CAP_SYS_RESOURCE,
-	"CAP_SYS_TIME":           unix.CAP_SYS_TIME,
-	"CAP_SYS_TTY_CONFIG":     unix.CAP_SYS_TTY_CONFIG,
-	"CAP_WAKE_ALARM":         unix.CAP_WAKE_ALARM,
+var capabilities = table.Table[string, int]{
+	{Key: "CAP_AUDIT_CONTROL", Val: unix.CAP_AUDIT_CONTROL},
+	{Key: "CAP_AUDIT_READ", Val: unix.CAP_AUDIT_READ},
+	{Key: "CAP_AUDIT_WRITE", Val: unix.CAP_AUDIT_WRITE},
+	{Key: "CAP_BLOCK_SUSPEND", Val: unix.CAP_BLOCK_SUSPEND},
+	{Key: "CAP_BPF", Val: unix.CAP_BPF},
+	{Key: "CAP_CHECKPOINT_RESTORE", Val: unix.CAP_CHECKPOINT_RESTORE},
+	{Key: "CAP_CHOWN", Val: unix.CAP_CHOWN},
+	{Key: "CAP_DAC_OVERRIDE", Val: unix.CAP_DAC_OVERRIDE},
+	{Key: "CAP_DAC_READ_SEARCH", Val: unix.CAP_DAC_READ_SEARCH},
+	{Key: "CAP_FOWNER", Val: unix.CAP_FOWNER},
+	{Key: "CAP_FSETID", Val: unix.CAP_FSETID},
+	{Key: "CAP_IPC_LOCK", Val: unix.CAP_IPC_LOCK},
+	{Key: "CAP_IPC_OWNER", Val: unix.CAP_IPC_OWNER},
+	{Key: "CAP_KILL", Val: unix.CAP_KILL},
+	{Key: "CAP_LEASE", Val: unix.CAP_LEASE},
+	{Key: "CAP_LINUX_IMMUTABLE", Val: unix.CAP_LINUX_IMMUTABLE},
+	{Key: "CAP_MAC_ADMIN", Val: unix.CAP_MAC_ADMIN},
+	{Key: "CAP_MAC_OVERRIDE", Val: unix.CAP_MAC_OVERRIDE},
+	{Key: "CAP_MKNOD", Val: unix.CAP_MKNOD},
+	{Key: "CAP_NET_ADMIN", Val: unix.CAP_NET_ADMIN},
+	{Key: "CAP_NET_BIND_SERVICE", Val: unix.CAP_NET_BIND_SERVICE},
+	{Key: "CAP_NET_BROADCAST", Val: unix.CAP_NET_BROADCAST},
+	{Key: "CAP_NET_RAW", Val: unix.CAP_NET_RAW},
+	{Key: "CAP_PERFMON", Val: unix.CAP_PERFMON},
+	{Key: "CAP_SETFCAP", Val: unix.CAP_SETFCAP},
+	{Key: "CAP_SETGID", Val: unix.CAP_SETGID},
+	{Key: "CAP_SETPCAP", Val: unix.CAP_SETPCAP},
+	{Key: "CAP_SETUID", Val: unix.CAP_SETUID},
+	{Key: "CAP_SYSLOG", Val: unix.CAP_SYSLOG},
+	{Key: "CAP_SYS_ADMIN", Val: unix.CAP_SYS_ADMIN},
+	{Key: "CAP_SYS_BOOT", Val: unix.CAP_SYS_BOOT},
+	{Key: "CAP_SYS_CHROOT", Val: unix.CAP_SYS_CHROOT},
+	{Key: "CAP_SYS_MODULE", Val: unix.CAP_SYS_MODULE},
+	{Key: "CAP_SYS_NICE", Val: unix.CAP_SYS_NICE},
+	{Key: "CAP_SYS_PACCT", Val: unix.CAP_SYS_PACCT},
+	{Key: "CAP_SYS_PTRACE", Val: unix.CAP_SYS_PTRACE},
+	{Key: "CAP_SYS_RAWIO", Val: unix.CAP_SYS_RAWIO},
+	{Key: "CAP_SYS_RESOURCE", Val: unix.CAP_SYS_RESOURCE},
+	{Key: "CAP_SYS_TIME", Val: unix.CAP_SYS_TIME},
+	{Key: "CAP_SYS_TTY_CONFIG", Val: unix.CAP_SYS_TTY_CONFIG},
+	{Key: "CAP_WAKE_ALARM", Val: unix.CAP_WAKE_ALARM},
 }
 
 // capabilityValue looks a capability name up; an unknown name is refused, not ignored (runc 1.1 only warned).
 func capabilityValue(name string) (int, bool) {
-	v, ok := capabilities[name]
+	v, ok := capabilities.Get(name)
 	return v, ok
 }
 
@@ -66,7 +68,7 @@ type capSet [2]uint32
 func capsOf(names []string) capSet {
 	var s capSet
 	for _, n := range names {
-		if v, ok := capabilities[n]; ok {
+		if v, ok := capabilities.Get(n); ok {
 			s[v/32] |= 1 << (uint(v) % 32)
 		}
 	}
@@ -107,7 +109,7 @@ func applyCaps(c *specs.LinuxCapabilities) error {
 		return fmt.Errorf("clear ambient capabilities: %w", os.NewSyscallError("prctl", err))
 	}
 	for _, n := range c.Ambient {
-		v := capabilities[n]
+		v := capabilities.Val(n)
 		// A capability missing from the permitted or inheritable set cannot be ambient; runc ignores that too,
 		// and `runc spec` configs rely on it (ambient set, inheritable empty).
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(v), 0, 0); err != nil && err != unix.EPERM {
@@ -128,7 +130,7 @@ func warnAmbient(p *specs.Process) {
 	c := p.Capabilities
 	perm, inh := capsOf(c.Permitted), capsOf(c.Inheritable)
 	for _, n := range c.Ambient {
-		if v, ok := capabilities[n]; ok && (!perm.has(v) || !inh.has(v)) {
+		if v, ok := capabilities.Get(n); ok && (!perm.has(v) || !inh.has(v)) {
 			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", n, unix.EPERM))
 		}
 	}
@@ -149,9 +151,5 @@ func lastCap() int {
 
 // CapabilityNames lists every capability name rt knows.
 func CapabilityNames() []string {
-	names := make([]string, 0, len(capabilities))
-	for n := range capabilities {
-		names = append(names, n)
-	}
-	return names
+	return capabilities.Keys()
 }

@@ -9,13 +9,15 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // ioprioClasses maps process.ioPriority.class to IOPRIO_CLASS_* (include/uapi/linux/ioprio.h).
-var ioprioClasses = map[specs.IOPriorityClass]int{
-	specs.IOPRIO_CLASS_RT:   1,
-	specs.IOPRIO_CLASS_BE:   2,
-	specs.IOPRIO_CLASS_IDLE: 3,
+var ioprioClasses = table.Table[specs.IOPriorityClass, int]{
+	{Key: specs.IOPRIO_CLASS_RT, Val: 1},
+	{Key: specs.IOPRIO_CLASS_BE, Val: 2},
+	{Key: specs.IOPRIO_CLASS_IDLE, Val: 3},
 }
 
 const (
@@ -29,7 +31,7 @@ const (
 
 // setIOPriority calls ioprio_set(2) on the calling thread with process.ioPriority, as runc does (who 0).
 func setIOPriority(io *specs.LinuxIOPriority) error {
-	class, ok := ioprioClasses[io.Class]
+	class, ok := ioprioClasses.Get(io.Class)
 	if !ok {
 		return fieldError("process.ioPriority.class", "unknown class %q", io.Class)
 	}

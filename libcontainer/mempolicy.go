@@ -13,24 +13,25 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/cpulist"
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // mempolicyModes maps linux.memoryPolicy.mode to MPOL_* (include/uapi/linux/mempolicy.h).
-var mempolicyModes = map[specs.MemoryPolicyModeType]int{
-	specs.MpolDefault:            0,
-	specs.MpolPreferred:          1,
-	specs.MpolBind:               2,
-	specs.MpolInterleave:         3,
-	specs.MpolLocal:              4,
-	specs.MpolPreferredMany:      5,
-	specs.MpolWeightedInterleave: 6,
+var mempolicyModes = table.Table[specs.MemoryPolicyModeType, int]{
+	{Key: specs.MpolDefault, Val: 0},
+	{Key: specs.MpolPreferred, Val: 1},
+	{Key: specs.MpolBind, Val: 2},
+	{Key: specs.MpolInterleave, Val: 3},
+	{Key: specs.MpolLocal, Val: 4},
+	{Key: specs.MpolPreferredMany, Val: 5},
+	{Key: specs.MpolWeightedInterleave, Val: 6},
 }
 
 // mempolicyFlags maps linux.memoryPolicy.flags to the MPOL_F_* mode flags, or'ed into set_mempolicy's mode.
-var mempolicyFlags = map[specs.MemoryPolicyFlagType]int{
-	specs.MpolFStaticNodes:   1 << 15,
-	specs.MpolFRelativeNodes: 1 << 14,
-	specs.MpolFNumaBalancing: 1 << 13,
+var mempolicyFlags = table.Table[specs.MemoryPolicyFlagType, int]{
+	{Key: specs.MpolFStaticNodes, Val: 1 << 15},
+	{Key: specs.MpolFRelativeNodes, Val: 1 << 14},
+	{Key: specs.MpolFNumaBalancing, Val: 1 << 13},
 }
 
 // applyMemoryPolicy calls set_mempolicy(2) with linux.memoryPolicy on the calling thread; the policy is inherited
@@ -62,23 +63,23 @@ func applyMemoryPolicy(mp *specs.LinuxMemoryPolicy) error {
 // policy mode ...", "memory policy mode requires ..."), which its users match.
 func memoryPolicyArgs(mp *specs.LinuxMemoryPolicy) (int, []uint, error) {
 	const field = "linux.memoryPolicy"
-	mode, ok := mempolicyModes[mp.Mode]
+	mode, ok := mempolicyModes.Get(mp.Mode)
 	if !ok {
 		return 0, nil, fieldError(field+".mode", "invalid memory policy mode %q", mp.Mode)
 	}
 	var flags int
 	for i, f := range mp.Flags {
-		bit, ok := mempolicyFlags[f]
+		bit, ok := mempolicyFlags.Get(f)
 		if !ok {
 			return 0, nil, fieldError(fmt.Sprintf("%s.flags[%d]", field, i), "invalid memory policy flag %q", f)
 		}
 		flags |= bit
 	}
-	static, relative := flags&mempolicyFlags[specs.MpolFStaticNodes] != 0, flags&mempolicyFlags[specs.MpolFRelativeNodes] != 0
+	static, relative := flags&mempolicyFlags.Val(specs.MpolFStaticNodes) != 0, flags&mempolicyFlags.Val(specs.MpolFRelativeNodes) != 0
 	if static && relative {
 		return 0, nil, fieldError(field+".flags", "MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
 	}
-	if flags&mempolicyFlags[specs.MpolFNumaBalancing] != 0 && mp.Mode != specs.MpolBind {
+	if flags&mempolicyFlags.Val(specs.MpolFNumaBalancing) != 0 && mp.Mode != specs.MpolBind {
 		return 0, nil, fieldError(field+".flags", "MPOL_F_NUMA_BALANCING needs mode MPOL_BIND, not %s", mp.Mode)
 	}
 	nodes, err := cpulist.Parse(mp.Nodes)

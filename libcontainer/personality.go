@@ -8,12 +8,14 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // personalityDomains maps linux.personality.domain to PER_* (include/uapi/linux/personality.h).
-var personalityDomains = map[specs.LinuxPersonalityDomain]uintptr{
-	specs.PerLinux:   0x0000, // PER_LINUX
-	specs.PerLinux32: 0x0008, // PER_LINUX32: uname(2) reports a 32-bit machine (i686 on x86_64)
+var personalityDomains = table.Table[specs.LinuxPersonalityDomain, uintptr]{
+	{Key: specs.PerLinux, Val: 0x0000},   // PER_LINUX
+	{Key: specs.PerLinux32, Val: 0x0008}, // PER_LINUX32: uname(2) reports a 32-bit machine (i686 on x86_64)
 }
 
 // applyPersonality calls personality(2) with linux.personality. It is per task and kept across execve, so it is
@@ -22,7 +24,7 @@ func applyPersonality(per *specs.LinuxPersonality) error {
 	if per == nil {
 		return nil
 	}
-	domain, ok := personalityDomains[per.Domain]
+	domain, ok := personalityDomains.Get(per.Domain)
 	if !ok {
 		return fieldError("linux.personality.domain", "unknown domain %q", per.Domain)
 	}

@@ -13,29 +13,30 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/cpulist"
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // schedPolicies maps process.scheduler.policy to the kernel's policy numbers (include/uapi/linux/sched.h).
 // SCHED_ISO (4) is reserved in the kernel headers but was never merged into mainline Linux.
-var schedPolicies = map[specs.LinuxSchedulerPolicy]uint32{
-	specs.SchedOther:    unix.SCHED_NORMAL,
-	specs.SchedFIFO:     unix.SCHED_FIFO,
-	specs.SchedRR:       unix.SCHED_RR,
-	specs.SchedBatch:    unix.SCHED_BATCH,
-	specs.SchedISO:      4,
-	specs.SchedIdle:     unix.SCHED_IDLE,
-	specs.SchedDeadline: unix.SCHED_DEADLINE,
+var schedPolicies = table.Table[specs.LinuxSchedulerPolicy, uint32]{
+	{Key: specs.SchedOther, Val: unix.SCHED_NORMAL},
+	{Key: specs.SchedFIFO, Val: unix.SCHED_FIFO},
+	{Key: specs.SchedRR, Val: unix.SCHED_RR},
+	{Key: specs.SchedBatch, Val: unix.SCHED_BATCH},
+	{Key: specs.SchedISO, Val: 4},
+	{Key: specs.SchedIdle, Val: unix.SCHED_IDLE},
+	{Key: specs.SchedDeadline, Val: unix.SCHED_DEADLINE},
 }
 
 // schedFlags maps process.scheduler.flags to sched_attr.sched_flags bits (sched_setattr(2)).
-var schedFlags = map[specs.LinuxSchedulerFlag]uint64{
-	specs.SchedFlagResetOnFork:  unix.SCHED_FLAG_RESET_ON_FORK,
-	specs.SchedFlagReclaim:      unix.SCHED_FLAG_RECLAIM,
-	specs.SchedFlagDLOverrun:    unix.SCHED_FLAG_DL_OVERRUN,
-	specs.SchedFlagKeepPolicy:   unix.SCHED_FLAG_KEEP_POLICY,
-	specs.SchedFlagKeepParams:   unix.SCHED_FLAG_KEEP_PARAMS,
-	specs.SchedFlagUtilClampMin: unix.SCHED_FLAG_UTIL_CLAMP_MIN,
-	specs.SchedFlagUtilClampMax: unix.SCHED_FLAG_UTIL_CLAMP_MAX,
+var schedFlags = table.Table[specs.LinuxSchedulerFlag, uint64]{
+	{Key: specs.SchedFlagResetOnFork, Val: unix.SCHED_FLAG_RESET_ON_FORK},
+	{Key: specs.SchedFlagReclaim, Val: unix.SCHED_FLAG_RECLAIM},
+	{Key: specs.SchedFlagDLOverrun, Val: unix.SCHED_FLAG_DL_OVERRUN},
+	{Key: specs.SchedFlagKeepPolicy, Val: unix.SCHED_FLAG_KEEP_POLICY},
+	{Key: specs.SchedFlagKeepParams, Val: unix.SCHED_FLAG_KEEP_PARAMS},
+	{Key: specs.SchedFlagUtilClampMin, Val: unix.SCHED_FLAG_UTIL_CLAMP_MIN},
+	{Key: specs.SchedFlagUtilClampMax, Val: unix.SCHED_FLAG_UTIL_CLAMP_MAX},
 }
 
 // validateScheduler checks what sched_setattr(2) would refuse with a bare EINVAL, so the error names the field.
@@ -45,7 +46,7 @@ func validateScheduler(s *specs.Scheduler, field string) error {
 	if s.Policy == "" {
 		return fieldError(field+".policy", "must be set")
 	}
-	if _, ok := schedPolicies[s.Policy]; !ok {
+	if !schedPolicies.Has(s.Policy) {
 		return fieldError(field+".policy", "unknown policy %q", s.Policy)
 	}
 	if s.Policy == specs.SchedISO {
@@ -84,7 +85,7 @@ func validateScheduler(s *specs.Scheduler, field string) error {
 		}
 	}
 	for i, f := range s.Flags {
-		if _, ok := schedFlags[f]; !ok {
+		if !schedFlags.Has(f) {
 			return fieldError(fmt.Sprintf("%s.flags[%d]", field, i), "unknown flag %q", f)
 		}
 	}
@@ -95,7 +96,7 @@ func validateScheduler(s *specs.Scheduler, field string) error {
 // create threads or fork unless SCHED_FLAG_RESET_ON_FORK is set (sched(7)); rt's init gets from here to execve
 // without a new thread, but a multi-threaded workload (any Go program) needs the flag.
 func setScheduler(s *specs.Scheduler) error {
-	policy, ok := schedPolicies[s.Policy]
+	policy, ok := schedPolicies.Get(s.Policy)
 	if !ok {
 		return fieldError("process.scheduler.policy", "unknown policy %q", s.Policy)
 	}
@@ -108,7 +109,7 @@ func setScheduler(s *specs.Scheduler) error {
 		Period:   s.Period,
 	}
 	for _, f := range s.Flags {
-		attr.Flags |= schedFlags[f]
+		attr.Flags |= schedFlags.Val(f)
 	}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		if errors.Is(err, unix.EPERM) && (s.Policy == specs.SchedFIFO || s.Policy == specs.SchedRR) {

@@ -227,7 +227,7 @@ func validateProcess(p *specs.Process, prefix string) error {
 	}
 	seen := map[string]bool{}
 	for i, r := range p.Rlimits {
-		if _, ok := rlimitTypes[r.Type]; !ok {
+		if !rlimitTypes.Has(r.Type) {
 			return fieldError(fmt.Sprintf("%s.rlimits[%d].type", prefix, i), "unknown rlimit %q", r.Type)
 		}
 		if seen[r.Type] {
@@ -378,7 +378,7 @@ func validateLinuxAttrs(spec *specs.Spec) error {
 		return nil
 	}
 	if per := l.Personality; per != nil {
-		if _, ok := personalityDomains[per.Domain]; !ok {
+		if !personalityDomains.Has(per.Domain) {
 			return fieldError("linux.personality.domain", "unknown domain %q (LINUX or LINUX32)", per.Domain)
 		}
 		if len(per.Flags) > 0 {
@@ -406,7 +406,7 @@ func validateProcessAttrs(p *specs.Process, prefix string) error {
 		}
 	}
 	if io := p.IOPriority; io != nil {
-		if _, ok := ioprioClasses[io.Class]; !ok {
+		if !ioprioClasses.Has(io.Class) {
 			return fieldError(prefix+".ioPriority.class", "unknown class %q (IOPRIO_CLASS_RT, IOPRIO_CLASS_BE or IOPRIO_CLASS_IDLE)", io.Class)
 		}
 		if io.Priority < 0 || io.Priority >= ioprioLevels {

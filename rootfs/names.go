@@ -4,16 +4,8 @@ import "sort"
 
 // OptionNames lists every mount option Prepare understands, for `rt features`.
 func OptionNames() []string {
-	var names []string
-	for n := range flagOptions {
-		names = append(names, n)
-	}
-	for n := range propagationOptions {
-		names = append(names, n)
-	}
-	for n := range recAttrOptions {
-		names = append(names, n)
-	}
+	names := append(flagOptions.Keys(), propagationOptions.Keys()...)
+	names = append(names, recAttrOptions.Keys()...)
 	names = append(names, "bind", "rbind", "tmpcopyup", "idmap", "ridmap")
 	sort.Strings(names)
 	out := names[:0]

@@ -6,6 +6,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // mountOpts is a spec mount's option list parsed the way runc's specconv does: classic mount(2) flags, propagation
@@ -28,53 +30,53 @@ type flagOpt struct {
 }
 
 // flagOptions are the mount(8) options runc accepts, with the same meanings (runc libcontainer/specconv).
-var flagOptions = map[string]flagOpt{
-	"async":         {true, unix.MS_SYNCHRONOUS},
-	"atime":         {true, unix.MS_NOATIME},
-	"bind":          {false, unix.MS_BIND},
-	"defaults":      {false, 0},
-	"dev":           {true, unix.MS_NODEV},
-	"diratime":      {true, unix.MS_NODIRATIME},
-	"dirsync":       {false, unix.MS_DIRSYNC},
-	"exec":          {true, unix.MS_NOEXEC},
-	"iversion":      {false, unix.MS_I_VERSION},
-	"lazytime":      {false, unix.MS_LAZYTIME},
-	"loud":          {true, unix.MS_SILENT},
-	"mand":          {false, unix.MS_MANDLOCK},
-	"noatime":       {false, unix.MS_NOATIME},
-	"nodev":         {false, unix.MS_NODEV},
-	"nodiratime":    {false, unix.MS_NODIRATIME},
-	"noexec":        {false, unix.MS_NOEXEC},
-	"noiversion":    {true, unix.MS_I_VERSION},
-	"nolazytime":    {true, unix.MS_LAZYTIME},
-	"nomand":        {true, unix.MS_MANDLOCK},
-	"norelatime":    {true, unix.MS_RELATIME},
-	"nostrictatime": {true, unix.MS_STRICTATIME},
-	"nosuid":        {false, unix.MS_NOSUID},
-	"nosymfollow":   {false, unix.MS_NOSYMFOLLOW},
-	"rbind":         {false, unix.MS_BIND | unix.MS_REC},
-	"relatime":      {false, unix.MS_RELATIME},
-	"remount":       {false, unix.MS_REMOUNT},
-	"ro":            {false, unix.MS_RDONLY},
-	"rw":            {true, unix.MS_RDONLY},
-	"silent":        {false, unix.MS_SILENT},
-	"strictatime":   {false, unix.MS_STRICTATIME},
-	"suid":          {true, unix.MS_NOSUID},
-	"symfollow":     {true, unix.MS_NOSYMFOLLOW},
-	"sync":          {false, unix.MS_SYNCHRONOUS},
+var flagOptions = table.Table[string, flagOpt]{
+	{Key: "async", Val: flagOpt{true, unix.MS_SYNCHRONOUS}},
+	{Key: "atime", Val: flagOpt{true, unix.MS_NOATIME}},
+	{Key: "bind", Val: flagOpt{false, unix.MS_BIND}},
+	{Key: "defaults", Val: flagOpt{false, 0}},
+	{Key: "dev", Val: flagOpt{true, unix.MS_NODEV}},
+	{Key: "diratime", Val: flagOpt{true, unix.MS_NODIRATIME}},
+	{Key: "dirsync", Val: flagOpt{false, unix.MS_DIRSYNC}},
+	{Key: "exec", Val: flagOpt{true, unix.MS_NOEXEC}},
+	{Key: "iversion", Val: flagOpt{false, unix.MS_I_VERSION}},
+	{Key: "lazytime", Val: flagOpt{false, unix.MS_LAZYTIME}},
+	{Key: "loud", Val: flagOpt{true, unix.MS_SILENT}},
+	{Key: "mand", Val: flagOpt{false, unix.MS_MANDLOCK}},
+	{Key: "noatime", Val: flagOpt{false, unix.MS_NOATIME}},
+	{Key: "nodev", Val: flagOpt{false, unix.MS_NODEV}},
+	{Key: "nodiratime", Val: flagOpt{false, unix.MS_NODIRATIME}},
+	{Key: "noexec", Val: flagOpt{false, unix.MS_NOEXEC}},
+	{Key: "noiversion", Val: flagOpt{true, unix.MS_I_VERSION}},
+	{Key: "nolazytime", Val: flagOpt{true, unix.MS_LAZYTIME}},
+	{Key: "nomand", Val: flagOpt{true, unix.MS_MANDLOCK}},
+	{Key: "norelatime", Val: flagOpt{true, unix.MS_RELATIME}},
+	{Key: "nostrictatime", Val: flagOpt{true, unix.MS_STRICTATIME}},
+	{Key: "nosuid", Val: flagOpt{false, unix.MS_NOSUID}},
+	{Key: "nosymfollow", Val: flagOpt{false, unix.MS_NOSYMFOLLOW}},
+	{Key: "rbind", Val: flagOpt{false, unix.MS_BIND | unix.MS_REC}},
+	{Key: "relatime", Val: flagOpt{false, unix.MS_RELATIME}},
+	{Key: "remount", Val: flagOpt{false, unix.MS_REMOUNT}},
+	{Key: "ro", Val: flagOpt{false, unix.MS_RDONLY}},
+	{Key: "rw", Val: flagOpt{true, unix.MS_RDONLY}},
+	{Key: "silent", Val: flagOpt{false, unix.MS_SILENT}},
+	{Key: "strictatime", Val: flagOpt{false, unix.MS_STRICTATIME}},
+	{Key: "suid", Val: flagOpt{true, unix.MS_NOSUID}},
+	{Key: "symfollow", Val: flagOpt{true, unix.MS_NOSYMFOLLOW}},
+	{Key: "sync", Val: flagOpt{false, unix.MS_SYNCHRONOUS}},
 }
 
 // propagationOptions map the propagation options to the flags of a second mount(2) call (mount(2) "Changing the
 // propagation type of an existing mount").
-var propagationOptions = map[string]uintptr{
-	"private":     unix.MS_PRIVATE,
-	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
-	"shared":      unix.MS_SHARED,
-	"rshared":     unix.MS_SHARED | unix.MS_REC,
-	"slave":       unix.MS_SLAVE,
-	"rslave":      unix.MS_SLAVE | unix.MS_REC,
-	"unbindable":  unix.MS_UNBINDABLE,
-	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+var propagationOptions = table.Table[string, uintptr]{
+	{Key: "private", Val: unix.MS_PRIVATE},
+	{Key: "rprivate", Val: unix.MS_PRIVATE | unix.MS_REC},
+	{Key: "shared", Val: unix.MS_SHARED},
+	{Key: "rshared", Val: unix.MS_SHARED | unix.MS_REC},
+	{Key: "slave", Val: unix.MS_SLAVE},
+	{Key: "rslave", Val: unix.MS_SLAVE | unix.MS_REC},
+	{Key: "unbindable", Val: unix.MS_UNBINDABLE},
+	{Key: "runbindable", Val: unix.MS_UNBINDABLE | unix.MS_REC},
 }
 
 // atimeMode marks the recursive atime options: MOUNT_ATTR_{RELATIME,NOATIME,STRICTATIME} are an enum, not bits, so
@@ -83,29 +85,32 @@ const atimeMode = ^uint64(0)
 
 // recAttrOptions are the recursive attributes runc accepts (runc 1.1+, applied with mount_setattr(2) and
 // AT_RECURSIVE). value is the attribute; clear says whether the option clears it. The atime ones select a mode.
-var recAttrOptions = map[string]struct {
+// recAttr is what one recursive attribute option does.
+type recAttr struct {
 	clear bool
 	attr  uint64
 	atime uint64 // the atime mode selected, when attr == atimeMode
-}{
-	"rro":            {false, unix.MOUNT_ATTR_RDONLY, 0},
-	"rrw":            {true, unix.MOUNT_ATTR_RDONLY, 0},
-	"rnosuid":        {false, unix.MOUNT_ATTR_NOSUID, 0},
-	"rsuid":          {true, unix.MOUNT_ATTR_NOSUID, 0},
-	"rnodev":         {false, unix.MOUNT_ATTR_NODEV, 0},
-	"rdev":           {true, unix.MOUNT_ATTR_NODEV, 0},
-	"rnoexec":        {false, unix.MOUNT_ATTR_NOEXEC, 0},
-	"rexec":          {true, unix.MOUNT_ATTR_NOEXEC, 0},
-	"rnodiratime":    {false, unix.MOUNT_ATTR_NODIRATIME, 0},
-	"rdiratime":      {true, unix.MOUNT_ATTR_NODIRATIME, 0},
-	"rnosymfollow":   {false, unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
-	"rsymfollow":     {true, unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
-	"rnoatime":       {false, atimeMode, unix.MOUNT_ATTR_NOATIME},
-	"rstrictatime":   {false, atimeMode, unix.MOUNT_ATTR_STRICTATIME},
-	"rrelatime":      {false, atimeMode, unix.MOUNT_ATTR_RELATIME},
-	"ratime":         {false, atimeMode, unix.MOUNT_ATTR_RELATIME},    // "not noatime": the kernel default, relatime
-	"rnorelatime":    {false, atimeMode, unix.MOUNT_ATTR_STRICTATIME}, // "not relatime": always update
-	"rnostrictatime": {false, atimeMode, unix.MOUNT_ATTR_RELATIME},    // "not strictatime": the kernel default
+}
+
+var recAttrOptions = table.Table[string, recAttr]{
+	{Key: "rro", Val: recAttr{false, unix.MOUNT_ATTR_RDONLY, 0}},
+	{Key: "rrw", Val: recAttr{true, unix.MOUNT_ATTR_RDONLY, 0}},
+	{Key: "rnosuid", Val: recAttr{false, unix.MOUNT_ATTR_NOSUID, 0}},
+	{Key: "rsuid", Val: recAttr{true, unix.MOUNT_ATTR_NOSUID, 0}},
+	{Key: "rnodev", Val: recAttr{false, unix.MOUNT_ATTR_NODEV, 0}},
+	{Key: "rdev", Val: recAttr{true, unix.MOUNT_ATTR_NODEV, 0}},
+	{Key: "rnoexec", Val: recAttr{false, unix.MOUNT_ATTR_NOEXEC, 0}},
+	{Key: "rexec", Val: recAttr{true, unix.MOUNT_ATTR_NOEXEC, 0}},
+	{Key: "rnodiratime", Val: recAttr{false, unix.MOUNT_ATTR_NODIRATIME, 0}},
+	{Key: "rdiratime", Val: recAttr{true, unix.MOUNT_ATTR_NODIRATIME, 0}},
+	{Key: "rnosymfollow", Val: recAttr{false, unix.MOUNT_ATTR_NOSYMFOLLOW, 0}},
+	{Key: "rsymfollow", Val: recAttr{true, unix.MOUNT_ATTR_NOSYMFOLLOW, 0}},
+	{Key: "rnoatime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_NOATIME}},
+	{Key: "rstrictatime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_STRICTATIME}},
+	{Key: "rrelatime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_RELATIME}},
+	{Key: "ratime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_RELATIME}},         // "not noatime": the kernel default, relatime
+	{Key: "rnorelatime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_STRICTATIME}}, // "not relatime": always update
+	{Key: "rnostrictatime", Val: recAttr{false, atimeMode, unix.MOUNT_ATTR_RELATIME}}, // "not strictatime": the kernel default
 }
 
 // parseOptions parses a spec mount's options in order, so a later option wins ("ro,rw" is rw), as runc does.
@@ -113,7 +118,7 @@ func parseOptions(options []string) mountOpts {
 	var o mountOpts
 	var data []string
 	for _, opt := range options {
-		if f, ok := flagOptions[opt]; ok {
+		if f, ok := flagOptions.Get(opt); ok {
 			if f.clear {
 				o.flags &^= f.flag
 				o.cleared |= f.flag
@@ -123,11 +128,11 @@ func parseOptions(options []string) mountOpts {
 			}
 			continue
 		}
-		if p, ok := propagationOptions[opt]; ok {
+		if p, ok := propagationOptions.Get(opt); ok {
 			o.propagation = append(o.propagation, p)
 			continue
 		}
-		if r, ok := recAttrOptions[opt]; ok {
+		if r, ok := recAttrOptions.Get(opt); ok {
 			if o.recAttr == nil {
 				o.recAttr = &unix.MountAttr{}
 			}
@@ -247,7 +252,7 @@ func propagationFlag(s string) (uintptr, error) {
 	if s == "" {
 		return unix.MS_SLAVE | unix.MS_REC, nil
 	}
-	p, ok := propagationOptions[s]
+	p, ok := propagationOptions.Get(s)
 	if !ok {
 		return 0, fmt.Errorf("linux.rootfsPropagation %q: %w", s, ErrInvalidPropagation)
 	}

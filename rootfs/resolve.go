@@ -13,6 +13,8 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // Every lookup inside the rootfs is one openat2(2) (Linux 5.6) on a directory handle the rootfs contains:
@@ -412,17 +414,17 @@ func (r *rootDir) legacyHandle(f *os.File) (*handle, string, error) {
 }
 
 // procAllowed are the files under /proc a bind mount may cover: the ones lxcfs emulates, as runc allows.
-var procAllowed = map[string]bool{
-	"/proc/cpuinfo":                true,
-	"/proc/diskstats":              true,
-	"/proc/meminfo":                true,
-	"/proc/stat":                   true,
-	"/proc/swaps":                  true,
-	"/proc/uptime":                 true,
-	"/proc/loadavg":                true,
-	"/proc/slabinfo":               true,
-	"/proc/net/dev":                true,
-	"/proc/sys/kernel/ns_last_pid": true,
+var procAllowed = table.Table[string, bool]{
+	{Key: "/proc/cpuinfo", Val: true},
+	{Key: "/proc/diskstats", Val: true},
+	{Key: "/proc/meminfo", Val: true},
+	{Key: "/proc/stat", Val: true},
+	{Key: "/proc/swaps", Val: true},
+	{Key: "/proc/uptime", Val: true},
+	{Key: "/proc/loadavg", Val: true},
+	{Key: "/proc/slabinfo", Val: true},
+	{Key: "/proc/net/dev", Val: true},
+	{Key: "/proc/sys/kernel/ns_last_pid", Val: true},
 }
 
 // checkProcDest refuses a mount that would cover /proc or something under it (runc's checkProcMount): only a proc
@@ -445,7 +447,7 @@ func checkProcDest(p, typ string, t *tree) error {
 			}
 		}
 	case strings.HasPrefix(p, "/proc/"):
-		if procAllowed[p] {
+		if procAllowed.Has(p) {
 			return nil
 		}
 	default:

@@ -7,6 +7,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // The -ENOSYS stub, runc's behaviour (its libcontainer/seccomp/patchbpf): under a profile whose default action
@@ -31,31 +33,31 @@ const (
 
 // auditArchs is the kernel's AUDIT_ARCH_* value, the seccomp_data.arch a syscall of each libseccomp architecture
 // carries (linux/audit.h). x32 shares AUDIT_ARCH_X86_64 with amd64 and is told apart by x32Bit.
-var auditArchs = map[libseccomp.ScmpArch]uint32{
-	libseccomp.ArchX86:         unix.AUDIT_ARCH_I386,
-	libseccomp.ArchAMD64:       unix.AUDIT_ARCH_X86_64,
-	libseccomp.ArchX32:         unix.AUDIT_ARCH_X86_64,
-	libseccomp.ArchARM:         unix.AUDIT_ARCH_ARM,
-	libseccomp.ArchARM64:       unix.AUDIT_ARCH_AARCH64,
-	libseccomp.ArchMIPS:        unix.AUDIT_ARCH_MIPS,
-	libseccomp.ArchMIPS64:      unix.AUDIT_ARCH_MIPS64,
-	libseccomp.ArchMIPS64N32:   unix.AUDIT_ARCH_MIPS64N32,
-	libseccomp.ArchMIPSEL:      unix.AUDIT_ARCH_MIPSEL,
-	libseccomp.ArchMIPSEL64:    unix.AUDIT_ARCH_MIPSEL64,
-	libseccomp.ArchMIPSEL64N32: unix.AUDIT_ARCH_MIPSEL64N32,
-	libseccomp.ArchPPC:         unix.AUDIT_ARCH_PPC,
-	libseccomp.ArchPPC64:       unix.AUDIT_ARCH_PPC64,
-	libseccomp.ArchPPC64LE:     unix.AUDIT_ARCH_PPC64LE,
-	libseccomp.ArchS390:        unix.AUDIT_ARCH_S390,
-	libseccomp.ArchS390X:       unix.AUDIT_ARCH_S390X,
-	libseccomp.ArchPARISC:      unix.AUDIT_ARCH_PARISC,
-	libseccomp.ArchPARISC64:    unix.AUDIT_ARCH_PARISC64,
-	libseccomp.ArchRISCV64:     unix.AUDIT_ARCH_RISCV64,
-	libseccomp.ArchLOONGARCH64: unix.AUDIT_ARCH_LOONGARCH64,
-	libseccomp.ArchM68K:        unix.AUDIT_ARCH_M68K,
+var auditArchs = table.Table[libseccomp.ScmpArch, uint32]{
+	{Key: libseccomp.ArchX86, Val: unix.AUDIT_ARCH_I386},
+	{Key: libseccomp.ArchAMD64, Val: unix.AUDIT_ARCH_X86_64},
+	{Key: libseccomp.ArchX32, Val: unix.AUDIT_ARCH_X86_64},
+	{Key: libseccomp.ArchARM, Val: unix.AUDIT_ARCH_ARM},
+	{Key: libseccomp.ArchARM64, Val: unix.AUDIT_ARCH_AARCH64},
+	{Key: libseccomp.ArchMIPS, Val: unix.AUDIT_ARCH_MIPS},
+	{Key: libseccomp.ArchMIPS64, Val: unix.AUDIT_ARCH_MIPS64},
+	{Key: libseccomp.ArchMIPS64N32, Val: unix.AUDIT_ARCH_MIPS64N32},
+	{Key: libseccomp.ArchMIPSEL, Val: unix.AUDIT_ARCH_MIPSEL},
+	{Key: libseccomp.ArchMIPSEL64, Val: unix.AUDIT_ARCH_MIPSEL64},
+	{Key: libseccomp.ArchMIPSEL64N32, Val: unix.AUDIT_ARCH_MIPSEL64N32},
+	{Key: libseccomp.ArchPPC, Val: unix.AUDIT_ARCH_PPC},
+	{Key: libseccomp.ArchPPC64, Val: unix.AUDIT_ARCH_PPC64},
+	{Key: libseccomp.ArchPPC64LE, Val: unix.AUDIT_ARCH_PPC64LE},
+	{Key: libseccomp.ArchS390, Val: unix.AUDIT_ARCH_S390},
+	{Key: libseccomp.ArchS390X, Val: unix.AUDIT_ARCH_S390X},
+	{Key: libseccomp.ArchPARISC, Val: unix.AUDIT_ARCH_PARISC},
+	{Key: libseccomp.ArchPARISC64, Val: unix.AUDIT_ARCH_PARISC64},
+	{Key: libseccomp.ArchRISCV64, Val: unix.AUDIT_ARCH_RISCV64},
+	{Key: libseccomp.ArchLOONGARCH64, Val: unix.AUDIT_ARCH_LOONGARCH64},
+	{Key: libseccomp.ArchM68K, Val: unix.AUDIT_ARCH_M68K},
 	// libseccomp's SH is little-endian, the kernel's AUDIT_ARCH_SHEL; its SHEB is AUDIT_ARCH_SH.
-	libseccomp.ArchSH:   unix.AUDIT_ARCH_SHEL,
-	libseccomp.ArchSHEB: unix.AUDIT_ARCH_SH,
+	{Key: libseccomp.ArchSH, Val: unix.AUDIT_ARCH_SHEL},
+	{Key: libseccomp.ArchSHEB, Val: unix.AUDIT_ARCH_SH},
 }
 
 // needsStub reports whether s's default action denies: ALLOW, LOG and TRACE let a new syscall through already (a
@@ -76,7 +78,7 @@ func needsStub(s *specs.LinuxSeccomp) bool {
 func lastSyscalls(s *specs.LinuxSeccomp) (map[uint32]map[libseccomp.ScmpArch]uint32, error) {
 	set := map[libseccomp.ScmpArch]bool{}
 	for _, a := range s.Architectures {
-		if arch, ok := archs[a]; ok {
+		if arch, ok := archs.Get(a); ok {
 			set[arch] = true
 		}
 	}
@@ -87,7 +89,7 @@ func lastSyscalls(s *specs.LinuxSeccomp) (map[uint32]map[libseccomp.ScmpArch]uin
 	set[native] = true
 	last := map[uint32]map[libseccomp.ScmpArch]uint32{}
 	for arch := range set {
-		audit, ok := auditArchs[arch]
+		audit, ok := auditArchs.Get(arch)
 		if !ok {
 			continue // unknown to rt: libseccomp's program alone decides
 		}

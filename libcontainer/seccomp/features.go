@@ -17,13 +17,13 @@ func Features() *features.Seccomp {
 	enabled := true
 	fs := &features.Seccomp{Enabled: &enabled}
 	api, _ := libseccomp.GetAPI()
-	for a := range actions {
+	for _, a := range actions.Keys() {
 		if a != specs.ActNotify || api >= notifyAPI {
 			fs.Actions = append(fs.Actions, string(a))
 		}
 	}
 	slices.Sort(fs.Actions)
-	for op := range operators {
+	for _, op := range operators.Keys() {
 		fs.Operators = append(fs.Operators, string(op))
 	}
 	slices.Sort(fs.Operators)
@@ -32,7 +32,8 @@ func Features() *features.Seccomp {
 	// is tried alone, since one filter cannot mix byte orders (libseccomp
 	// refuses with EDOM), so a big-endian arch is listed on amd64 though a
 	// profile can only combine it with same-endian ones; runc lists it too.
-	for name, arch := range archs {
+	for _, row := range archs {
+		name, arch := row.Key, row.Val
 		alone := func(f *libseccomp.ScmpFilter) error {
 			native, err := libseccomp.GetNativeArch()
 			if err == nil && native != arch {

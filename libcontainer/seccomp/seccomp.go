@@ -26,6 +26,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/table"
 )
 
 // ErrInvalid is wrapped by errors for a profile that breaks the runtime-spec
@@ -74,54 +76,54 @@ const (
 	notifyAPI = 6
 )
 
-var actions = map[specs.LinuxSeccompAction]libseccomp.ScmpAction{
+var actions = table.Table[specs.LinuxSeccompAction, libseccomp.ScmpAction]{
 	// SCMP_ACT_KILL is libseccomp's old name for KILL_THREAD (seccomp_init(3)).
-	specs.ActKill:        libseccomp.ActKillThread,
-	specs.ActKillThread:  libseccomp.ActKillThread,
-	specs.ActKillProcess: libseccomp.ActKillProcess,
-	specs.ActTrap:        libseccomp.ActTrap,
-	specs.ActErrno:       libseccomp.ActErrno,
-	specs.ActTrace:       libseccomp.ActTrace,
-	specs.ActAllow:       libseccomp.ActAllow,
-	specs.ActLog:         libseccomp.ActLog,
-	specs.ActNotify:      libseccomp.ActNotify,
+	{Key: specs.ActKill, Val: libseccomp.ActKillThread},
+	{Key: specs.ActKillThread, Val: libseccomp.ActKillThread},
+	{Key: specs.ActKillProcess, Val: libseccomp.ActKillProcess},
+	{Key: specs.ActTrap, Val: libseccomp.ActTrap},
+	{Key: specs.ActErrno, Val: libseccomp.ActErrno},
+	{Key: specs.ActTrace, Val: libseccomp.ActTrace},
+	{Key: specs.ActAllow, Val: libseccomp.ActAllow},
+	{Key: specs.ActLog, Val: libseccomp.ActLog},
+	{Key: specs.ActNotify, Val: libseccomp.ActNotify},
 }
 
-var operators = map[specs.LinuxSeccompOperator]libseccomp.ScmpCompareOp{
-	specs.OpNotEqual:     libseccomp.CompareNotEqual,
-	specs.OpLessThan:     libseccomp.CompareLess,
-	specs.OpLessEqual:    libseccomp.CompareLessOrEqual,
-	specs.OpEqualTo:      libseccomp.CompareEqual,
-	specs.OpGreaterEqual: libseccomp.CompareGreaterEqual,
-	specs.OpGreaterThan:  libseccomp.CompareGreater,
-	specs.OpMaskedEqual:  libseccomp.CompareMaskedEqual,
+var operators = table.Table[specs.LinuxSeccompOperator, libseccomp.ScmpCompareOp]{
+	{Key: specs.OpNotEqual, Val: libseccomp.CompareNotEqual},
+	{Key: specs.OpLessThan, Val: libseccomp.CompareLess},
+	{Key: specs.OpLessEqual, Val: libseccomp.CompareLessOrEqual},
+	{Key: specs.OpEqualTo, Val: libseccomp.CompareEqual},
+	{Key: specs.OpGreaterEqual, Val: libseccomp.CompareGreaterEqual},
+	{Key: specs.OpGreaterThan, Val: libseccomp.CompareGreater},
+	{Key: specs.OpMaskedEqual, Val: libseccomp.CompareMaskedEqual},
 }
 
 // archs maps the spec's names (config-linux.md "architectures") to libseccomp's.
-var archs = map[specs.Arch]libseccomp.ScmpArch{
-	specs.ArchX86:         libseccomp.ArchX86,
-	specs.ArchX86_64:      libseccomp.ArchAMD64,
-	specs.ArchX32:         libseccomp.ArchX32,
-	specs.ArchARM:         libseccomp.ArchARM,
-	specs.ArchAARCH64:     libseccomp.ArchARM64,
-	specs.ArchMIPS:        libseccomp.ArchMIPS,
-	specs.ArchMIPS64:      libseccomp.ArchMIPS64,
-	specs.ArchMIPS64N32:   libseccomp.ArchMIPS64N32,
-	specs.ArchMIPSEL:      libseccomp.ArchMIPSEL,
-	specs.ArchMIPSEL64:    libseccomp.ArchMIPSEL64,
-	specs.ArchMIPSEL64N32: libseccomp.ArchMIPSEL64N32,
-	specs.ArchPPC:         libseccomp.ArchPPC,
-	specs.ArchPPC64:       libseccomp.ArchPPC64,
-	specs.ArchPPC64LE:     libseccomp.ArchPPC64LE,
-	specs.ArchS390:        libseccomp.ArchS390,
-	specs.ArchS390X:       libseccomp.ArchS390X,
-	specs.ArchPARISC:      libseccomp.ArchPARISC,
-	specs.ArchPARISC64:    libseccomp.ArchPARISC64,
-	specs.ArchRISCV64:     libseccomp.ArchRISCV64,
-	specs.ArchLOONGARCH64: libseccomp.ArchLOONGARCH64,
-	specs.ArchM68K:        libseccomp.ArchM68K,
-	specs.ArchSH:          libseccomp.ArchSH,
-	specs.ArchSHEB:        libseccomp.ArchSHEB,
+var archs = table.Table[specs.Arch, libseccomp.ScmpArch]{
+	{Key: specs.ArchX86, Val: libseccomp.ArchX86},
+	{Key: specs.ArchX86_64, Val: libseccomp.ArchAMD64},
+	{Key: specs.ArchX32, Val: libseccomp.ArchX32},
+	{Key: specs.ArchARM, Val: libseccomp.ArchARM},
+	{Key: specs.ArchAARCH64, Val: libseccomp.ArchARM64},
+	{Key: specs.ArchMIPS, Val: libseccomp.ArchMIPS},
+	{Key: specs.ArchMIPS64, Val: libseccomp.ArchMIPS64},
+	{Key: specs.ArchMIPS64N32, Val: libseccomp.ArchMIPS64N32},
+	{Key: specs.ArchMIPSEL, Val: libseccomp.ArchMIPSEL},
+	{Key: specs.ArchMIPSEL64, Val: libseccomp.ArchMIPSEL64},
+	{Key: specs.ArchMIPSEL64N32, Val: libseccomp.ArchMIPSEL64N32},
+	{Key: specs.ArchPPC, Val: libseccomp.ArchPPC},
+	{Key: specs.ArchPPC64, Val: libseccomp.ArchPPC64},
+	{Key: specs.ArchPPC64LE, Val: libseccomp.ArchPPC64LE},
+	{Key: specs.ArchS390, Val: libseccomp.ArchS390},
+	{Key: specs.ArchS390X, Val: libseccomp.ArchS390X},
+	{Key: specs.ArchPARISC, Val: libseccomp.ArchPARISC},
+	{Key: specs.ArchPARISC64, Val: libseccomp.ArchPARISC64},
+	{Key: specs.ArchRISCV64, Val: libseccomp.ArchRISCV64},
+	{Key: specs.ArchLOONGARCH64, Val: libseccomp.ArchLOONGARCH64},
+	{Key: specs.ArchM68K, Val: libseccomp.ArchM68K},
+	{Key: specs.ArchSH, Val: libseccomp.ArchSH},
+	{Key: specs.ArchSHEB, Val: libseccomp.ArchSHEB},
 }
 
 // knownFlags are the filter flags rt recognises, in the order `rt features` lists them.
@@ -298,7 +300,7 @@ func build(s *specs.LinuxSeccomp, withRules bool) (_ *libseccomp.ScmpFilter, not
 	}
 	for i, a := range s.Architectures {
 		field := fmt.Sprintf("%s.architectures[%d]", base, i)
-		arch, ok := archs[a]
+		arch, ok := archs.Get(a)
 		if !ok {
 			return nil, false, invalid(field, "unknown architecture %q", a)
 		}
@@ -413,7 +415,7 @@ func setFlag(f *libseccomp.ScmpFilter, fl specs.LinuxSeccompFlag) error {
 // the errno defaults to EPERM (config-linux.md; runc does the same for
 // TRACE); any other action with an errno is an error, as the spec requires.
 func action(a specs.LinuxSeccompAction, errnoRet *uint, field, errnoField string) (libseccomp.ScmpAction, error) {
-	act, ok := actions[a]
+	act, ok := actions.Get(a)
 	if !ok {
 		return libseccomp.ActInvalid, invalid(field, "unknown action %q", a)
 	}
@@ -455,7 +457,7 @@ func conditions(args []specs.LinuxSeccompArg, field string) ([][]libseccomp.Scmp
 		if a.Index >= maxArgs {
 			return nil, invalid(af+".index", "%d out of range (max %d)", a.Index, maxArgs-1)
 		}
-		op, ok := operators[a.Op]
+		op, ok := operators.Get(a.Op)
 		if !ok {
 			return nil, invalid(af+".op", "unknown operator %q", a.Op)
 		}
