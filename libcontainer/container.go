@@ -207,7 +207,7 @@ func Load(root, id string) (*Container, error) {
 		return nil, fmt.Errorf("container %q: %w", id, err)
 	}
 	c := &Container{dir: dir, lock: lock}
-	data, err := os.ReadFile(filepath.Join(dir, stateFile))
+	data, err := readFile(filepath.Join(dir, stateFile), make([]byte, 0, 4096))
 	if errors.Is(err, os.ErrNotExist) {
 		// We hold the lock, so its creator is gone: it failed half-way. Nothing else refers to the directory.
 		_ = os.RemoveAll(dir)
@@ -258,7 +258,7 @@ func Read(root, id string) (*Container, error) {
 		return nil, err
 	}
 	c := &Container{dir: filepath.Join(root, id)}
-	data, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	data, err := readFile(filepath.Join(c.dir, stateFile), make([]byte, 0, 4096))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, classErr(ErrNotExist, "container %q does not exist", id)
 	}
