@@ -16,6 +16,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
 )
 
 func TestValidateID(t *testing.T) {
@@ -667,7 +669,7 @@ func TestDecodeStateView(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c Container
-	if err := c.decodeState(data); err != nil {
+	if err := c.decodeState(data, false); err != nil {
 		t.Fatal(err)
 	}
 	v := c.state.Config
@@ -700,5 +702,58 @@ func TestDecodeStateView(t *testing.T) {
 	}
 	if !reflect.DeepEqual(full, spec) {
 		t.Fatalf("Config() = %+v, want %+v", full, spec)
+	}
+
+	// Read's brief decoding keeps what Status, state, list and Kill read, and drops the rest.
+	created := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	data, err = json.Marshal(State{
+		ID: "c1", InitPid: 7, InitStartTime: 8, Bundle: "/b", Rootfs: "/b/r", Created: created,
+		CgroupPaths: map[string]string{"freezer": "/f"}, CgroupUnit: &cgroups.SystemdUnit{Name: "u.scope"},
+		Creating: true, Namespaces: []NamespaceID{{Type: "pid", Dev: 1, Ino: 2}}, Config: spec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Container
+	if err := r.decodeState(data, true); err != nil {
+		t.Fatal(err)
+	}
+	want := State{
+		ID: "c1", InitPid: 7, InitStartTime: 8, Bundle: "/b", Rootfs: "/b/r", Created: created,
+		CgroupPaths: map[string]string{"freezer": "/f"}, CgroupUnit: &cgroups.SystemdUnit{Name: "u.scope"},
+		Creating: true, Config: &specs.Spec{Version: "1.2.0", Annotations: map[string]string{"a": "b"}},
+	}
+	if !reflect.DeepEqual(r.state, want) {
+		t.Fatalf("brief state = %+v, want %+v", r.state, want)
+	}
+	if full, err := r.Config(); err != nil || !reflect.DeepEqual(full, spec) {
+		t.Fatalf("Config() after the brief decoding = %+v, %v; want %+v", full, err, spec)
+	}
+}
+
+// TestDecodeStateProcess checks how Load's decoding tells whether the config has a process (start refuses one
+// without), without decoding it.
+func TestDecodeStateProcess(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  string
+		want bool
+	}{
+		{name: "process", cfg: `{"process":{"args":["/bin/true"],"cwd":"/"}}`, want: true},
+		{name: "empty process", cfg: `{"process":{}}`, want: true},
+		{name: "null", cfg: `{"process":null}`, want: false},
+		{name: "absent", cfg: `{"ociVersion":"1.2.0"}`, want: false},
+		{name: "no config", cfg: `null`, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Container
+			if err := c.decodeState([]byte(`{"id":"c1","config":`+tc.cfg+`}`), false); err != nil {
+				t.Fatal(err)
+			}
+			if c.hasProcess != tc.want {
+				t.Errorf("hasProcess = %v, want %v", c.hasProcess, tc.want)
+			}
+		})
 	}
 }
