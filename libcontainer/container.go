@@ -179,7 +179,7 @@ func (c *Container) Close() error {
 // lockDir takes an exclusive flock on the state directory itself, so two rt processes never act on one container at
 // once. It blocks until the other process is done.
 func lockDir(dir string) (*os.File, error) {
-	f, err := os.Open(dir)
+	f, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -194,6 +194,23 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}
 	return f, nil
+}
+
+// openDir opens dir (or whatever is at that path) read-only, as os.Open does, but with open(2) and os.NewFile: an
+// fd os.Open makes is first offered to the runtime's poller (fcntl x4, an epoll_ctl that fails on a directory), and
+// the first such fd sets the poller up (epoll_create1, eventfd2, epoll_ctl); in kill and start that was the
+// only use of it.
+func openDir(dir string) (*os.File, error) {
+	for {
+		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, &os.PathError{Op: "open", Path: dir, Err: err}
+		}
+		return os.NewFile(uintptr(fd), dir), nil
+	}
 }
 
 // lockCurrentDir is lockDir for a container's state directory by its name: while it waited for the lock, a delete
@@ -222,12 +239,12 @@ func lockCurrentDir(dir string) (*os.File, error) {
 // lockHeld reports whether another open file holds the lock on dir: a reader that did not take the lock asks it
 // whether the creator of an uncommitted state is still at work.
 func lockHeld(dir string) bool {
-	f, err := os.Open(dir)
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	return unix.Flock(int(f.Fd()), unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
+	defer unix.Close(fd)
+	return unix.Flock(fd, unix.LOCK_SH|unix.LOCK_NB) == unix.EWOULDBLOCK
 }
 
 // Load opens and locks the container id under root. An unknown id is ErrNotExist; so is a directory whose creator
@@ -328,6 +345,14 @@ func List(root string) ([]string, error) {
 // Signal sends sig to the container's init, or with all to every process in its cgroup. Signalling a stopped
 // container without all is an ErrState error, as in runc, with runc's text (errNotRunning).
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
+	// The pidfd is opened before the status is derived, so the status's check of the init's start time also proves
+	// the pidfd is the init's and not a process that took its pid since: one read of /proc/PID/stat, not two.
+	pidfd, pidfdErr := -1, error(unix.ESRCH)
+	if c.state.InitPid > 0 {
+		if pidfd, pidfdErr = unix.PidfdOpen(c.state.InitPid, 0); pidfdErr == nil {
+			defer unix.Close(pidfd)
+		}
+	}
 	status := c.Status()
 	// Without a pid namespace of its own the init's death kills nothing else, so SIGKILL goes to every process in
 	// the cgroup, the init alive or not, as runc's does; with no process left the container is not running.
@@ -347,9 +372,17 @@ func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	if status == Stopped {
 		return errNotRunning
 	}
-	if err := c.signalInit(sig); err != nil {
-		return err
+	if pidfdErr == unix.ESRCH {
+		return errNotRunning
 	}
+	if pidfdErr != nil {
+		return os.NewSyscallError("pidfd_open", pidfdErr)
+	}
+	crashpoint("kill:checked")
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
+		return os.NewSyscallError("pidfd_send_signal", err)
+	}
+	crashpoint("kill:signalled")
 	// A paused container cannot act on SIGTERM; thaw it after a SIGKILL so it dies (runc does the same).
 	if status == Paused && sig == unix.SIGKILL {
 		return c.cgroup().Thaw()
@@ -357,36 +390,20 @@ func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	return nil
 }
 
-// signalInit signals the init through a pidfd checked against its start time, so a recycled pid is never hit.
-func (c *Container) signalInit(sig syscall.Signal) error {
-	fd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err != nil {
-		if err == unix.ESRCH {
-			return errNotRunning
-		}
-		return os.NewSyscallError("pidfd_open", err)
-	}
-	defer unix.Close(fd)
-	if !c.initAlive() {
-		return errNotRunning
-	}
-	crashpoint("kill:checked")
-	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
-		return os.NewSyscallError("pidfd_send_signal", err)
-	}
-	crashpoint("kill:signalled")
-	return nil
-}
-
 // Delete removes a stopped container: the cgroup is removed, the poststop hooks run, the state directory goes. Any
 // other container needs force, which kills it first. A created one too: runtime-spec runtime.md "delete" says a
 // container that is not stopped MUST give an error (runc and crun delete it anyway).
 func (c *Container) Delete(force bool) error {
-	if st := c.Status(); st != Stopped && !force {
+	st := c.Status()
+	if st != Stopped && !force {
 		return classErr(ErrState, "container %q is %s, not stopped (use delete --force)", c.ID(), st)
 	}
-	if err := c.kill(); err != nil {
-		return err
+	// A stopped init cannot come back, and kill does nothing without it, so it is skipped (the init's start time is
+	// not read again), except for a state create did not commit: that one is stopped with its init still alive.
+	if st != Stopped || c.state.Creating {
+		if err := c.kill(); err != nil {
+			return err
+		}
 	}
 	crashpoint("delete:killed")
 	return c.destroy()
