@@ -472,8 +472,25 @@ func (c *Container) destroy() error {
 		state.Pid = 0
 		runHooksWarn("poststop", hooks.Poststop, state)
 	}
-	if err := os.RemoveAll(c.dir); err != nil {
+	if err := removeStateDir(c.dir); err != nil {
 		return fmt.Errorf("remove state: %w", err)
+	}
+	return nil
+}
+
+// removeStateDir removes a container's state directory: the files it usually holds by name, then the directory,
+// and only when something else is left, os.RemoveAll. That is 3 syscalls where os.RemoveAll made ~13 (unlink and
+// rmdir of the directory itself first, then open, getdents and unlinkat) and set up the runtime's poller for its
+// directory fd (see openDir). A delete killed half-way leaves a directory without state.json either way, which
+// Load removes and Read skips.
+func removeStateDir(dir string) error {
+	for _, name := range []string{fifoName, stateFile} {
+		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {
+			return os.RemoveAll(dir)
+		}
+	}
+	if err := unix.Rmdir(dir); err != nil && err != unix.ENOENT {
+		return os.RemoveAll(dir)
 	}
 	return nil
 }

@@ -289,6 +289,53 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// TestRemoveStateDir checks that the state directory goes whatever it holds: its usual files, more than those (the
+// notify socket's directory, a temporary state left by a killed save), or nothing; and that a missing one is fine.
+func TestRemoveStateDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string // a trailing / makes a directory
+	}{
+		{name: "empty"},
+		{name: "stopped", files: []string{stateFile}},
+		{name: "created", files: []string{stateFile, fifoName}},
+		{name: "more", files: []string{stateFile, fifoName, ".state-123", "notify/", "notify/notify.sock"}},
+		{name: "only others", files: []string{".state-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c1")
+			if err := os.Mkdir(dir, 0o711); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tc.files {
+				p := filepath.Join(dir, f)
+				var err error
+				switch {
+				case strings.HasSuffix(f, "/"):
+					err = os.Mkdir(p, 0o755)
+				case f == fifoName:
+					err = unix.Mkfifo(p, 0o622)
+				default:
+					err = os.WriteFile(p, []byte("{}"), 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatalf("removeStateDir: %v", err)
+			}
+			if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("state directory still there: %v", err)
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatalf("removeStateDir of a missing directory: %v", err)
+			}
+		})
+	}
+}
+
 func TestContainerStatus(t *testing.T) {
 	cmd := startChild(t, "init")
 	pid := cmd.Process.Pid
