@@ -81,7 +81,6 @@ func (skipped) UnmarshalJSON([]byte) error { return nil }
 // decodeState decodes data, a state.json, into c: the config as configView, or with brief (Read) as readState.
 func (c *Container) decodeState(data []byte, brief bool) error {
 	c.raw = data
-	c.state.Config = &specs.Spec{}
 	if brief {
 		var st readState
 		if err := json.Unmarshal(data, &st); err != nil {
