@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -27,9 +28,12 @@ type Container struct {
 	cg       *cgroups.Manager
 	notifyFd int  // the bound notify socket between Start and AwaitReady; 0 when none
 	creator  bool // this process is the container's create, at work on it (state.Creating is ours)
-	// raw is state.json as Load or Read found it, while state.Config holds only configView's fields; nil once
-	// state.Config is the whole config (Create, or after Config).
-	raw        []byte
+	// raw is state.json as Load found it, while state.Config holds only configView's fields; nil once state.Config
+	// is the whole config (Create, or after Config).
+	raw []byte
+	// brief: Read decoded readState's fields and kept no copy of the file (list reads many through one buffer);
+	// Config reads it again.
+	brief      bool
 	hasProcess bool // the config has a process (start refuses one without)
 }
 
@@ -80,8 +84,9 @@ func (skipped) UnmarshalJSON([]byte) error { return nil }
 
 // decodeState decodes data, a state.json, into c: the config as configView, or with brief (Read) as readState.
 func (c *Container) decodeState(data []byte, brief bool) error {
-	c.raw = data
+	c.raw, c.brief = data, brief
 	if brief {
+		c.raw = nil
 		var st readState
 		if err := json.Unmarshal(data, &st); err != nil {
 			return err
@@ -118,9 +123,17 @@ func (c *Container) Bundle() string { return c.state.Bundle }
 // Rootfs is the absolute path of the container's root filesystem.
 func (c *Container) Rootfs() string { return c.state.Rootfs }
 
-// Config is the spec the container was created from. After Load or Read the first call decodes it whole from
-// the state file (see configView).
+// Config is the spec the container was created from. After Load the first call decodes it whole from the state
+// file as Load read it (see configView); after Read, from the state file read again (a save may have replaced it
+// since: the config is the same, but a later `update`'s resources).
 func (c *Container) Config() (*specs.Spec, error) {
+	if c.brief {
+		data, err := readFile(filepath.Join(c.dir, stateFile), nil)
+		if err != nil {
+			return nil, fmt.Errorf("container %q: read state: %w", c.state.ID, err)
+		}
+		c.raw, c.brief = data, false
+	}
 	if c.raw != nil {
 		var st State
 		if err := json.Unmarshal(c.raw, &st); err != nil {
@@ -312,18 +325,25 @@ func Read(root, id string) (*Container, error) {
 		return nil, err
 	}
 	c := &Container{dir: filepath.Join(root, id)}
-	data, err := readFile(filepath.Join(c.dir, stateFile), make([]byte, 0, 4096))
+	buf := readBufs.Get().(*[]byte)
+	data, err := readFile(filepath.Join(c.dir, stateFile), (*buf)[:0])
+	if err == nil {
+		*buf = data[:0]
+		err = c.decodeState(data, true)
+	}
+	readBufs.Put(buf)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, classErr(ErrNotExist, "container %q does not exist", id)
-	}
-	if err == nil {
-		err = c.decodeState(data, true)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("container %q: read state: %w", id, err)
 	}
 	return c, nil
 }
+
+// readBufs holds the buffers Read reads state.json into: decoding copies what it keeps, so among 100 containers
+// `list` reuses a buffer or two instead of allocating 100 (~90 page faults fewer).
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // List returns the ids of the containers under root, in directory order. A missing root is an os.ErrNotExist error:
 // the caller decides whether that means none.

@@ -761,8 +761,15 @@ func TestDecodeStateView(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r Container
-	if err := r.decodeState(data, true); err != nil {
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "c1"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "c1", stateFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Read(root, "c1")
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := State{
