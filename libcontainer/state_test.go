@@ -16,6 +16,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/cgroups"
 )
 
 func TestValidateID(t *testing.T) {
@@ -234,6 +236,101 @@ func TestReadProcStat(t *testing.T) {
 			_ = cmd.Wait()
 			if _, err := readProcStat(pid); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("readProcStat(reaped) = %v, want fs.ErrNotExist", err)
+			}
+		})
+	}
+}
+
+// TestReadFile checks readFile against os.ReadFile: whole files, larger than the buffer given, empty ones, and the
+// errors callers test with errors.Is.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		size int
+		buf  int
+	}{
+		{name: "empty", size: 0, buf: 16},
+		{name: "fits", size: 100, buf: 512},
+		{name: "exactly the buffer", size: 512, buf: 512},
+		{name: "larger than the buffer", size: 10000, buf: 512},
+		{name: "no buffer", size: 3000, buf: 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			want := make([]byte, tc.size)
+			for i := range want {
+				want[i] = byte('a' + i%26)
+			}
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
+			if err := os.WriteFile(p, want, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := readFile(p, make([]byte, 0, tc.buf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != string(want) {
+				t.Errorf("readFile: %d bytes, want %d", len(got), len(want))
+			}
+		})
+	}
+	// procfs files report size 0: the content is whatever reads return.
+	got, err := readFile("/proc/self/stat", nil)
+	if err != nil || !strings.HasPrefix(string(got), fmt.Sprint(os.Getpid())+" (") {
+		t.Errorf("readFile(/proc/self/stat) = %q, %v", got, err)
+	}
+	var pe *os.PathError
+	if _, err := readFile(filepath.Join(dir, "missing"), nil); !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) {
+		t.Errorf("readFile(missing) = %v, want a *os.PathError with fs.ErrNotExist", err)
+	}
+	if _, err := readFile(dir, nil); !errors.Is(err, unix.EISDIR) {
+		t.Errorf("readFile(dir) = %v, want EISDIR", err)
+	}
+}
+
+// TestRemoveStateDir checks that the state directory goes whatever it holds: its usual files, more than those (the
+// notify socket's directory, a temporary state left by a killed save), or nothing; and that a missing one is fine.
+func TestRemoveStateDir(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string // a trailing / makes a directory
+	}{
+		{name: "empty"},
+		{name: "stopped", files: []string{stateFile}},
+		{name: "created", files: []string{stateFile, fifoName}},
+		{name: "more", files: []string{stateFile, fifoName, ".state-123", "notify/", "notify/notify.sock"}},
+		{name: "only others", files: []string{".state-1"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c1")
+			if err := os.Mkdir(dir, 0o711); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range tc.files {
+				p := filepath.Join(dir, f)
+				var err error
+				switch {
+				case strings.HasSuffix(f, "/"):
+					err = os.Mkdir(p, 0o755)
+				case f == fifoName:
+					err = unix.Mkfifo(p, 0o622)
+				default:
+					err = os.WriteFile(p, []byte("{}"), 0o600)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatalf("removeStateDir: %v", err)
+			}
+			if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("state directory still there: %v", err)
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatalf("removeStateDir of a missing directory: %v", err)
 			}
 		})
 	}
@@ -619,7 +716,7 @@ func TestDecodeStateView(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c Container
-	if err := c.decodeState(data); err != nil {
+	if err := c.decodeState(data, false); err != nil {
 		t.Fatal(err)
 	}
 	v := c.state.Config
@@ -652,5 +749,65 @@ func TestDecodeStateView(t *testing.T) {
 	}
 	if !reflect.DeepEqual(full, spec) {
 		t.Fatalf("Config() = %+v, want %+v", full, spec)
+	}
+
+	// Read's brief decoding keeps what Status, state, list and Kill read, and drops the rest.
+	created := time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC)
+	data, err = json.Marshal(State{
+		ID: "c1", InitPid: 7, InitStartTime: 8, Bundle: "/b", Rootfs: "/b/r", Created: created,
+		CgroupPaths: map[string]string{"freezer": "/f"}, CgroupUnit: &cgroups.SystemdUnit{Name: "u.scope"},
+		Creating: true, Namespaces: []NamespaceID{{Type: "pid", Dev: 1, Ino: 2}}, Config: spec,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	if err := os.Mkdir(filepath.Join(root, "c1"), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "c1", stateFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Read(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := State{
+		ID: "c1", InitPid: 7, InitStartTime: 8, Bundle: "/b", Rootfs: "/b/r", Created: created,
+		CgroupPaths: map[string]string{"freezer": "/f"}, CgroupUnit: &cgroups.SystemdUnit{Name: "u.scope"},
+		Creating: true, Config: &specs.Spec{Version: "1.2.0", Annotations: map[string]string{"a": "b"}},
+	}
+	if !reflect.DeepEqual(r.state, want) {
+		t.Fatalf("brief state = %+v, want %+v", r.state, want)
+	}
+	if full, err := r.Config(); err != nil || !reflect.DeepEqual(full, spec) {
+		t.Fatalf("Config() after the brief decoding = %+v, %v; want %+v", full, err, spec)
+	}
+}
+
+// TestDecodeStateProcess checks how Load's decoding tells whether the config has a process (start refuses one
+// without), without decoding it.
+func TestDecodeStateProcess(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  string
+		want bool
+	}{
+		{name: "process", cfg: `{"process":{"args":["/bin/true"],"cwd":"/"}}`, want: true},
+		{name: "empty process", cfg: `{"process":{}}`, want: true},
+		{name: "null", cfg: `{"process":null}`, want: false},
+		{name: "absent", cfg: `{"ociVersion":"1.2.0"}`, want: false},
+		{name: "no config", cfg: `null`, want: false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var c Container
+			if err := c.decodeState([]byte(`{"id":"c1","config":`+tc.cfg+`}`), false); err != nil {
+				t.Fatal(err)
+			}
+			if c.hasProcess != tc.want {
+				t.Errorf("hasProcess = %v, want %v", c.hasProcess, tc.want)
+			}
+		})
 	}
 }
