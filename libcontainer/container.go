@@ -30,7 +30,8 @@ type Container struct {
 	// raw is state.json as Load or Read found it, while state.Config holds only configView's fields; nil once
 	// state.Config is the whole config (Create, or after Config).
 	raw        []byte
-	hasProcess bool // the config has a process (start refuses one without)
+	hasProcess bool      // the config has a process (start refuses one without)
+	exec       *execView // what exec reads of the config, once decoded (exec.go)
 }
 
 // configView is the part of a container's config that Load and Read decode: what state, list, kill, start and
