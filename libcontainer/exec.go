@@ -81,9 +81,10 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 	if l := view.Linux; l != nil {
 		cfg.Seccomp, cfg.Personality, cfg.MemoryPolicy = l.Seccomp, l.Personality, l.MemoryPolicy
 	}
-	// Runtime-spec's state for a seccomp listener (config-linux.md "seccomp"), sent with the notify fd.
+	// The container's state for a seccomp listener (runtime-spec config-linux.md "seccomp"), sent with the exec'd
+	// process's notify fd: its pid is the container's, the init's, as runc 1.5 sends it.
 	state := specs.State{
-		Version: specs.Version, ID: c.ID(), Status: specs.StateRunning, Bundle: c.state.Bundle,
+		Version: specs.Version, ID: c.ID(), Status: specs.StateRunning, Pid: c.state.InitPid, Bundle: c.state.Bundle,
 		Annotations: c.Annotations(),
 	}
 	// The cgroup is joined last, by the thread that will execve alone (initRequests.join). On a v2 host, a cgroup
@@ -151,8 +152,7 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 		if err := json.Unmarshal(cfg.Seccomp, &s); err != nil {
 			return fmt.Errorf("linux.seccomp: %w", err)
 		}
-		state.Pid = pid
-		return sendSeccompFd(f, &s, state)
+		return sendSeccompFd(f, &s, pid, state)
 	}
 	if _, err := p.serve(initRequests{console: io.Console, seccomp: notify, join: join}); err != nil {
 		return 0, err

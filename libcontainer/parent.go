@@ -289,19 +289,20 @@ func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
 // state, to the listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
 func forwardSeccomp(cfg *initConfig, pid int) func(*os.File) error {
 	return func(f *os.File) error {
-		return sendSeccompFd(f, cfg.Spec.Linux.Seccomp, specs.State{
+		return sendSeccompFd(f, cfg.Spec.Linux.Seccomp, pid, specs.State{
 			Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: pid,
 			Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations,
 		})
 	}
 }
 
-// sendSeccompFd sends the seccomp notify fd f, with state, to the listener at s.listenerPath.
-func sendSeccompFd(f *os.File, s *specs.LinuxSeccomp, state specs.State) error {
+// sendSeccompFd sends the seccomp notify fd f of process pid, with the container's state, to the listener at
+// s.listenerPath.
+func sendSeccompFd(f *os.File, s *specs.LinuxSeccomp, pid int, state specs.State) error {
 	msg := &specs.ContainerProcessState{
 		Version:  specs.Version,
 		Fds:      []string{specs.SeccompFdName},
-		Pid:      state.Pid,
+		Pid:      pid,
 		Metadata: s.ListenerMetadata,
 		State:    state,
 	}
