@@ -21,22 +21,9 @@ func execInit(cfg *execConfig, sock *os.File) error {
 	if p == nil {
 		return fmt.Errorf("decode init config: no process: %w", unix.EPROTO)
 	}
-	linux := &specs.Linux{}
-	for _, f := range []struct {
-		name string
-		raw  json.RawMessage
-		into any
-	}{
-		{"linux.seccomp", cfg.Seccomp, &linux.Seccomp},
-		{"linux.personality", cfg.Personality, &linux.Personality},
-		{"linux.memoryPolicy", cfg.MemoryPolicy, &linux.MemoryPolicy},
-	} {
-		if len(f.raw) == 0 {
-			continue
-		}
-		if err := json.Unmarshal(f.raw, f.into); err != nil {
-			return fmt.Errorf("decode init config: %s: %w", f.name, err)
-		}
+	linux, err := cfg.linux()
+	if err != nil {
+		return err
 	}
 	if p.Terminal {
 		if err := setupConsole(p, sock, false); err != nil {
@@ -63,4 +50,27 @@ func joinCgroup(sock *os.File) error {
 		return fmt.Errorf("sync with parent: %w", err)
 	}
 	return nil
+}
+
+// linux decodes the parts of linux the config carries, as the container's config has them (execView); the others
+// stay unset.
+func (cfg *execConfig) linux() (*specs.Linux, error) {
+	l := &specs.Linux{}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		into any
+	}{
+		{"linux.seccomp", cfg.Seccomp, &l.Seccomp},
+		{"linux.personality", cfg.Personality, &l.Personality},
+		{"linux.memoryPolicy", cfg.MemoryPolicy, &l.MemoryPolicy},
+	} {
+		if len(f.raw) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(f.raw, f.into); err != nil {
+			return nil, fmt.Errorf("decode init config: %s: %w", f.name, err)
+		}
+	}
+	return l, nil
 }
