@@ -105,7 +105,8 @@ bench: rt bundle
 	@tests/bench/run.sh
 
 ## bench-profile: where rt run's time goes (perf by process and phase, faults by phase, perf stat against the
-## floors, inittrace, strace -f -c) into build/bench/profile/summary.md (not part of make test)
+## floors, inittrace, strace -f -c) into build/bench/profile/summary.md (not part of make test); PROFILE_OP=exec:
+## of rt exec, into build/bench/profile-exec/summary.md
 bench-profile: rt bundle
 	@tests/bench/profile.sh
 

@@ -60,12 +60,12 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	spec, err := c.Config()
+	base, err := c.Process()
 	if err != nil {
 		c.Close()
 		return 0, err
 	}
-	process, err := execSpec(cliCtx, spec.Process)
+	process, err := execSpec(cliCtx, base)
 	if err != nil {
 		c.Close()
 		return 0, err

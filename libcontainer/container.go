@@ -34,7 +34,8 @@ type Container struct {
 	// brief: Read decoded readState's fields and kept no copy of the file (list reads many through one buffer);
 	// Config reads it again.
 	brief      bool
-	hasProcess bool // the config has a process (start refuses one without)
+	hasProcess bool      // the config has a process (start refuses one without)
+	exec       *execView // what exec reads of the config, once decoded (exec.go)
 }
 
 // configView is the part of a container's config that Load decodes: what kill, start and delete read (ociVersion,

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -46,11 +47,12 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 	if err := ValidateProcess(process, "process"); err != nil {
 		return 0, err
 	}
-	if _, err := c.Config(); err != nil {
+	view, err := c.execView()
+	if err != nil {
 		return 0, err
 	}
 	warnAmbient(process)
-	process = inheritLabel(process, c.state.Config.Process)
+	process = inheritLabel(process, view.Process)
 	cg, err := c.cgroup().Sub(opts.SubCgroups)
 	if err != nil {
 		return 0, err
@@ -70,16 +72,20 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 		boot.Join[i].Path = "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
 	}
 	boot.NonDumpable = true
-	spec := *c.state.Config
-	spec.Process = process
-	cfg := &initConfig{
-		Exec:        true,
-		ID:          c.ID(),
-		Bundle:      c.state.Bundle,
-		Spec:        initSpec(&spec),
+	cfg := &execConfig{
+		Process:     process,
 		PreserveFDs: len(io.ExtraFiles),
 		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
 		SetgroupsDenied: setgroupsDeny,
+	}
+	if l := view.Linux; l != nil {
+		cfg.Seccomp, cfg.Personality, cfg.MemoryPolicy = l.Seccomp, l.Personality, l.MemoryPolicy
+	}
+	// The container's state for a seccomp listener (runtime-spec config-linux.md "seccomp"), sent with the exec'd
+	// process's notify fd: its pid is the container's, the init's, as runc 1.5 sends it.
+	state := specs.State{
+		Version: specs.Version, ID: c.ID(), Status: specs.StateRunning, Pid: c.state.InitPid, Bundle: c.state.Bundle,
+		Annotations: c.Annotations(),
 	}
 	// The cgroup is joined last, by the thread that will execve alone (initRequests.join). On a v2 host, a cgroup
 	// that refuses it, when no --cgroup was given, falls back to the init's current cgroup, as runc's does.
@@ -129,21 +135,97 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 	if err := p.sendBootstrap(&boot); err != nil {
 		return 0, err
 	}
-	pid, err := p.awaitPid(spec.Linux)
+	// No uid/gid maps: exec joins the container's user namespace, it makes none.
+	pid, err := p.awaitPid(nil)
 	if err != nil {
 		return 0, err
 	}
 	crashpoint("exec:pid-read")
-	if err := p.sendConfig(cfg); err != nil {
+	if err := p.sendExecConfig(cfg); err != nil {
 		return 0, err
 	}
 	crashpoint("exec:config")
 	// Until the socket closes as the process execs; an init-style syncReady is taken as done too.
 	join := func() error { return applyThread(pid) }
-	if _, err := p.serve(initRequests{console: io.Console, seccomp: forwardSeccomp(cfg, pid), join: join}); err != nil {
+	notify := func(f *os.File) error {
+		var s specs.LinuxSeccomp
+		if err := json.Unmarshal(cfg.Seccomp, &s); err != nil {
+			return fmt.Errorf("linux.seccomp: %w", err)
+		}
+		return sendSeccompFd(f, &s, pid, state)
+	}
+	if _, err := p.serve(initRequests{console: io.Console, seccomp: notify, join: join}); err != nil {
 		return 0, err
 	}
 	return pid, nil
+}
+
+// execView is what exec reads of the container's config: its process, the base of the one to exec and whose SELinux
+// label it may inherit, and the parts of linux the exec'd process applies, which go to it as they are (execConfig).
+type execView struct {
+	Process *specs.Process `json:"process"`
+	Linux   *execLinux     `json:"linux"`
+}
+
+// execLinux is the part of linux that execView keeps, undecoded.
+type execLinux struct {
+	Seccomp      json.RawMessage `json:"seccomp"`
+	Personality  json.RawMessage `json:"personality"`
+	MemoryPolicy json.RawMessage `json:"memoryPolicy"`
+}
+
+// Process is the process of the container's config, the base of one that `exec` runs without a process.json; nil
+// when the config has none. Only that part of the config is decoded (execView), not the whole (Config).
+func (c *Container) Process() (*specs.Process, error) {
+	v, err := c.execView()
+	if err != nil {
+		return nil, err
+	}
+	return v.Process, nil
+}
+
+// execView decodes the container's execView from the state file once; after Create, or once Config has decoded
+// the whole config, it is taken from that.
+func (c *Container) execView() (*execView, error) {
+	if c.exec != nil {
+		return c.exec, nil
+	}
+	if c.brief {
+		// Read kept only readState's fields: take the whole config from the file.
+		if _, err := c.Config(); err != nil {
+			return nil, err
+		}
+	}
+	v := &execView{}
+	if c.raw != nil {
+		var st struct {
+			Config *execView `json:"config"`
+		}
+		if err := json.Unmarshal(c.raw, &st); err != nil {
+			return nil, fmt.Errorf("container %q: read state: %w", c.state.ID, err)
+		}
+		if st.Config != nil {
+			v = st.Config
+		}
+	} else if spec := c.state.Config; spec != nil {
+		// A typed nil is "null", which decodes to nil again in the init.
+		v.Process = spec.Process
+		if l := spec.Linux; l != nil {
+			v.Linux = &execLinux{}
+			var err error
+			if v.Linux.Seccomp, err = json.Marshal(l.Seccomp); err != nil {
+				return nil, fmt.Errorf("container %q: linux.seccomp: %w", c.state.ID, err)
+			}
+			if v.Linux.Personality, err = json.Marshal(l.Personality); err != nil {
+				return nil, fmt.Errorf("container %q: linux.personality: %w", c.state.ID, err)
+			}
+			if v.Linux.MemoryPolicy, err = json.Marshal(l.MemoryPolicy); err != nil {
+				return nil, fmt.Errorf("container %q: linux.memoryPolicy: %w", c.state.ID, err)
+			}
+		}
+	}
+	c.exec = v
+	return v, nil
 }
 
 // inheritLabel gives an exec'd process without a SELinux label of its own the container's, as runc 1.5 does (its

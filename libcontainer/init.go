@@ -62,6 +62,20 @@ func runInit(sockp **os.File) error {
 	if err != nil {
 		return fmt.Errorf("read init config: %w", err)
 	}
+	// Each role has its own config (execConfig: what it costs to decode initConfig).
+	if m.typ == syncExecConfig {
+		var cfg execConfig
+		if err := json.Unmarshal(m.payload, &cfg); err != nil {
+			return fmt.Errorf("decode init config: %w", err)
+		}
+		// The socket above the preserved fds (5...), which go to 3... before the exec.
+		if sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs); err != nil {
+			return err
+		}
+		*sockp = sock
+		unix.Close(fifoFd) // a second copy of the socket when there is no fifo
+		return execInit(&cfg, sock)
+	}
 	if m.typ != syncConfig {
 		m.closeFiles()
 		return fmt.Errorf("read init config: %s: %w", m.typ, unix.EPROTO)
@@ -76,10 +90,6 @@ func runInit(sockp **os.File) error {
 		return err
 	}
 	*sockp = sock
-	if cfg.Exec {
-		unix.Close(fifoFd) // a second copy of the socket when there is no fifo
-		return execInit(&cfg, sock)
-	}
 	return containerInit(&cfg, sock, mountFds)
 }
 

@@ -7,20 +7,32 @@ package libcontainer
 // (joinCgroup).
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // execInit takes the steps every process shares (setupProcess) and execs.
-func execInit(cfg *initConfig, sock *os.File) error {
-	p := cfg.Spec.Process
+func execInit(cfg *execConfig, sock *os.File) error {
+	p := cfg.Process
+	if p == nil {
+		return fmt.Errorf("decode init config: no process: %w", unix.EPROTO)
+	}
+	linux, err := cfg.linux()
+	if err != nil {
+		return err
+	}
 	if p.Terminal {
 		if err := setupConsole(p, sock, false); err != nil {
 			return err
 		}
 	}
 	join := func() error { return joinCgroup(sock) }
-	path, err := setupProcess(cfg.Spec, p, sock, nil, !cfg.SetgroupsDenied, cfg.PreserveFDs, join)
+	spec := &specs.Spec{Process: p, Linux: linux}
+	path, err := setupProcess(spec, p, sock, nil, !cfg.SetgroupsDenied, cfg.PreserveFDs, join)
 	if err != nil {
 		return err
 	}
@@ -38,4 +50,27 @@ func joinCgroup(sock *os.File) error {
 		return fmt.Errorf("sync with parent: %w", err)
 	}
 	return nil
+}
+
+// linux decodes the parts of linux the config carries, as the container's config has them (execView); the others
+// stay unset.
+func (cfg *execConfig) linux() (*specs.Linux, error) {
+	l := &specs.Linux{}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		into any
+	}{
+		{"linux.seccomp", cfg.Seccomp, &l.Seccomp},
+		{"linux.personality", cfg.Personality, &l.Personality},
+		{"linux.memoryPolicy", cfg.MemoryPolicy, &l.MemoryPolicy},
+	} {
+		if len(f.raw) == 0 {
+			continue
+		}
+		if err := json.Unmarshal(f.raw, f.into); err != nil {
+			return nil, fmt.Errorf("decode init config: %s: %w", f.name, err)
+		}
+	}
+	return l, nil
 }

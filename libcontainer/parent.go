@@ -157,12 +157,13 @@ func (p *parentProcess) sendBootstrap(boot *nsenter.Bootstrap) error {
 	return nil
 }
 
-// awaitPid answers the bootstrap child's request for uid/gid maps (a new user namespace, from l) and returns the
-// container process's pid once it is cloned, with the bootstrap child reaped. The container process is rt's own
-// child (CLONE_PARENT) and not reaped before Create or Exec returns, so /proc/<pid> cannot name another process.
+// awaitPid answers the bootstrap child's request for uid/gid maps (a new user namespace, from l; nil for exec,
+// which makes none) and returns the container process's pid once it is cloned, with the bootstrap child reaped.
+// The container process is rt's own child (CLONE_PARENT) and not reaped before Create or Exec returns, so
+// /proc/<pid> cannot name another process.
 func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
 	m, err := recv(p.sock)
-	if err == nil && m.typ == syncUsermap {
+	if err == nil && m.typ == syncUsermap && l != nil {
 		if err := writeIDMaps(p.cmd.Process.Pid, l); err != nil {
 			return 0, err
 		}
@@ -189,14 +190,19 @@ func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
 	return p.pid, nil
 }
 
-// sendConfig sends the init its config. It goes once the namespaces are done: a large one cannot fill the socket
-// while the bootstrap child waits for its uid maps.
-func (p *parentProcess) sendConfig(cfg *initConfig) error {
-	data, err := json.Marshal(cfg)
+// sendConfig sends a new container's init its config. It goes once the namespaces are done: a large one cannot
+// fill the socket while the bootstrap child waits for its uid maps.
+func (p *parentProcess) sendConfig(cfg *initConfig) error { return p.sendJSON(syncConfig, cfg) }
+
+// sendExecConfig sends a process joining the container its config, as sendConfig.
+func (p *parentProcess) sendExecConfig(cfg *execConfig) error { return p.sendJSON(syncExecConfig, cfg) }
+
+func (p *parentProcess) sendJSON(t syncType, v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
 		return fmt.Errorf("encode init config: %w", err)
 	}
-	if err := send(p.sock, syncConfig, data); err != nil {
+	if err := send(p.sock, t, data); err != nil {
 		return fmt.Errorf("send init config: %w", err)
 	}
 	return nil
@@ -283,25 +289,27 @@ func (p *parentProcess) serve(r initRequests) (ready bool, _ error) {
 // state, to the listener at linux.seccomp.listenerPath (runtime-spec config-linux.md "seccomp", runtime.md "state").
 func forwardSeccomp(cfg *initConfig, pid int) func(*os.File) error {
 	return func(f *os.File) error {
-		s := cfg.Spec.Linux.Seccomp
-		state := &specs.ContainerProcessState{
-			Version:  specs.Version,
-			Fds:      []string{specs.SeccompFdName},
-			Pid:      pid,
-			Metadata: s.ListenerMetadata,
-			State: specs.State{
-				Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: pid,
-				Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations,
-			},
-		}
-		if cfg.Exec {
-			state.State.Status = specs.StateRunning
-		}
-		if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), state); err != nil {
-			return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
-		}
-		return nil
+		return sendSeccompFd(f, cfg.Spec.Linux.Seccomp, pid, specs.State{
+			Version: specs.Version, ID: cfg.ID, Status: specs.StateCreating, Pid: pid,
+			Bundle: cfg.Bundle, Annotations: cfg.Spec.Annotations,
+		})
 	}
+}
+
+// sendSeccompFd sends the seccomp notify fd f of process pid, with the container's state, to the listener at
+// s.listenerPath.
+func sendSeccompFd(f *os.File, s *specs.LinuxSeccomp, pid int, state specs.State) error {
+	msg := &specs.ContainerProcessState{
+		Version:  specs.Version,
+		Fds:      []string{specs.SeccompFdName},
+		Pid:      pid,
+		Metadata: s.ListenerMetadata,
+		State:    state,
+	}
+	if err := seccomp.SendNotifyFd(s.ListenerPath, int(f.Fd()), msg); err != nil {
+		return fmt.Errorf("linux.seccomp.listenerPath: %w", err)
+	}
+	return nil
 }
 
 // commit sends a new container's init the message it waits for before it blocks on the exec fifo, once the parent

@@ -192,6 +192,7 @@ func TestSyncTypeNames(t *testing.T) {
 	for _, typ := range []syncType{
 		syncError, syncUsermap, syncUsermapDone, syncPid, syncConfig, syncHooks, syncHooksDone, syncReady,
 		syncSeccompFd, syncConsole, syncMountFds, syncCommitted, syncJoinCgroup, syncCgroupJoined, syncMountRequest,
+		syncExecConfig,
 	} {
 		name := typ.String()
 		if other, ok := seen[name]; ok {

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # make bench-profile: where the time of `rt run` of /bin/true goes, into build/bench/profile/summary.md.
+# PROFILE_OP=exec profiles `rt exec` of /bin/true into a running container instead (perf stat against crun's exec),
+# into build/bench/profile-exec/summary.md.
 #   - perf record -g (cpu-clock: the only events this VM gives) of every process of each run, split by process
 #     (the command, its child) and phase (execve, Go start-up, package init, main, exit...), with rt's
 #     heaviest functions; the same for page faults (the page-faults software event); the same for the Go floor
@@ -12,7 +14,15 @@ set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-out=$repo/build/bench/profile
+op=${PROFILE_OP:-run}
+case $op in
+run) out=$repo/build/bench/profile ;;
+exec) out=$repo/build/bench/profile-exec ;;
+*)
+	echo "bench-profile: PROFILE_OP is run or exec, not $op" >&2
+	exit 1
+	;;
+esac
 bin=$repo/build/bench/bin
 runs=${PROFILE_RUNS:-20}
 
@@ -49,7 +59,15 @@ if mountpoint -q /sys/fs/cgroup/unified; then
 fi
 work=$(mktemp -d /tmp/rt-profile.XXXXXX)
 mount -t tmpfs tmpfs "$work"
-trap 'for id in $("$rt" --root "$work/root" list -q 2>/dev/null); do "$rt" --root "$work/root" delete -f "$id"; done; umount -l "$work"; rmdir "$work"' EXIT
+crun=${CRUN:-/usr/bin/crun}
+cleanup() {
+	local id
+	for id in $("$rt" --root "$work/root" list -q 2>/dev/null); do "$rt" --root "$work/root" delete -f "$id"; done
+	[ "$op" != exec ] || "$crun" --root "$work/crun" delete -f prof-crun-up >/dev/null 2>&1 || true
+	umount -l "$work"
+	rmdir "$work"
+}
+trap cleanup EXIT
 bundle=$work/bundle
 mkdir -p "$bundle"
 /usr/sbin/runc spec --bundle "$bundle"
@@ -57,13 +75,30 @@ jq --arg root "$repo/build/bundle/rootfs" '.process.args = ["/bin/true"] | .proc
 	"$bundle/config.json" >"$bundle/c.json"
 mv "$bundle/c.json" "$bundle/config.json"
 rootfs=$repo/build/bundle/rootfs
+if [ "$op" = exec ]; then
+	# The running container that every exec enters (ids carry the runtime: each makes /<id> in every hierarchy).
+	sleeper=$work/sleeper
+	mkdir -p "$sleeper"
+	jq '.process.args = ["/bin/sleep", "1000000"]' "$bundle/config.json" >"$sleeper/config.json"
+	"$rt" --root "$work/root" run -d --bundle "$sleeper" prof-rt-up </dev/null >/dev/null
+	"$crun" --root "$work/crun" run -d --bundle "$sleeper" prof-crun-up </dev/null >/dev/null
+fi
 rm -rf "${out:?}"/*
 mkdir -p "$out/perf"
 
-run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixed by a profiler
-	local id=$1
+# rt_args ID: rt's arguments for one measured command: run of /bin/true as ID, or exec of /bin/true into the
+# running container (ID unused).
+rt_args() {
+	if [ "$op" = exec ]; then
+		args=(--root "$work/root" exec prof-rt-up /bin/true)
+	else
+		args=(--root "$work/root" run --bundle "$bundle" "$1")
+	fi
+}
+run_rt() { # run_rt ID [PREFIX...]: one measured command under spawn, prefixed by a profiler
+	rt_args "$1"
 	shift
-	"$@" "$bin/spawn" -o /dev/null "$rt" --root "$work/root" run --bundle "$bundle" "$id"
+	"$@" "$bin/spawn" -o /dev/null "$rt" "${args[@]}"
 }
 
 {
@@ -72,7 +107,7 @@ run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixe
 	echo "Machine: $(hostname), $(nproc) CPUs, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)."
 	echo "rt: \`$rt\` ($("$rt" --version | head -2 | tr '\n' ' ')). Bundle: \`runc spec\`'s config running /bin/true."
 	echo
-	echo "## Where the time of \`rt run\` goes: perf record -g, by process and phase"
+	echo "## Where the time of \`rt $op\` goes: perf record -g, by process and phase"
 	echo
 	for i in $(seq "$runs"); do
 		run_rt "cpu$i" perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/cpu$i.data" -- >/dev/null 2>&1
@@ -83,25 +118,33 @@ run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixe
 	"$bin/bench" perfsplit -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu[0-9]*.txt
 	"$bin/bench" perfsplit -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf[0-9]*.txt
 
-	echo "## The Go floor, the same way (what rt's processes are compared with)"
-	echo
 	gofloor=$repo/build/bench/gofloor-sym
+	[ "$op" = exec ] || echo "## The Go floor, the same way (what rt's processes are compared with)"
+	echo
 	for i in $(seq "$runs"); do
+		[ "$op" = run ] || break
 		perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/gcpu$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
 		perf script -i "$out/perf/gcpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gcpu$i.txt" 2>/dev/null
 		perf record -q -e page-faults -c 1 -g -o "$out/perf/gpf$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
 		perf script -i "$out/perf/gpf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gpf$i.txt" 2>/dev/null
 	done
-	"$bin/bench" perfsplit -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
-	"$bin/bench" perfsplit -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
-
-	echo "## perf stat: rt run against the floors ($runs runs each)"
+	if [ "$op" = run ]; then
+		"$bin/bench" perfsplit -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
+		"$bin/bench" perfsplit -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
+		echo "## perf stat: rt run against the floors ($runs runs each)"
+		compare=(rt floor gofloor)
+	else
+		echo "## perf stat: rt exec against crun's exec ($runs runs each)"
+		compare=(rt crun)
+	fi
 	echo
 	echo '```'
-	for what in rt floor gofloor; do
+	for what in "${compare[@]}"; do
 		echo "== $what"
+		rt_args stat
 		case $what in
-		rt) cmd=("$rt" --root "$work/root" run --bundle "$bundle" stat) ;;
+		rt) cmd=("$rt" "${args[@]}") ;;
+		crun) cmd=("$crun" --root "$work/crun" exec prof-crun-up /bin/true) ;;
 		*) cmd=("$bin/$what" "$rootfs") ;;
 		esac
 		perf stat -r "$runs" -e task-clock,page-faults,context-switches,cpu-migrations -- "${cmd[@]}" 2>&1 >/dev/null |
@@ -111,16 +154,19 @@ run_rt() { # run_rt ID [PREFIX...]: one rt run of /bin/true under spawn, prefixe
 	echo
 	echo "## GODEBUG=inittrace=1: package initialisation before main (every process of one run that keeps the variable)"
 	echo
-	GODEBUG=inittrace=1 "$rt" --root "$work/root" run --bundle "$bundle" inittrace 2>"$out/inittrace.txt" >/dev/null || true
+	rt_args inittrace
+	GODEBUG=inittrace=1 "$rt" "${args[@]}" 2>"$out/inittrace.txt" >/dev/null || true
 	awk '$1 == "init" { n++; ms += $5; if ($2 == "runtime") p++; if ($5 > 0.02) top = top sprintf("| %s | %.3f | %s B, %s allocs |\n", $2, $5, $8, $10) }
 		END { printf "%d package inits in %d process(es), %.2f ms of clock in all. Those over 0.02 ms:\n\n| package | ms | allocated |\n|---|---|---|\n%s", n, p, ms, top }' \
 		"$out/inittrace.txt"
 	echo
-	echo "## strace -f -c: syscalls of one \`rt run\` (both processes; strace slows it, counts are what matter)"
+	echo "## strace -f -c: syscalls of one \`rt $op\` (both processes; strace slows it, counts are what matter)"
 	echo
-	strace -f -c -o "$out/strace.txt" "$rt" --root "$work/root" run --bundle "$bundle" strace-c >/dev/null 2>&1 || true
+	rt_args strace-c
+	strace -f -c -o "$out/strace.txt" "$rt" "${args[@]}" >/dev/null 2>&1 || true
+	rt_args strace-p
 	strace -f -qq -e trace=clone,clone3,execve,execveat,vfork,fork -o "$out/strace-procs.txt" \
-		"$rt" --root "$work/root" run --bundle "$bundle" strace-p >/dev/null 2>&1 || true
+		"$rt" "${args[@]}" >/dev/null 2>&1 || true
 	echo "Threads and processes created: $(grep -cE 'clone3?\(' "$out/strace-procs.txt") clone calls" \
 		"($(grep -E 'clone3?\(' "$out/strace-procs.txt" | grep -c CLONE_THREAD) threads), $(grep -cE 'execve(at)?\(' "$out/strace-procs.txt") execs."
 	echo

@@ -228,6 +228,31 @@ func TestProcessAttrsExec(t *testing.T) {
 	}
 }
 
+// TestExecContainerLinuxAttrs: a process exec'd into a container gets the parts of the container's linux config that
+// apply to each of its processes: the seccomp filter, the personality and the memory policy.
+func TestExecContainerLinuxAttrs(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, runcLacksExtras)
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Seccomp = denyProfile("sethostname")
+		s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32}
+		s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"}
+	})
+	id, _ := runDetached(t, b)
+	var s Self
+	decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
+	if s.Seccomp != 2 {
+		t.Errorf("seccomp mode %d, want 2 (the container's filter)", s.Seccomp)
+	}
+	if s.Personality != "00000008" {
+		t.Errorf("personality %s, want 00000008 (PER_LINUX32)", s.Personality)
+	}
+	if s.MemPolicy != mpolBind || s.MemPolicyNodes != 1 {
+		t.Errorf("mempolicy %#x nodes %#x, want %#x 0x1", s.MemPolicy, s.MemPolicyNodes, mpolBind)
+	}
+}
+
 // onlineCPUs lists the host's online CPUs (/sys/devices/system/cpu/online, e.g. "0-1") as decimal strings.
 func onlineCPUs(t *testing.T) []string {
 	t.Helper()

@@ -2,13 +2,16 @@ package integration
 
 import (
 	"encoding/json"
+	"net"
 	"os"
+	"path/filepath"
 	"reflect"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
@@ -211,5 +214,102 @@ func TestSeccompUnsupportedFlagText(t *testing.T) {
 	const want = "error adding WaitKill flag to seccomp filter: "
 	if r := rt(t, "run", "--bundle", b, newID(t)); r.Code == 0 || !strings.Contains(r.Stderr, want) {
 		t.Errorf("run: %v, want an error with %q", r, want)
+	}
+}
+
+// receiveSeccompState accepts one connection on l and reads what a runtime sends a seccomp agent
+// (runtime-spec config-linux.md "seccomp"): the container process state JSON, with the notify fd on its first bytes.
+func receiveSeccompState(l *net.UnixListener) (specs.ContainerProcessState, int, error) {
+	var st specs.ContainerProcessState
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		return st, 0, err
+	}
+	defer conn.Close()
+	buf, oob := make([]byte, 1<<16), make([]byte, unix.CmsgSpace(4*4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return st, 0, err
+	}
+	fds := 0
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for i := range msgs {
+			if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
+				fds += len(got)
+				for _, fd := range got {
+					unix.Close(fd)
+				}
+			}
+		}
+	}
+	data := buf[:n]
+	for {
+		m, err := conn.Read(buf)
+		data = append(data, buf[:m]...)
+		if err != nil {
+			break
+		}
+	}
+	return st, fds, json.Unmarshal(data, &st)
+}
+
+// TestExecSeccompNotify: a process exec'd into a container whose seccomp profile has a notify rule sends its
+// listener fd to linux.seccomp.listenerPath as the container's init did, with what runtime-spec gives the agent
+// (config-linux.md "seccomp"): the exec'd process's pid, listenerMetadata, and the container's state, whose pid is
+// the init's (runc 1.5's too), with its id and status running.
+func TestExecSeccompNotify(t *testing.T) {
+	t.Parallel()
+	sock, l := listenUnix(t, "seccomp-agent.sock")
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		// A syscall neither the init nor the exec'd process makes: no agent answers here.
+		s.Linux.Seccomp = denyProfile("sethostname")
+		s.Linux.Seccomp.Syscalls[0].Action = specs.ActNotify
+		s.Linux.Seccomp.ListenerPath = sock
+		s.Linux.Seccomp.ListenerMetadata = "agent-metadata"
+	})
+	type got struct {
+		st  specs.ContainerProcessState
+		fds int
+		err error
+	}
+	c := make(chan got, 2)
+	go func() {
+		for range 2 {
+			var g got
+			g.st, g.fds, g.err = receiveSeccompState(l)
+			c <- g
+		}
+	}()
+	id, _ := runDetached(t, b)
+	create := <-c
+	if create.err != nil || create.st.State.Status != specs.StateCreating {
+		t.Fatalf("the init's message: %+v", create)
+	}
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	mustRT(t, "exec", "-d", "--pid-file", pidFile, id, "sleep", "100000")
+	pid, err := strconv.Atoi(strings.TrimSpace(readFile(pidFile)))
+	if err != nil {
+		t.Fatalf("--pid-file: %v", err)
+	}
+	var exec got
+	select {
+	case exec = <-c:
+	case <-time.After(cmdTimeout):
+		t.Fatal("nothing sent to the listener for the exec'd process")
+	}
+	if exec.err != nil {
+		t.Fatal(exec.err)
+	}
+	st := exec.st
+	if exec.fds != 1 || !slices.Equal(st.Fds, []string{specs.SeccompFdName}) {
+		t.Errorf("%d fds named %q, want 1 named %q", exec.fds, st.Fds, specs.SeccompFdName)
+	}
+	if initPid := state(t, id).Pid; st.Pid != pid || st.State.Pid != initPid {
+		t.Errorf("pid %d, state pid %d, want the exec'd process's %d and the init's %d", st.Pid, st.State.Pid, pid, initPid)
+	}
+	if st.Metadata != "agent-metadata" || st.State.ID != id || st.State.Status != specs.StateRunning {
+		t.Errorf("metadata %q id %q status %q, want %q %q %q", st.Metadata, st.State.ID, st.State.Status,
+			"agent-metadata", id, specs.StateRunning)
 	}
 }
