@@ -7,6 +7,9 @@ BUILD := $(CURDIR)/build
 GOBIN_DIR := $(BUILD)/bin
 LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -extldflags '-static'
 GOTAGS := netgo osusergo static_build urfave_cli_no_docs
+# encoding/json as Go 1.26's new implementation (same API and output; fewer page faults and less CPU per command):
+# every build of rt's code takes it, tests and lint too, so that they check what ships. README "encoding/json".
+RT_GOEXPERIMENT := jsonv2
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
@@ -16,7 +19,7 @@ all: rt
 
 ## rt: the static binary at ./rt
 rt:
-	$(GO) build -trimpath -tags '$(GOTAGS)' -ldflags "$(LDFLAGS)" -o rt .
+	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) build -trimpath -tags '$(GOTAGS)' -ldflags "$(LDFLAGS)" -o rt .
 
 ## deps: install (apt-get) what the build and the tests need; idempotent
 deps:
@@ -44,14 +47,14 @@ test: deps rt probe unit lint integration test-crash conformance test-cgroupv2 t
 
 ## unit: unit tests of the packages (no root needed; root-only ones skip)
 unit:
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/integration)
+	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/integration)
 
 ## lint: gofmt, go vet, golangci-lint, shellcheck, and -Wall -Werror for the nsenter C
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tests/.*/testdata/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) vet ./...
 	@test -x $(GOBIN_DIR)/golangci-lint || GOBIN=$(GOBIN_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
-	$(GOBIN_DIR)/golangci-lint run ./...
+	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GOBIN_DIR)/golangci-lint run ./...
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
 	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c
 	gcc -Wall -Wextra -Werror -fsyntax-only tests/bench/csrc/*.c
@@ -69,7 +72,7 @@ conformance: rt
 CRASH_KILLS ?= 20
 test-crash: rt
 	@if grep -q RT_CRASH_AT rt; then echo "test-crash: the release build ./rt contains the crash hook"; exit 1; fi
-	$(GO) build -trimpath -tags '$(GOTAGS) rtcrashpoint' -ldflags "$(LDFLAGS)" -o $(BUILD)/rt-crash .
+	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) build -trimpath -tags '$(GOTAGS) rtcrashpoint' -ldflags "$(LDFLAGS)" -o $(BUILD)/rt-crash .
 	$(GO) build -o $(BUILD)/crash ./tests/crash
 	$(BUILD)/crash -n $(CRASH_KILLS) $(if $(RUNTIME),-runtime $(RUNTIME),-runtime $(BUILD)/rt-crash -steps)
 
@@ -112,10 +115,10 @@ bench-profile: rt bundle
 
 ## fuzz: a run of each fuzz target (FUZZTIME each, default 10s)
 fuzz:
-	@scripts/fuzz.sh
+	@GOEXPERIMENT=$(RT_GOEXPERIMENT) scripts/fuzz.sh
 
 fuzz-short:
-	@FUZZTIME=2s scripts/fuzz.sh
+	@GOEXPERIMENT=$(RT_GOEXPERIMENT) FUZZTIME=2s scripts/fuzz.sh
 
 clean:
 	rm -rf rt $(BUILD)

@@ -80,7 +80,7 @@ var runCommand = &cli.Command{
 			return err
 		}
 		if !cliCtx.Bool("keep") {
-			if err := deleteAfterRun(cliCtx.String("root"), c.ID()); err != nil {
+			if err := deleteAfterRun(c); err != nil {
 				return err
 			}
 		}
@@ -139,8 +139,8 @@ func idSafe(s string) string {
 }
 
 // deleteAfterRun removes the container once its init has exited; a concurrent `rt delete` may have done it already.
-func deleteAfterRun(root, id string) error {
-	c, err := libcontainer.Load(root, id)
+func deleteAfterRun(created *libcontainer.Container) error {
+	c, err := created.Reload()
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil
 	}

@@ -3,6 +3,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,6 +37,9 @@ type Container struct {
 	brief      bool
 	hasProcess bool      // the config has a process (start refuses one without)
 	exec       *execView // what exec reads of the config, once decoded (exec.go)
+	// saved is the state file as this Container last wrote it (saveLocked): Reload decodes nothing while the
+	// file is still that.
+	saved []byte
 }
 
 // configView is the part of a container's config that Load decodes: what kill, start and delete read (ociVersion,
@@ -263,6 +267,20 @@ func lockHeld(dir string) bool {
 // Load opens and locks the container id under root. An unknown id is ErrNotExist; so is a directory whose creator
 // died before writing its state (it is removed).
 func Load(root, id string) (*Container, error) {
+	return load(root, id, nil)
+}
+
+// Reload is Load of c's container again, after c was closed: `run` unlocks while the container runs, and locks
+// it again to delete it once the init has exited. Anything may have happened in between (an update, a delete, a
+// new container under the id), so it is a Load, with the same checks and errors, but a state file that is still,
+// byte for byte, the one c last wrote is not decoded again: the Container it returns has c's state, which that
+// file encodes (decoding it cost `run` ~0.4 ms of CPU and 8 page faults of its ~22 ms and ~1100).
+func (c *Container) Reload() (*Container, error) {
+	return load(filepath.Dir(c.dir), c.state.ID, c)
+}
+
+// load is Load; prev, when not nil, is a Container of the same id whose saved state need not be decoded again.
+func load(root, id string, prev *Container) (*Container, error) {
 	if err := ValidateID(id); err != nil {
 		return nil, err
 	}
@@ -282,7 +300,10 @@ func Load(root, id string) (*Container, error) {
 		lock.Close()
 		return nil, classErr(ErrNotExist, "container %q does not exist", id)
 	}
-	if err == nil {
+	switch {
+	case err == nil && prev != nil && prev.saved != nil && bytes.Equal(data, prev.saved):
+		c.state, c.raw, c.hasProcess, c.saved, c.exec = prev.state, prev.raw, prev.hasProcess, prev.saved, prev.exec
+	case err == nil:
 		err = c.decodeState(data, false)
 	}
 	if err != nil {

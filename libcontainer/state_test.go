@@ -811,3 +811,55 @@ func TestDecodeStateProcess(t *testing.T) {
 		})
 	}
 }
+
+// TestReload: Reload is a Load that keeps the state it saved while the file is still what it wrote, and decodes
+// the file when anything else has written it since; a container deleted meanwhile is ErrNotExist.
+func TestReload(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "c1")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	spec := &specs.Spec{Version: specs.Version, Process: &specs.Process{Args: []string{"sh"}}, Hostname: "h"}
+	c := &Container{dir: dir, state: State{ID: "c1", InitPid: 1, Bundle: "/b", Config: spec}}
+	if err := c.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+
+	same, err := c.Reload()
+	if err != nil {
+		t.Fatalf("Reload: %v", err)
+	}
+	if same.raw != nil || same.state.Config != spec || same.state.InitPid != 1 {
+		t.Errorf("Reload of an unchanged state decoded it again (raw %d bytes, config %p, pid %d)",
+			len(same.raw), same.state.Config, same.state.InitPid)
+	}
+	if locked := tryLock(t, dir); locked {
+		t.Error("state directory not locked after Reload")
+	}
+	same.Close()
+
+	// Another process saves a new state (an update): the next Reload reads it.
+	other := &Container{dir: dir, state: State{ID: "c1", InitPid: 2, Bundle: "/b", Config: spec}}
+	if err := other.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := c.Reload()
+	if err != nil {
+		t.Fatalf("Reload after a change: %v", err)
+	}
+	if changed.raw == nil || changed.state.InitPid != 2 {
+		t.Errorf("Reload after a change kept the old state (pid %d)", changed.state.InitPid)
+	}
+	if cfg, err := changed.Config(); err != nil || cfg.Hostname != "h" {
+		t.Errorf("Config after Reload = %+v, %v", cfg, err)
+	}
+	changed.Close()
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reload(); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Reload of a deleted container: %v, want ErrNotExist", err)
+	}
+}

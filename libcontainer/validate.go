@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -38,13 +39,18 @@ func LoadSpec(bundle string) (*specs.Spec, error) {
 		var typ *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &syn):
-			line, col := position(data, syn.Offset)
+			off := syn.Offset
+			if !syntaxOffsetPast {
+				off++
+			}
+			line, col := position(data, off)
 			return nil, classErr(ErrConfig, "%s: line %d column %d: %v", path, line, col, syn)
 		case errors.As(err, &typ):
-			if typ.Field == "" { // the top level is not an object
+			field := typeErrorField(reflect.TypeFor[specs.Spec](), typ.Field)
+			if field == "" { // the top level is not an object
 				return nil, classErr(ErrConfig, "%s: %s is not a %s", path, typ.Value, typ.Type)
 			}
-			return nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, typ.Field, typ.Value, typ.Type)
+			return nil, classErr(ErrConfig, "%s: %s: %s is not a %s", path, field, typ.Value, typ.Type)
 		}
 		return nil, classErr(ErrConfig, "%s: %v", path, err)
 	}
@@ -94,7 +100,8 @@ func fileKind(m os.FileMode) string {
 	return "type " + m.Type().String()
 }
 
-// position turns a byte offset into a 1-based line and column.
+// position turns a byte offset into a 1-based line and column: off counts the bytes up to and including the one
+// the column names (encoding/json v1's SyntaxError.Offset; at the end of the input, the length).
 func position(data []byte, off int64) (line, col int) {
 	if off > int64(len(data)) {
 		off = int64(len(data))

@@ -114,6 +114,15 @@ func TestLoadSpecTypeErrorPath(t *testing.T) {
 		{name: "array element", config: `{"mounts":[{},{"destination":5}]}`, want: "mounts.destination"},
 		// At the top level Field is empty and the message would read "config.json: : array is not ...".
 		{name: "top level", config: `[]`, want: "config.json: array"},
+		// Built with GOEXPERIMENT=jsonv2 (jsonerr_v2.go), the path is the same: no map key even with a dot, the
+		// field's declared name whatever the case in the file, the Go name of an embedded struct.
+		{name: "map value", config: `{"linux":{"netDevices":{"eth0.1":{"name":5}}}}`, want: ": linux.netDevices.name: number"},
+		{name: "case of the name", config: `{"Process":{"ARGS":"sh"}}`, want: ": process.args: string"},
+		{
+			name:   "embedded struct",
+			config: `{"linux":{"resources":{"blockIO":{"weightDevice":[{"major":"8"}]}}}}`,
+			want:   ": linux.resources.blockIO.weightDevice.LinuxBlockIODevice.major: string",
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

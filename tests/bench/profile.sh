@@ -45,7 +45,8 @@ if [ "${1:-}" != __inner ]; then
 	rt=${RT:-}
 	if [ -z "$rt" ]; then
 		tags=$(sed -n 's/^GOTAGS := //p' "$repo/Makefile")
-		(cd "$repo" && CGO_ENABLED=1 go build -trimpath -tags "$tags" -ldflags "-extldflags '-static'" -o "$repo/build/bench/rt-sym" .)
+		exp=$(sed -n 's/^RT_GOEXPERIMENT := //p' "$repo/Makefile")
+		(cd "$repo" && CGO_ENABLED=1 GOEXPERIMENT=$exp go build -trimpath -tags "$tags" -ldflags "-extldflags '-static'" -o "$repo/build/bench/rt-sym" .)
 		rt=$repo/build/bench/rt-sym
 	fi
 	exec unshare -m --propagation private -- "$0" __inner "$(realpath "$rt")"
