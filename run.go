@@ -80,7 +80,7 @@ var runCommand = &cli.Command{
 			return err
 		}
 		if !cliCtx.Bool("keep") {
-			if err := deleteAfterRun(cliCtx.String("root"), c.ID()); err != nil {
+			if err := deleteAfterRun(c, cliCtx.String("root")); err != nil {
 				return err
 			}
 		}
@@ -138,9 +138,10 @@ func idSafe(s string) string {
 	return b.String()
 }
 
-// deleteAfterRun removes the container once its init has exited; a concurrent `rt delete` may have done it already.
-func deleteAfterRun(root, id string) error {
-	c, err := libcontainer.Load(root, id)
+// deleteAfterRun removes the container c created once its init has exited; a concurrent `rt delete` may have done it
+// already.
+func deleteAfterRun(c *libcontainer.Container, root string) error {
+	c, err := c.Reopen(root)
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil
 	}

@@ -3,6 +3,7 @@
 package libcontainer
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ type Container struct {
 	// state.Config is the whole config (Create, or after Config).
 	raw        []byte
 	hasProcess bool // the config has a process (start refuses one without)
+	// saved is the state.json this process last wrote (saveLocked), by which Reopen knows its state is current.
+	saved []byte
 }
 
 // configView is the part of a container's config that Load and Read decode: what state, list, kill, start and
@@ -227,6 +230,32 @@ func Load(root, id string) (*Container, error) {
 		return nil, fmt.Errorf("container %q: read state: %w", id, err)
 	}
 	return c, nil
+}
+
+// Reopen takes the lock of c's state directory again after Close, for a caller that kept c while the container
+// ran (a foreground `rt run`, which deletes it once it has exited): c itself when its state.json is still the one
+// this process last wrote, which spares reading and decoding it; else the container as Load finds it now (another
+// command may have written its state meanwhile, or deleted it: ErrNotExist).
+func (c *Container) Reopen(root string) (*Container, error) {
+	if c.lock != nil {
+		return nil, fmt.Errorf("container %q: reopen: %w", c.ID(), unix.EBUSY)
+	}
+	if c.saved != nil && c.dir == filepath.Join(root, c.ID()) {
+		lock, err := lockCurrentDir(c.dir)
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, classErr(ErrNotExist, "container %q does not exist", c.ID())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("container %q: %w", c.ID(), err)
+		}
+		if data, err := os.ReadFile(filepath.Join(c.dir, stateFile)); err == nil && bytes.Equal(data, c.saved) {
+			c.lock = lock
+			c.cg = nil // as Load would make it, from the recorded paths
+			return c, nil
+		}
+		lock.Close()
+	}
+	return Load(root, c.ID())
 }
 
 // RemoveUnreadable removes the state directory of container id whose state.json is unreadable (ErrUnreadable), for

@@ -102,6 +102,7 @@ func (c *Container) saveLocked() error {
 	if err := os.Rename(tmp.Name(), filepath.Join(c.dir, stateFile)); err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
+	c.saved = data
 	return nil
 }
 

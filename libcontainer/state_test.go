@@ -393,6 +393,58 @@ func TestReadWithoutLock(t *testing.T) {
 	}
 }
 
+// TestReopen: a Container kept after Close is locked again as it is while its state.json is the one it last wrote;
+// a state another command wrote meanwhile is loaded afresh, and a removed container is ErrNotExist.
+func TestReopen(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "c1")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{dir: dir, state: State{ID: "c1", InitPid: 7, Config: &specs.Spec{Version: "1"}}}
+	if err := c.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+
+	same, err := c.Reopen(root)
+	if err != nil {
+		t.Fatalf("Reopen of an unchanged state: %v", err)
+	}
+	if same != c || tryLock(t, dir) {
+		t.Errorf("Reopen of an unchanged state: got %p, want the same Container %p, locked", same, c)
+	}
+	if _, err := c.Reopen(root); err == nil {
+		t.Error("Reopen of a Container that holds its lock: no error")
+	}
+	c.Close()
+
+	other, err := Load(root, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.state.InitPid = 8
+	if err := other.saveLocked(); err != nil {
+		t.Fatal(err)
+	}
+	other.Close()
+	fresh, err := c.Reopen(root)
+	if err != nil {
+		t.Fatalf("Reopen of a state written by another: %v", err)
+	}
+	if fresh == c || fresh.State().InitPid != 8 || tryLock(t, dir) {
+		t.Errorf("Reopen of a state written by another: same %v, init pid %d, want a locked new load with 8",
+			fresh == c, fresh.State().InitPid)
+	}
+	fresh.Close()
+
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Reopen(root); !errors.Is(err, ErrNotExist) {
+		t.Errorf("Reopen of a removed container: %v, want ErrNotExist", err)
+	}
+}
+
 // tryLock reports whether an exclusive flock on dir can be taken right now (and releases it).
 func tryLock(t *testing.T, dir string) bool {
 	t.Helper()
