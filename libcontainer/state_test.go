@@ -393,6 +393,25 @@ func TestReadWithoutLock(t *testing.T) {
 	}
 }
 
+// TestReplaceFileFails: a save that cannot be renamed into place leaves the old target and no temp file.
+func TestReplaceFileFails(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, stateFile)
+	if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil { // a non-empty directory: rename fails
+		t.Fatal(err)
+	}
+	if err := replaceFile(target, []byte("{}")); err == nil {
+		t.Fatal("replaceFile over a non-empty directory: no error")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != stateFile {
+		t.Errorf("dir holds %v, want only %s (temp file left behind?)", entries, stateFile)
+	}
+}
+
 // TestReopen: a Container kept after Close is locked again as it is while its state.json is the one it last wrote;
 // a state another command wrote meanwhile is loaded afresh, and a removed container is ErrNotExist.
 func TestReopen(t *testing.T) {
