@@ -412,6 +412,36 @@ func TestReplaceFileFails(t *testing.T) {
 	}
 }
 
+// TestRemoveStateDir: the state directory goes whatever it holds: its usual entries, or more.
+func TestRemoveStateDir(t *testing.T) {
+	for name, entries := range map[string][]string{
+		"empty": nil, "state": {stateFile}, "state and fifo": {stateFile, fifoName},
+		"more": {stateFile, fifoName, "notify/notify.sock", "other"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c1")
+			if err := os.Mkdir(dir, 0o711); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				p := filepath.Join(dir, e)
+				if err := os.MkdirAll(filepath.Dir(p), 0o711); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state directory still there: %v", err)
+			}
+		})
+	}
+}
+
 // TestReopen: a Container kept after Close is locked again as it is while its state.json is the one it last wrote;
 // a state another command wrote meanwhile is loaded afresh, and a removed container is ErrNotExist.
 func TestReopen(t *testing.T) {
