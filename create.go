@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -90,7 +91,9 @@ func createContainer(cliCtx *cli.Context, id, bundleArg string, detach bool) (*l
 	if err != nil {
 		return nil, nil, err
 	}
-	slog.Debug("created", "id", id, "init_pid", c.Pid(), "cgroup_paths", c.State().CgroupPaths)
+	if slog.Default().Enabled(context.Background(), slog.LevelDebug) { // c.Pid reads /proc and the freezer state
+		slog.Debug("created", "id", id, "init_pid", c.Pid(), "cgroup_paths", c.State().CgroupPaths)
+	}
 	if pidfdConn != nil {
 		if err := libcontainer.SendPidfd(pidfdConn, c.Pid(), "standard"); err != nil {
 			_ = c.Delete(true)

@@ -75,6 +75,65 @@ func TestDeviceLines(t *testing.T) {
 	}
 }
 
+// TestSetDevicesV1Writes: over plain files, which keep every write an open file got (the kernel takes each as one
+// rule), what is written before the last deny of everything is dropped and each file is opened once: one "a" in
+// devices.deny, the allow rules after it in order.
+func TestSetDevicesV1Writes(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"devices.allow", "devices.deny"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rules := []specs.LinuxDeviceCgroup{
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rwm"},
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(5)), Access: "rwm"},
+		{Allow: true, Type: "b", Access: "m"},
+	}
+	if err := setDevicesV1(dir, rules); err != nil {
+		t.Fatal(err)
+	}
+	for f, want := range map[string]string{"devices.deny": "a", "devices.allow": "c 1:5 rwm" + "b *:* m"} {
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); string(got) != want {
+			t.Errorf("%s got %q, want %q", f, got, want)
+		}
+	}
+}
+
+// TestSetDevicesV1Kernel: a v1 devices cgroup takes the rules written through one open file each, in order.
+func TestSetDevicesV1Kernel(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	h, err := hostInfo()
+	if err != nil || h.v1["devices"] == "" {
+		t.Skip("no v1 devices hierarchy")
+	}
+	dir := filepath.Join(h.v1["devices"], h.own["devices"], fmt.Sprintf("rt-test-%d", rand.Uint64()))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Skipf("cannot create a v1 devices cgroup: %v", err)
+	}
+	defer os.Remove(dir)
+	rules := []specs.LinuxDeviceCgroup{
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(3)), Access: "rwm"},
+		{Allow: false, Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(5)), Access: "rwm"},
+		{Allow: true, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(7)), Access: "rw"},
+		{Allow: false, Type: "c", Major: ptr(int64(1)), Minor: ptr(int64(7)), Access: "w"},
+	}
+	if err := setDevicesV1(dir, rules); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "devices.list"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "c 1:5 rwm\nc 1:7 r\n"; string(got) != want {
+		t.Errorf("devices.list = %q, want %q", got, want)
+	}
+}
+
 // testV2Cgroup makes a fresh cgroup in the host's v2 hierarchy (the unified tree of a hybrid host), removed at the
 // end of the test, or skips when there is none or we are not root.
 func testV2Cgroup(t *testing.T) string {

@@ -22,26 +22,54 @@ import (
 // calls per write (kernfs files are pollable, so Go registers them with its poller), and the container start
 // path writes dozens of control files.
 func writeFile(dir, name, val string) error {
-	p := filepath.Join(dir, name)
-	fd, err := openFile(p, unix.O_WRONLY|unix.O_TRUNC)
+	f, err := openControl(dir, name)
 	if err != nil {
 		return err
 	}
+	if err := f.write(val); err != nil {
+		_ = unix.Close(f.fd)
+		return err
+	}
+	return f.close()
+}
+
+// controlFile is a control file open for writing, for a caller with several values for it, each taken by the
+// kernel as one write(2) (devices.allow: one rule per write): one open(2) for them all.
+type controlFile struct {
+	path string
+	fd   int
+}
+
+// openControl opens an existing control file for writing, as writeFile does.
+func openControl(dir, name string) (controlFile, error) {
+	p := filepath.Join(dir, name)
+	fd, err := openFile(p, unix.O_WRONLY|unix.O_TRUNC)
+	if err != nil {
+		return controlFile{}, err
+	}
+	return controlFile{path: p, fd: fd}, nil
+}
+
+// write writes val in one write(2), retried on EINTR.
+func (f controlFile) write(val string) error {
 	b := []byte(val)
 	for len(b) > 0 {
-		n, err := unix.Write(fd, b)
+		n, err := unix.Write(f.fd, b)
 		if errors.Is(err, unix.EINTR) {
 			// A write interrupted before it reached the kernel's handler; retry as runc does (golang/go#38033).
 			continue
 		}
 		if err != nil {
-			_ = unix.Close(fd)
-			return fmt.Errorf("write %q: %w", val, &os.PathError{Op: "write", Path: p, Err: err})
+			return fmt.Errorf("write %q: %w", val, &os.PathError{Op: "write", Path: f.path, Err: err})
 		}
 		b = b[n:]
 	}
-	if err := unix.Close(fd); err != nil {
-		return &os.PathError{Op: "close", Path: p, Err: err}
+	return nil
+}
+
+func (f controlFile) close() error {
+	if err := unix.Close(f.fd); err != nil {
+		return &os.PathError{Op: "close", Path: f.path, Err: err}
 	}
 	return nil
 }

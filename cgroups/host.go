@@ -31,6 +31,8 @@ type host struct {
 	// prime is the cgroup.procs of a cgroup this process is in, which Create writes in the background to get the
 	// kernel's attach lock ready for Apply (primeAttach); "" (the plain-file tests) for none.
 	prime string
+	// mounts are the cgroup and cgroup2 entries of the mount table the host was read from (Mounts).
+	mounts []*mountinfo.Info
 }
 
 // knownV1 lists the v1 controllers rt manages; other hierarchies (e.g. a named one other than systemd) are ignored.
@@ -59,8 +61,21 @@ var hostInfo = sync.OnceValues(func() (*host, error) {
 	}
 	h.devices = attachDeviceFilter
 	h.prime = h.primePath()
+	h.mounts = mounts
 	return h, nil
 })
+
+// Mounts returns the cgroup and cgroup2 entries of this process's /proc/self/mountinfo, from the one read that
+// decides Mode: a container's init, whose mount namespace starts as a copy of its parent's, gets them from the
+// parent (rootfs.Options.CgroupMounts) rather than parse the mount table a second time. Callers must not change
+// them.
+func Mounts() ([]*mountinfo.Info, error) {
+	h, err := hostInfo()
+	if err != nil {
+		return nil, err
+	}
+	return h.mounts, nil
+}
 
 // primeOrder is the order in which a hierarchy is picked for primeAttach: v1 controllers first (a v1 cgroup has no
 // "no internal processes" rule, so the no-op migration is accepted), never a named hierarchy such as name=systemd

@@ -163,7 +163,7 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 		}
 	}
 	if d := m.paths["cpuset"]; d != "" {
-		if err := m.fillCpuset(d); err != nil {
+		if err := m.fillCpuset(d, made); err != nil {
 			return err
 		}
 	}
@@ -303,20 +303,24 @@ func (m *Manager) enableControllers(dir string) error {
 }
 
 // fillCpuset copies cpuset.cpus and cpuset.mems from the parent into every empty level from the mount point down
-// to dir: a v1 cpuset cgroup starts empty and refuses tasks until both are set (runc's cpuset ensureParent).
-func (m *Manager) fillCpuset(dir string) error {
+// to dir: a v1 cpuset cgroup starts empty and refuses tasks until both are set (runc's cpuset ensureParent). The
+// levels in made, which Create has just made, are known to be empty and are not read.
+func (m *Manager) fillCpuset(dir string, made []string) error {
 	mnt := m.host().v1["cpuset"]
 	if mnt == "" {
 		mnt = filepath.Dir(dir)
 	}
 	return walkDown(mnt, dir, func(parent, cur string) error {
+		fresh := slices.Contains(made, cur)
 		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
-			v, err := readFile(cur, f)
-			if err != nil {
-				return fmt.Errorf("copy %s: %w", f, err)
-			}
-			if v != "" {
-				continue
+			if !fresh {
+				v, err := readFile(cur, f)
+				if err != nil {
+					return fmt.Errorf("copy %s: %w", f, err)
+				}
+				if v != "" {
+					continue
+				}
 			}
 			pv, err := readFile(parent, f)
 			if err != nil {

@@ -346,12 +346,15 @@ func (m *Manager) setHugetlbV1(limits []specs.LinuxHugepageLimit) error {
 }
 
 // setDevicesV1 replaces the device list: "a" to devices.deny (deny everything, emptying the allow list), then each
-// rule in order to devices.allow or devices.deny, so later rules win. Do not use this on a running container whose
-// devices must stay usable throughout: between the first and the last write the container briefly has no access
-// (runc avoids the window by computing a transition with its devices emulator).
-func setDevicesV1(dir string, rules []specs.LinuxDeviceCgroup) error {
+// rule in order to devices.allow or devices.deny, so later rules win. What comes before the last deny of everything
+// is undone by it and not written (a config that starts with "deny all", as most do, gets one such write, not
+// two), and each file is opened once for all its lines. Do not use this on a running container whose devices must
+// stay usable throughout: between the first and the last write the container briefly has no access (runc avoids
+// the window by computing a transition with its devices emulator).
+func setDevicesV1(dir string, rules []specs.LinuxDeviceCgroup) (retErr error) {
 	type write struct{ file, line string }
-	writes := []write{{"devices.deny", "a"}}
+	denyAll := write{"devices.deny", "a"}
+	writes := []write{denyAll}
 	for i, r := range rules {
 		d, err := parseDeviceRule(r)
 		if err != nil {
@@ -362,11 +365,31 @@ func setDevicesV1(dir string, rules []specs.LinuxDeviceCgroup) error {
 			f = "devices.allow"
 		}
 		for _, l := range deviceLines(d) {
-			writes = append(writes, write{f, l})
+			if w := (write{f, l}); w == denyAll {
+				writes = append(writes[:0], w)
+			} else {
+				writes = append(writes, w)
+			}
 		}
 	}
+	files := map[string]controlFile{}
+	defer func() {
+		for _, f := range files {
+			if err := f.close(); err != nil && retErr == nil {
+				retErr = err
+			}
+		}
+	}()
 	for _, w := range writes {
-		if err := writeFile(dir, w.file, w.line); err != nil {
+		f, ok := files[w.file]
+		if !ok {
+			var err error
+			if f, err = openControl(dir, w.file); err != nil {
+				return err
+			}
+			files[w.file] = f
+		}
+		if err := f.write(w.line); err != nil {
 			return err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -16,6 +17,7 @@ import (
 	"github.com/rt-runtime/rt/cgroups"
 	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/libcontainer/seccomp"
+	"github.com/rt-runtime/rt/rootfs"
 )
 
 // CreateOpts are the options of `rt create` besides the id.
@@ -118,6 +120,7 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		NoPivot:      opts.NoPivot,
 		NoNewKeyring: opts.NoNewKeyring,
 		CgroupPaths:  c.state.CgroupPaths,
+		CgroupMounts: cgroupMounts(spec),
 		ParentHooks:  hasParentHooks(spec),
 		NewNetNS:     namespace.Creates(spec, specs.NetworkNamespace),
 		OwnMountNS:   namespace.Has(spec, specs.MountNamespace),
@@ -273,6 +276,24 @@ func (c *Container) createCgroup(m *cgroups.Manager) error {
 		}
 	}
 	return nil
+}
+
+// cgroupMounts are the host's cgroup mounts for the init (initConfig.CgroupMounts), when the spec mounts cgroupfs on
+// a v1 or hybrid host and the init's mount table is a copy of this process's (a new mount namespace, or none); nil
+// otherwise (one joined by path has mounts of its own), or when they cannot be had, and the init then reads its
+// own mount table.
+func cgroupMounts(spec *specs.Spec) []rootfs.CgroupMount {
+	if cgroups.Mode() == "v2" || !slices.ContainsFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" }) {
+		return nil
+	}
+	if namespace.Has(spec, specs.MountNamespace) && !namespace.Creates(spec, specs.MountNamespace) {
+		return nil
+	}
+	ms, err := cgroups.Mounts()
+	if err != nil {
+		return nil
+	}
+	return rootfs.CgroupMountsOf(ms)
 }
 
 // cpuOf is r.CPU, or nil when r is.

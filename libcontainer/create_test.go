@@ -92,3 +92,34 @@ func devString(devs []specs.LinuxDeviceCgroup) string {
 	}
 	return b.String()
 }
+
+// TestCgroupMounts: the init gets the parent's cgroup mounts only for a "cgroup" mount in a mount table that is a
+// copy of the parent's; with a mount namespace joined by path it reads its own.
+func TestCgroupMounts(t *testing.T) {
+	if cgroups.Mode() == "v2" {
+		t.Skip("on a v2 host the init needs no hierarchy list")
+	}
+	if ms, err := cgroups.Mounts(); err != nil || len(ms) == 0 {
+		t.Skip("no cgroup mounts here")
+	}
+	cgroupMount := []specs.Mount{{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup"}}
+	tests := []struct {
+		name   string
+		mounts []specs.Mount
+		ns     []specs.LinuxNamespace
+		want   bool
+	}{
+		{"new mount namespace", cgroupMount, []specs.LinuxNamespace{{Type: specs.MountNamespace}}, true},
+		{"no mount namespace", cgroupMount, nil, true},
+		{"mount namespace joined by path", cgroupMount, []specs.LinuxNamespace{{Type: specs.MountNamespace, Path: "/proc/1/ns/mnt"}}, false},
+		{"no cgroup mount", []specs.Mount{{Destination: "/proc", Type: "proc"}}, []specs.LinuxNamespace{{Type: specs.MountNamespace}}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &specs.Spec{Mounts: tc.mounts, Linux: &specs.Linux{Namespaces: tc.ns}}
+			if got := cgroupMounts(spec) != nil; got != tc.want {
+				t.Errorf("cgroup mounts sent: %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

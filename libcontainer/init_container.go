@@ -47,8 +47,8 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	if proc, err = moveFd(proc, fifoFd+1+cfg.PreserveFDs); err != nil {
 		return err
 	}
-	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, BundleDir: cfg.Bundle, Mounts: mountFds, Idmap: askIdmap(sock),
-		HostMountNS: !cfg.OwnMountNS}
+	opts := &rootfs.Options{CgroupPaths: cfg.CgroupPaths, CgroupMounts: cfg.CgroupMounts, BundleDir: cfg.Bundle,
+		Mounts: mountFds, Idmap: askIdmap(sock), HostMountNS: !cfg.OwnMountNS}
 	if err := rootfs.Prepare(spec, cfg.Rootfs, opts); err != nil {
 		return err
 	}

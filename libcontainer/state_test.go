@@ -490,6 +490,55 @@ func TestReadWithoutLock(t *testing.T) {
 	}
 }
 
+// TestReplaceFileFails: a save that cannot be renamed into place leaves the old target and no temp file.
+func TestReplaceFileFails(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, stateFile)
+	if err := os.MkdirAll(filepath.Join(target, "x"), 0o700); err != nil { // a non-empty directory: rename fails
+		t.Fatal(err)
+	}
+	if err := replaceFile(target, []byte("{}")); err == nil {
+		t.Fatal("replaceFile over a non-empty directory: no error")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != stateFile {
+		t.Errorf("dir holds %v, want only %s (temp file left behind?)", entries, stateFile)
+	}
+}
+
+// TestRemoveStateDirEntries: the state directory goes whatever it holds: its usual entries, or more.
+func TestRemoveStateDirEntries(t *testing.T) {
+	for name, entries := range map[string][]string{
+		"empty": nil, "state": {stateFile}, "state and fifo": {stateFile, fifoName},
+		"more": {stateFile, fifoName, "notify/notify.sock", "other"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "c1")
+			if err := os.Mkdir(dir, 0o711); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range entries {
+				p := filepath.Join(dir, e)
+				if err := os.MkdirAll(filepath.Dir(p), 0o711); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeStateDir(dir); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := os.Lstat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("state directory still there: %v", err)
+			}
+		})
+	}
+}
+
 // tryLock reports whether an exclusive flock on dir can be taken right now (and releases it).
 func tryLock(t *testing.T, dir string) bool {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/nsenter"
+	"github.com/rt-runtime/rt/rootfs"
 )
 
 // The parent <-> child protocol: its one home. README.md and nsenter/nsenter.c link here rather than redraw it.
@@ -275,11 +276,13 @@ type initConfig struct {
 	NoPivot      bool              `json:"no_pivot,omitempty"`
 	NoNewKeyring bool              `json:"no_new_keyring,omitempty"`
 	CgroupPaths  map[string]string `json:"cgroup_paths,omitempty"`
-	ParentHooks  bool              `json:"parent_hooks,omitempty"`
-	NewNetNS     bool              `json:"new_netns,omitempty"`
-	OwnMountNS   bool              `json:"own_mountns,omitempty"`
-	NewUserNS    bool              `json:"new_userns,omitempty"`
-	PreserveFDs  int               `json:"preserve_fds,omitempty"`
+	// CgroupMounts are the host's cgroup mounts, for a "cgroup" mount on a v1 or hybrid host (rootfs.Options).
+	CgroupMounts []rootfs.CgroupMount `json:"cgroup_mounts,omitempty"`
+	ParentHooks  bool                 `json:"parent_hooks,omitempty"`
+	NewNetNS     bool                 `json:"new_netns,omitempty"`
+	OwnMountNS   bool                 `json:"own_mountns,omitempty"`
+	NewUserNS    bool                 `json:"new_userns,omitempty"`
+	PreserveFDs  int                  `json:"preserve_fds,omitempty"`
 }
 
 // execConfig is the payload of syncExecConfig: what a process joining a running container needs (init_exec.go).

@@ -16,12 +16,30 @@ import (
 	"github.com/rt-runtime/rt/internal/procfs"
 )
 
+// CgroupMount is the part of a cgroup or cgroup2 mountinfo entry a "cgroup" mount uses (Options.CgroupMounts).
+type CgroupMount struct {
+	Mountpoint string `json:"mountpoint"`
+	FSType     string `json:"fstype"`
+	Root       string `json:"root"`
+	VFSOptions string `json:"vfs_options"`
+}
+
+// CgroupMountsOf keeps of mountinfo entries what Options.CgroupMounts needs.
+func CgroupMountsOf(ms []*mountinfo.Info) []CgroupMount {
+	out := make([]CgroupMount, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, CgroupMount{Mountpoint: m.Mountpoint, FSType: m.FSType, Root: m.Root, VFSOptions: m.VFSOptions})
+	}
+	return out
+}
+
 // cgroupHost is what a "cgroup" mount needs to know about the host, read once per Prepare and only when the spec
-// has such a mount: the host's cgroup hierarchies (one mountinfo read) and this process's own cgroups.
+// has such a mount: the host's cgroup hierarchies (Options.CgroupMounts, else one mountinfo read) and, when a
+// hierarchy has no directory of the container's (hostDir), this process's own cgroups.
 type cgroupHost struct {
 	unified bool              // /sys/fs/cgroup is cgroup2: a pure v2 host
 	mounts  []*mountinfo.Info // the v1 hierarchies, plus the hybrid cgroup2 one
-	own     map[string]string // /proc/self/cgroup: controller list ("" for v2) -> path
+	own     map[string]string // /proc/self/cgroup: controller list ("" for v2) -> path; read on first use
 }
 
 func (p *preparer) cgroupHost() (*cgroupHost, error) {
@@ -34,9 +52,18 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 	}
 	cg := &cgroupHost{unified: st.Type == unix.CGROUP2_SUPER_MAGIC}
 	if !cg.unified {
-		ms, err := procfs.Mounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
-		if err != nil {
-			return nil, fmt.Errorf("read mountinfo: %w", err)
+		var ms []*mountinfo.Info
+		if p.opts.CgroupMounts != nil {
+			for _, m := range p.opts.CgroupMounts {
+				if m.FSType == "cgroup" || m.FSType == "cgroup2" {
+					ms = append(ms, &mountinfo.Info{Mountpoint: m.Mountpoint, FSType: m.FSType, Root: m.Root, VFSOptions: m.VFSOptions})
+				}
+			}
+		} else {
+			var err error
+			if ms, err = procfs.Mounts(mountinfo.FSTypeFilter("cgroup", "cgroup2")); err != nil {
+				return nil, fmt.Errorf("read mountinfo: %w", err)
+			}
 		}
 		seen := map[string]bool{}
 		for _, m := range ms {
@@ -46,14 +73,6 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 			}
 			seen[m.Mountpoint] = true
 			cg.mounts = append(cg.mounts, m)
-		}
-		// Our own cgroups are only needed to bind them (hostDir); in a cgroup namespace each hierarchy is mounted.
-		if !namespace.Has(p.spec, specs.CgroupNamespace) {
-			own, err := ownCgroups()
-			if err != nil {
-				return nil, err
-			}
-			cg.own = own
 		}
 	}
 	p.cg = cg
@@ -94,24 +113,29 @@ func controllers(m *mountinfo.Info) []string {
 
 // hostDir is the container's directory in hierarchy m: the one in opts.CgroupPaths under it, else this process's
 // own cgroup there (the parent has already put it in the container's cgroups), as runc reads /proc/self/cgroup.
-func (p *preparer) hostDir(cg *cgroupHost, m *mountinfo.Info) (string, bool) {
+func (p *preparer) hostDir(cg *cgroupHost, m *mountinfo.Info) (string, bool, error) {
 	for _, dir := range p.opts.CgroupPaths {
 		if dir == m.Mountpoint || strings.HasPrefix(dir, m.Mountpoint+"/") {
-			return dir, true
+			return dir, true, nil
 		}
+	}
+	if cg.own == nil {
+		own, err := ownCgroups()
+		if err != nil {
+			return "", false, err
+		}
+		cg.own = own
 	}
 	key := ""
 	if m.FSType == "cgroup" {
 		key = strings.Join(controllers(m), ",")
 	}
 	if path, ok := cg.own[key]; ok {
-		rel, err := filepath.Rel(m.Root, path)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			return "", false
+		if rel, err := filepath.Rel(m.Root, path); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.Join(m.Mountpoint, rel), true, nil
 		}
-		return filepath.Join(m.Mountpoint, rel), true
 	}
-	return "", false
+	return "", false, nil
 }
 
 // defaultCgroupFlags are the flags of the tmpfs a v1 cgroup mount is built on (runc).
@@ -189,7 +213,10 @@ func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, su
 		ho.data = strings.Join(controllers(h), ",")
 		ht, err = fsTree(h.FSType, h.FSType, sub, ho, nil, false)
 	} else {
-		dir, ok := p.hostDir(cg, h)
+		dir, ok, derr := p.hostDir(cg, h)
+		if derr != nil {
+			return derr
+		}
 		if !ok {
 			return nil
 		}

@@ -45,16 +45,22 @@ func (p *preparer) setupDevices(devices []specs.LinuxDevice) error {
 	// The modes are the spec's exactly: no umask (runc sets it to 0 around device creation too).
 	old := unix.Umask(0)
 	defer unix.Umask(old)
+	// Each directory is resolved once for the devices in it (usually all of them in /dev) and the links.
+	dirs := map[string]*handle{}
+	defer func() {
+		for _, h := range dirs {
+			h.Close()
+		}
+	}()
 	for i := range all {
-		if err := p.createDevice(&all[i]); err != nil {
+		if err := p.createDevice(&all[i], dirs); err != nil {
 			return fmt.Errorf("create device %s: %w", all[i].Path, err)
 		}
 	}
-	dev, _, err := p.root.mkdirAll("/dev")
+	dev, err := p.deviceDir("/dev/", dirs)
 	if err != nil {
 		return fmt.Errorf("open /dev: %w", err)
 	}
-	defer dev.Close()
 	dfd := int(dev.Fd())
 	links := devLinks
 	// /dev/core only where the kernel has /proc/kcore (CONFIG_PROC_KCORE), as runc.
@@ -101,9 +107,23 @@ func deviceMode(d *specs.LinuxDevice) (uint32, error) {
 	return 0, fmt.Errorf("type %q: %w", d.Type, unix.EINVAL)
 }
 
-// createDevice makes one device node in its directory inside the rootfs: mknod, or in a user namespace (where
-// mknod is refused) a bind mount of the host's node at that path, as runc does.
-func (p *preparer) createDevice(d *specs.LinuxDevice) error {
+// deviceDir is the handle of dir (with its trailing slash) inside the rootfs, made if missing, from dirs or
+// resolved and added to it.
+func (p *preparer) deviceDir(dir string, dirs map[string]*handle) (*handle, error) {
+	if h, ok := dirs[dir]; ok {
+		return h, nil
+	}
+	h, _, err := p.root.mkdirAll(dir)
+	if err != nil {
+		return nil, err
+	}
+	dirs[dir] = h
+	return h, nil
+}
+
+// createDevice makes one device node in its directory inside the rootfs (its handle from dirs, see deviceDir):
+// mknod, or in a user namespace (where mknod is refused) a bind mount of the host's node at that path, as runc does.
+func (p *preparer) createDevice(d *specs.LinuxDevice, dirs map[string]*handle) error {
 	path := filepath.Join("/", d.Path)
 	dir, base := filepath.Split(path)
 	if base == "" || path == "/dev" {
@@ -113,11 +133,10 @@ func (p *preparer) createDevice(d *specs.LinuxDevice) error {
 	if err != nil {
 		return err
 	}
-	parent, _, err := p.root.mkdirAll(dir)
+	parent, err := p.deviceDir(dir, dirs)
 	if err != nil {
 		return err
 	}
-	defer parent.Close()
 	if p.userns {
 		return p.bindDevice(parent, base, path)
 	}

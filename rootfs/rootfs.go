@@ -40,6 +40,10 @@ type Options struct {
 	// CgroupPaths are the container's cgroup directories keyed by controller ("" for the v2 hierarchy), for mounts
 	// of type "cgroup".
 	CgroupPaths map[string]string
+	// CgroupMounts are the cgroup and cgroup2 entries of the mount table, for mounts of type "cgroup" on a v1 or
+	// hybrid host: the parent's (the init's mount namespace starts as a copy of it), so that the init does not
+	// read and parse /proc/self/mountinfo again. Nil makes Prepare read its own.
+	CgroupMounts []CgroupMount
 	// BundleDir, when set, is the directory relative bind-mount sources are resolved against (runc resolves them
 	// against the bundle); when empty they are relative to the working directory.
 	BundleDir string
