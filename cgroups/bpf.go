@@ -21,10 +21,9 @@ import (
 // passed as zero. opencontainers/cgroups made the same split (its devices package: "drop cilium/ebpf{,link} deps").
 //
 // The __aligned_u64 fields that carry a user address are unsafe.Pointer, never uint64(uintptr(...)): the buffers
-// they point to may live on the goroutine's stack (the license and the 64 KiB verifier log do not escape), and a
-// stack that grows in a call between filling attr and the syscall is copied elsewhere. The copier updates pointers,
-// not integers, so a uint64 would still hold the old stack's address and the kernel would read, or write the log,
-// into freed memory. An unsafe.Pointer fills an __aligned_u64 only on a 64-bit host; the array below does not
+// they point to may live on the goroutine's stack (the license does not escape), and a stack that grows in a call
+// between filling attr and the syscall is copied elsewhere. The copier updates pointers, not integers, so a uint64
+// would still hold the old stack's address and the kernel would read from, or write into, freed memory. An unsafe.Pointer fills an __aligned_u64 only on a 64-bit host; the array below does not
 // compile elsewhere (rt builds only for 64-bit hosts).
 var _ [unsafe.Sizeof(unsafe.Pointer(nil)) - 8]byte
 
@@ -105,11 +104,18 @@ func loadDeviceProgram(insns asm.Instructions, license string) (int, error) {
 	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EACCES) {
 		return fd, err
 	}
-	// The verifier gives its reasons only into a log buffer: load again with one.
+	return loadWithLog(&attr, err)
+}
+
+// loadWithLog loads attr again with a verifier log, after the kernel refused it with err: the verifier gives its
+// reasons only into a log buffer. It is a function of its own so that the 64 KiB buffer costs only a refused load:
+// declared in loadDeviceProgram, it did not escape and was part of that frame, and every load grew the goroutine's
+// stack to 128 KiB to hold it (~4 page faults); here it is stored through attr and so allocated when needed.
+func loadWithLog(attr *bpfProgLoadAttr, err error) (int, error) {
 	log := make([]byte, 64<<10)
 	attr.logLevel, attr.logSize = 1, uint32(len(log))
 	attr.logBuf = unsafe.Pointer(&log[0])
-	if fd, err := bpfProgLoad(&attr); err == nil {
+	if fd, err := bpfProgLoad(attr); err == nil {
 		return fd, nil
 	}
 	if s := verifierReason(log); s != "" {
