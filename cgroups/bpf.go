@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"runtime"
 	"strings"
 	"unsafe"
 
@@ -20,16 +19,23 @@ import (
 // them: ~10 fewer page faults and ~0.5 MB less RSS per rt process. The attribute layouts below are the leading
 // fields of union bpf_attr for each command (include/uapi/linux/bpf.h); the kernel reads the fields past the size
 // passed as zero. opencontainers/cgroups made the same split (its devices package: "drop cilium/ebpf{,link} deps").
+//
+// The __aligned_u64 fields that carry a user address are unsafe.Pointer, never uint64(uintptr(...)): the buffers
+// they point to may live on the goroutine's stack (the license does not escape), and a stack that grows in a call
+// between filling attr and the syscall is copied elsewhere. The copier updates pointers, not integers, so a uint64
+// would still hold the old stack's address and the kernel would read from, or write into, freed memory. An unsafe.Pointer fills an __aligned_u64 only on a 64-bit host; the array below does not
+// compile elsewhere (rt builds only for 64-bit hosts).
+var _ [unsafe.Sizeof(unsafe.Pointer(nil)) - 8]byte
 
 // bpfProgLoadAttr is bpf_attr for BPF_PROG_LOAD, up to expected_attach_type.
 type bpfProgLoadAttr struct {
 	progType           uint32
 	insnCnt            uint32
-	insns              uint64
-	license            uint64
+	insns              unsafe.Pointer
+	license            unsafe.Pointer
 	logLevel           uint32
 	logSize            uint32
-	logBuf             uint64
+	logBuf             unsafe.Pointer
 	kernVersion        uint32
 	progFlags          uint32
 	progName           [16]byte
@@ -52,7 +58,7 @@ type bpfProgQueryAttr struct {
 	attachType  uint32
 	queryFlags  uint32
 	attachFlags uint32
-	progIDs     uint64
+	progIDs     unsafe.Pointer
 	progCnt     uint32
 	_           uint32
 }
@@ -68,8 +74,8 @@ type bpfGetFdByIDAttr struct {
 // cgroup for one attach type, so one query with this many slots always gets them all.
 const bpfCgroupMaxProgs = 64
 
-// bpf calls bpf(2) with cmd and attr, and returns the syscall's value. attr must point to a struct whose pointer
-// fields (as uint64) the caller keeps alive across the call.
+// bpf calls bpf(2) with cmd and attr, and returns the syscall's value. The addresses in attr must be unsafe.Pointer
+// fields (see above), which also keep their buffers alive across the call.
 func bpf(cmd int, attr unsafe.Pointer, size uintptr) (int, error) {
 	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(attr), size)
 	if errno != 0 {
@@ -91,22 +97,25 @@ func loadDeviceProgram(insns asm.Instructions, license string) (int, error) {
 	attr := bpfProgLoadAttr{
 		progType: unix.BPF_PROG_TYPE_CGROUP_DEVICE,
 		insnCnt:  uint32(len(raw) / asm.InstructionSize),
-		insns:    uint64(uintptr(unsafe.Pointer(&raw[0]))),
-		license:  uint64(uintptr(unsafe.Pointer(&lic[0]))),
+		insns:    unsafe.Pointer(&raw[0]),
+		license:  unsafe.Pointer(&lic[0]),
 	}
-	// attr carries raw and lic as plain integers: keep them alive until the kernel has read them.
-	defer runtime.KeepAlive(raw)
-	defer runtime.KeepAlive(lic)
 	fd, err := bpfProgLoad(&attr)
 	if err == nil || !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.EACCES) {
 		return fd, err
 	}
-	// The verifier gives its reasons only into a log buffer: load again with one.
+	return loadWithLog(&attr, err)
+}
+
+// loadWithLog loads attr again with a verifier log, after the kernel refused it with err: the verifier gives its
+// reasons only into a log buffer. It is a function of its own so that the 64 KiB buffer costs only a refused load:
+// declared in loadDeviceProgram, it did not escape and was part of that frame, and every load grew the goroutine's
+// stack to 128 KiB to hold it (~4 page faults); here it is stored through attr and so allocated when needed.
+func loadWithLog(attr *bpfProgLoadAttr, err error) (int, error) {
 	log := make([]byte, 64<<10)
-	defer runtime.KeepAlive(log)
 	attr.logLevel, attr.logSize = 1, uint32(len(log))
-	attr.logBuf = uint64(uintptr(unsafe.Pointer(&log[0])))
-	if fd, err := bpfProgLoad(&attr); err == nil {
+	attr.logBuf = unsafe.Pointer(&log[0])
+	if fd, err := bpfProgLoad(attr); err == nil {
 		return fd, nil
 	}
 	if s := verifierReason(log); s != "" {
@@ -170,11 +179,10 @@ func queryPrograms(dirFd int, typ uint32) ([]uint32, error) {
 	attr := bpfProgQueryAttr{
 		targetFd:   uint32(dirFd),
 		attachType: typ,
-		progIDs:    uint64(uintptr(unsafe.Pointer(&ids[0]))),
+		progIDs:    unsafe.Pointer(&ids[0]),
 		progCnt:    uint32(len(ids)),
 	}
 	_, err := bpf(unix.BPF_PROG_QUERY, unsafe.Pointer(&attr), unsafe.Sizeof(attr))
-	runtime.KeepAlive(ids)
 	if err != nil {
 		return nil, os.NewSyscallError("bpf BPF_PROG_QUERY", err)
 	}
