@@ -153,8 +153,8 @@ func (c *Container) OCIVersion() string { return c.state.Config.Version }
 // Annotations are the config's annotations.
 func (c *Container) Annotations() map[string]string { return c.state.Config.Annotations }
 
-// State is the saved state (for display; Status and Pid derive the live parts). After Load or Read its Config
-// holds only configView's fields: Config has the whole config.
+// State is the saved state (for display; Status and Pid derive the live parts). After Load its Config holds only
+// configView's fields, after Read only readState's (and no Namespaces): Config has the whole config.
 func (c *Container) State() *State { return &c.state }
 
 // Dir is the container's state directory.
@@ -500,8 +500,9 @@ func (c *Container) destroy() error {
 // removeStateDir removes a container's state directory: the files it usually holds by name, then the directory,
 // and only when something else is left, os.RemoveAll. That is 3 syscalls where os.RemoveAll made ~13 (unlink and
 // rmdir of the directory itself first, then open, getdents and unlinkat) and set up the runtime's poller for its
-// directory fd (see openDir). A delete killed half-way leaves a directory without state.json either way, which
-// Load removes and Read skips.
+// directory fd (see openDir). A delete killed between two of them leaves the state of a stopped container (its
+// init gone, its cgroup removed), which the next delete removes, or a directory without state.json, which Load
+// removes and Read skips.
 func removeStateDir(dir string) error {
 	for _, name := range []string{fifoName, stateFile} {
 		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {
