@@ -365,7 +365,8 @@ func List(root string) ([]string, error) {
 // container without all is an ErrState error, as in runc, with runc's text (errNotRunning).
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	// The pidfd is opened before the status is derived, so the status's check of the init's start time also proves
-	// the pidfd is the init's and not a process that took its pid since: one read of /proc/PID/stat, not two.
+	// the pidfd is the init's and not a process that took its pid since: one read of /proc/PID/stat, not two. That
+	// holds for a c from Load (locked): only without the lock can Status answer Creating without that check.
 	pidfd, pidfdErr := -1, error(unix.ESRCH)
 	if c.state.InitPid > 0 {
 		if pidfd, pidfdErr = unix.PidfdOpen(c.state.InitPid, 0); pidfdErr == nil {
