@@ -131,8 +131,8 @@ func listStates(root string) ([]containerState, error) {
 	return states, nil
 }
 
-// listPerWorker is the fewest containers worth a second goroutine: below it, waking another thread costs more
-// than it saves.
+// listPerWorker is the fewest containers each goroutine gets, so a second one starts from 2*listPerWorker
+// containers: for fewer, waking another thread costs more than it saves.
 const listPerWorker = 8
 
 // noOwner is the uid of a state directory that could not be stat'ed: its owner is empty.

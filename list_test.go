@@ -18,6 +18,8 @@ func TestListStates(t *testing.T) {
 	}{
 		{name: "one", n: 1},
 		{name: "fewer than listPerWorker", n: listPerWorker - 1},
+		{name: "one goroutine's most", n: 2*listPerWorker - 1},
+		{name: "two goroutines' fewest", n: 2 * listPerWorker},
 		{name: "many", n: 5*listPerWorker + 3},
 	}
 	for _, tc := range tests {

@@ -158,8 +158,8 @@ func (c *Container) OCIVersion() string { return c.state.Config.Version }
 // Annotations are the config's annotations.
 func (c *Container) Annotations() map[string]string { return c.state.Config.Annotations }
 
-// State is the saved state (for display; Status and Pid derive the live parts). After Load or Read its Config
-// holds only configView's fields: Config has the whole config.
+// State is the saved state (for display; Status and Pid derive the live parts). After Load its Config holds only
+// configView's fields, after Read only readState's (and no Namespaces): Config has the whole config.
 func (c *Container) State() *State { return &c.state }
 
 // Dir is the container's state directory.
@@ -302,7 +302,8 @@ func load(root, id string, prev *Container) (*Container, error) {
 	}
 	switch {
 	case err == nil && prev != nil && prev.saved != nil && bytes.Equal(data, prev.saved):
-		c.state, c.raw, c.hasProcess, c.saved, c.exec = prev.state, prev.raw, prev.hasProcess, prev.saved, prev.exec
+		c.state, c.raw, c.brief, c.hasProcess, c.saved, c.exec = prev.state, prev.raw, prev.brief, prev.hasProcess, prev.saved,
+			prev.exec
 	case err == nil:
 		err = c.decodeState(data, false)
 	}
@@ -387,7 +388,8 @@ func List(root string) ([]string, error) {
 // container without all is an ErrState error, as in runc, with runc's text (errNotRunning).
 func (c *Container) Signal(sig syscall.Signal, all bool) error {
 	// The pidfd is opened before the status is derived, so the status's check of the init's start time also proves
-	// the pidfd is the init's and not a process that took its pid since: one read of /proc/PID/stat, not two.
+	// the pidfd is the init's and not a process that took its pid since: one read of /proc/PID/stat, not two. That
+	// holds for a c from Load (locked): only without the lock can Status answer Creating without that check.
 	pidfd, pidfdErr := -1, error(unix.ESRCH)
 	if c.state.InitPid > 0 {
 		if pidfd, pidfdErr = unix.PidfdOpen(c.state.InitPid, 0); pidfdErr == nil {
@@ -520,8 +522,9 @@ func (c *Container) destroy() error {
 }
 
 // removeStateDir removes a container's state directory: its usual entries by name, then the directory, and only
-// when something else is left in it os.RemoveAll, whose walk costs a dozen syscalls more. state.json goes first,
-// as with os.RemoveAll: a directory left without it by a kill half-way is removed by the next Load.
+// when something else is left in it os.RemoveAll, whose walk costs a dozen syscalls more and sets up the runtime's
+// poller for its directory fd (see openDir). state.json goes first, as with os.RemoveAll: a delete killed between
+// two of these leaves a directory without state.json, which Load removes and Read skips.
 func removeStateDir(dir string) error {
 	for _, name := range []string{stateFile, fifoName} {
 		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {

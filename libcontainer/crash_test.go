@@ -1,6 +1,9 @@
 package libcontainer
 
 import (
+	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +56,51 @@ func TestStatusUncommitted(t *testing.T) {
 	}
 	if got := Creating.String(); got != "creating" {
 		t.Errorf("Creating.String() = %q", got)
+	}
+}
+
+// TestDeleteUncommitted: delete of a state whose create was killed before it committed kills the init it recorded,
+// although the status is stopped (the init is alive but never gets the commit): Delete skips the kill for a stopped
+// container, but not for this one.
+func TestDeleteUncommitted(t *testing.T) {
+	cmd := startChild(t, "init")
+	st, err := readProcStat(cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	dir := filepath.Join(root, "c")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(State{
+		ID: "c", InitPid: cmd.Process.Pid, InitStartTime: st.startTime, Creating: true, Config: &specs.Spec{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(root, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Status(); got != Stopped {
+		t.Fatalf("Status() = %v, want stopped", got)
+	}
+	if err := c.Delete(false); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	// Delete waits until the init has exited: it is a zombie now, not reaped.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, cmd.Process.Pid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil ||
+		info.Signo != int32(unix.SIGCHLD) {
+		t.Errorf("the recorded init has not exited after Delete (waitid: %v, signo %d)", err, info.Signo)
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("state directory still there: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -393,6 +394,41 @@ func TestContainerStatus(t *testing.T) {
 			t.Errorf("Status() of a zombie init = %v, want stopped", got)
 		}
 	})
+}
+
+// TestSignalInit checks that kill reaches the init only while its pid still has the init's start time: the pidfd
+// Signal opens before the status is derived is trusted only because the status checks the start time after it. A
+// process that took a dead init's pid must never get the signal.
+func TestSignalInit(t *testing.T) {
+	cmd := startChild(t, "init")
+	pid := cmd.Process.Pid
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A pid namespace of its own, so that SIGKILL goes to the init alone, not to the (absent) cgroup.
+	config := &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.PIDNamespace}}}}
+	container := func(startTime uint64) *Container {
+		return &Container{dir: t.TempDir(), state: State{ID: "c", InitPid: pid, InitStartTime: startTime, Config: config}}
+	}
+
+	// Another start time: the pid was recycled. Were SIGKILL sent, the process would die of it, not of the
+	// SIGTERM below.
+	if err := container(st.startTime+1).Signal(unix.SIGKILL, false); !errors.Is(err, ErrState) ||
+		err.Error() != "container not running" {
+		t.Fatalf("Signal(SIGKILL) of a recycled pid = %v, want %q (ErrState)", err, "container not running")
+	}
+	if err := container(st.startTime).Signal(unix.SIGTERM, false); err != nil {
+		t.Fatalf("Signal(SIGTERM) of the init: %v", err)
+	}
+	_ = cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() || ws.Signal() != unix.SIGTERM {
+		t.Fatalf("the init ended with %v, want killed by SIGTERM alone", cmd.ProcessState)
+	}
+	// Gone (reaped): not running.
+	if err := container(st.startTime).Signal(unix.SIGTERM, false); !errors.Is(err, ErrState) {
+		t.Fatalf("Signal of a reaped init = %v, want ErrState", err)
+	}
 }
 
 func TestSaveLockedAndLoad(t *testing.T) {
