@@ -95,7 +95,7 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		child.Close()
 		return nil, err
 	}
-	err = cmd.Start()
+	err = nsenter.WithCallerTimerSlack(cmd.Start)
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()
 	if err != nil {
