@@ -52,7 +52,14 @@ func psTable(pids []int, args []string) error {
 	if len(args) == 0 {
 		args = []string{"-ef"}
 	}
-	out, err := exec.Command("ps", args...).Output()
+	cmd := exec.Command("ps", args...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	err := libcontainer.StartCommand(cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
+	out := stdout.Bytes()
 	if err != nil {
 		return fmt.Errorf("ps %s: %w", strings.Join(args, " "), err)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/rt-runtime/rt/cgroups"
 	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/nsenter"
 )
 
 // Container is one container's state directory, held locked for as long as the Container is open.
@@ -556,6 +558,12 @@ func (c *Container) Resume() error {
 // Processes lists the host pids in the container's cgroup.
 func (c *Container) Processes() ([]int, error) {
 	return c.cgroup().Pids()
+}
+
+// StartCommand starts cmd as rt starts every child, with the timer slack rt's caller gave it
+// (nsenter.WithCallerTimerSlack). For commands of rt's own, such as ps(1) for `rt ps`.
+func StartCommand(cmd *exec.Cmd) error {
+	return nsenter.WithCallerTimerSlack(cmd.Start)
 }
 
 // Update applies new resource limits to a live container and records them in its state.

@@ -51,6 +51,10 @@ func Init() {
 // runInit reads the config and runs the role it names; *sockp follows the socket when it is moved.
 func runInit(sockp **os.File) error {
 	sock := *sockp
+	// This thread forks the hooks and execs the process: they get rt's caller's timer slack.
+	if err := nsenter.RestoreCallerTimerSlack(); err != nil {
+		return err
+	}
 	// The bind mounts the parent made come first (create only), then the config.
 	mountFds := map[int]*os.File{}
 	defer closeMountFds(mountFds)

@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
+	"runtime"
 	"strconv"
+	"syscall"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -28,7 +29,7 @@ type ProcessIO struct {
 // parentProcess is the parent's end of one `rt init` child: the steps Create (create.go) and Exec (exec.go) take in
 // order, each a wait for the child or a message to it (the protocol: sync.go).
 type parentProcess struct {
-	cmd  *exec.Cmd
+	boot *bootstrapChild
 	sock *os.File
 	pid  int // the container process (init or exec'd), from syncPid
 	// inCgroup: the child was cloned into the container's cgroup (startInit's cgroupDir), so place need not move it.
@@ -53,8 +54,21 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	sock := os.NewFile(uintptr(fds[0]), "init-sock-parent")
 	child := os.NewFile(uintptr(fds[1]), "init-sock-child")
 
-	cmd := &exec.Cmd{
-		Args: []string{"rt", "init"},
+	// Without a fifo (exec) fd 4 is still taken, by the socket again, so preserved fds always start at 5.
+	second := fifo
+	if second == nil {
+		second = child
+	}
+	files := append([]*os.File{
+		orStd(stdio.Stdin, os.Stdin), orStd(stdio.Stdout, os.Stdout), orStd(stdio.Stderr, os.Stderr), child, second,
+	}, stdio.ExtraFiles...)
+	low, high, above := childFdsSafe(files)
+	if exe, err = placeFd(exe, low, high, above); err != nil {
+		sock.Close()
+		child.Close()
+		return nil, fmt.Errorf("seal rt binary: %w", err)
+	}
+	attr := &syscall.ProcAttr{
 		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
 		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
 		// errno but ENOSYS as fatal). GOMAXPROCS=1: the init's Go runtime starts with one P, so with fewer threads
@@ -62,29 +76,17 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		Env: []string{
 			nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0", "GOMAXPROCS=1",
 		},
-		Stdin:  orStd(stdio.Stdin, os.Stdin),
-		Stdout: orStd(stdio.Stdout, os.Stdout),
-		Stderr: orStd(stdio.Stderr, os.Stderr),
+		Sys: &syscall.SysProcAttr{},
 	}
-	// Without a fifo (exec) fd 4 is still taken, by the socket again, so preserved fds always start at 5.
-	second := fifo
-	if second == nil {
-		second = child
+	for _, f := range files {
+		// Fd puts a file in blocking mode, as os/exec's start does for the files it passes.
+		attr.Files = append(attr.Files, f.Fd())
 	}
-	cmd.ExtraFiles = append([]*os.File{child, second}, stdio.ExtraFiles...)
-	low, high, above := childFdsSafe(cmd)
-	if exe, err = placeFd(exe, low, high, above); err != nil {
-		sock.Close()
-		child.Close()
-		return nil, fmt.Errorf("seal rt binary: %w", err)
-	}
-	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle.
-	cmd.Path = "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
 	inCgroup := false
 	if cgroupDir != "" {
 		if cg, err := os.Open(cgroupDir); err == nil {
 			defer cg.Close()
-			cmd.SysProcAttr = &unix.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
+			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, int(cg.Fd())
 			inCgroup = true
 		}
 	}
@@ -95,14 +97,73 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		child.Close()
 		return nil, err
 	}
-	err = cmd.Start()
+	// Resolved in the child before its close-on-exec fds go: the exec happens through the sealed handle. Forked
+	// with syscall.ForkExec rather than os/exec, whose first start in a process probes pidfd support with a
+	// process of its own: this child is never waited for by anyone else before Create or Exec returns (rt run
+	// reaps with wait4(-1) only later), so its pid stays its own until bootstrapChild.wait.
+	var pid int
+	err = nsenter.WithCallerTimerSlack(func() (err error) {
+		pid, err = syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(int(exe.Fd())), []string{"rt", "init"}, attr)
+		return err
+	})
+	for _, f := range files {
+		runtime.KeepAlive(f)
+	}
 	// Only the child may hold its end: the parent sees EOF when the child exits or execs.
 	child.Close()
 	if err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &parentProcess{cmd: cmd, sock: sock, inCgroup: inCgroup}, nil
+	return &parentProcess{boot: &bootstrapChild{pid: pid}, sock: sock, inCgroup: inCgroup}, nil
+}
+
+// bootstrapChild is the `rt init` process startInit forked, until it has been waited for.
+type bootstrapChild struct {
+	pid    int
+	ws     syscall.WaitStatus
+	waited bool
+}
+
+// wait reaps the child once; later calls return what the first found. A child that did not exit 0 is an error with
+// os/exec's words for its end ("exit status 1", "signal: killed").
+func (b *bootstrapChild) wait() error {
+	for !b.waited {
+		_, err := syscall.Wait4(b.pid, &b.ws, 0, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			return os.NewSyscallError("wait4", err)
+		}
+		b.waited = true
+	}
+	if b.ws.Exited() && b.ws.ExitStatus() == 0 {
+		return nil
+	}
+	return errors.New(b.state())
+}
+
+// state is os.ProcessState's String for the child's wait status.
+func (b *bootstrapChild) state() string {
+	s := ""
+	switch {
+	case b.ws.Exited():
+		s = "exit status " + strconv.Itoa(b.ws.ExitStatus())
+	case b.ws.Signaled():
+		s = "signal: " + b.ws.Signal().String()
+	}
+	if b.ws.CoreDump() {
+		s += " (core dumped)"
+	}
+	return s
+}
+
+// kill sends the child SIGKILL unless it has been reaped (then its pid may be another process's).
+func (b *bootstrapChild) kill() {
+	if !b.waited {
+		_ = syscall.Kill(b.pid, syscall.SIGKILL)
+	}
 }
 
 // abort kills what there is of the child after a failure: the container process, if it has been cloned, and the
@@ -112,13 +173,13 @@ func (p *parentProcess) abort() {
 	if p.pid > 0 {
 		_ = unix.Kill(p.pid, unix.SIGKILL)
 	}
-	_ = p.cmd.Process.Kill()
+	p.boot.kill()
 	p.sock.Close()
 	if p.pid > 0 {
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(p.pid, &ws, 0, nil)
 	}
-	_ = p.cmd.Wait()
+	_ = p.boot.wait()
 }
 
 // place puts the bootstrap child in the cgroup (apply; not when startInit cloned it into the cgroup: a second
@@ -128,7 +189,7 @@ func (p *parentProcess) abort() {
 // single-threaded and its /proc files still belong to the caller: inside a user namespace the process could not
 // lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
-	pid := p.cmd.Process.Pid
+	pid := p.boot.pid
 	if apply != nil && !p.inCgroup {
 		if err := apply(pid); err != nil {
 			return err
@@ -164,7 +225,7 @@ func (p *parentProcess) sendBootstrap(boot *nsenter.Bootstrap) error {
 func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
 	m, err := recv(p.sock)
 	if err == nil && m.typ == syncUsermap && l != nil {
-		if err := writeIDMaps(p.cmd.Process.Pid, l); err != nil {
+		if err := writeIDMaps(p.boot.pid, l); err != nil {
 			return 0, err
 		}
 		if err := send(p.sock, syncUsermapDone, nil); err != nil {
@@ -184,7 +245,7 @@ func (p *parentProcess) awaitPid(l *specs.Linux) (int, error) {
 	if p.pid, err = decodePid(m.payload); err != nil {
 		return 0, err
 	}
-	if err := p.cmd.Wait(); err != nil {
+	if err := p.boot.wait(); err != nil {
 		return 0, fmt.Errorf("container init bootstrap: %w", err)
 	}
 	return p.pid, nil
@@ -327,13 +388,12 @@ func (p *parentProcess) exited() error {
 	return p.childError(errors.New("container init exited before it was ready"))
 }
 
-// childFdsSafe says where the sealed exe handle may sit so that os/exec's shuffling of the child's fds before the
+// childFdsSafe says where the sealed exe handle may sit so that the fork's shuffling of the child's fds before the
 // exec (syscall.forkAndExecInChild1) never overwrites it: the shuffle writes fds 0..n-1 for the n files it passes,
 // and, from one above the highest of their fds, at most n more (its error pipe and the files it moves up, one after
 // another). So any fd from n up to below that highest one is safe (low, high), and so is any fd from above on. The
 // gap is tried first: with a low RLIMIT_NOFILE there may be no room above (runc runs at 16).
-func childFdsSafe(cmd *exec.Cmd) (low, high, above int) {
-	files := append([]*os.File{cmd.Stdin.(*os.File), cmd.Stdout.(*os.File), cmd.Stderr.(*os.File)}, cmd.ExtraFiles...)
+func childFdsSafe(files []*os.File) (low, high, above int) {
 	top := 0
 	for _, f := range files {
 		top = max(top, int(f.Fd()))
@@ -350,11 +410,8 @@ func orStd(f, std *os.File) *os.File {
 
 // childError turns a broken pipe into the reason the child died, when it has reported none.
 func (p *parentProcess) childError(err error) error {
-	if p.cmd.ProcessState == nil {
-		_ = p.cmd.Wait()
-	}
-	if ps := p.cmd.ProcessState; ps != nil && !ps.Success() {
-		return fmt.Errorf("%w (%s)", err, ps)
+	if werr := p.boot.wait(); werr != nil && p.boot.waited {
+		return fmt.Errorf("%w (%s)", err, p.boot.state())
 	}
 	return err
 }

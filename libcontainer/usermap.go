@@ -12,6 +12,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/rt-runtime/rt/internal/procfs"
+	"github.com/rt-runtime/rt/nsenter"
 )
 
 // idMapKind is what differs between the uid and the gid map of a user namespace.
@@ -102,7 +103,10 @@ func runMapTool(path string, k idMapKind, args []string) error {
 	cmd.Env = []string{}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err := cmd.Run()
+	err := nsenter.WithCallerTimerSlack(cmd.Start)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	if err == nil {
 		return nil
 	}

@@ -11,6 +11,11 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
+// The timer slack of rt's own threads, in ns, and the one rt's caller gave it, which every child gets back
+// (nsenter.c raise_timerslack; 0: unchanged).
+#define RT_TIMERSLACK_NS 1000000
+extern unsigned long rt_caller_timerslack;
+
 // The environment variable naming the init socket's fd in `rt init`.
 #define ENV_INITSOCK "_RT_INITSOCK"
 
