@@ -72,15 +72,10 @@ func (c *Container) Exec(process *specs.Process, io *ProcessIO, opts ExecOptions
 		boot.Join[i].Path = "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
 	}
 	boot.NonDumpable = true
-	cfg := &execConfig{
-		Process:     process,
-		PreserveFDs: len(io.ExtraFiles),
-		// The container's user namespace decides, as seen from the host, not from a /proc it provides.
-		SetgroupsDenied: setgroupsDeny,
-	}
-	if l := view.Linux; l != nil {
-		cfg.Seccomp, cfg.Personality, cfg.MemoryPolicy = l.Seccomp, l.Personality, l.MemoryPolicy
-	}
+	cfg := view.config(process)
+	cfg.PreserveFDs = len(io.ExtraFiles)
+	// The container's user namespace decides, as seen from the host, not from a /proc it provides.
+	cfg.SetgroupsDenied = setgroupsDeny
 	// The container's state for a seccomp listener (runtime-spec config-linux.md "seccomp"), sent with the exec'd
 	// process's notify fd: its pid is the container's, the init's, as runc 1.5 sends it.
 	state := specs.State{
@@ -172,6 +167,16 @@ type execLinux struct {
 	Seccomp      json.RawMessage `json:"seccomp"`
 	Personality  json.RawMessage `json:"personality"`
 	MemoryPolicy json.RawMessage `json:"memoryPolicy"`
+}
+
+// config is the execConfig of process p joining the container: p, and the parts of linux it applies as the
+// container's config has them.
+func (v *execView) config(p *specs.Process) *execConfig {
+	cfg := &execConfig{Process: p}
+	if l := v.Linux; l != nil {
+		cfg.Seccomp, cfg.Personality, cfg.MemoryPolicy = l.Seccomp, l.Personality, l.MemoryPolicy
+	}
+	return cfg
 }
 
 // Process is the process of the container's config, the base of one that `exec` runs without a process.json; nil

@@ -11,8 +11,9 @@ import (
 )
 
 // TestExecView: what exec reads of a container's config (Process, and the linux fields the exec'd process applies,
-// passed on undecoded) is the same whether it comes from the state file (Load) or from a whole config in memory
-// (after Create or Config), and decodes in the init to the config's values; a config without them gives none.
+// passed on undecoded) is the same whether it comes from the state file (Load, or Read, which keeps none of it) or
+// from a whole config in memory (after Create or Config), and is what Exec sends (execView.config), which decodes in
+// the init to the config's values; a config without them gives none.
 func TestExecView(t *testing.T) {
 	nodes := "0"
 	full := &specs.Spec{
@@ -51,7 +52,15 @@ func TestExecView(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer loaded.Close()
-			for name, c := range map[string]*Container{"from the state file": loaded, "from the whole config": created} {
+			// Read keeps none of the config's process or linux: exec takes them from the state file again.
+			read, err := Read(root, "c1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer read.Close()
+			for name, c := range map[string]*Container{
+				"from the state file": loaded, "from the whole config": created, "after Read": read,
+			} {
 				p, err := c.Process()
 				if err != nil {
 					t.Fatalf("%s: Process: %v", name, err)
@@ -64,11 +73,7 @@ func TestExecView(t *testing.T) {
 					t.Fatal(err)
 				}
 				// What the init gets and decodes (execConfig, execInit).
-				cfg := execConfig{Process: p}
-				if v.Linux != nil {
-					cfg.Seccomp, cfg.Personality, cfg.MemoryPolicy = v.Linux.Seccomp, v.Linux.Personality, v.Linux.MemoryPolicy
-				}
-				data, err := json.Marshal(&cfg)
+				data, err := json.Marshal(v.config(p))
 				if err != nil {
 					t.Fatal(err)
 				}

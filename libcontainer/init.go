@@ -109,16 +109,18 @@ func moveFd(f *os.File, min int) (*os.File, error) {
 }
 
 // setupProcess takes the steps a container's init and an exec'd process share, up to the exec: limits, the user,
-// capabilities, fds and seccomp. Privileged steps come first; the order follows runc's init. spec is the container's
-// config and p the process to run (spec.Process, adjusted by the role); sock is the init socket, for a seccomp notify
-// fd; proc is a trusted procfs handle for the LSM attributes, or nil to mount a private one when they are set;
-// setgroups says whether setgroups(2) may be called in the process's user namespace; join, when not nil, is the
-// process's last step before the last seccomp load (exec: joinCgroup). It returns the path to exec.
-func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgroups bool, preserveFDs int,
+// capabilities, fds and seccomp. Privileged steps come first; the order follows runc's init. l is the container's
+// linux, of which only seccomp, personality and memoryPolicy are read: they are all an exec'd process gets of it
+// (execConfig), so a field read here must be added there. p is the process to run (the config's, adjusted by the
+// role); sock is the init socket, for a seccomp notify fd; proc is a trusted procfs handle for the LSM attributes,
+// or nil to mount a private one when they are set; setgroups says whether setgroups(2) may be called in the
+// process's user namespace; join, when not nil, is the process's last step before the last seccomp load (exec:
+// joinCgroup). It returns the path to exec.
+func setupProcess(l *specs.Linux, p *specs.Process, sock, proc *os.File, setgroups bool, preserveFDs int,
 	join func() error,
 ) (string, error) {
 	// Compiled before the rlimits, which could leave too little address space for it (seccomp.Filter).
-	filter, err := seccomp.Compile(spec.Linux.Seccomp)
+	filter, err := seccomp.Compile(l.Seccomp)
 	if err != nil {
 		return "", fmt.Errorf("linux.seccomp: %w", err)
 	}
@@ -136,10 +138,10 @@ func setupProcess(spec *specs.Spec, p *specs.Process, sock, proc *os.File, setgr
 	if err := applyThreadAttrs(p, false); err != nil {
 		return "", err
 	}
-	if err := applyPersonality(spec.Linux.Personality); err != nil {
+	if err := applyPersonality(l.Personality); err != nil {
 		return "", err
 	}
-	if err := applyMemoryPolicy(spec.Linux.MemoryPolicy); err != nil {
+	if err := applyMemoryPolicy(l.MemoryPolicy); err != nil {
 		return "", err
 	}
 	if p.NoNewPrivileges {

@@ -115,7 +115,7 @@ func containerInit(cfg *initConfig, sock *os.File, mountFds map[int]*os.File) er
 	procCopy := *p
 	procCopy.ExecCPUAffinity = nil
 	p = &procCopy
-	path, err := setupProcess(spec, p, sock, proc, !cfg.NewUserNS || !procfs.SelfSetgroupsDenied(proc), cfg.PreserveFDs, nil)
+	path, err := setupProcess(spec.Linux, p, sock, proc, !cfg.NewUserNS || !procfs.SelfSetgroupsDenied(proc), cfg.PreserveFDs, nil)
 	if err != nil {
 		return err
 	}

@@ -31,8 +31,7 @@ func execInit(cfg *execConfig, sock *os.File) error {
 		}
 	}
 	join := func() error { return joinCgroup(sock) }
-	spec := &specs.Spec{Process: p, Linux: linux}
-	path, err := setupProcess(spec, p, sock, nil, !cfg.SetgroupsDenied, cfg.PreserveFDs, join)
+	path, err := setupProcess(linux, p, sock, nil, !cfg.SetgroupsDenied, cfg.PreserveFDs, join)
 	if err != nil {
 		return err
 	}

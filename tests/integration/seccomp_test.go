@@ -281,8 +281,19 @@ func TestExecSeccompNotify(t *testing.T) {
 			c <- g
 		}
 	}()
+	// What the listener got next; the runtime has sent it by the time its command returns.
+	next := func(whose string) got {
+		t.Helper()
+		select {
+		case g := <-c:
+			return g
+		case <-time.After(cmdTimeout):
+			t.Fatalf("nothing sent to the listener for %s", whose)
+			return got{}
+		}
+	}
 	id, _ := runDetached(t, b)
-	create := <-c
+	create := next("the init")
 	if create.err != nil || create.st.State.Status != specs.StateCreating {
 		t.Fatalf("the init's message: %+v", create)
 	}
@@ -292,12 +303,7 @@ func TestExecSeccompNotify(t *testing.T) {
 	if err != nil {
 		t.Fatalf("--pid-file: %v", err)
 	}
-	var exec got
-	select {
-	case exec = <-c:
-	case <-time.After(cmdTimeout):
-		t.Fatal("nothing sent to the listener for the exec'd process")
-	}
+	exec := next("the exec'd process")
 	if exec.err != nil {
 		t.Fatal(exec.err)
 	}
