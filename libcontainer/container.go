@@ -276,7 +276,9 @@ func Load(root, id string) (*Container, error) {
 // it again to delete it once the init has exited. Anything may have happened in between (an update, a delete, a
 // new container under the id), so it is a Load, with the same checks and errors, but a state file that is still,
 // byte for byte, the one c last wrote is not decoded again: the Container it returns has c's state, which that
-// file encodes (decoding it cost `run` ~0.4 ms of CPU and 8 page faults of its ~22 ms and ~1100).
+// file encodes (decoding it cost `run` ~0.4 ms of CPU and 8 page faults of its ~22 ms and ~1100). A container
+// created under the id since c's was deleted (another init: pid and start time) is not c's: ErrNotExist, so that
+// `run` does not delete a container it did not make (runc's run removes that one's state directory).
 func (c *Container) Reload() (*Container, error) {
 	return load(filepath.Dir(c.dir), c.state.ID, c)
 }
@@ -308,6 +310,10 @@ func load(root, id string, prev *Container) (*Container, error) {
 			prev.exec
 	case err == nil:
 		err = c.decodeState(data, false)
+	}
+	if err == nil && prev != nil && (c.state.InitPid != prev.state.InitPid || c.state.InitStartTime != prev.state.InitStartTime) {
+		lock.Close()
+		return nil, classErr(ErrNotExist, "container %q does not exist (the id is another container's now)", id)
 	}
 	if err != nil {
 		lock.Close()

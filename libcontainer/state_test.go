@@ -898,7 +898,8 @@ func TestDecodeStateProcess(t *testing.T) {
 }
 
 // TestReload: Reload is a Load that keeps the state it saved while the file is still what it wrote, and decodes
-// the file when anything else has written it since; a container deleted meanwhile is ErrNotExist.
+// the file when anything else has written it since; a container deleted meanwhile is ErrNotExist, and so is
+// another container created under the id since (another init), which `run` must not delete.
 func TestReload(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "c1")
@@ -906,7 +907,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := &specs.Spec{Version: specs.Version, Process: &specs.Process{Args: []string{"sh"}}, Hostname: "h"}
-	c := &Container{dir: dir, state: State{ID: "c1", InitPid: 1, Bundle: "/b", Config: spec}}
+	c := &Container{dir: dir, state: State{ID: "c1", InitPid: 1, InitStartTime: 10, Bundle: "/b", Config: spec}}
 	if err := c.saveLocked(); err != nil {
 		t.Fatal(err)
 	}
@@ -925,7 +926,9 @@ func TestReload(t *testing.T) {
 	same.Close()
 
 	// Another process saves a new state (an update): the next Reload reads it.
-	other := &Container{dir: dir, state: State{ID: "c1", InitPid: 2, Bundle: "/b", Config: spec}}
+	updated := *spec
+	updated.Hostname = "h2"
+	other := &Container{dir: dir, state: State{ID: "c1", InitPid: 1, InitStartTime: 10, Bundle: "/b", Config: &updated}}
 	if err := other.saveLocked(); err != nil {
 		t.Fatal(err)
 	}
@@ -933,13 +936,33 @@ func TestReload(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Reload after a change: %v", err)
 	}
-	if changed.raw == nil || changed.state.InitPid != 2 {
-		t.Errorf("Reload after a change kept the old state (pid %d)", changed.state.InitPid)
+	if changed.raw == nil {
+		t.Error("Reload after a change kept the old state")
 	}
-	if cfg, err := changed.Config(); err != nil || cfg.Hostname != "h" {
+	if cfg, err := changed.Config(); err != nil || cfg.Hostname != "h2" {
 		t.Errorf("Config after Reload = %+v, %v", cfg, err)
 	}
 	changed.Close()
+
+	// The container was deleted and another created under its id: another init, not c's container.
+	for _, init := range []struct {
+		pid   int
+		start uint64
+	}{{2, 10}, {1, 11}} {
+		next := &Container{dir: dir, state: State{ID: "c1", InitPid: init.pid, InitStartTime: init.start, Bundle: "/b", Config: spec}}
+		if err := next.saveLocked(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.Reload(); !errors.Is(err, ErrNotExist) {
+			t.Errorf("Reload with init %d started at %d: %v, want ErrNotExist", init.pid, init.start, err)
+			if err == nil {
+				got.Close()
+			}
+		}
+		if locked := tryLock(t, dir); !locked {
+			t.Error("state directory of another container left locked by Reload")
+		}
+	}
 
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
