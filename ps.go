@@ -55,10 +55,7 @@ func psTable(pids []int, args []string) error {
 	cmd := exec.Command("ps", args...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
-	err := libcontainer.StartCommand(cmd)
-	if err == nil {
-		err = cmd.Wait()
-	}
+	err := libcontainer.RunCommand(cmd)
 	out := stdout.Bytes()
 	if err != nil {
 		return fmt.Errorf("ps %s: %w", strings.Join(args, " "), err)

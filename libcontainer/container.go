@@ -566,10 +566,13 @@ func (c *Container) Processes() ([]int, error) {
 	return c.cgroup().Pids()
 }
 
-// StartCommand starts cmd as rt starts every child, with the timer slack rt's caller gave it
-// (nsenter.WithCallerTimerSlack). For commands of rt's own, such as ps(1) for `rt ps`.
-func StartCommand(cmd *exec.Cmd) error {
-	return nsenter.WithCallerTimerSlack(cmd.Start)
+// RunCommand is cmd.Run for every program rt runs (hooks, newuidmap, ps(1) for `rt ps`): it starts cmd with the
+// timer slack rt's caller gave it (nsenter.WithCallerTimerSlack), then waits for it.
+func RunCommand(cmd *exec.Cmd) error {
+	if err := nsenter.WithCallerTimerSlack(cmd.Start); err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 // Update applies new resource limits to a live container and records them in its state.

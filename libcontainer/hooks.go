@@ -12,8 +12,6 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/rt-runtime/rt/nsenter"
 )
 
 // runHooks runs each hook in order with the container state on its stdin (runtime-spec config.md "POSIX-platform
@@ -91,10 +89,7 @@ func runHook(h specs.Hook, state []byte, where hookEnv) error {
 	cmd.Stdin = bytes.NewReader(state)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := nsenter.WithCallerTimerSlack(cmd.Start)
-	if err == nil {
-		err = cmd.Wait()
-	}
+	err := RunCommand(cmd)
 	// A hook that exited while a child of its own keeps its output open ends with ErrWaitDelay, whose timer runs
 	// out at the same moment as the context's: either one is the timeout.
 	if ctx.Err() == context.DeadlineExceeded || errors.Is(err, exec.ErrWaitDelay) {

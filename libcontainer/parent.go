@@ -102,9 +102,13 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	// process of its own: this child is never waited for by anyone else before Create or Exec returns (rt run
 	// reaps with wait4(-1) only later), so its pid stays its own until bootstrapChild.wait.
 	var pid int
-	err = nsenter.WithCallerTimerSlack(func() (err error) {
-		pid, err = syscall.ForkExec("/proc/self/fd/"+strconv.Itoa(int(exe.Fd())), []string{"rt", "init"}, attr)
-		return err
+	err = nsenter.WithCallerTimerSlack(func() error {
+		path := "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
+		var err error
+		if pid, err = syscall.ForkExec(path, []string{"rt", "init"}, attr); err != nil {
+			return &os.PathError{Op: "fork/exec", Path: path, Err: err} // os/exec's words
+		}
+		return nil
 	})
 	for _, f := range files {
 		runtime.KeepAlive(f)

@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"fmt"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -26,4 +28,42 @@ func TestExitCode(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBootstrapChildWait: the bootstrap child's end reads as os/exec's ProcessState says it ("exit status 1",
+// "signal: killed"), which rt's errors carry ("container init bootstrap: exit status 1").
+func TestBootstrapChildWait(t *testing.T) {
+	tests := []struct {
+		name string
+		ws   syscall.WaitStatus
+		want string // "" for no error
+	}{
+		{name: "success", ws: 0},
+		{name: "exit 1", ws: 1 << 8, want: "exit status 1"},
+		{name: "killed", ws: syscall.WaitStatus(syscall.SIGKILL), want: "signal: killed"},
+		{name: "core", ws: syscall.WaitStatus(syscall.SIGSEGV) | 0x80, want: "signal: segmentation fault (core dumped)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &bootstrapChild{pid: -1, ws: tc.ws, waited: true}
+			err := b.wait()
+			if got := fmt.Sprint(err); (err == nil) != (tc.want == "") || err != nil && got != tc.want {
+				t.Errorf("wait() = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("reaped", func(t *testing.T) {
+		pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", "kill -9 $$"}, &syscall.ProcAttr{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := &bootstrapChild{pid: pid}
+		if err := b.wait(); fmt.Sprint(err) != "signal: killed" {
+			t.Errorf("wait() = %v, want signal: killed", err)
+		}
+		// Reaped: a second wait answers from the first.
+		if err := b.wait(); fmt.Sprint(err) != "signal: killed" {
+			t.Errorf("second wait() = %v, want signal: killed", err)
+		}
+	})
 }

@@ -12,7 +12,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/rt-runtime/rt/internal/procfs"
-	"github.com/rt-runtime/rt/nsenter"
 )
 
 // idMapKind is what differs between the uid and the gid map of a user namespace.
@@ -103,10 +102,7 @@ func runMapTool(path string, k idMapKind, args []string) error {
 	cmd.Env = []string{}
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	err := nsenter.WithCallerTimerSlack(cmd.Start)
-	if err == nil {
-		err = cmd.Wait()
-	}
+	err := RunCommand(cmd)
 	if err == nil {
 		return nil
 	}

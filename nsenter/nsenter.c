@@ -51,7 +51,10 @@ unsigned long rt_caller_timerslack;
 // (nanosleeps per `rt run` 207 -> 59) for timers up to 1 ms late, which nothing in rt waits on closely. Every
 // child gets the caller's slack back: they are started on a thread that has it (nsenter.WithCallerTimerSlack),
 // and `rt init` restores it before it starts or execs anything (nsenter.RestoreCallerTimerSlack). A caller's
-// slack of 1 ms or more, or one prctl cannot return whole, is left as it is.
+// slack of 1 ms or more, or one prctl cannot return whole, is left as it is. In `rt init` it is raised only once
+// the container's process is cloned: a clone's default slack, which PR_SET_TIMERSLACK 0 or a 0 written to
+// /proc/PID/timerslack_ns gives back, is the slack its parent has at the clone (kernel/fork.c copy_process), and
+// must be the caller's, as with runc.
 static void raise_timerslack(void)
 {
 	int slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
@@ -270,9 +273,10 @@ __attribute__((constructor)) static void rt_nsenter(void)
 	int timensfd = -1;
 	pid_t pid;
 
-	raise_timerslack();
-	if (env == NULL)
+	if (env == NULL) {
+		raise_timerslack();
 		return;
+	}
 	syncfd = atoi(env);
 	memset(&b, 0, sizeof(b));
 	read_bootstrap(&b);
@@ -302,6 +306,7 @@ __attribute__((constructor)) static void rt_nsenter(void)
 		send_msg(MSG_PID, &p, sizeof(p));
 		_exit(0);
 	}
+	raise_timerslack();
 	// The container's processes get their own session, as runc's init does.
 	if (setsid() < 0)
 		fail("nsenter: setsid");

@@ -28,11 +28,17 @@ func WithCallerTimerSlack(start func() error) error {
 	}
 	// The fork happens on this goroutine's thread (syscall.forkExec), so the goroutine stays on it.
 	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	if err := unix.Prctl(unix.PR_SET_TIMERSLACK, callerTimerSlack, 0, 0, 0); err != nil {
+		runtime.UnlockOSThread()
 		return os.NewSyscallError("prctl PR_SET_TIMERSLACK", err)
 	}
-	return start()
+	err := start()
+	// The thread goes back to the scheduler only with rt's slack again: other goroutines run on it, and the threads
+	// it starts inherit its slack. Should that fail, the goroutine keeps the thread, which ends with it.
+	if unix.Prctl(unix.PR_SET_TIMERSLACK, timerSlack, 0, 0, 0) == nil {
+		runtime.UnlockOSThread()
+	}
+	return err
 }
 
 // RestoreCallerTimerSlack gives the calling thread the caller's timer slack back for good, so that what it forks or
