@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // writeFile writes val to an existing cgroup control file. It never creates the file: a missing file means the
@@ -43,7 +45,7 @@ type controlFile struct {
 // openControl opens an existing control file for writing, as writeFile does.
 func openControl(dir, name string) (controlFile, error) {
 	p := filepath.Join(dir, name)
-	fd, err := openFile(p, unix.O_WRONLY|unix.O_TRUNC)
+	fd, err := rawfile.Open(p, unix.O_WRONLY|unix.O_TRUNC)
 	if err != nil {
 		return controlFile{}, err
 	}
@@ -74,46 +76,13 @@ func (f controlFile) close() error {
 	return nil
 }
 
-// openFile is open(2) with O_CLOEXEC, retried on EINTR, as an *os.PathError.
-func openFile(p string, flags int) (int, error) {
-	for {
-		fd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return -1, &os.PathError{Op: "open", Path: p, Err: err}
-		}
-		return fd, nil
-	}
-}
-
-// readFile returns a control file's contents without the trailing newline: open(2), read(2) until EOF, close(2)
-// (see writeFile for why not os.ReadFile).
+// readFile returns a control file's contents without the trailing newline (see writeFile for why not os.ReadFile).
 func readFile(dir, name string) (string, error) {
-	p := filepath.Join(dir, name)
-	fd, err := openFile(p, unix.O_RDONLY)
+	buf, err := rawfile.Read(filepath.Join(dir, name), make([]byte, 0, 512))
 	if err != nil {
 		return "", err
 	}
-	defer unix.Close(fd)
-	buf := make([]byte, 0, 512)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return "", &os.PathError{Op: "read", Path: p, Err: err}
-		}
-		if n == 0 {
-			return string(bytes.TrimSpace(buf)), nil
-		}
-		buf = buf[:len(buf)+n]
-	}
+	return string(bytes.TrimSpace(buf)), nil
 }
 
 // readUint parses a single-number file; "max" reads as MaxUint64, as runc's fscommon.GetCgroupParamUint does.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/rt-runtime/rt/cgroups"
 	"github.com/rt-runtime/rt/internal/namespace"
+	"github.com/rt-runtime/rt/internal/rawfile"
 	"github.com/rt-runtime/rt/nsenter"
 )
 
@@ -135,7 +136,7 @@ func (c *Container) Rootfs() string { return c.state.Rootfs }
 // since: the config is the same, but a later `update`'s resources).
 func (c *Container) Config() (*specs.Spec, error) {
 	if c.brief {
-		data, err := readFile(filepath.Join(c.dir, stateFile), nil)
+		data, err := rawfile.Read(filepath.Join(c.dir, stateFile), nil)
 		if err != nil {
 			return nil, fmt.Errorf("container %q: read state: %w", c.state.ID, err)
 		}
@@ -215,21 +216,16 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
-// openDir opens dir (or whatever is at that path) read-only, as os.Open does, but with open(2) and os.NewFile: an
-// fd os.Open makes is first offered to the runtime's poller (fcntl x4, an epoll_ctl that fails on a directory), and
-// the first such fd sets the poller up (epoll_create1, eventfd2, epoll_ctl); in kill and start that was the
+// openDir opens dir (or whatever is at that path) read-only, as os.Open does, but with rawfile.Open and os.NewFile:
+// an fd os.Open makes is first offered to the runtime's poller (fcntl x4, an epoll_ctl that fails on a directory),
+// and the first such fd sets the poller up (epoll_create1, eventfd2, epoll_ctl); in kill and start that was the
 // only use of it.
 func openDir(dir string) (*os.File, error) {
-	for {
-		fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: dir, Err: err}
-		}
-		return os.NewFile(uintptr(fd), dir), nil
+	fd, err := rawfile.Open(dir, unix.O_RDONLY)
+	if err != nil {
+		return nil, err
 	}
+	return os.NewFile(uintptr(fd), dir), nil
 }
 
 // lockCurrentDir is lockDir for a container's state directory by its name: while it waited for the lock, a delete
@@ -297,7 +293,7 @@ func load(root, id string, prev *Container) (*Container, error) {
 		return nil, fmt.Errorf("container %q: %w", id, err)
 	}
 	c := &Container{dir: dir, lock: lock}
-	data, err := readFile(filepath.Join(dir, stateFile), make([]byte, 0, 4096))
+	data, err := rawfile.Read(filepath.Join(dir, stateFile), make([]byte, 0, 4096))
 	if errors.Is(err, os.ErrNotExist) {
 		// We hold the lock, so its creator is gone: it failed half-way. Nothing else refers to the directory.
 		_ = os.RemoveAll(dir)
@@ -357,7 +353,7 @@ func Read(root, id string) (*Container, error) {
 	}
 	c := &Container{dir: filepath.Join(root, id)}
 	buf := readBufs.Get().(*[]byte)
-	data, err := readFile(filepath.Join(c.dir, stateFile), (*buf)[:0])
+	data, err := rawfile.Read(filepath.Join(c.dir, stateFile), (*buf)[:0])
 	if err == nil {
 		*buf = data[:0]
 		err = c.decodeState(data, true)

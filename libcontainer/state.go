@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/cgroups"
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // Status is a container's lifecycle state, always derived from the live process.
@@ -152,8 +153,8 @@ type procStat struct {
 // readProcStat parses /proc/<pid>/stat. The command name may contain spaces and parentheses, so fields are counted
 // from the last ')'. proc(5): state is field 3, starttime field 22.
 func readProcStat(pid int) (procStat, error) {
-	var buf [512]byte // the whole line is ~300 bytes; readFile grows buf if not
-	data, err := readFile("/proc/"+strconv.Itoa(pid)+"/stat", buf[:0])
+	var buf [512]byte // the whole line is ~300 bytes; rawfile.Read grows buf if not
+	data, err := rawfile.Read("/proc/"+strconv.Itoa(pid)+"/stat", buf[:0])
 	if err != nil {
 		return procStat{}, err
 	}
@@ -181,41 +182,6 @@ func readProcStat(pid int) (procStat, error) {
 			return procStat{state: state, startTime: start}, nil
 		}
 		rest = after
-	}
-}
-
-// readFile appends the contents of the file at path to buf: open(2), read(2) until EOF, close(2). Unlike os.ReadFile
-// it makes no fstat(2) and no attempt to register the fd with the runtime's poller (two fcntl(2) and an epoll_ctl(2)
-// each), which `list` paid three times per container. Errors are *os.PathError (ErrNotExist works). Not for a file
-// that can block: a fifo or a pipe.
-func readFile(path string, buf []byte) ([]byte, error) {
-	var fd int
-	var err error
-	for {
-		fd, err = unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: path, Err: err}
-		}
-		if n == 0 {
-			return buf, nil
-		}
-		buf = buf[:len(buf)+n]
 	}
 }
 

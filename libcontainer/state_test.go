@@ -242,54 +242,6 @@ func TestReadProcStat(t *testing.T) {
 	}
 }
 
-// TestReadFile checks readFile against os.ReadFile: whole files, larger than the buffer given, empty ones, and the
-// errors callers test with errors.Is.
-func TestReadFile(t *testing.T) {
-	dir := t.TempDir()
-	tests := []struct {
-		name string
-		size int
-		buf  int
-	}{
-		{name: "empty", size: 0, buf: 16},
-		{name: "fits", size: 100, buf: 512},
-		{name: "exactly the buffer", size: 512, buf: 512},
-		{name: "larger than the buffer", size: 10000, buf: 512},
-		{name: "no buffer", size: 3000, buf: 0},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			want := make([]byte, tc.size)
-			for i := range want {
-				want[i] = byte('a' + i%26)
-			}
-			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-"))
-			if err := os.WriteFile(p, want, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			got, err := readFile(p, make([]byte, 0, tc.buf))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != string(want) {
-				t.Errorf("readFile: %d bytes, want %d", len(got), len(want))
-			}
-		})
-	}
-	// procfs files report size 0: the content is whatever reads return.
-	got, err := readFile("/proc/self/stat", nil)
-	if err != nil || !strings.HasPrefix(string(got), fmt.Sprint(os.Getpid())+" (") {
-		t.Errorf("readFile(/proc/self/stat) = %q, %v", got, err)
-	}
-	var pe *os.PathError
-	if _, err := readFile(filepath.Join(dir, "missing"), nil); !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) {
-		t.Errorf("readFile(missing) = %v, want a *os.PathError with fs.ErrNotExist", err)
-	}
-	if _, err := readFile(dir, nil); !errors.Is(err, unix.EISDIR) {
-		t.Errorf("readFile(dir) = %v, want EISDIR", err)
-	}
-}
-
 // TestRemoveStateDir checks that the state directory goes whatever it holds: its usual files, more than those (the
 // notify socket's directory, a temporary state left by a killed save), or nothing; and that a missing one is fine.
 func TestRemoveStateDir(t *testing.T) {
