@@ -69,7 +69,9 @@ var runCommand = &cli.Command{
 			return nil
 		}
 		// In the foreground readiness is passed on while rt relays signals and waits.
+		readyDone := make(chan struct{})
 		go func() {
+			defer close(readyDone)
 			if err := c.AwaitReady(true); err != nil {
 				slog.Warn(err.Error())
 			}
@@ -79,6 +81,9 @@ var runCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		// The relay ends once it has seen the init's exit, after passing on what the workload sent before it:
+		// rt must not exit with a READY=1 still unsent.
+		<-readyDone
 		if !cliCtx.Bool("keep") {
 			if err := deleteAfterRun(c); err != nil {
 				return err

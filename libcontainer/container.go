@@ -30,8 +30,11 @@ type Container struct {
 	lock     *os.File
 	state    State
 	cg       *cgroups.Manager
-	notifyFd int  // the bound notify socket between Start and AwaitReady; 0 when none
-	creator  bool // this process is the container's create, at work on it (state.Creating is ours)
+	notifyFd int // the bound notify socket between Start and AwaitReady; 0 when none
+	// notifyPidfd is a pidfd of the init, with notifyFd: Start opens it before the workload can run, so that
+	// AwaitReady sees the init's exit even once a foreground run has reaped it (its pid may name another process).
+	notifyPidfd int
+	creator     bool // this process is the container's create, at work on it (state.Creating is ours)
 	// raw is state.json as Load found it, while state.Config holds only configView's fields; nil once state.Config
 	// is the whole config (Create, or after Config).
 	raw []byte

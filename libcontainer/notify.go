@@ -76,12 +76,11 @@ func (c *Container) listenNotify() (int, error) {
 // unit's main process (which `systemctl stop` then signals), and WATCHDOG=trigger, STOPPING=1,
 // EXTEND_TIMEOUT_USEC= or FDSTORE= would steer the unit from inside the container. runc relays READY= only. The
 // socket is read without a control buffer, so fds the workload attaches are closed by the kernel (MSG_CTRUNC).
-func (c *Container) forwardReady(sock, mainPid int, follow bool) error {
+//
+// pidfd is the init's, opened before it could exit: a pidfd opened here could miss an init that a foreground run
+// has reaped meanwhile, and what the workload sent before it exited would be dropped. sock and pidfd are closed.
+func forwardReady(sock, pidfd, mainPid int, follow bool) error {
 	defer unix.Close(sock)
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err != nil {
-		return nil // the init is gone already: there is nothing to be ready
-	}
 	defer unix.Close(pidfd)
 	buf := make([]byte, 4096)
 	ready := false

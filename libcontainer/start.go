@@ -41,6 +41,11 @@ func (c *Container) Start() error {
 		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
 	}
 	defer unix.Close(pidfd)
+	if c.notifyFd != 0 {
+		if c.notifyPidfd, err = unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
+		}
+	}
 	if !c.initAlive() {
 		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
 	}
@@ -84,12 +89,12 @@ func (c *Container) AwaitReady(foreground bool) error {
 	if c.notifyFd == 0 {
 		return nil
 	}
-	fd := c.notifyFd
-	c.notifyFd = 0
+	fd, pidfd := c.notifyFd, c.notifyPidfd
+	c.notifyFd, c.notifyPidfd = 0, 0
 	if foreground {
-		return c.forwardReady(fd, os.Getpid(), true)
+		return forwardReady(fd, pidfd, os.Getpid(), true)
 	}
-	return c.forwardReady(fd, c.state.InitPid, false)
+	return forwardReady(fd, pidfd, c.state.InitPid, false)
 }
 
 // awaitFifo waits until the init has written its byte into the fifo and then closed it, or has died. A fifo with no

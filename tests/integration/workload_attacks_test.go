@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -29,70 +33,88 @@ type notifyDatagram struct {
 }
 
 // notifyReceiver is a fake systemd: a datagram socket that records what arrives, from whom, with how many fds,
-// and answers BARRIER=1 by closing the fd that came with it.
+// and answers BARRIER=1 by closing the fd that came with it (runc waits up to 30 s for that, rt 5 s, so the fds
+// are closed as they come, by a reader, and not only once the runtime has exited).
+//
+// The reader is Go's poller's (net.UnixConn): Close wakes it and ends it, and the fd is closed only once no read
+// is in progress, so no read ever lands on the fd number after the test has closed it. The reader takes a datagram
+// and records it in one step under mu, and drainAll takes what is still queued under mu too: a datagram is always
+// either queued or recorded, never in flight where drainAll would see neither. The reader this replaced (a
+// goroutine in a blocking recvmsg(fd) loop, pushing to a channel) outlived its test, and its next recvmsg on the
+// closed fd number took the datagrams of whichever socket reused it, another test's receiver or TestNotifySocket's
+// ("got []", "got [BARRIER=1]", about once in 60 runs); it also held each datagram in flight between its recvmsg
+// and the channel.
 type notifyReceiver struct {
 	path string
-	fd   int
-	got  chan notifyDatagram
+	conn *net.UnixConn
+	raw  syscall.RawConn
+	mu   sync.Mutex
+	got  []notifyDatagram // under mu
 }
 
 func newNotifyReceiver(t *testing.T) *notifyReceiver {
 	t.Helper()
-	r := &notifyReceiver{path: filepath.Join(t.TempDir(), "notify.sock"), got: make(chan notifyDatagram, 64)}
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	r := &notifyReceiver{path: filepath.Join(t.TempDir(), "notify.sock")}
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: r.path, Net: "unixgram"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.fd = fd
-	t.Cleanup(func() { unix.Close(fd) })
-	if err := unix.Bind(fd, &unix.SockaddrUnix{Name: r.path}); err != nil {
+	r.conn = conn
+	if r.raw, err = conn.SyscallConn(); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
-		t.Fatal(err)
+	var sockErr error
+	if err := r.raw.Control(func(fd uintptr) {
+		sockErr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_PASSCRED, 1)
+	}); err != nil || sockErr != nil {
+		t.Fatalf("SO_PASSCRED: %v %v", err, sockErr)
 	}
+	done := make(chan struct{})
 	go func() {
-		for {
-			buf, oob := make([]byte, 4096), make([]byte, 1024)
-			n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
-			if errors.Is(err, unix.EINTR) {
-				continue
-			}
-			if err != nil {
-				close(r.got)
-				return
-			}
-			d := notifyDatagram{text: string(buf[:n]), pid: -1}
-			cmsgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-			for _, m := range cmsgs {
-				if cred, err := unix.ParseUnixCredentials(&m); err == nil {
-					d.pid, d.uid = cred.Pid, cred.Uid
-				}
-				fds, _ := unix.ParseUnixRights(&m)
-				for _, f := range fds {
-					unix.Close(f)
-				}
-				d.fds += len(fds)
-			}
-			r.got <- d
-		}
+		defer close(done)
+		// Read calls the function whenever the socket is readable (Go's poller; the socket is nonblocking) until
+		// it returns true or the conn is closed, which ends the reader.
+		_ = r.raw.Read(func(fd uintptr) bool {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.receiveLocked(int(fd))
+			return false
+		})
 	}()
+	t.Cleanup(func() {
+		conn.Close()
+		<-done
+	})
 	return r
 }
 
-// drain returns what has arrived so far, without waiting.
-func (r *notifyReceiver) drain() []notifyDatagram {
-	var out []notifyDatagram
+// receiveLocked takes every datagram queued on the socket fd, without blocking, records it and closes the fds
+// that came with it. r.mu must be held. The fds are received close-on-exec: the suite starts runtimes in parallel,
+// and a child that inherited a BARRIER=1 fd would hold the barrier open for as long as it lives.
+func (r *notifyReceiver) receiveLocked(fd int) {
+	// SO_PASSCRED's credentials and up to SCM_MAX_FD (253) fds: the control data is never truncated.
+	buf, oob := make([]byte, 4096), make([]byte, unix.CmsgSpace(unix.SizeofUcred)+unix.CmsgSpace(253*4))
 	for {
-		select {
-		case d, ok := <-r.got:
-			if !ok {
-				return out
-			}
-			out = append(out, d)
-		default:
-			return out
+		n, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, unix.MSG_DONTWAIT|unix.MSG_CMSG_CLOEXEC)
+		if errors.Is(err, unix.EINTR) {
+			continue
 		}
+		if err != nil {
+			return // EAGAIN: the queue is empty
+		}
+		d := notifyDatagram{text: string(buf[:n]), pid: -1}
+		cmsgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		for _, m := range cmsgs {
+			if cred, err := unix.ParseUnixCredentials(&m); err == nil {
+				d.pid, d.uid = cred.Pid, cred.Uid
+			}
+			fds, _ := unix.ParseUnixRights(&m)
+			for _, f := range fds {
+				unix.Close(f)
+			}
+			d.fds += len(fds)
+		}
+		r.got = append(r.got, d)
 	}
 }
 
@@ -169,7 +191,7 @@ func TestNotifyRelayOnlyReady(t *testing.T) {
 		}
 		// The runtime has read the container's socket to the end before it exits (rt drains it first; runc stops
 		// reading at READY=1), and the receiver has every datagram sent before it.
-		checkNotifyRelay(t, r.drainAll(t, cmd.Process.Pid), cmd.Process.Pid, cmd.Process.Pid)
+		checkNotifyRelay(t, r.drainAll(t), cmd.Process.Pid, cmd.Process.Pid)
 	})
 	t.Run("run -d", func(t *testing.T) {
 		t.Parallel()
@@ -183,7 +205,7 @@ func TestNotifyRelayOnlyReady(t *testing.T) {
 		if code := waitExit(t, cmd); code != 0 {
 			t.Fatalf("run -d: exit %d: %s", code, readFile(cmd.Stderr.(*os.File).Name()))
 		}
-		checkNotifyRelay(t, r.drainAll(t, cmd.Process.Pid), cmd.Process.Pid, state(t, id).Pid)
+		checkNotifyRelay(t, r.drainAll(t), cmd.Process.Pid, state(t, id).Pid)
 		mustRT(t, "delete", "--force", id)
 	})
 	t.Run("start", func(t *testing.T) {
@@ -205,7 +227,7 @@ func TestNotifyRelayOnlyReady(t *testing.T) {
 		if code := waitExit(t, start); code != 0 {
 			t.Fatalf("start: exit %d: %s", code, readFile(start.Stderr.(*os.File).Name()))
 		}
-		checkNotifyRelay(t, r.drainAll(t, start.Process.Pid), start.Process.Pid, state(t, id).Pid)
+		checkNotifyRelay(t, r.drainAll(t), start.Process.Pid, state(t, id).Pid)
 		mustRT(t, "delete", "--force", id)
 	})
 }
@@ -231,17 +253,17 @@ func notifyCommand(t *testing.T, r *notifyReceiver, args ...string) *exec.Cmd {
 	return cmd
 }
 
-// drainAll returns every datagram that arrived, once the runtime process runtimePid has exited: a datagram it
-// sent is in the receiver's queue by then, and the receiver drains the queue until it is empty (SIOCINQ 0).
-func (r *notifyReceiver) drainAll(t *testing.T, runtimePid int) []notifyDatagram {
+// drainAll returns every datagram that arrived, once every runtime process that sends to r has exited: a datagram
+// is queued on the socket when its sendmsg(2) returns, so what the reader has not recorded yet is still queued,
+// and is taken here, under the reader's lock. Nothing is left to wait for.
+func (r *notifyReceiver) drainAll(t *testing.T) []notifyDatagram {
 	t.Helper()
-	var got []notifyDatagram
-	waitFor(t, "the notify receiver to read its queue", func() bool {
-		got = append(got, r.drain()...)
-		n, err := unix.IoctlGetInt(r.fd, unix.SIOCINQ)
-		return err == nil && n == 0 && len(r.got) == 0
-	})
-	return append(got, r.drain()...)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := r.raw.Control(func(fd uintptr) { r.receiveLocked(int(fd)) }); err != nil {
+		t.Fatal(err)
+	}
+	return slices.Clone(r.got)
 }
 
 // TestExecHelperStopped (issue 17, 2): the container's root SIGSTOPs the runtime's exec helper while it is inside
