@@ -81,7 +81,10 @@ const (
 // create writes three times). A state torn that way is ErrUnreadable, which `delete --force` removes. The caller
 // holds the container's lock.
 func (c *Container) saveLocked() error {
-	// After Load, state.Config is only configView's part: the file gets the whole config back.
+	// After Load, state.Config is only configView's part: the file gets the whole config back. The config is
+	// encoded, not copied from config.json's bytes: jsonv2 builds a struct type's field table once per process for
+	// decoding and encoding alike, and in create LoadSpec's decode has built them all, so a copy (json.RawMessage)
+	// saved nothing (`rt run`: 1046 against 1038 page faults, 16.1 against 16.0 ms CPU, 40 rounds interleaved).
 	if _, err := c.Config(); err != nil {
 		return err
 	}

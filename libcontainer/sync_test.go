@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
 	"strconv"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -202,5 +204,45 @@ func TestSyncTypeNames(t *testing.T) {
 		if name == "message "+strconv.Itoa(int(typ)) {
 			t.Errorf("%d has no name", typ)
 		}
+	}
+}
+
+// TestInitSpec: the init's config leaves out the parent's parts (the hooks it runs itself, linux.resources,
+// cgroupsPath, intelRdt, netDevices), which the init must never need: its JSON decoding is a first-use cost of every
+// container, per struct type it meets. The rest reaches it as it is, and the parent's spec is not changed.
+func TestInitSpec(t *testing.T) {
+	hook := []specs.Hook{{Path: "/bin/true"}}
+	spec := validSpec()
+	spec.Annotations = map[string]string{"a": "b"}
+	//nolint:staticcheck // Prestart is deprecated but still part of the spec.
+	spec.Hooks = &specs.Hooks{Prestart: hook, CreateRuntime: hook, CreateContainer: hook, StartContainer: hook,
+		Poststart: hook, Poststop: hook}
+	spec.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}}
+	spec.Linux.CgroupsPath = "/c"
+	spec.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c"}
+	spec.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth1": {Name: "eth0"}}
+	spec.Linux.MaskedPaths = []string{"/proc/kcore"}
+	before, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	got := initSpec(spec)
+
+	want := *spec
+	want.Hooks = &specs.Hooks{CreateContainer: hook, StartContainer: hook}
+	linux := *spec.Linux
+	linux.Resources, linux.CgroupsPath, linux.IntelRdt, linux.NetDevices = nil, "", nil, nil
+	want.Linux = &linux
+	if !reflect.DeepEqual(got, &want) {
+		t.Errorf("initSpec = %+v, want %+v", got, &want)
+	}
+	if after, _ := json.Marshal(spec); !bytes.Equal(after, before) {
+		t.Errorf("initSpec changed its argument:\n%s\nwas\n%s", after, before)
+	}
+	// Without hooks of the init's own there are none at all.
+	spec.Hooks = &specs.Hooks{Poststop: hook}
+	if h := initSpec(spec).Hooks; h != nil {
+		t.Errorf("initSpec with only poststop hooks: hooks %+v, want nil", h)
 	}
 }
