@@ -8,7 +8,7 @@
 // the hybrid host's cgroup2 mount is hidden behind a tmpfs (crun 1.8 refuses a hybrid host) and the runtimes'
 // roots are on a tmpfs, as /run is in production. See tests/bench/README.md.
 //
-// `bench perfsplit` is a helper of tests/bench/profile.sh (perfsplit.go).
+// `bench perfsplit` and `bench perfcompare` are helpers of tests/bench/profile.sh (perfsplit.go, perfcompare.go).
 package main
 
 import (
@@ -58,9 +58,13 @@ type sample struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "perfsplit" {
-		if err := perfSplit(os.Args[2:]); err != nil {
-			fmt.Fprintf(os.Stderr, "bench perfsplit: %v\n", err)
+	if len(os.Args) > 1 && (os.Args[1] == "perfsplit" || os.Args[1] == "perfcompare") {
+		do := perfSplit
+		if os.Args[1] == "perfcompare" {
+			do = perfCompare
+		}
+		if err := do(os.Args[2:]); err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", os.Args[1], err)
 			os.Exit(1)
 		}
 		return

@@ -2,8 +2,12 @@
 # make bench-profile: where the time of `rt run` of /bin/true goes, into build/bench/profile/summary.md.
 # PROFILE_OP=exec profiles `rt exec` of /bin/true into a running container instead (perf stat against crun's exec),
 # into build/bench/profile-exec/summary.md.
+#   - for run: rt against the Go floor, line by line (bench perfcompare): rt's processes paired with the floor's,
+#     per phase the CPU and faults of both and their difference, what rt's part of the large ones went to, and
+#     the sum against perf stat's totals
 #   - perf record -g (cpu-clock: the only events this VM gives) of every process of each run, split by process
-#     (the command, its child) and phase (execve, Go start-up, package init, main, exit...), with rt's
+#     (the command; the bootstrap, rt's sealed copy whose nsenter constructor clones `rt init` and exits; `rt init`;
+#     /bin/true) and phase (execve, Go start-up, package init, main, exit...), with rt's
 #     heaviest functions; the same for page faults (the page-faults software event); the same for the Go floor
 #   - perf stat of rt run against the two floors of make bench
 #   - GODEBUG=inittrace=1: package initialisation before main, in both processes
@@ -102,72 +106,85 @@ run_rt() { # run_rt ID [PREFIX...]: one measured command under spawn, prefixed b
 	"$@" "$bin/spawn" -o /dev/null "$rt" "${args[@]}"
 }
 
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+# The measurements first, then the summary, which opens with the comparison of all of them.
+for i in $(seq "$runs"); do
+	run_rt "cpu$i" perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/cpu$i.data" -- >/dev/null 2>&1
+	perf script -i "$out/perf/cpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/cpu$i.txt" 2>/dev/null
+	run_rt "pf$i" perf record -q -e page-faults -c 1 -g -o "$out/perf/pf$i.data" -- >/dev/null 2>&1
+	perf script -i "$out/perf/pf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/pf$i.txt" 2>/dev/null
+done
+gofloor=$repo/build/bench/gofloor-sym
+for i in $(seq "$runs"); do
+	[ "$op" = run ] || break
+	perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/gcpu$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+	perf script -i "$out/perf/gcpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gcpu$i.txt" 2>/dev/null
+	perf record -q -e page-faults -c 1 -g -o "$out/perf/gpf$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
+	perf script -i "$out/perf/gpf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gpf$i.txt" 2>/dev/null
+done
+if [ "$op" = run ]; then
+	compare=(rt floor gofloor)
+else
+	compare=(rt crun)
+fi
+for what in "${compare[@]}"; do
+	rt_args stat
+	case $what in
+	rt) cmd=("$rt" "${args[@]}") ;;
+	crun) cmd=("$crun" --root "$work/crun" exec prof-crun-up /bin/true) ;;
+	*) cmd=("$bin/$what" "$rootfs") ;;
+	esac
+	perf stat -r "$runs" -e task-clock,page-faults,context-switches,cpu-migrations -- "${cmd[@]}" 2>"$out/stat-$what.txt" >/dev/null
+done
+rt_args inittrace
+GODEBUG=inittrace=1 "$rt" "${args[@]}" 2>"$out/inittrace.txt" >/dev/null || true
+rt_args strace-c
+strace -f -c -o "$out/strace.txt" "$rt" "${args[@]}" >/dev/null 2>&1 || true
+rt_args strace-p
+strace -f -qq -e trace=clone,clone3,execve,execveat,vfork,fork -o "$out/strace-procs.txt" \
+	"$rt" "${args[@]}" >/dev/null 2>&1 || true
+
 {
-	echo "# make bench-profile: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "# make bench-profile: $started"
 	echo
-	echo "Machine: $(hostname), $(nproc) CPUs, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)."
+	echo "Machine: $(hostname), $(nproc) CPUs, kernel $(uname -r), load average $load0 at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
 	echo "rt: \`$rt\` ($("$rt" --version | head -2 | tr '\n' ' ')). Bundle: \`runc spec\`'s config running /bin/true."
 	echo
+	if [ "$op" = run ]; then
+		"$bin/bench" perfcompare -name "rt $op" -binary "$rt" -cpu "$out/perf/cpu[0-9]*.txt" -faults "$out/perf/pf[0-9]*.txt" \
+			-stat "$out/stat-rt.txt" -floor-name gofloor -floor-binary "$gofloor" -floor-cpu "$out/perf/gcpu*.txt" \
+			-floor-faults "$out/perf/gpf*.txt" -floor-stat "$out/stat-gofloor.txt"
+	fi
 	echo "## Where the time of \`rt $op\` goes: perf record -g, by process and phase"
 	echo
-	for i in $(seq "$runs"); do
-		run_rt "cpu$i" perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/cpu$i.data" -- >/dev/null 2>&1
-		perf script -i "$out/perf/cpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/cpu$i.txt" 2>/dev/null
-		run_rt "pf$i" perf record -q -e page-faults -c 1 -g -o "$out/perf/pf$i.data" -- >/dev/null 2>&1
-		perf script -i "$out/perf/pf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/pf$i.txt" 2>/dev/null
-	done
-	"$bin/bench" perfsplit -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu[0-9]*.txt
-	"$bin/bench" perfsplit -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf[0-9]*.txt
-
-	gofloor=$repo/build/bench/gofloor-sym
-	[ "$op" = exec ] || echo "## The Go floor, the same way (what rt's processes are compared with)"
-	echo
-	for i in $(seq "$runs"); do
-		[ "$op" = run ] || break
-		perf record -q -e cpu-clock -F 20000 -g -o "$out/perf/gcpu$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
-		perf script -i "$out/perf/gcpu$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gcpu$i.txt" 2>/dev/null
-		perf record -q -e page-faults -c 1 -g -o "$out/perf/gpf$i.data" -- "$bin/spawn" -o /dev/null "$gofloor" "$rootfs" >/dev/null 2>&1
-		perf script -i "$out/perf/gpf$i.data" -F comm,pid,period,event,ip,sym >"$out/perf/gpf$i.txt" 2>/dev/null
-	done
+	"$bin/bench" perfsplit -name "rt $op" -binary "$rt" -unit ms -title "CPU (cpu-clock samples at 20 kHz)" "$out"/perf/cpu[0-9]*.txt
+	"$bin/bench" perfsplit -name "rt $op" -binary "$rt" -unit faults -title "Page faults (every one)" "$out"/perf/pf[0-9]*.txt
 	if [ "$op" = run ]; then
-		"$bin/bench" perfsplit -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
-		"$bin/bench" perfsplit -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
+		echo "## The Go floor, the same way (what rt's processes are compared with)"
+		echo
+		"$bin/bench" perfsplit -name gofloor -binary "$gofloor" -unit ms -title "Go floor: CPU" "$out"/perf/gcpu*.txt
+		"$bin/bench" perfsplit -name gofloor -binary "$gofloor" -unit faults -title "Go floor: page faults" "$out"/perf/gpf*.txt
 		echo "## perf stat: rt run against the floors ($runs runs each)"
-		compare=(rt floor gofloor)
 	else
 		echo "## perf stat: rt exec against crun's exec ($runs runs each)"
-		compare=(rt crun)
 	fi
 	echo
 	echo '```'
 	for what in "${compare[@]}"; do
 		echo "== $what"
-		rt_args stat
-		case $what in
-		rt) cmd=("$rt" "${args[@]}") ;;
-		crun) cmd=("$crun" --root "$work/crun" exec prof-crun-up /bin/true) ;;
-		*) cmd=("$bin/$what" "$rootfs") ;;
-		esac
-		perf stat -r "$runs" -e task-clock,page-faults,context-switches,cpu-migrations -- "${cmd[@]}" 2>&1 >/dev/null |
-			grep -E 'task-clock|page-faults|context-switches|migrations|elapsed'
+		grep -E 'task-clock|page-faults|context-switches|migrations|elapsed' "$out/stat-$what.txt"
 	done
 	echo '```'
 	echo
 	echo "## GODEBUG=inittrace=1: package initialisation before main (every process of one run that keeps the variable)"
 	echo
-	rt_args inittrace
-	GODEBUG=inittrace=1 "$rt" "${args[@]}" 2>"$out/inittrace.txt" >/dev/null || true
 	awk '$1 == "init" { n++; ms += $5; if ($2 == "runtime") p++; if ($5 > 0.02) top = top sprintf("| %s | %.3f | %s B, %s allocs |\n", $2, $5, $8, $10) }
 		END { printf "%d package inits in %d process(es), %.2f ms of clock in all. Those over 0.02 ms:\n\n| package | ms | allocated |\n|---|---|---|\n%s", n, p, ms, top }' \
 		"$out/inittrace.txt"
 	echo
 	echo "## strace -f -c: syscalls of one \`rt $op\` (both processes; strace slows it, counts are what matter)"
 	echo
-	rt_args strace-c
-	strace -f -c -o "$out/strace.txt" "$rt" "${args[@]}" >/dev/null 2>&1 || true
-	rt_args strace-p
-	strace -f -qq -e trace=clone,clone3,execve,execveat,vfork,fork -o "$out/strace-procs.txt" \
-		"$rt" "${args[@]}" >/dev/null 2>&1 || true
 	echo "Threads and processes created: $(grep -cE 'clone3?\(' "$out/strace-procs.txt") clone calls" \
 		"($(grep -E 'clone3?\(' "$out/strace-procs.txt" | grep -c CLONE_THREAD) threads), $(grep -cE 'execve(at)?\(' "$out/strace-procs.txt") execs."
 	echo
