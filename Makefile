@@ -9,7 +9,11 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT) -extldflags
 GOTAGS := netgo osusergo static_build urfave_cli_no_docs
 # encoding/json as Go 1.26's new implementation (same API and output; fewer page faults and less CPU per command):
 # every build of rt's code takes it, tests and lint too, so that they check what ships. README "encoding/json".
-RT_GOEXPERIMENT := jsonv2
+# nogreenteagc: Go 1.26's previous garbage collector (the opt-out Go 1.26 keeps; go.dev/doc/go1.26 expects to drop
+# it in Go 1.27). Green Tea keeps a small-object span's mark bits in the span's last bytes, so the first object of
+# each size class touches the span's last page as well as its first: ~30 more page faults per rt process (~8 of
+# them in package initialisation), for a collector that rt's short processes do not run. README "A static binary".
+RT_GOEXPERIMENT := jsonv2,nogreenteagc
 GOLANGCI_VERSION := v2.15.0
 export CGO_ENABLED := 1
 
