@@ -81,12 +81,19 @@ func (s capSet) has(c int) bool { return s[c/32]&(1<<(uint(c)%32)) != 0 }
 // it runs before the switch to the process's user.
 func dropBounding(c *specs.LinuxCapabilities) error {
 	keep := capsOf(c.Bounding)
-	last := lastCap()
-	for v := 0; v <= last; v++ {
+	// Up to the first capability the kernel does not know (prctl(2): EINVAL), not to
+	// /proc/sys/kernel/cap_last_cap: that is the container's procfs here, which a container allowed to mount could
+	// cover with a lower number to keep capabilities in the bounding set; and reading it was an open, a read and
+	// a close in every process start.
+	for v := 0; v < 64; v++ {
 		if keep.has(v) {
 			continue
 		}
-		if err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(v), 0, 0, 0); err != nil && err != unix.EINVAL {
+		err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(v), 0, 0, 0)
+		if err == unix.EINVAL {
+			return nil
+		}
+		if err != nil {
 			return fmt.Errorf("drop capability %d from the bounding set: %w", v, os.NewSyscallError("prctl", err))
 		}
 	}
@@ -134,19 +141,6 @@ func warnAmbient(p *specs.Process) {
 			slog.Warn(fmt.Sprintf("can't raise ambient capability %s: %v", n, unix.EPERM))
 		}
 	}
-}
-
-// lastCap is the highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
-func lastCap() int {
-	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
-	if err != nil {
-		return unix.CAP_LAST_CAP
-	}
-	var n int
-	if _, err := fmt.Sscanf(string(data), "%d", &n); err != nil {
-		return unix.CAP_LAST_CAP
-	}
-	return n
 }
 
 // CapabilityNames lists every capability name rt knows.
