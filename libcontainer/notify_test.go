@@ -5,11 +5,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -257,4 +260,101 @@ func listenDgram(t *testing.T, path string) int {
 		t.Fatal(err)
 	}
 	return fd
+}
+
+// TestStartFailsClosesNotify: a Start that fails after it bound the notify socket (here the init dies before it
+// is started) closes the socket and the init's pidfd it kept for AwaitReady; they stayed open in the process.
+func TestStartFailsClosesNotify(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, notifyDirName), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mkfifo(filepath.Join(dir, fifoName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("/bin/sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	defer func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}()
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{dir: dir}
+	c.state.ID, c.state.InitPid, c.state.InitStartTime, c.state.Notify = "notify", pid, st.startTime, true
+	c.state.Config = &specs.Spec{Process: &specs.Process{}}
+	if got := c.Status(); got != Created {
+		t.Fatalf("status %s, want created", got)
+	}
+	pidfdsBefore := pidfdsOf(t, pid) // os/exec's own
+
+	// The init dies once Start has bound the socket: whichever check sees it, Start fails.
+	sockPath := filepath.Join(dir, notifyDirName, notifySockName)
+	go func() {
+		for {
+			if _, err := os.Lstat(sockPath); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+				return
+			}
+			runtime.Gosched()
+		}
+	}()
+	if err := c.Start(); !errors.Is(err, ErrState) {
+		t.Fatalf("Start: %v, want ErrState", err)
+	}
+	if c.notifyFd != 0 || c.notifyPidfd != 0 {
+		t.Errorf("notifyFd %d, notifyPidfd %d after a failed Start, want 0", c.notifyFd, c.notifyPidfd)
+	}
+	if got := pidfdsOf(t, pid); got != pidfdsBefore {
+		t.Errorf("%d pidfds of the init after a failed Start, want %d", got, pidfdsBefore)
+	}
+	if inode := unixSocketInode(t, sockPath); inode != "" {
+		if fds, _ := os.ReadDir("/proc/self/fd"); fds != nil {
+			for _, fd := range fds {
+				if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l == "socket:["+inode+"]" {
+					t.Errorf("fd %s is still the notify socket after a failed Start", fd.Name())
+				}
+			}
+		}
+	}
+}
+
+// pidfdsOf counts this process's pidfds of pid (fdinfo's "Pid:" line).
+func pidfdsOf(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fd := range fds {
+		if l, _ := os.Readlink("/proc/self/fd/" + fd.Name()); l != "anon_inode:[pidfd]" {
+			continue
+		}
+		info, _ := os.ReadFile("/proc/self/fdinfo/" + fd.Name())
+		if slices.Contains(strings.Split(string(info), "\n"), "Pid:\t"+strconv.Itoa(pid)) {
+			n++
+		}
+	}
+	return n
+}
+
+// unixSocketInode is the inode of the unix socket bound at path (/proc/net/unix), "" when there is none.
+func unixSocketInode(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/unix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) == 8 && f[7] == path {
+			return f[6]
+		}
+	}
+	return ""
 }
