@@ -204,19 +204,23 @@ func notifyCaller(mainPid int) error {
 	}
 	defer unix.Close(fd)
 	deadline := time.Now().Add(barrierTimeout)
-	// send waits for room in the caller's queue until the deadline (SO_SNDTIMEO; EAGAIN once it has passed).
+	// send waits for room in the caller's queue until the deadline (SO_SNDTIMEO; EAGAIN once it has passed). A
+	// socket call with a timeout fails with EINTR on any signal, even SA_RESTART ones (signal(7)), such as the Go
+	// runtime's preemption signal: the timeout is set again from the deadline.
 	send := func(msg []byte, oob []byte) error {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return unix.EAGAIN
-		}
-		tv := unix.NsecToTimeval(left.Nanoseconds())
-		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
-			return err
-		}
 		for {
-			err := unix.Sendmsg(fd, msg, oob, to, 0)
-			if err != unix.EINTR {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return unix.EAGAIN
+			}
+			tv := unix.NsecToTimeval(left.Nanoseconds())
+			if tv.Sec == 0 && tv.Usec == 0 {
+				tv.Usec = 1 // 0 would be no timeout at all (socket(7))
+			}
+			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+				return err
+			}
+			if err := unix.Sendmsg(fd, msg, oob, to, 0); err != unix.EINTR {
 				return err
 			}
 		}

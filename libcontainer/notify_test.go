@@ -358,3 +358,49 @@ func unixSocketInode(t *testing.T, path string) string {
 	}
 	return ""
 }
+
+// TestNotifyCallerDeadlineSignals: notifyCaller keeps its deadline while signals interrupt its wait for room in
+// the caller's queue. A socket call with SO_SNDTIMEO fails with EINTR on every signal (signal(7)), the Go runtime
+// sends them itself (preemption), and a retry with the same timeout once waited anew after each.
+func TestNotifyCallerDeadlineSignals(t *testing.T) {
+	defer func(d time.Duration) { barrierTimeout = d }(barrierTimeout)
+	barrierTimeout = 200 * time.Millisecond
+	dir := t.TempDir()
+	callerPath := filepath.Join(dir, "caller.sock")
+	caller := listenDgram(t, callerPath) // never read, and full
+	defer unix.Close(caller)
+	t.Setenv("NOTIFY_SOCKET", callerPath)
+	fill, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fill)
+	for unix.Sendmsg(fill, []byte("STATUS=fill"), nil, &unix.SockaddrUnix{Name: callerPath}, unix.MSG_DONTWAIT) == nil {
+	}
+
+	tid := make(chan int, 1)
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // the thread the signals are aimed at; it ends with the goroutine
+		tid <- unix.Gettid()
+		done <- notifyCaller(4242)
+	}()
+	target := <-tid
+	timeout := time.After(10 * time.Second)
+	tick := time.NewTicker(time.Millisecond) // the pace of the signals
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-done:
+			if !errors.Is(err, unix.EAGAIN) {
+				t.Errorf("notifyCaller: %v, want EAGAIN (the caller's queue is full)", err)
+			}
+			return
+		case <-timeout:
+			t.Fatal("notifyCaller still waits 10 s into a 200 ms deadline, under signals")
+		case <-tick.C:
+			// SIGURG: the Go runtime's preemption signal, which it handles and ignores otherwise.
+			_ = unix.Tgkill(os.Getpid(), target, unix.SIGURG)
+		}
+	}
+}
