@@ -240,7 +240,7 @@ func notifyCaller(mainPid int) error {
 		return fmt.Errorf("NOTIFY_SOCKET barrier: %w", os.NewSyscallError("sendmsg", err))
 	}
 	// The caller closes its copy of the write end when it has handled the barrier. A caller that does not is
-	// waited for until the deadline, and ignored (runc only warns, too).
+	// waited for until the deadline, and ignored (runc logs a warning after its 30 s and goes on).
 	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLIN}}
 	for {
 		left := time.Until(deadline)
