@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 	"unicode/utf8"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -79,11 +80,30 @@ func (c *Container) listenNotify() (int, error) {
 //
 // pidfd is the init's, opened before it could exit: a pidfd opened here could miss an init that a foreground run
 // has reaped meanwhile, and what the workload sent before it exited would be dropped. sock and pidfd are closed.
+//
+// Once the init has exited the socket is shut for reading and what is queued is relayed: the queue then ends.
+// Without that, a process that outlives the init (a container in the host's pid namespace) could keep the socket
+// readable for ever, and keep a foreground run, which waits for the relay, from exiting; runc stops on the init's
+// exit too (it polls /proc/<pid>).
 func forwardReady(sock, pidfd, mainPid int, follow bool) error {
 	defer unix.Close(sock)
 	defer unix.Close(pidfd)
 	buf := make([]byte, 4096)
 	ready := false
+	// relay handles one datagram; done is true when forwardReady is done with the socket.
+	relay := func(msg []byte) (done bool, err error) {
+		status, isReady := notifyFilter(msg)
+		if status != nil {
+			_ = sendCaller(status)
+		}
+		if isReady && !ready {
+			if err := notifyCaller(mainPid); err != nil || !follow {
+				return true, err
+			}
+			ready = true
+		}
+		return false, nil
+	}
 	for {
 		fds := []unix.PollFd{{Fd: int32(sock), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil {
@@ -92,27 +112,35 @@ func forwardReady(sock, pidfd, mainPid int, follow bool) error {
 			}
 			return os.NewSyscallError("poll", err)
 		}
-		// The socket is drained before the init's exit is acted on: what the workload sent before it exited
-		// is handled in order.
+		if fds[1].Revents != 0 {
+			// The init has exited: what it sent is queued, and a send from now on fails with EPIPE.
+			if err := unix.Shutdown(sock, unix.SHUT_RD); err != nil {
+				return fmt.Errorf("notify socket: %w", os.NewSyscallError("shutdown", err))
+			}
+			for {
+				n, _, err := unix.Recvfrom(sock, buf, unix.MSG_DONTWAIT)
+				if err == unix.EINTR {
+					continue
+				}
+				if err == unix.EAGAIN {
+					return nil
+				}
+				if err != nil {
+					return fmt.Errorf("notify socket: %w", os.NewSyscallError("recvfrom", err))
+				}
+				if done, err := relay(buf[:n]); done {
+					return err
+				}
+			}
+		}
 		if fds[0].Revents&unix.POLLIN != 0 {
 			n, _, err := unix.Recvfrom(sock, buf, 0)
 			if err != nil {
 				return fmt.Errorf("notify socket: %w", os.NewSyscallError("recvfrom", err))
 			}
-			status, isReady := notifyFilter(buf[:n])
-			if status != nil {
-				_ = sendCaller(status)
+			if done, err := relay(buf[:n]); done {
+				return err
 			}
-			if isReady && !ready {
-				if err := notifyCaller(mainPid); err != nil || !follow {
-					return err
-				}
-				ready = true
-			}
-			continue
-		}
-		if fds[1].Revents != 0 {
-			return nil
 		}
 	}
 }
@@ -147,18 +175,25 @@ func callerSocket() (int, *unix.SockaddrUnix, error) {
 	return fd, &unix.SockaddrUnix{Name: addr}, nil
 }
 
-// sendCaller passes one message on to the caller's NOTIFY_SOCKET as it is.
+// sendCaller passes one message on to the caller's NOTIFY_SOCKET as it is. It never waits: a STATUS= line that
+// finds the caller's queue full is dropped, or a workload could fill the queue of a caller that reads slowly (or
+// never) and keep rt, and a foreground run with it, blocked in sendmsg(2) for ever.
 func sendCaller(msg []byte) error {
 	fd, to, err := callerSocket()
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	return unix.Sendmsg(fd, msg, nil, to, 0)
+	return unix.Sendmsg(fd, msg, nil, to, unix.MSG_DONTWAIT)
 }
 
+// barrierTimeout bounds notifyCaller as a whole: its sends (which wait while the caller's queue is full) and the
+// BARRIER=1 handshake. 5 s as sd_notify_barrier's callers use (systemd-notify --barrier); runc waits 30 s for the
+// barrier alone. A variable for tests.
+var barrierTimeout = 5 * time.Second
+
 // notifyCaller sends READY=1 and MAINPID to the caller's NOTIFY_SOCKET, then does the BARRIER=1 handshake: the
-// caller closes the pipe's other end once it has processed what came before.
+// caller closes the pipe's other end once it has processed what came before. It returns within barrierTimeout.
 func notifyCaller(mainPid int) error {
 	if os.Getenv("NOTIFY_SOCKET") == "" {
 		return nil
@@ -168,8 +203,30 @@ func notifyCaller(mainPid int) error {
 		return err
 	}
 	defer unix.Close(fd)
+	deadline := time.Now().Add(barrierTimeout)
+	// send waits for room in the caller's queue until the deadline (SO_SNDTIMEO; EAGAIN once it has passed). A
+	// socket call with a timeout fails with EINTR on any signal, even SA_RESTART ones (signal(7)), such as the Go
+	// runtime's preemption signal: the timeout is set again from the deadline.
+	send := func(msg []byte, oob []byte) error {
+		for {
+			left := time.Until(deadline)
+			if left <= 0 {
+				return unix.EAGAIN
+			}
+			tv := unix.NsecToTimeval(left.Nanoseconds())
+			if tv.Sec == 0 && tv.Usec == 0 {
+				tv.Usec = 1 // 0 would be no timeout at all (socket(7))
+			}
+			if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+				return err
+			}
+			if err := unix.Sendmsg(fd, msg, oob, to, 0); err != unix.EINTR {
+				return err
+			}
+		}
+	}
 	msg := []byte("READY=1\nMAINPID=" + strconv.Itoa(mainPid) + "\n")
-	if err := unix.Sendmsg(fd, msg, nil, to, 0); err != nil {
+	if err := send(msg, nil); err != nil {
 		return fmt.Errorf("NOTIFY_SOCKET %s: %w", os.Getenv("NOTIFY_SOCKET"), os.NewSyscallError("sendmsg", err))
 	}
 	var p [2]int
@@ -177,16 +234,20 @@ func notifyCaller(mainPid int) error {
 		return fmt.Errorf("NOTIFY_SOCKET barrier: %w", os.NewSyscallError("pipe2", err))
 	}
 	defer unix.Close(p[0])
-	err = unix.Sendmsg(fd, []byte("BARRIER=1"), unix.UnixRights(p[1]), to, 0)
+	err = send([]byte("BARRIER=1"), unix.UnixRights(p[1]))
 	unix.Close(p[1])
 	if err != nil {
 		return fmt.Errorf("NOTIFY_SOCKET barrier: %w", os.NewSyscallError("sendmsg", err))
 	}
-	// The caller closes its copy of the write end when it has handled the barrier; 5 s as sd_notify_barrier's
-	// callers use (systemd-notify --barrier).
+	// The caller closes its copy of the write end when it has handled the barrier. A caller that does not is
+	// waited for until the deadline, and ignored (runc logs a warning after its 30 s and goes on).
 	fds := []unix.PollFd{{Fd: int32(p[0]), Events: unix.POLLIN}}
 	for {
-		_, err := unix.Poll(fds, 5000)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		_, err := unix.Poll(fds, int((left+time.Millisecond-1)/time.Millisecond))
 		if err == unix.EINTR {
 			continue
 		}

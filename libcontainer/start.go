@@ -12,8 +12,9 @@ import (
 
 // Start releases a created container's init to exec the workload: it opens the exec fifo for reading, which the init
 // is blocked opening for writing, and reads the init's byte. Then the poststart hooks run; one that fails stops the
-// container and fails Start.
-func (c *Container) Start() error {
+// container and fails Start. With a notify socket, Start leaves it and a pidfd of the init open for AwaitReady
+// when it succeeds, and closes them when it fails.
+func (c *Container) Start() (retErr error) {
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
@@ -30,6 +31,11 @@ func (c *Container) Start() error {
 			return err
 		}
 		c.notifyFd = sock
+		defer func() {
+			if retErr != nil {
+				c.closeNotify()
+			}
+		}()
 	}
 	// The pidfd before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper)
 	// before a pidfd could be had, and start would fail on a container that started.
@@ -42,9 +48,11 @@ func (c *Container) Start() error {
 	}
 	defer unix.Close(pidfd)
 	if c.notifyFd != 0 {
-		if c.notifyPidfd, err = unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0); err != nil {
+		dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
 			return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 		}
+		c.notifyPidfd = dup
 	}
 	if !c.initAlive() {
 		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
@@ -95,6 +103,16 @@ func (c *Container) AwaitReady(foreground bool) error {
 		return forwardReady(fd, pidfd, os.Getpid(), true)
 	}
 	return forwardReady(fd, pidfd, c.state.InitPid, false)
+}
+
+// closeNotify closes what Start opened for AwaitReady.
+func (c *Container) closeNotify() {
+	for _, fd := range []*int{&c.notifyFd, &c.notifyPidfd} {
+		if *fd != 0 {
+			unix.Close(*fd)
+			*fd = 0
+		}
+	}
 }
 
 // awaitFifo waits until the init has written its byte into the fifo and then closed it, or has died. A fifo with no

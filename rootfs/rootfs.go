@@ -17,6 +17,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // Errors Prepare and Finalize return, for errors.Is.
@@ -181,19 +183,13 @@ func parentPrivate(path string, prop uintptr) error {
 // inUserNS says whether this process is in a user namespace other than the initial one: the initial one maps the
 // whole uid range onto itself (user_namespaces(7)).
 func inUserNS() (bool, error) {
-	// A raw open/read/close: os.ReadFile adds fcntl and fstat calls this one-line file does not need.
-	fd, err := unix.Open("/proc/self/uid_map", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// rawfile: os.ReadFile adds fcntl and fstat calls this one-line file does not need.
+	buf, err := rawfile.Read("/proc/self/uid_map", make([]byte, 0, 128))
 	if err != nil {
-		return false, fmt.Errorf("read uid map: %w", &os.PathError{Op: "open", Path: "/proc/self/uid_map", Err: err})
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 128) // the initial namespace's map is one 33-byte line; anything longer is not it
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return false, fmt.Errorf("read uid map: %w", &os.PathError{Op: "read", Path: "/proc/self/uid_map", Err: err})
+		return false, fmt.Errorf("read uid map: %w", err)
 	}
 	var inside, outside, length uint64
-	if n, _ := fmt.Sscan(string(buf[:n]), &inside, &outside, &length); n != 3 {
+	if n, _ := fmt.Sscan(string(buf), &inside, &outside, &length); n != 3 {
 		return true, nil
 	}
 	return !(inside == 0 && outside == 0 && length == 4294967295), nil

@@ -92,3 +92,53 @@ func TestNotifySocket(t *testing.T) {
 	}
 	mustRT(t, "delete", "--force", id)
 }
+
+// TestNotifyCallerNotReading: a foreground run whose caller never reads its NOTIFY_SOCKET still exits once the
+// container has, with the workload's status, though the workload sent more STATUS= lines than the caller's queue
+// holds (net.unix.max_dgram_qlen, 10 by default) and READY=1. rt drops STATUS= lines that find no room and gives
+// READY=1 and the barrier 5 s; it once blocked in sendmsg(2) for ever. A deliberate difference in how long: runc
+// 1.5.3 relays no STATUS= and waits 30 s for the barrier, then exits the same way.
+func TestNotifyCallerNotReading(t *testing.T) {
+	t.Parallel()
+	args := []string{"/probe", "notifyseq", "--exit"}
+	for i := range 30 {
+		args = append(args, "STATUS="+strconv.Itoa(i))
+	}
+	b := bundle(t, withArgs(append(args, "READY=1")...))
+	sockPath := filepath.Join(t.TempDir(), "notify.sock")
+	sock, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sock) // never read
+	if err := unix.Bind(sock, &unix.SockaddrUnix{Name: sockPath}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(runtimeBin, "--root", stateRoot(t), "run", "--bundle", b, newID(t))
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := startTracked(cmd); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- waitTracked(cmd) }()
+	limit := 15 * time.Second // rt: the 5 s deadline, and the container's run
+	if isRunc {
+		limit = 45 * time.Second // runc: the 30 s barrier
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run: %v: %s", err, readFile(out.Name()))
+		}
+	case <-time.After(limit):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("run still running %v after it started, its caller not reading NOTIFY_SOCKET: %s", limit, readFile(out.Name()))
+	}
+}
