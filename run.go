@@ -68,12 +68,15 @@ var runCommand = &cli.Command{
 			}
 			return nil
 		}
-		// In the foreground readiness is passed on while rt relays signals and waits.
-		go func() {
-			if err := c.AwaitReady(true); err != nil {
-				slog.Warn(err.Error())
-			}
-		}()
+		// In the foreground readiness is passed on while rt relays signals and waits; a goroutine for it only when
+		// there is a READY=1 to wait for (its start would wake a thread of the Go runtime for nothing).
+		if c.WaitsReady() {
+			go func() {
+				if err := c.AwaitReady(true); err != nil {
+					slog.Warn(err.Error())
+				}
+			}()
+		}
 		relay.start()
 		code, err := forwardAndWait(pid, signals, relay)
 		if err != nil {
