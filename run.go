@@ -68,14 +68,19 @@ var runCommand = &cli.Command{
 			}
 			return nil
 		}
-		// In the foreground readiness is passed on while rt relays signals and waits.
+		// In the foreground readiness is passed on while rt relays signals and waits; a goroutine for it only when
+		// there is a READY=1 to wait for (its start would wake a thread of the Go runtime for nothing).
 		readyDone := make(chan struct{})
-		go func() {
-			defer close(readyDone)
-			if err := c.AwaitReady(true); err != nil {
-				slog.Warn(err.Error())
-			}
-		}()
+		if c.WaitsReady() {
+			go func() {
+				defer close(readyDone)
+				if err := c.AwaitReady(true); err != nil {
+					slog.Warn(err.Error())
+				}
+			}()
+		} else {
+			close(readyDone)
+		}
 		relay.start()
 		code, err := forwardAndWait(pid, signals, relay)
 		if err != nil {

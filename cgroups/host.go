@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -50,7 +49,7 @@ var hostInfo = sync.OnceValues(func() (*host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup mounts: %w", err)
 	}
-	f, err := os.Open("/proc/self/cgroup")
+	f, err := procfs.Open("/proc/self/cgroup")
 	if err != nil {
 		return nil, err
 	}

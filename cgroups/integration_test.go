@@ -235,3 +235,36 @@ func TestRealDestroyKillsLeftovers(t *testing.T) {
 		t.Error("helper survived Destroy")
 	}
 }
+
+// TestRealDestroyThawsFrozenLeftovers: a process left frozen in the cgroup (a paused container deleted with
+// --force) is thawed so that SIGKILL can finish it, and the cgroup goes.
+func TestRealDestroyThawsFrozenLeftovers(t *testing.T) {
+	m := realManager(t, nil)
+	cmd, _ := helper(t, "wait")
+	if err := m.Apply(cmd.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := m.Frozen(); err != nil || !f {
+		t.Fatalf("Frozen = %v, %v after Freeze", f, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }() // reap, so the killed helper leaves the cgroup
+	if err := m.Destroy(); err != nil {
+		// Left frozen, the helper would never be reaped: thaw and kill it so that the test fails instead of hanging.
+		_ = m.Thaw()
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Error("helper survived Destroy")
+	}
+	for _, d := range m.dirs() {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s still there after Destroy (%v)", d, err)
+		}
+	}
+}

@@ -618,10 +618,7 @@ func (m *Manager) Destroy() error {
 	if len(m.paths) == 0 {
 		return nil
 	}
-	// A frozen v1 cgroup holds its tasks in the refrigerator, where SIGKILL cannot finish them.
-	if frozen, _ := m.Frozen(); frozen {
-		_ = m.Thaw()
-	}
+	thawed := false
 	err := poll(destroyTimeout, func(int) (bool, error) {
 		err := m.removeDirs()
 		if err == nil {
@@ -629,6 +626,15 @@ func (m *Manager) Destroy() error {
 		}
 		if !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
 			return false, err
+		}
+		// A frozen v1 cgroup holds its tasks in the refrigerator, where SIGKILL cannot finish them. Asked only once a
+		// task keeps a directory busy: an empty cgroup goes, frozen or not, so the usual teardown (the init reaped
+		// already) reads no freezer state. The freezer's own directory is still there: a task in it makes it busy.
+		if !thawed {
+			thawed = true
+			if frozen, _ := m.Frozen(); frozen {
+				_ = m.Thaw()
+			}
 		}
 		if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
 			_ = writeFile(d, "cgroup.kill", "1")

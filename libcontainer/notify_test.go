@@ -404,3 +404,19 @@ func TestNotifyCallerDeadlineSignals(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitsReady: a foreground run starts its goroutine for AwaitReady only when there is a READY=1 to pass on,
+// that is while Start's notify socket is held; AwaitReady of a container without one returns at once.
+func TestWaitsReady(t *testing.T) {
+	var c Container
+	if c.WaitsReady() {
+		t.Error("WaitsReady of a container without a notify socket = true")
+	}
+	if err := c.AwaitReady(true); err != nil {
+		t.Errorf("AwaitReady without a notify socket = %v, want nil at once", err)
+	}
+	c.notifyFd = 100 // as Start leaves it: the bound socket, until AwaitReady takes it
+	if !c.WaitsReady() {
+		t.Error("WaitsReady with Start's notify socket held = false")
+	}
+}

@@ -89,6 +89,11 @@ func (c *Container) Start() (retErr error) {
 	return nil
 }
 
+// WaitsReady reports whether AwaitReady has a READY=1 to wait for: the container was created with the caller's
+// NOTIFY_SOCKET and AwaitReady has not been called yet. Without one AwaitReady returns at once, so a caller that
+// would run it beside other work (a foreground `rt run`) need not start a goroutine for it.
+func (c *Container) WaitsReady() bool { return c.notifyFd != 0 }
+
 // AwaitReady passes the workload's READY=1 on to the caller's NOTIFY_SOCKET when the container was created with
 // one (see notify.go); otherwise it returns at once. Call it after Start, with the container unlocked (Close): it
 // waits for as long as the workload takes. foreground is for a caller that stays as the unit's main process (a
