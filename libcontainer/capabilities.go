@@ -4,10 +4,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/rt-runtime/rt/internal/rawfile"
 	"github.com/rt-runtime/rt/internal/table"
 )
 
@@ -136,14 +139,16 @@ func warnAmbient(p *specs.Process) {
 	}
 }
 
-// lastCap is the highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap).
+// lastCap is the highest capability the running kernel knows (/proc/sys/kernel/cap_last_cap). A bare open, read
+// and close (rawfile): os.ReadFile would add an fstat(2), two fcntl(2)s and the poller's epoll_ctl(2) ADD and DEL,
+// and fmt.Sscanf its reflection, for a two-digit number.
 func lastCap() int {
-	data, err := os.ReadFile("/proc/sys/kernel/cap_last_cap")
+	data, err := rawfile.Read("/proc/sys/kernel/cap_last_cap", make([]byte, 0, 16))
 	if err != nil {
 		return unix.CAP_LAST_CAP
 	}
-	var n int
-	if _, err := fmt.Sscanf(string(data), "%d", &n); err != nil {
+	n, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
 		return unix.CAP_LAST_CAP
 	}
 	return n
