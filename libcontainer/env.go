@@ -3,7 +3,7 @@ package libcontainer
 import (
 	"bufio"
 	"fmt"
-	"os"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,12 +64,14 @@ func userHome(path string, uid uint32) string {
 	if err != nil {
 		return none
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return none
 	}
-	sc := bufio.NewScanner(f)
+	// Read through the bare fd: an *os.File of a non-blocking fd would be offered to the poller (fcntl(2),
+	// epoll_ctl(2)) for a file that never blocks.
+	sc := bufio.NewScanner(fdReader(fd))
 	for sc.Scan() {
 		fields := strings.Split(strings.TrimSpace(sc.Text()), ":")
 		if len(fields) < 3 {
@@ -84,4 +86,22 @@ func userHome(path string, uid uint32) string {
 		return fields[5]
 	}
 	return none
+}
+
+// fdReader reads a regular file's fd with bare read(2)s (retried on EINTR); 0 bytes at EOF is io.EOF.
+type fdReader int
+
+func (r fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }

@@ -1,10 +1,14 @@
 package libcontainer
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestProcessEnv(t *testing.T) {
@@ -56,5 +60,30 @@ func TestProcessEnv(t *testing.T) {
 	}
 	if got, _ := processEnv(nil, 0, t.TempDir()); !slices.Equal(got, []string{"HOME=/"}) {
 		t.Errorf("passwd is a directory: %q, want HOME=/", got)
+	}
+}
+
+// TestUserHomeLargeAndFifo: the home is found past the first read(2) of a large /etc/passwd, and a fifo there
+// (opened non-blocking, never read) gives "/" without hanging the init.
+func TestUserHomeLargeAndFifo(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	for i := range 5000 {
+		fmt.Fprintf(&b, "user%d:x:%d:%d::/home/user%d:/bin/sh\n", i, 2000+i, 2000+i, i)
+	}
+	b.WriteString("late:x:9999:9999::/home/late:/bin/sh\n") // past 128 KiB: several reads
+	passwd := filepath.Join(dir, "passwd")
+	if err := os.WriteFile(passwd, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := userHome(passwd, 9999); got != "/home/late" {
+		t.Errorf("userHome(9999) = %q, want /home/late", got)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := userHome(fifo, 0); got != "/" {
+		t.Errorf("userHome(fifo) = %q, want /", got)
 	}
 }

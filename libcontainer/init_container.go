@@ -218,7 +218,10 @@ func awaitHooks(sock *os.File) (*specs.State, error) {
 	return &state, nil
 }
 
-// loopbackUp brings up lo in a new network namespace, as runc does.
+// loopbackUp brings up lo in a new network namespace, as runc does. One SIOCSIFFLAGS, no SIOCGIFFLAGS first: lo
+// is fresh (cfg.NewNetNS; never for a joined namespace), with IFF_LOOPBACK alone, and of the flags a set writes the
+// kernel takes IFF_UP and the administrative ones (debug, noarp, multicast...; __dev_change_flags), none of which a
+// new lo has, so setting IFF_UP|IFF_LOOPBACK leaves it as a read-modify-write would. crun does the same.
 func loopbackUp() error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -229,10 +232,7 @@ func loopbackUp() error {
 	if err != nil {
 		return err
 	}
-	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("bring up lo: %w", os.NewSyscallError("ioctl SIOCGIFFLAGS", err))
-	}
-	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	ifr.SetUint16(unix.IFF_UP | unix.IFF_LOOPBACK)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
 		return fmt.Errorf("bring up lo: %w", os.NewSyscallError("ioctl SIOCSIFFLAGS", err))
 	}

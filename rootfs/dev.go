@@ -72,11 +72,17 @@ func (p *preparer) setupDevices(devices []specs.LinuxDevice) error {
 			return fmt.Errorf("symlink /dev/%s: %w", l[1], &os.PathError{Op: "symlinkat", Path: "/dev/" + l[1], Err: err})
 		}
 	}
-	// /dev/ptmx is the devpts instance's ptmx (kernel Documentation/filesystems/devpts.rst; runc's setupPtmx).
-	if err := unix.Unlinkat(dfd, "ptmx", 0); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("set up /dev/ptmx: %w", &os.PathError{Op: "unlinkat", Path: "/dev/ptmx", Err: err})
+	// /dev/ptmx is the devpts instance's ptmx (kernel Documentation/filesystems/devpts.rst; runc's setupPtmx),
+	// replacing whatever the rootfs had there: the link first, and only if a name is in the way (not on the fresh
+	// tmpfs /dev usually is) the unlink and the link again.
+	err = unix.Symlinkat("pts/ptmx", dfd, "ptmx")
+	if errors.Is(err, unix.EEXIST) {
+		if err := unix.Unlinkat(dfd, "ptmx", 0); err != nil {
+			return fmt.Errorf("set up /dev/ptmx: %w", &os.PathError{Op: "unlinkat", Path: "/dev/ptmx", Err: err})
+		}
+		err = unix.Symlinkat("pts/ptmx", dfd, "ptmx")
 	}
-	if err := unix.Symlinkat("pts/ptmx", dfd, "ptmx"); err != nil {
+	if err != nil {
 		return fmt.Errorf("set up /dev/ptmx: %w", &os.PathError{Op: "symlinkat", Path: "/dev/ptmx", Err: err})
 	}
 	for _, d := range []struct {

@@ -458,9 +458,14 @@ func checkProcDest(p, typ string, t *tree) error {
 
 // MkdirAll makes dir, a path inside the container, under the rootfs at root (an absolute host path), creating what
 // is missing with mode 0755 and following symlinks inside the rootfs exactly as Prepare does for mount
-// destinations. It is for process.cwd, which runc creates the same way; an existing dir costs one openat2(2).
+// destinations. It is for process.cwd, which runc creates the same way; an existing dir costs one openat2(2), and
+// "/" (the rootfs itself, which the caller has already prepared) none: opening the rootfs to resolve "/" in it would
+// cost a handle, its /proc/self/fd check and the openat2(2), five syscalls for nothing.
 // Do not use it for a path outside a rootfs: root is treated as "/" for every symlink and "..".
 func MkdirAll(root, dir string) error {
+	if filepath.Clean("/"+dir) == "/" {
+		return nil
+	}
 	r, err := openRoot(root)
 	if err != nil {
 		return fmt.Errorf("open rootfs: %w", err)

@@ -208,3 +208,17 @@ func TestMkdirAll(t *testing.T) {
 		}
 	})
 }
+
+// TestMkdirAllRoot: "/" (the usual process.cwd) is the rootfs itself and costs no syscall: not even the rootfs is
+// opened, so a root that does not exist is no error, while any other directory still needs it.
+func TestMkdirAllRoot(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "missing")
+	for _, dir := range []string{"/", "", ".", "/.."} {
+		if err := MkdirAll(missing, dir); err != nil {
+			t.Errorf("MkdirAll(%q): %v, want nil without opening the rootfs", dir, err)
+		}
+	}
+	if err := MkdirAll(missing, "/a"); err == nil {
+		t.Error("MkdirAll(/a) in a missing rootfs succeeded")
+	}
+}

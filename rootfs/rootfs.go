@@ -188,11 +188,9 @@ func inUserNS() (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("read uid map: %w", err)
 	}
-	var inside, outside, length uint64
-	if n, _ := fmt.Sscan(string(buf), &inside, &outside, &length); n != 3 {
-		return true, nil
-	}
-	return !(inside == 0 && outside == 0 && length == 4294967295), nil
+	// Compared field by field, not with fmt.Sscan, whose reflection costs the init more than the read.
+	f := strings.Fields(string(buf))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295"), nil
 }
 
 // mountPath is mount(2) as an *os.PathError named after the syscall and the target.

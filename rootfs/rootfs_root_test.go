@@ -56,6 +56,7 @@ var scenarios = map[string]func(p params) []error{
 	"userns":          scenarioDefault,
 	"idmap":           scenarioIdmap,
 	"devnull-planted": scenarioDevNullPlanted,
+	"ptmx-planted":    scenarioPtmxPlanted,
 }
 
 func runScenario(name string) int {
@@ -170,6 +171,10 @@ func TestRootfsInNamespace(t *testing.T) {
 		{name: "userns", userns: true},
 		{name: "idmap"},
 		{name: "devnull-planted"},
+		{name: "ptmx-planted", setup: func(t *testing.T, p *params) {
+			// The rootfs's own /dev (no /dev mount in the spec) has a ptmx that points outside.
+			mustSymlink(t, p.Outside+"/ptmx", filepath.Join(p.Root, "dev", "ptmx"))
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -693,5 +698,23 @@ func scenarioDevNullPlanted(p params) []error {
 	if err := Finalize(spec); !errors.Is(err, ErrNotDevNull) {
 		c.errorf("finalize with a planted /dev/null: %v, want ErrNotDevNull", err)
 	}
+	return c.errs
+}
+
+// scenarioPtmxPlanted: /dev is the rootfs's own directory, where /dev/ptmx already exists (a symlink out of the
+// rootfs): it is replaced by the link to the devpts instance's ptmx, and nothing is made through it.
+func scenarioPtmxPlanted(p params) []error {
+	var c checker
+	spec := &specs.Spec{
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"newinstance", "ptmxmode=0666"}},
+		},
+	}
+	if err := setup(spec, p.Root, false); err != nil {
+		return []error{err}
+	}
+	c.link("/dev/ptmx", "pts/ptmx")
+	c.device("/dev/null", unix.S_IFCHR, 1, 3, 0o666)
 	return c.errs
 }
