@@ -359,6 +359,10 @@ func runConstructor(t *testing.T, buf []byte) (msgs []record, exitErr error) {
 		t.Fatal(err)
 	}
 	initPid := 0
+	// Read to EOF, which comes once the bootstrap child and the init it cloned have both exited (nothing else holds
+	// the child's end). Neither message may end the reading: the two come from different processes, and on a
+	// loaded machine the init's report can arrive before the bootstrap child, preempted between its clone and its
+	// write, has sent MsgPid.
 	for {
 		typ, payload, err := ReadMsg(parent)
 		// A child that exits with bytes of ours still unread resets the connection (unix(7) stream sockets):
@@ -376,9 +380,6 @@ func runConstructor(t *testing.T, buf []byte) (msgs []record, exitErr error) {
 			initPid = int(binary.NativeEndian.Uint32(payload))
 		}
 		msgs = append(msgs, record{typ, payload})
-		if typ == msgHelperReport {
-			break
-		}
 	}
 	exitErr = cmd.Wait()
 	if initPid > 0 {
@@ -534,8 +535,8 @@ func TestConstructor(t *testing.T) {
 			if exitErr != nil {
 				t.Fatalf("bootstrap child: %v", exitErr)
 			}
-			// The bootstrap child's MsgPid and the cloned init's report race; rt's own init writes nothing
-			// before the parent, having read MsgPid, sends it its config.
+			// The bootstrap child's MsgPid and the cloned init's report race (runConstructor reads both);
+			// rt's own init writes nothing before the parent, having read MsgPid, sends it its config.
 			if len(msgs) == 2 && msgs[0].typ == msgHelperReport {
 				msgs[0], msgs[1] = msgs[1], msgs[0]
 			}
