@@ -503,7 +503,7 @@ func (c *Container) destroy() error {
 			slog.Warn(fmt.Sprintf("container %q: left its cgroup, which has processes rt did not record: %v", c.ID(), err))
 		}
 	} else if err := c.cgroup().Destroy(); err != nil {
-		return fmt.Errorf("remove cgroup: %w", err)
+		return err // "remove cgroup: ..." already
 	}
 	crashpoint("delete:cgroup")
 	if hooks := c.state.Config.Hooks; hooks != nil && len(hooks.Poststop) > 0 && !c.state.Creating {
