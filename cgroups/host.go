@@ -10,8 +10,10 @@ import (
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/procfs"
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // host describes the cgroup filesystems of one machine as this process sees them. The real host is read once per
@@ -49,7 +51,7 @@ var hostInfo = sync.OnceValues(func() (*host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup mounts: %w", err)
 	}
-	f, err := procfs.Open("/proc/self/cgroup")
+	f, err := rawfile.OpenFile("/proc/self/cgroup", unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}

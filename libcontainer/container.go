@@ -202,7 +202,9 @@ func (c *Container) Close() error {
 // lockDir takes an exclusive flock on the state directory itself, so two rt processes never act on one container at
 // once. It blocks until the other process is done.
 func lockDir(dir string) (*os.File, error) {
-	f, err := openDir(dir)
+	// rawfile.OpenFile, not os.Open: in kill and start this was the only fd offered to the runtime's poller, which
+	// cost its set-up (epoll_create1, eventfd2, epoll_ctl) and fcntl x4 for an epoll_ctl that fails on a directory.
+	f, err := rawfile.OpenFile(dir, unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
@@ -217,18 +219,6 @@ func lockDir(dir string) (*os.File, error) {
 		return nil, &os.PathError{Op: "flock", Path: dir, Err: err}
 	}
 	return f, nil
-}
-
-// openDir opens dir (or whatever is at that path) read-only, as os.Open does, but with rawfile.Open and os.NewFile:
-// an fd os.Open makes is first offered to the runtime's poller (fcntl x4, an epoll_ctl that fails on a directory),
-// and the first such fd sets the poller up (epoll_create1, eventfd2, epoll_ctl); in kill and start that was the
-// only use of it.
-func openDir(dir string) (*os.File, error) {
-	fd, err := rawfile.Open(dir, unix.O_RDONLY)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), dir), nil
 }
 
 // lockCurrentDir is lockDir for a container's state directory by its name: while it waited for the lock, a delete
@@ -513,7 +503,7 @@ func (c *Container) destroy() error {
 			slog.Warn(fmt.Sprintf("container %q: left its cgroup, which has processes rt did not record: %v", c.ID(), err))
 		}
 	} else if err := c.cgroup().Destroy(); err != nil {
-		return fmt.Errorf("remove cgroup: %w", err)
+		return err // "remove cgroup: ..." already
 	}
 	crashpoint("delete:cgroup")
 	if hooks := c.state.Config.Hooks; hooks != nil && len(hooks.Poststop) > 0 && !c.state.Creating {
@@ -530,8 +520,8 @@ func (c *Container) destroy() error {
 
 // removeStateDir removes a container's state directory: its usual entries by name, then the directory, and only
 // when something else is left in it os.RemoveAll, whose walk costs a dozen syscalls more and sets up the runtime's
-// poller for its directory fd (see openDir). state.json goes first, as with os.RemoveAll: a delete killed between
-// two of these leaves a directory without state.json, which Load removes and Read skips.
+// poller for its directory fd (see rawfile.OpenFile). state.json goes first, as with os.RemoveAll: a delete killed
+// between two of these leaves a directory without state.json, which Load removes and Read skips.
 func removeStateDir(dir string) error {
 	for _, name := range []string{stateFile, fifoName} {
 		if err := unix.Unlink(filepath.Join(dir, name)); err != nil && err != unix.ENOENT {

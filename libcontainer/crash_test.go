@@ -201,3 +201,38 @@ func TestPendingStateDirs(t *testing.T) {
 		t.Errorf("prepared directory mode: %v, %v", fi, err)
 	}
 }
+
+// TestDeleteCgroupError: a delete whose cgroup cannot be removed fails with the error said once ("remove cgroup:
+// rmdir ...", not "remove cgroup: remove cgroup: ...") and keeps the state, so that a later delete can retry.
+func TestDeleteCgroupError(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "c")
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	// Under a regular file: rmdir(2) fails with ENOTDIR, an error Destroy does not retry.
+	notDir := filepath.Join(root, "file")
+	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cg := filepath.Join(notDir, "c")
+	data, err := json.Marshal(State{ID: "c", CgroupPaths: map[string]string{"pids": cg}, Config: &specs.Spec{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(root, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	err = c.Delete(false)
+	if want := "remove cgroup: rmdir " + cg + ": not a directory"; err == nil || err.Error() != want {
+		t.Errorf("Delete = %v, want %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
+		t.Errorf("state after a failed delete: %v", err)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // Private mounts a procfs instance of the calling process's pid namespace that is attached nowhere
@@ -122,28 +124,10 @@ func SameNamespace(a, b string) (bool, error) {
 // /proc/<pid>/task/<tid> dentries; reaping the exited process then walks them (proc_flush_pid, which spins on those
 // its dying threads still hold), a few ms of CPU charged to whoever waits for rt.
 func Mounts(filter mountinfo.FilterFunc) ([]*mountinfo.Info, error) {
-	f, err := Open("/proc/self/mountinfo")
+	f, err := rawfile.OpenFile("/proc/self/mountinfo", unix.O_RDONLY)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	return mountinfo.GetMountsFromReader(f, filter)
-}
-
-// Open opens a file of procfs read-only, as os.Open does, but without Go's poller: os.Open offers every fd to it
-// (epoll_ctl(2); mountinfo is pollable, so also two fcntl(2) and, at close, one more epoll_ctl), and the first
-// fd it takes makes the process set the poller up (epoll_create1(2), eventfd2(2)), after which the runtime's last
-// idle thread sleeps in epoll_pwait(2) and is woken through the eventfd. A procfs file read at once needs none of
-// that. Not for a file to wait on (mountinfo's POLLPRI on a mount change): deadlines do not work on what it returns.
-func Open(path string) (*os.File, error) {
-	for {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		return os.NewFile(uintptr(fd), path), nil
-	}
 }

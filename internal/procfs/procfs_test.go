@@ -1,13 +1,10 @@
 package procfs
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -93,35 +90,5 @@ func TestMounts(t *testing.T) {
 	}
 	if len(ms) != 1 || ms[0].Mountpoint != "/" {
 		t.Fatalf("Mounts(/) = %v, want the root mount", ms)
-	}
-}
-
-// TestOpen: the file reads as os.Open's would, but is kept out of the runtime's poller (no deadline can be set on
-// it); a missing file is an *os.PathError for "open" that errors.Is finds as os.ErrNotExist.
-func TestOpen(t *testing.T) {
-	f, err := Open("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
-		t.Errorf("SetReadDeadline = %v, want os.ErrNoDeadline (a file outside the poller)", err)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(data) != string(want) {
-		t.Errorf("read %q, want %q", data, want)
-	}
-
-	_, err = Open("/proc/self/no-such-file")
-	var pe *os.PathError
-	if !errors.As(err, &pe) || pe.Op != "open" || !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("Open of a missing file = %v, want an open *os.PathError wrapping ENOENT", err)
 	}
 }

@@ -26,6 +26,19 @@ func Open(path string, flags int) (int, error) {
 	}
 }
 
+// OpenFile is Open wrapped in an *os.File for a reader that wants one (bufio, mountinfo's parser, flock). The fd
+// stays out of the runtime's poller, which os.Open would offer it to (epoll_ctl(2) and fcntl(2) for each fd, and
+// epoll_create1(2)/eventfd2(2) for the first, after which an idle thread of the runtime sleeps in epoll_pwait(2)).
+// Not for a file to wait on (a fifo, a socket, mountinfo's POLLPRI on a mount change): deadlines do not work on it
+// and its reads block a thread.
+func OpenFile(path string, flags int) (*os.File, error) {
+	fd, err := Open(path, flags)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // Read appends the contents of the file at path to buf and returns it: Open O_RDONLY, read(2) until EOF (retried on
 // EINTR), close(2). It reads into buf's spare capacity and grows buf only when that is full, so a buffer sized for
 // the file costs one read(2) and the EOF's; procfs and cgroupfs files report size 0, hence no fstat(2). Errors are

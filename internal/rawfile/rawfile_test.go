@@ -3,11 +3,13 @@ package rawfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -134,5 +136,41 @@ func TestOpen(t *testing.T) {
 				t.Errorf("after: %q, %v, want %q", got, err, tc.wantAfter)
 			}
 		})
+	}
+}
+
+// TestOpenFile: the file reads as os.Open's would, but is kept out of the runtime's poller (no deadline can be set
+// on it) and is close-on-exec; a missing file is an *os.PathError for "open" that errors.Is finds as
+// fs.ErrNotExist.
+func TestOpenFile(t *testing.T) {
+	f, err := OpenFile("/proc/self/mountinfo", unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.SetReadDeadline(time.Now()); !errors.Is(err, os.ErrNoDeadline) {
+		t.Errorf("SetReadDeadline = %v, want os.ErrNoDeadline (a file outside the poller)", err)
+	}
+	if fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFD, 0); err != nil || fl&unix.FD_CLOEXEC == 0 {
+		t.Errorf("F_GETFD = %#x, %v, want FD_CLOEXEC", fl, err)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both reads are in this process, whose mounts do not change meanwhile.
+	want, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != string(want) {
+		t.Errorf("read %q, want %q", data, want)
+	}
+
+	missing := filepath.Join(t.TempDir(), "missing")
+	_, err = OpenFile(missing, unix.O_RDONLY)
+	var pe *os.PathError
+	if !errors.As(err, &pe) || pe.Op != "open" || pe.Path != missing || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenFile(missing) = %v, want an open *os.PathError for %s wrapping ENOENT", err, missing)
 	}
 }

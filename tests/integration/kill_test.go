@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -213,4 +214,98 @@ func TestKillExited(t *testing.T) {
 		}
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// TestDeleteFrozen: a container whose freezer cgroup is frozen goes with delete, its processes killed (a v1 frozen
+// task sleeps in the refrigerator, where SIGKILL cannot finish it until the cgroup is thawed) and nothing left.
+// "paused": delete --force of a paused container, which has its own pid namespace. "paused, host pid namespace":
+// a child the init left in the background, which the init's death does not take along. "stopped, frozen": the
+// init is gone and its leftover child frozen (by hand, as a `delete -f` killed between its freeze and its thaw
+// leaves it); a plain delete of the stopped container reaches the cgroup teardown with a frozen task in it, the
+// path cgroups.Destroy thaws on (TestRealDestroyThawsFrozenLeftovers). The last two are deliberate differences.
+func TestDeleteFrozen(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 refuses some of these states")
+	hostPidns := func(args string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			var ns []specs.LinuxNamespace
+			for _, n := range s.Linux.Namespaces {
+				if n.Type != specs.PIDNamespace {
+					ns = append(ns, n)
+				}
+			}
+			s.Linux.Namespaces = ns
+			s.Process.Args = []string{"sh", "-c", args}
+		}
+	}
+	// leftChild is the pid the container's init printed as "left PID".
+	leftChild := func(t *testing.T, out string) int {
+		t.Helper()
+		waitFor(t, "the init to print its child", func() bool { return strings.Contains(readFile(out), "left ") })
+		pid, err := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(readFile(out), "left ")))
+		if err != nil {
+			t.Fatalf("init output %q: %v", readFile(out), err)
+		}
+		return pid
+	}
+	freezerState := func(t *testing.T, id string) string {
+		t.Helper()
+		return cgroupFile(t, cgroupPaths(t, id), "freezer", "freezer.state")
+	}
+	gone := func(t *testing.T, what string, pid int) {
+		t.Helper()
+		waitFor(t, what+" killed", func() bool {
+			reapOrphans()
+			return !processAlive(pid) || isZombie(pid)
+		})
+	}
+
+	t.Run("paused", func(t *testing.T) {
+		t.Parallel()
+		b := bundle(t, sleeper)
+		id, _ := runDetached(t, b)
+		pid := state(t, id).Pid
+		mustRT(t, "pause", id)
+		waitStatus(t, id, "paused")
+		mustRT(t, "delete", "--force", id)
+		gone(t, "the paused init", pid)
+		assertNoLeak(t, stateRoot(t), id, b)
+	})
+	t.Run("paused, host pid namespace", func(t *testing.T) {
+		t.Parallel()
+		rtOnly(t, "runc 1.5.3 signals the frozen init without thawing: delete --force fails with "+
+			"\"container init still running\" and leaves the processes frozen and the cgroups")
+		b := bundle(t, hostPidns("sleep 100000 >/dev/null 2>&1 & echo left $!; exec sleep 100000"))
+		id, out := runDetached(t, b)
+		pid, child := state(t, id).Pid, leftChild(t, out)
+		mustRT(t, "pause", id)
+		waitStatus(t, id, "paused")
+		mustRT(t, "delete", "--force", id)
+		gone(t, "the paused init", pid)
+		gone(t, "the paused init's child", child)
+		assertNoLeak(t, stateRoot(t), id, b)
+	})
+	t.Run("stopped, frozen", func(t *testing.T) {
+		t.Parallel()
+		rtOnly(t, "runc 1.5.3 reports a container whose cgroup is frozen as paused though its init is gone, and "+
+			"refuses a plain delete (\"cannot delete container ... that is not stopped: paused\")")
+		b := bundle(t, hostPidns("sleep 100000 >/dev/null 2>&1 & echo left $!"))
+		id := newID(t)
+		cmd, out, errPath := rtBackground(t, "run", "-d", "--bundle", b, id)
+		if code := waitExit(t, cmd); code != 0 {
+			t.Fatalf("run -d: exit %d: %s", code, readFile(errPath))
+		}
+		child := leftChild(t, out)
+		waitStatus(t, id, "stopped")
+		paths := cgroupPaths(t, id)
+		writeFile(t, filepath.Join(paths["freezer"], "freezer.state"), "FROZEN")
+		waitFor(t, "the leftover child frozen", func() bool { return freezerState(t, id) == "FROZEN" })
+		if r := rt(t, "delete", id); r.Code != 0 {
+			// Thawed so that the child can die and the test's cleanup does not wait on it.
+			writeFile(t, filepath.Join(paths["freezer"], "freezer.state"), "THAWED")
+			t.Fatalf("delete of a stopped container with a frozen leftover: %v", r)
+		}
+		gone(t, "the frozen leftover", child)
+		assertNoLeak(t, stateRoot(t), id, b)
+	})
 }
