@@ -342,6 +342,30 @@ func TestExecCap(t *testing.T) {
 	})
 }
 
+// TestExecBoundingCoveredCapLastCap: a container that may mount covers /proc/sys/kernel/cap_last_cap with "3"; a
+// later exec still drops every capability the config leaves out of the bounding set (the exec's init runs in the
+// container's procfs, so the runtime must not take the last capability from it). runc 1.5.3 passes: it probes the
+// kernel with PR_CAPBSET_READ (moby/sys/capability).
+func TestExecBoundingCoveredCapLastCap(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 takes the last capability from the container's procfs and keeps the rest (CapBnd 0x1fffefffff0)")
+	kill := []string{"CAP_KILL"}
+	id, _ := runDetached(t, bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100000"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
+	}))
+	mustRT(t, "exec", "--cap", "CAP_SYS_ADMIN", id, "sh", "-c",
+		"echo 3 >/dev/cap_last_cap && mount --bind /dev/cap_last_cap /proc/sys/kernel/cap_last_cap")
+	if got := strings.TrimSpace(mustRT(t, "exec", id, "cat", "/proc/sys/kernel/cap_last_cap").Stdout); got != "3" {
+		t.Fatalf("cap_last_cap reads %q in the container, want the cover's 3", got)
+	}
+	var s Self
+	decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
+	if w := capMask(t, kill...); s.Caps["CapBnd"] != w {
+		t.Errorf("CapBnd = %s, want %s (CAP_KILL alone)", s.Caps["CapBnd"], w)
+	}
+}
+
 // TestAmbientWarning: an ambient capability outside the inheritable set cannot be raised; the container runs
 // without it and the runtime warns in runc's words ("can't raise ambient capability CAP_CHOWN: ..."), which
 // capabilities.bats matches. A config refused for another reason prints its error alone.
