@@ -350,19 +350,32 @@ func TestExecBoundingCoveredCapLastCap(t *testing.T) {
 	t.Parallel()
 	oldRunc(t, "runc 1.1.5 takes the last capability from the container's procfs and keeps the rest (CapBnd 0x1fffefffff0)")
 	kill := []string{"CAP_KILL"}
-	id, _ := runDetached(t, bundle(t, func(s *specs.Spec) {
+	capsKill := func(s *specs.Spec) {
 		s.Process.Args = []string{"sleep", "100000"}
 		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
-	}))
-	mustRT(t, "exec", "--cap", "CAP_SYS_ADMIN", id, "sh", "-c",
-		"echo 3 >/dev/cap_last_cap && mount --bind /dev/cap_last_cap /proc/sys/kernel/cap_last_cap")
-	if got := strings.TrimSpace(mustRT(t, "exec", id, "cat", "/proc/sys/kernel/cap_last_cap").Stdout); got != "3" {
-		t.Fatalf("cap_last_cap reads %q in the container, want the cover's 3", got)
 	}
-	var s Self
-	decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
-	if w := capMask(t, kill...); s.Caps["CapBnd"] != w {
-		t.Errorf("CapBnd = %s, want %s (CAP_KILL alone)", s.Caps["CapBnd"], w)
+	for _, tc := range []struct {
+		name   string
+		bundle func(*testing.T, func(*specs.Spec)) string
+	}{
+		{"no user namespace", bundle},
+		// The container's root may mount in the mount namespace its user namespace owns.
+		{"user namespace", usernsBundle},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			id, _ := runDetached(t, tc.bundle(t, capsKill))
+			mustRT(t, "exec", "--cap", "CAP_SYS_ADMIN", id, "sh", "-c",
+				"echo 3 >/dev/cap_last_cap && mount --bind /dev/cap_last_cap /proc/sys/kernel/cap_last_cap")
+			if got := strings.TrimSpace(mustRT(t, "exec", id, "cat", "/proc/sys/kernel/cap_last_cap").Stdout); got != "3" {
+				t.Fatalf("cap_last_cap reads %q in the container, want the cover's 3", got)
+			}
+			var s Self
+			decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
+			if w := capMask(t, kill...); s.Caps["CapBnd"] != w {
+				t.Errorf("CapBnd = %s, want %s (CAP_KILL alone)", s.Caps["CapBnd"], w)
+			}
+		})
 	}
 }
 
