@@ -379,6 +379,40 @@ func TestExecBoundingCoveredCapLastCap(t *testing.T) {
 	}
 }
 
+// TestBoundingDropRefused: a config whose seccomp filter, loaded before the capabilities (no noNewPrivileges), answers
+// PR_CAPBSET_DROP with EINVAL. rt fails the start rather than leave the capabilities it cannot drop in the
+// bounding set, which a root process's execve turns into its permitted and effective sets (capabilities(7)); runc
+// 1.5.3 and 1.1.5 ignore the EINVAL and run the process with them all (README "Deliberate differences"). rt at
+// 3d63971 did too (CapEff 0x1fffeffffff with CAP_KILL configured).
+func TestBoundingDropRefused(t *testing.T) {
+	t.Parallel()
+	kill := []string{"CAP_KILL"}
+	einval := uint(syscall.EINVAL)
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.NoNewPrivileges = false
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{{
+				Names: []string{"prctl"}, Action: specs.ActErrno, ErrnoRet: &einval,
+				Args: []specs.LinuxSeccompArg{{Index: 0, Value: syscall.PR_CAPBSET_DROP, Op: specs.OpEqualTo}},
+			}},
+		}
+	})
+	r := rt(t, "run", "--bundle", b, newID(t))
+	if isRunc {
+		var s Self
+		decode(t, r.Stdout, &s)
+		if s.Caps["CapBnd"] == capMask(t, kill...) {
+			t.Errorf("runc: CapBnd = %s, the config's alone: the difference the README describes is gone", s.Caps["CapBnd"])
+		}
+		return
+	}
+	if r.Code == 0 || !strings.Contains(r.Stderr, "bounding set") || !strings.Contains(r.Stderr, "invalid argument") {
+		t.Errorf("run: %v, want a failure naming the bounding set and EINVAL", r)
+	}
+}
+
 // TestAmbientWarning: an ambient capability outside the inheritable set cannot be raised; the container runs
 // without it and the runtime warns in runc's words ("can't raise ambient capability CAP_CHOWN: ..."), which
 // capabilities.bats matches. A config refused for another reason prints its error alone.
