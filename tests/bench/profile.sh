@@ -50,7 +50,10 @@ if [ "${1:-}" != __inner ]; then
 	if [ -z "$rt" ]; then
 		tags=$(sed -n 's/^GOTAGS := //p' "$repo/Makefile")
 		exp=$(sed -n 's/^RT_GOEXPERIMENT := //p' "$repo/Makefile")
-		(cd "$repo" && CGO_ENABLED=1 GOEXPERIMENT=$exp go build -trimpath -tags "$tags" -ldflags "-extldflags '-static'" -o "$repo/build/bench/rt-sym" .)
+		# The summary's `rt --version` line names the commit profiled, as make rt's does.
+		commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
+		(cd "$repo" && CGO_ENABLED=1 GOEXPERIMENT=$exp go build -trimpath -tags "$tags" \
+			-ldflags "-X main.commit=$commit -extldflags '-static'" -o "$repo/build/bench/rt-sym" .)
 		rt=$repo/build/bench/rt-sym
 	fi
 	exec unshare -m --propagation private -- "$0" __inner "$(realpath "$rt")"

@@ -342,6 +342,77 @@ func TestExecCap(t *testing.T) {
 	})
 }
 
+// TestExecBoundingCoveredCapLastCap: a container that may mount covers /proc/sys/kernel/cap_last_cap with "3"; a
+// later exec still drops every capability the config leaves out of the bounding set (the exec's init runs in the
+// container's procfs, so the runtime must not take the last capability from it). runc 1.5.3 passes: it probes the
+// kernel with PR_CAPBSET_READ (moby/sys/capability).
+func TestExecBoundingCoveredCapLastCap(t *testing.T) {
+	t.Parallel()
+	oldRunc(t, "runc 1.1.5 takes the last capability from the container's procfs and keeps the rest (CapBnd 0x1fffefffff0)")
+	kill := []string{"CAP_KILL"}
+	capsKill := func(s *specs.Spec) {
+		s.Process.Args = []string{"sleep", "100000"}
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
+	}
+	for _, tc := range []struct {
+		name   string
+		bundle func(*testing.T, func(*specs.Spec)) string
+	}{
+		{"no user namespace", bundle},
+		// The container's root may mount in the mount namespace its user namespace owns.
+		{"user namespace", usernsBundle},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			id, _ := runDetached(t, tc.bundle(t, capsKill))
+			mustRT(t, "exec", "--cap", "CAP_SYS_ADMIN", id, "sh", "-c",
+				"echo 3 >/dev/cap_last_cap && mount --bind /dev/cap_last_cap /proc/sys/kernel/cap_last_cap")
+			if got := strings.TrimSpace(mustRT(t, "exec", id, "cat", "/proc/sys/kernel/cap_last_cap").Stdout); got != "3" {
+				t.Fatalf("cap_last_cap reads %q in the container, want the cover's 3", got)
+			}
+			var s Self
+			decode(t, mustRT(t, "exec", id, "/probe", "self").Stdout, &s)
+			if w := capMask(t, kill...); s.Caps["CapBnd"] != w {
+				t.Errorf("CapBnd = %s, want %s (CAP_KILL alone)", s.Caps["CapBnd"], w)
+			}
+		})
+	}
+}
+
+// TestBoundingDropRefused: a config whose seccomp filter, loaded before the capabilities (no noNewPrivileges), answers
+// PR_CAPBSET_DROP with EINVAL. rt fails the start rather than leave the capabilities it cannot drop in the
+// bounding set, which a root process's execve turns into its permitted and effective sets (capabilities(7)); runc
+// 1.5.3 and 1.1.5 ignore the EINVAL and run the process with them all (README "Deliberate differences"). rt at
+// 3d63971 did too (CapEff 0x1fffeffffff with CAP_KILL configured).
+func TestBoundingDropRefused(t *testing.T) {
+	t.Parallel()
+	kill := []string{"CAP_KILL"}
+	einval := uint(syscall.EINVAL)
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.NoNewPrivileges = false
+		s.Process.Capabilities = &specs.LinuxCapabilities{Bounding: kill, Effective: kill, Permitted: kill}
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActAllow,
+			Syscalls: []specs.LinuxSyscall{{
+				Names: []string{"prctl"}, Action: specs.ActErrno, ErrnoRet: &einval,
+				Args: []specs.LinuxSeccompArg{{Index: 0, Value: syscall.PR_CAPBSET_DROP, Op: specs.OpEqualTo}},
+			}},
+		}
+	})
+	r := rt(t, "run", "--bundle", b, newID(t))
+	if isRunc {
+		var s Self
+		decode(t, r.Stdout, &s)
+		if s.Caps["CapBnd"] == capMask(t, kill...) {
+			t.Errorf("runc: CapBnd = %s, the config's alone: the difference the README describes is gone", s.Caps["CapBnd"])
+		}
+		return
+	}
+	if r.Code == 0 || !strings.Contains(r.Stderr, "bounding set") || !strings.Contains(r.Stderr, "invalid argument") {
+		t.Errorf("run: %v, want a failure naming the bounding set and EINVAL", r)
+	}
+}
+
 // TestAmbientWarning: an ambient capability outside the inheritable set cannot be raised; the container runs
 // without it and the runtime warns in runc's words ("can't raise ambient capability CAP_CHOWN: ..."), which
 // capabilities.bats matches. A config refused for another reason prints its error alone.
