@@ -60,7 +60,9 @@ func processEnv(env []string, uid uint32, passwd string) ([]string, error) {
 func userHome(path string, uid uint32) string {
 	const none = "/"
 	// O_NONBLOCK: the container's /etc/passwd could be a fifo, which must not hang the init; a regular file ignores it.
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// O_NOCTTY: or a link to a terminal, which the init (a session leader, without one unless process.terminal)
+	// would otherwise take as its controlling terminal on open, before the regular-file check refuses it.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return none
 	}
