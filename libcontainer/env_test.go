@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -86,8 +87,19 @@ func TestUserHomeLargeAndFifo(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := userHome(fifo, 0); got != "/" {
-		t.Errorf("userHome(fifo) = %q, want /", got)
+	// Without O_NONBLOCK the open(2) waits for a writer: fail after a while instead of hanging the test binary.
+	done := make(chan string, 1)
+	go func() { done <- userHome(fifo, 0) }()
+	select {
+	case got := <-done:
+		if got != "/" {
+			t.Errorf("userHome(fifo) = %q, want /", got)
+		}
+	case <-time.After(10 * time.Second):
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			w.Close() // lets the blocked open return
+		}
+		t.Fatal("userHome(fifo) blocked in open(2)")
 	}
 }
 
