@@ -3,12 +3,13 @@ package libcontainer
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // passwdFile is the container's user database, read from inside its root (after pivot_root, or in the joined mount
@@ -60,7 +61,9 @@ func processEnv(env []string, uid uint32, passwd string) ([]string, error) {
 func userHome(path string, uid uint32) string {
 	const none = "/"
 	// O_NONBLOCK: the container's /etc/passwd could be a fifo, which must not hang the init; a regular file ignores it.
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// O_NOCTTY: or a link to a terminal, which the init (a session leader, without one unless process.terminal)
+	// would otherwise take as its controlling terminal on open, before the regular-file check refuses it.
+	fd, err := rawfile.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY)
 	if err != nil {
 		return none
 	}
@@ -71,7 +74,7 @@ func userHome(path string, uid uint32) string {
 	}
 	// Read through the bare fd: an *os.File of a non-blocking fd would be offered to the poller (fcntl(2),
 	// epoll_ctl(2)) for a file that never blocks.
-	sc := bufio.NewScanner(fdReader(fd))
+	sc := bufio.NewScanner(rawfile.Reader(fd))
 	for sc.Scan() {
 		fields := strings.Split(strings.TrimSpace(sc.Text()), ":")
 		if len(fields) < 3 {
@@ -86,22 +89,4 @@ func userHome(path string, uid uint32) string {
 		return fields[5]
 	}
 	return none
-}
-
-// fdReader reads a regular file's fd with bare read(2)s (retried on EINTR); 0 bytes at EOF is io.EOF.
-type fdReader int
-
-func (r fdReader) Read(p []byte) (int, error) {
-	for {
-		n, err := unix.Read(int(r), p)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err != nil:
-			return 0, err
-		case n == 0 && len(p) > 0:
-			return 0, io.EOF
-		}
-		return n, nil
-	}
 }

@@ -1,12 +1,16 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -83,7 +87,61 @@ func TestUserHomeLargeAndFifo(t *testing.T) {
 	if err := unix.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := userHome(fifo, 0); got != "/" {
-		t.Errorf("userHome(fifo) = %q, want /", got)
+	// Without O_NONBLOCK the open(2) waits for a writer: fail after a while instead of hanging the test binary.
+	done := make(chan string, 1)
+	go func() { done <- userHome(fifo, 0) }()
+	select {
+	case got := <-done:
+		if got != "/" {
+			t.Errorf("userHome(fifo) = %q, want /", got)
+		}
+	case <-time.After(10 * time.Second):
+		if w, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+			w.Close() // lets the blocked open return
+		}
+		t.Fatal("userHome(fifo) blocked in open(2)")
+	}
+}
+
+// ttyHelperEnv makes the test binary run ttyHelper instead of the tests (TestUserHomeTerminal).
+const ttyHelperEnv = "RT_TEST_USERHOME_TTY"
+
+// ttyHelper, a session leader without a controlling terminal as the init is, reads a terminal as its passwd file
+// and checks it has still no controlling terminal (/dev/tty: ENXIO).
+func ttyHelper() error {
+	if got := userHome(os.Getenv(ttyHelperEnv), 0); got != "/" {
+		return fmt.Errorf("userHome(terminal) = %q, want /", got)
+	}
+	fd, err := unix.Open("/dev/tty", unix.O_RDONLY|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err == nil {
+		unix.Close(fd)
+		return errors.New("reading the passwd file made its terminal the controlling terminal")
+	}
+	if err != unix.ENXIO {
+		return fmt.Errorf("open /dev/tty: %w", err)
+	}
+	return nil
+}
+
+// TestUserHomeTerminal: a container's /etc/passwd that leads to a terminal (a pty's slave here) gives "/" and
+// does not become the init's controlling terminal.
+func TestUserHomeTerminal(t *testing.T) {
+	ptmx, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer ptmx.Close()
+	if err := unix.IoctlSetPointerInt(int(ptmx.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(ptmx.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=/dev/pts/%d", ttyHelperEnv, n))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
 }

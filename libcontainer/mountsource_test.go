@@ -188,6 +188,13 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if os.Getenv(ttyHelperEnv) != "" {
+		if err := ttyHelper(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if os.Getenv(boundingHelperEnv) != "" {
 		if err := boundingHelper(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -6,6 +6,7 @@
 package rawfile
 
 import (
+	"io"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -53,16 +54,34 @@ func Read(path string, buf []byte) ([]byte, error) {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
-		if err == unix.EINTR {
-			continue
+		n, err := Reader(fd).Read(buf[len(buf):cap(buf)])
+		if err == io.EOF {
+			return buf, nil
 		}
 		if err != nil {
 			return nil, &os.PathError{Op: "read", Path: path, Err: err}
 		}
-		if n == 0 {
-			return buf, nil
-		}
 		buf = buf[:len(buf)+n]
+	}
+}
+
+// Reader is an io.Reader of an open fd by bare read(2)s, retried on EINTR; 0 bytes read into a non-empty p is
+// io.EOF. For a file whose reads never block (a regular file; or one opened O_NONBLOCK, whose EAGAIN it returns):
+// an *os.File of the fd would offer it to the poller. The caller closes the fd.
+type Reader int
+
+// Read is one read(2) into p.
+func (r Reader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(r), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0 && len(p) > 0:
+			return 0, io.EOF
+		}
+		return n, nil
 	}
 }

@@ -174,3 +174,34 @@ func TestOpenFile(t *testing.T) {
 		t.Errorf("OpenFile(missing) = %v, want an open *os.PathError for %s wrapping ENOENT", err, missing)
 	}
 }
+
+// TestReader: io.ReadAll through Reader gives the file's bytes over several read(2)s and stops at io.EOF; a
+// read(2) error is returned as is.
+func TestReader(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	want := strings.Repeat("0123456789abcdef", 4096) // 64 KiB: io.ReadAll reads 512 bytes first, then grows
+	if err := os.WriteFile(p, []byte(want), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := Open(p, unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	got, err := io.ReadAll(Reader(fd))
+	if err != nil || string(got) != want {
+		t.Errorf("ReadAll(Reader) = %d bytes, %v; want %d bytes", len(got), err, len(want))
+	}
+	if n, err := Reader(fd).Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Errorf("Read at the end = %d, %v; want 0, io.EOF", n, err)
+	}
+	dfd, err := Open(dir, unix.O_RDONLY)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dfd)
+	if _, err := Reader(dfd).Read(make([]byte, 1)); err != unix.EISDIR {
+		t.Errorf("Read(directory) = %v, want EISDIR", err)
+	}
+}

@@ -676,6 +676,7 @@ type (
 	Self  = report.Self
 	Mount = report.Mount
 	Stat  = report.Stat
+	Iface = report.Iface
 )
 
 // decode unmarshals the probe's JSON output into v, failing the test with the output on error.

@@ -8,12 +8,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// iface mirrors one entry of `probe net`.
-type iface struct {
-	Name string `json:"name"`
-	Up   bool   `json:"up"`
-}
-
 // TestNamespaces: the container's init is pid 1 and has its own namespace of each type the config asks for;
 // those it does not ask for are the host's.
 func TestNamespaces(t *testing.T) {
@@ -56,13 +50,33 @@ func TestNamespaces(t *testing.T) {
 	}
 }
 
-// TestNetworkLoopback: a new network namespace has only lo, and it is up (runc brings lo up).
+// TestNetworkLoopback: a new network namespace has only lo, and it is up with no flag but those of a fresh lo
+// brought up (runc brings lo up; rt sets the flags without reading them first).
 func TestNetworkLoopback(t *testing.T) {
 	t.Parallel()
-	var ifs []iface
+	var ifs []Iface
 	runProbe(t, withArgs("/probe", "net"), &ifs)
-	if len(ifs) != 1 || ifs[0].Name != "lo" || !ifs[0].Up {
-		t.Errorf("interfaces %+v, want only lo, up", ifs)
+	if len(ifs) != 1 || ifs[0].Name != "lo" || !ifs[0].Up || ifs[0].Flags != "up|loopback|running" {
+		t.Errorf("interfaces %+v, want only lo, flags up|loopback|running", ifs)
+	}
+}
+
+// TestJoinedNetworkLoopbackUntouched: a network namespace joined by path is not the container's to set up: its lo,
+// down there, stays down (runc brings lo up only in a namespace it creates).
+func TestJoinedNetworkLoopbackUntouched(t *testing.T) {
+	t.Parallel()
+	path, _ := netnsHolder(t)
+	var ifs []Iface
+	runProbe(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"/probe", "net"}
+		for i := range s.Linux.Namespaces {
+			if s.Linux.Namespaces[i].Type == specs.NetworkNamespace {
+				s.Linux.Namespaces[i].Path = path
+			}
+		}
+	}, &ifs)
+	if len(ifs) != 1 || ifs[0].Name != "lo" || ifs[0].Up {
+		t.Errorf("interfaces %+v, want only lo, down as the joined namespace has it", ifs)
 	}
 }
 
