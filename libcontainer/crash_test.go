@@ -69,24 +69,9 @@ func TestDeleteUncommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	root := t.TempDir()
-	dir := filepath.Join(root, "c")
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		t.Fatal(err)
-	}
-	data, err := json.Marshal(State{
+	c := loadWritten(t, root, State{
 		ID: "c", InitPid: cmd.Process.Pid, InitStartTime: st.startTime, Creating: true, Config: &specs.Spec{},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	c, err := Load(root, "c")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	if got := c.Status(); got != Stopped {
 		t.Fatalf("Status() = %v, want stopped", got)
 	}
@@ -99,7 +84,7 @@ func TestDeleteUncommitted(t *testing.T) {
 		info.Signo != int32(unix.SIGCHLD) {
 		t.Errorf("the recorded init has not exited after Delete (waitid: %v, signo %d)", err, info.Signo)
 	}
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(filepath.Join(root, "c")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("state directory still there: %v", err)
 	}
 }
@@ -206,33 +191,41 @@ func TestPendingStateDirs(t *testing.T) {
 // rmdir ...", not "remove cgroup: remove cgroup: ...") and keeps the state, so that a later delete can retry.
 func TestDeleteCgroupError(t *testing.T) {
 	root := t.TempDir()
-	dir := filepath.Join(root, "c")
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		t.Fatal(err)
-	}
 	// Under a regular file: rmdir(2) fails with ENOTDIR, an error Destroy does not retry.
 	notDir := filepath.Join(root, "file")
 	if err := os.WriteFile(notDir, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cg := filepath.Join(notDir, "c")
-	data, err := json.Marshal(State{ID: "c", CgroupPaths: map[string]string{"pids": cg}, Config: &specs.Spec{}})
+	c := loadWritten(t, root, State{ID: "c", CgroupPaths: map[string]string{"pids": cg}, Config: &specs.Spec{}})
+	err := c.Delete(false)
+	if want := "remove cgroup: rmdir " + cg + ": not a directory"; err == nil || err.Error() != want {
+		t.Errorf("Delete = %v, want %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "c", stateFile)); err != nil {
+		t.Errorf("state after a failed delete: %v", err)
+	}
+}
+
+// loadWritten writes st as the state file of container st.ID under root and loads it; the container is closed when
+// the test ends.
+func loadWritten(t *testing.T, root string, st State) *Container {
+	t.Helper()
+	dir := filepath.Join(root, st.ID)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(st)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, stateFile), data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, err := Load(root, "c")
+	c, err := Load(root, st.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	err = c.Delete(false)
-	if want := "remove cgroup: rmdir " + cg + ": not a directory"; err == nil || err.Error() != want {
-		t.Errorf("Delete = %v, want %q", err, want)
-	}
-	if _, err := os.Stat(filepath.Join(dir, stateFile)); err != nil {
-		t.Errorf("state after a failed delete: %v", err)
-	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }
