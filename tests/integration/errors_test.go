@@ -312,9 +312,7 @@ func TestExecveErrorText(t *testing.T) {
 	const want = "exec /run.sh: no such file or directory"
 	withScript := func(args ...string) string {
 		b := bundle(t, withArgs(args...))
-		if err := os.WriteFile(filepath.Join(b, "rootfs", "run.sh"), []byte("#!/mmnnttbb foo bar\nsh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
+		writeExecutable(t, filepath.Join(b, "rootfs", "run.sh"), []byte("#!/mmnnttbb foo bar\nsh\n"))
 		return b
 	}
 	r := rt(t, "run", "--bundle", withScript("/run.sh"), newID(t))

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -579,9 +580,7 @@ func makeRootfs(t *testing.T, dir string) {
 		"etc/group":   []byte("root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"),
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
-			t.Fatal(err)
-		}
+		writeExecutable(t, filepath.Join(dir, name), data)
 	}
 	for _, a := range applets {
 		if a == "busybox" {
@@ -590,6 +589,21 @@ func makeRootfs(t *testing.T, dir string) {
 		if err := os.Symlink("busybox", filepath.Join(dir, "bin", a)); err != nil && !errors.Is(err, fs.ErrExist) {
 			t.Fatal(err)
 		}
+	}
+}
+
+// writeExecutable writes a file a container will exec, holding syscall.ForkLock for reading until it is closed.
+// The tests start runtimes from many goroutines at once: a child forked while the file is open for writing holds
+// that fd until its own execve, and an exec of the file meanwhile fails with ETXTBSY (go.dev/issue/22315) — for
+// a container's init, "exec /bin/sh: text file busy" on its stderr and exit status 1 from a foreground run. Go's
+// fork takes ForkLock for writing until the child has exec'd (CLONE_VFORK), so no child inherits the fd.
+func writeExecutable(t *testing.T, path string, data []byte) {
+	t.Helper()
+	syscall.ForkLock.RLock()
+	err := os.WriteFile(path, data, 0o755)
+	syscall.ForkLock.RUnlock()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
