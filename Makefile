@@ -122,7 +122,7 @@ fuzz:
 	@GOEXPERIMENT=$(RT_GOEXPERIMENT) scripts/fuzz.sh
 
 fuzz-short:
-	@GOEXPERIMENT=$(RT_GOEXPERIMENT) FUZZTIME=2s scripts/fuzz.sh
+	@GOEXPERIMENT=$(RT_GOEXPERIMENT) FUZZTIME=short scripts/fuzz.sh
 
 clean:
 	rm -rf rt $(BUILD)
