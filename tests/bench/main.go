@@ -2,8 +2,8 @@
 //
 // Every measured command runs under build/bench/bin/spawn (spawn.c), so its CPU time (user+system of the whole
 // process tree), page faults, peak RSS and wall time are its own, and the caller's cost of starting and reaping
-// it is shown apart. The runtimes take turns round by round (the order rotating each round), so a change in the
-// machine's load falls on all of them alike; the tables give medians and ratios to crun, and the issue's targets
+// it is shown apart. The runtimes take turns round by round (in a new random order for each operation of each
+// round), so a change in the machine's load falls on all of them alike; the tables give medians and ratios to crun, and the issue's targets
 // met or not. It runs inside a private mount namespace (tests/bench/run.sh starts it under `unshare -m`) where
 // the hybrid host's cgroup2 mount is hidden behind a tmpfs (crun 1.8 refuses a hybrid host) and the runtimes'
 // roots are on a tmpfs, as /run is in production. See tests/bench/README.md.
@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,7 @@ func run() error {
 		only    = flag.String("ops", "", "comma-separated operations to measure (default all)")
 		nFanout = flag.Int("containers", 100, "containers under one root for the list and state among many")
 		hostNs  = flag.String("host-mntns", "", "the caller's mount namespace (readlink /proc/self/ns/mnt before unshare)")
+		seed    = flag.Uint64("seed", 0, "seed of the runtimes' order (0: from the clock); printed, to repeat a run")
 	)
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -160,11 +162,19 @@ func run() error {
 			b.setUp(r, *nFanout)
 		}
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d rounds (+%d warm-up) of %d operations; load average %s\n", *rounds, *warmup, len(ops), b.load0)
+	if *seed == 0 {
+		*seed = uint64(time.Now().UnixNano())
+	}
+	// A random order, not a rotation: with a rotation each runtime always ran after the same neighbour, and the
+	// wall medians showed a bias by column (two rt builds swapped between columns: the slower wall moved with the
+	// column).
+	rng := rand.New(rand.NewPCG(*seed, 0))
+	fmt.Fprintf(os.Stderr, "bench: %d rounds (+%d warm-up) of %d operations; order seed %d; load average %s\n",
+		*rounds, *warmup, len(ops), *seed, b.load0)
 	for round := -*warmup; round < *rounds; round++ {
 		for _, o := range ops {
-			for i := range b.rts {
-				r := b.rts[(i+round+*warmup)%len(b.rts)]
+			for _, i := range rng.Perm(len(b.rts)) {
+				r := b.rts[i]
 				if r.err != "" || (r.floor && !o.floors) {
 					continue
 				}
