@@ -4,7 +4,7 @@
 #
 # Environment:
 #   RUNTIMES      runtimes to check, space-separated (default: <repo>/rt and runc v1.5.3)
-#   UML_TIMEOUT   seconds before the guest is killed (default 420, a safety stop; a run takes 1-5 minutes)
+#   UML_TIMEOUT   seconds before the guest is killed (default 900, a safety stop; a run takes 1-8 minutes)
 #   UML_RESULTS   results directory (default a new build/uml-systemd/run.XXXXXX)
 #   UML_VERBOSE   1: show every check's diagnostics, not only the failures
 #
@@ -31,7 +31,7 @@ for r in $runtimes; do
 done
 probe=$repo/build/probe
 [[ -x $probe ]] || { echo "run.sh: $probe missing (make probe)" >&2; exit 1; }
-timeout_s=${UML_TIMEOUT:-420}
+timeout_s=${UML_TIMEOUT:-900}
 
 if [[ -n ${UML_RESULTS:-} ]]; then
 	mkdir -p "$UML_RESULTS"
