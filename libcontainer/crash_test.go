@@ -3,8 +3,10 @@ package libcontainer
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -144,6 +146,54 @@ func TestReadConfig(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("readConfig(%s) = %v, want %q", tc.path, err, tc.want)
 		}
+	}
+}
+
+// pollerHelperEnv makes the test binary run pollerHelper on the file it names instead of the tests.
+const pollerHelperEnv = "RT_TEST_POLLER"
+
+// pollerHelper reads path with readConfig in a fresh process and reports whether that set up the runtime's poller,
+// whose epoll fd would then be among the process's: 0 no, 1 yes, 2 the poller was there before (nothing learnt).
+func pollerHelper(path string) int {
+	if hasEpollFd() {
+		return 2
+	}
+	if _, err := readConfig(path); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if hasEpollFd() {
+		fmt.Fprintln(os.Stderr, "readConfig set up the poller")
+		return 1
+	}
+	return 0
+}
+
+// hasEpollFd reports whether the process has an epoll fd open.
+func hasEpollFd() bool {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); l == "anon_inode:[eventpoll]" {
+			return true
+		}
+	}
+	return false
+}
+
+// TestReadConfigNoPoller: readConfig leaves the runtime's poller alone (in `rt run` nothing else sets it up).
+func TestReadConfigNoPoller(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	if err := os.WriteFile(path, []byte(`{"ociVersion":"1.2.0"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), pollerHelperEnv+"="+path)
+	out, err := cmd.CombinedOutput()
+	if cmd.ProcessState != nil && cmd.ProcessState.ExitCode() == 2 {
+		t.Skip("the test binary sets up the poller before TestMain: nothing to learn")
+	}
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
 	}
 }
 

@@ -195,6 +195,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if path := os.Getenv(pollerHelperEnv); path != "" {
+		os.Exit(pollerHelper(path))
+	}
 	if os.Getenv(boundingHelperEnv) != "" {
 		if err := boundingHelper(); err != nil {
 			fmt.Fprintln(os.Stderr, err)

@@ -15,12 +15,28 @@ import (
 // container and fails Start. With a notify socket, Start leaves it and a pidfd of the init open for AwaitReady
 // when it succeeds, and closes them when it fails.
 func (c *Container) Start() (retErr error) {
+	// The pidfd before the status, as Signal does: the status's check of the init's start time then also proves the
+	// pidfd is the init's and not a process that took its pid since, with one read of /proc/PID/stat, not two. And
+	// before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper) before a
+	// pidfd could be had, and start would fail on a container that started.
+	pidfd, pidfdErr := -1, error(unix.ESRCH)
+	if c.state.InitPid > 0 {
+		if pidfd, pidfdErr = unix.PidfdOpen(c.state.InitPid, 0); pidfdErr == nil {
+			defer unix.Close(pidfd)
+		}
+	}
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
 		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
 	default:
 		return classErr(ErrState, "container %q is %s: cannot start it", c.ID(), st)
+	}
+	if pidfdErr == unix.ESRCH {
+		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
+	}
+	if pidfdErr != nil {
+		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", pidfdErr))
 	}
 	if c.state.Config.Process == nil && !c.hasProcess {
 		return classErr(ErrConfig, "container %q has no process to start (config.json: process)", c.ID())
@@ -37,25 +53,12 @@ func (c *Container) Start() (retErr error) {
 			}
 		}()
 	}
-	// The pidfd before the fifo: once the fifo is open the workload may run, exit and be reaped (by a subreaper)
-	// before a pidfd could be had, and start would fail on a container that started.
-	pidfd, err := unix.PidfdOpen(c.state.InitPid, 0)
-	if err == unix.ESRCH {
-		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
-	}
-	if err != nil {
-		return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("pidfd_open", err))
-	}
-	defer unix.Close(pidfd)
 	if c.notifyFd != 0 {
 		dup, err := unix.FcntlInt(uintptr(pidfd), unix.F_DUPFD_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("container %q init: %w", c.ID(), os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 		}
 		c.notifyPidfd = dup
-	}
-	if !c.initAlive() {
-		return classErr(ErrState, "container %q has stopped: cannot start it", c.ID())
 	}
 	path := filepath.Join(c.dir, fifoName)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)

@@ -383,6 +383,54 @@ func TestSignalInit(t *testing.T) {
 	}
 }
 
+// TestStartRecycledPid: Start of a container whose init's pid now names another process (another start time)
+// fails as for a stopped container and leaves that process and the exec fifo alone; with the right start time the
+// same process is taken as the init and started.
+func TestStartRecycledPid(t *testing.T) {
+	cmd := startChild(t, "init")
+	pid := cmd.Process.Pid
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		t.Fatal(err)
+	}
+	// The init's part: its open blocks until a Start opens the fifo for reading.
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		if f, err := os.OpenFile(fifo, os.O_WRONLY, 0); err == nil {
+			_, _ = f.Write([]byte{'0'})
+			f.Close()
+		}
+	}()
+	c := &Container{dir: dir, state: State{ID: "c", InitPid: pid, InitStartTime: st.startTime + 1,
+		Config: &specs.Spec{Process: &specs.Process{}}}}
+	err = c.Start()
+	if !errors.Is(err, ErrState) || !strings.Contains(err.Error(), "has stopped") {
+		t.Fatalf("Start with a recycled pid = %v, want ErrState, has stopped", err)
+	}
+	select {
+	case <-wrote:
+		t.Error("Start with a recycled pid opened the exec fifo")
+	default:
+	}
+	if got, err := readProcStat(pid); err != nil || got.state == 'Z' {
+		t.Errorf("the other process: %v %c, want it alive", err, got.state)
+	}
+	c.state.InitStartTime = st.startTime
+	if err := c.Start(); err != nil {
+		t.Fatalf("Start of the init: %v", err)
+	}
+	<-wrote
+	if _, err := os.Lstat(fifo); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("exec fifo after start: %v, want it removed", err)
+	}
+}
+
 func TestSaveLockedAndLoad(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "c1")
