@@ -304,9 +304,10 @@ func (b *bench) addRuntime(key, path string) {
 }
 
 // id is a container id of r's: the bundle has no cgroupsPath, so each runtime makes /<id> in every
-// hierarchy, and the ids of the runtimes must differ (and differ from anyone else's on the machine).
+// hierarchy, and the ids of the runtimes must differ, and differ from anyone else's on the machine: the driver's
+// pid keeps two benches at once (two worktrees) out of each other's cgroups.
 func (r *runtime) id(name string) string {
-	return "bench-" + r.key + "-" + name
+	return "bench-" + strconv.Itoa(os.Getpid()) + "-" + r.key + "-" + name
 }
 
 // setUp checks that r runs the bundle, starts its long-running container "up", and n sleeping containers
