@@ -80,7 +80,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand,
 			execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, specCommand,
-			featuresCommand, checkpointCommand, restoreCommand,
+			featuresCommand, checkpointCommand(), restoreCommand(),
 		},
 		// Errors are reported once, by report; urfave/cli must not print them or exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
@@ -161,17 +161,16 @@ func loadContainer(cliCtx *cli.Context) (*libcontainer.Container, error) {
 	return libcontainer.Load(cliCtx.String("root"), id)
 }
 
-// withContainer is the action of a command that opens the container named by its id argument, acts on it, and
-// closes it.
-func withContainer(act func(*libcontainer.Container) error) cli.ActionFunc {
-	return func(cliCtx *cli.Context) error {
-		c, err := loadContainer(cliCtx)
-		if err != nil {
-			return err
-		}
-		defer c.Close()
-		return act(c)
+// withContainer opens the container named by the command's id argument, acts on it, and closes it. It is called
+// from an action rather than returning one, so that the command that uses it stays a literal the compiler lays out
+// as data, not a value built at start-up.
+func withContainer(cliCtx *cli.Context, act func(*libcontainer.Container) error) error {
+	c, err := loadContainer(cliCtx)
+	if err != nil {
+		return err
 	}
+	defer c.Close()
+	return act(c)
 }
 
 // reorderArgs moves a command's flags that follow its arguments in front of them, so `rt kill ID 9 --all` and
