@@ -13,8 +13,9 @@ import (
 	"time"
 )
 
-// logFile is where log lines go: the --log file, or stderr.
-var logFile io.Writer = os.Stderr
+// logFile is where log lines go: the --log file, or stderr when nil (os.Stderr is a variable: an initial value
+// naming it would be a store in main.init, which every rt process runs).
+var logFile io.Writer
 
 // logToFile is set when --log names a file, so errors are printed on stderr as well as logged.
 var logToFile bool
@@ -36,7 +37,11 @@ func setupLogging(path, format string, debug bool) error {
 	if debug {
 		level = slog.LevelDebug
 	}
-	slog.SetDefault(slog.New(&logHandler{w: logFile, json: format == "json", level: level}))
+	w := logFile
+	if w == nil {
+		w = os.Stderr
+	}
+	slog.SetDefault(slog.New(&logHandler{w: w, json: format == "json", level: level}))
 	return nil
 }
 

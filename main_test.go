@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
 
@@ -63,6 +64,30 @@ func TestReorderArgs(t *testing.T) {
 				t.Errorf("reorderArgs modified its input: %q, was %q", in, tc.in)
 			}
 		})
+	}
+}
+
+// TestFlagsWithValueNames: flagsWithValue, which reads Name and Aliases, names the same flags as urfave/cli's
+// Names() for the global flags and every command's.
+func TestFlagsWithValueNames(t *testing.T) {
+	app := newApp()
+	lists := map[string][]cli.Flag{"global": app.Flags}
+	for _, c := range app.Commands {
+		lists[c.Name] = c.Flags
+	}
+	for name, flags := range lists {
+		want := map[string]bool{}
+		for _, f := range flags {
+			if _, ok := f.(*cli.BoolFlag); ok {
+				continue
+			}
+			for _, n := range f.Names() {
+				want[n] = true
+			}
+		}
+		if got := flagsWithValue(flags); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: flagsWithValue = %v, Names() give %v", name, got, want)
+		}
 	}
 }
 

@@ -10,12 +10,12 @@ var pauseCommand = &cli.Command{
 	Name:      "pause",
 	Usage:     "freeze every process of a container",
 	ArgsUsage: "CONTAINER_ID",
-	Action:    withContainer((*libcontainer.Container).Pause),
+	Action:    func(cliCtx *cli.Context) error { return withContainer(cliCtx, (*libcontainer.Container).Pause) },
 }
 
 var resumeCommand = &cli.Command{
 	Name:      "resume",
 	Usage:     "thaw a paused container",
 	ArgsUsage: "CONTAINER_ID",
-	Action:    withContainer((*libcontainer.Container).Resume),
+	Action:    func(cliCtx *cli.Context) error { return withContainer(cliCtx, (*libcontainer.Container).Resume) },
 }

@@ -17,15 +17,19 @@ import (
 	"github.com/rt-runtime/rt/libcontainer"
 )
 
+// runFlags are run's own flags, then create's (createFlags), named rather than appended so that the list is data.
+var runFlags = []cli.Flag{
+	&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
+	&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+	&cli.BoolFlag{Name: "no-subreaper", Usage: "do not become a subreaper of the container's orphans"},
+	bundleFlag, consoleSocketFlag, pidfdSocketFlag, pidFileFlag, noPivotFlag, noNewKeyringFlag, preserveFDsFlag,
+}
+
 var runCommand = &cli.Command{
 	Name:      "run",
 	Usage:     "create and start a container; in the foreground, wait for it and exit with its status",
 	ArgsUsage: "CONTAINER_ID | BUNDLE_DIR/",
-	Flags: append([]cli.Flag{
-		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
-		&cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
-		&cli.BoolFlag{Name: "no-subreaper", Usage: "do not become a subreaper of the container's orphans"},
-	}, createFlags...),
+	Flags:     runFlags,
 	Action: func(cliCtx *cli.Context) error {
 		detach := cliCtx.Bool("detach")
 		var signals chan os.Signal

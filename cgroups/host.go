@@ -36,17 +36,35 @@ type host struct {
 	mounts []*mountinfo.Info
 }
 
-// knownV1 lists the v1 controllers rt manages; other hierarchies (e.g. a named one other than systemd) are ignored.
-// The list matches the subsystems runc's cgroupfs driver joins (libcontainer/cgroups/fs subsystems).
-var knownV1 = map[string]bool{
-	"cpu": true, "cpuacct": true, "cpuset": true, "memory": true, "devices": true, "freezer": true,
-	"net_cls": true, "net_prio": true, "blkio": true, "perf_event": true, "hugetlb": true, "pids": true,
-	"rdma": true, "misc": true, "name=systemd": true,
+// knownV1 reports whether rt manages the v1 controller name; other hierarchies (e.g. a named one other than
+// systemd) are ignored. The list matches the subsystems runc's cgroupfs driver joins (libcontainer/cgroups/fs
+// subsystems). A switch, not a map: a package-level map is built in package initialisation, in every rt process.
+func knownV1(name string) bool {
+	switch name {
+	case "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "net_prio", "blkio", "perf_event",
+		"hugetlb", "pids", "rdma", "misc", "name=systemd":
+		return true
+	}
+	return false
+}
+
+// hostOnce holds the host, read once per process by hostInfo.
+var hostOnce struct {
+	once sync.Once
+	h    *host
+	err  error
 }
 
 // hostInfo reads /proc/self/mountinfo and /proc/self/cgroup once and caches the answer for the life of the process:
-// the container start path calls New several times and must not re-parse the mount table.
-var hostInfo = sync.OnceValues(func() (*host, error) {
+// the container start path calls New several times and must not re-parse the mount table. A function over a
+// sync.Once rather than a sync.OnceValues variable, which would be built in package initialisation, in every rt
+// process.
+func hostInfo() (*host, error) {
+	hostOnce.once.Do(func() { hostOnce.h, hostOnce.err = readHost() })
+	return hostOnce.h, hostOnce.err
+}
+
+func readHost() (*host, error) {
 	mounts, err := procfs.Mounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup mounts: %w", err)
@@ -64,7 +82,7 @@ var hostInfo = sync.OnceValues(func() (*host, error) {
 	h.prime = h.primePath()
 	h.mounts = mounts
 	return h, nil
-})
+}
 
 // Mounts returns the cgroup and cgroup2 entries of this process's /proc/self/mountinfo, from the one read that
 // decides Mode: a container's init, whose mount namespace starts as a copy of its parent's, gets them from the
@@ -121,7 +139,7 @@ func parseHost(mounts []*mountinfo.Info, procCgroup io.Reader) (*host, error) {
 			}
 		case "cgroup":
 			for _, opt := range strings.Split(m.VFSOptions, ",") {
-				if !knownV1[opt] {
+				if !knownV1(opt) {
 					continue
 				}
 				if _, dup := h.v1[opt]; !dup {

@@ -20,7 +20,9 @@ var (
 // errNotRunning is runc's ErrNotRunning, word for word: containerd's runc shim takes a kill error as "the process
 // already exited" only when its text contains "container not running" (checkKillError in
 // cmd/containerd-shim-runc-v2/process/utils.go); any other text fails the stop of the container and of its pod.
-var errNotRunning = classErr(ErrState, "container not running")
+//
+// A literal, not classErr's fmt.Errorf, so that it is data rather than built in package initialisation.
+var errNotRunning error = &classed{err: errors.New("container not running"), class: ErrState}
 
 // classed is an error of one of the classes above whose message does not repeat the class's name.
 type classed struct {

@@ -257,3 +257,27 @@ func TestCheckpointRestoreHelp(t *testing.T) {
 		oneLine(t, r, args[0]+": not supported")
 	}
 }
+
+// TestPackageInitAllocatesNothing: rt's own packages allocate nothing in package initialisation, which every rt
+// process runs before main, `rt init` too (issue 15): their tables and the command tree are data, or built when first
+// needed. GODEBUG=inittrace=1 prints one line per package with an init: "init PKG @T, D ms clock, B bytes, N allocs".
+func TestPackageInitAllocatesNothing(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "a property of rt's own packages, not of the command-line contract")
+	cmd := exec.Command(runtimeBin, "--version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("--version: %v\n%s", err, out)
+	}
+	line := regexp.MustCompile(`(?m)^init (\S+) @.* clock, (\d+) bytes, (\d+) allocs$`)
+	matches := line.FindAllStringSubmatch(string(out), -1)
+	if len(matches) == 0 {
+		t.Fatalf("no inittrace lines in:\n%s", out)
+	}
+	for _, m := range matches {
+		if pkg := m[1]; (pkg == "main" || strings.HasPrefix(pkg, "github.com/rt-runtime/rt")) && m[3] != "0" {
+			t.Errorf("package %s allocates in its initialisation: %s bytes, %s allocs", pkg, m[2], m[3])
+		}
+	}
+}
