@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/containerd/console"
+	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/libcontainer"
 )
@@ -17,7 +17,8 @@ import (
 type ttyRelay struct {
 	master  *os.File
 	current console.Console // rt's terminal, nil when stdin is not one
-	done    chan struct{}   // closed when the output side has drained
+	exited  int             // an eventfd that stop makes readable: the process has exited
+	done    chan struct{}   // closed when the output copy has ended; nil until start
 }
 
 // consoleFor decides where the pty master of a process with a terminal goes, with runc's rules: a detached process
@@ -42,7 +43,7 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 	case detach:
 		return nil, nil, errors.New("process.terminal: a detached process's terminal needs --console-socket")
 	}
-	r := &ttyRelay{done: make(chan struct{})}
+	r := &ttyRelay{}
 	return func(master *os.File) error {
 		// The relayed output is what the process wrote, "\n" not turned into "\r\n": runc clears ONLCR on the
 		// pty it relays too, and scripts capture `runc run` output (`out=$(runc run ID)`).
@@ -50,7 +51,12 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 			master.Close()
 			return fmt.Errorf("process.terminal: clear ONLCR: %w", err)
 		}
-		r.master = master
+		exited, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+		if err != nil {
+			master.Close()
+			return fmt.Errorf("process.terminal: %w", os.NewSyscallError("eventfd", err))
+		}
+		r.master, r.exited = master, exited
 		return nil
 	}, r, nil
 }
@@ -67,10 +73,42 @@ func (r *ttyRelay) start() {
 		}
 	}
 	go func() { _, _ = io.Copy(r.master, os.Stdin) }()
-	go func() {
-		_, _ = io.Copy(os.Stdout, r.master) // ends with EIO once every slave fd is closed
-		close(r.done)
-	}()
+	r.done = make(chan struct{})
+	go r.copyOut()
+}
+
+// copyOut copies the process's output to rt's stdout until the pty has nothing more to give: every slave fd is
+// closed and the pty is empty (read fails with EIO), or the process has exited (stop) and nothing is left to read,
+// as runc's copy ends (its read that finds EAGAIN or EIO after tty.Close). A surviving child that still holds the
+// slave (no pid namespace, exec) cannot keep rt waiting, and a write to stdout waits as long as rt's caller does:
+// what the process wrote before it exited is never cut off.
+func (r *ttyRelay) copyOut() {
+	defer close(r.done)
+	master := int(r.master.Fd())
+	fds := []unix.PollFd{{Fd: int32(master), Events: unix.POLLIN}, {Fd: int32(r.exited), Events: unix.POLLIN}}
+	buf := make([]byte, 32<<10)
+	for {
+		// poll(2) of a pty waits for output still on its way to the reader (n_tty_poll flushes the tty's buffer
+		// work first), so "nothing to read" once the process is gone is the end of its output.
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return
+		}
+		if fds[0].Revents == 0 {
+			return // woken by stop alone
+		}
+		n, err := unix.Read(master, buf)
+		if n > 0 {
+			if _, err := os.Stdout.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil && err != unix.EINTR || n == 0 && err == nil {
+			return // EIO: the last slave fd is closed and the pty empty
+		}
+	}
 }
 
 // resize gives the pty the size of rt's terminal (on start and on SIGWINCH).
@@ -85,16 +123,18 @@ func (r *ttyRelay) resize() {
 	}
 }
 
-// stop waits for the output to drain, then restores rt's terminal. A process that left the pty open in a
-// surviving child (no pid namespace, --keep) is given a moment, not forever.
+// stop, once the process has exited, waits for the copy to pass on what is left of its output, then restores rt's
+// terminal.
 func (r *ttyRelay) stop() {
 	if r == nil || r.master == nil {
 		return
 	}
-	select {
-	case <-r.done:
-	case <-time.After(time.Second):
+	if r.done != nil {
+		// Any non-zero 8-byte value makes the eventfd readable (eventfd(2)).
+		_, _ = unix.Write(r.exited, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		<-r.done
 	}
+	unix.Close(r.exited)
 	r.master.Close()
 	if r.current != nil {
 		_ = r.current.Reset()

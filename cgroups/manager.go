@@ -609,8 +609,13 @@ func (m *Manager) Destroy() error {
 		if !m.sd.owned() {
 			return nil // a unit this create never started (its name was taken): neither it nor its cgroup is ours
 		}
-		// Stopping the unit kills what is left in it and removes its cgroup; the files below catch sub-cgroups an
-		// older systemd leaves (runc does the same).
+		// What is left in the unit (the children of a gone init that had no pid namespace of its own) is killed
+		// first, as runc's destroy kills them before its manager's: the unit's stop sends SIGTERM and waits
+		// TimeoutStopSec (90 s by default) before SIGKILL, longer than stop waits for its job, for a task that
+		// ignores SIGTERM or is frozen. On cgroup v2, the driver's only host, SIGKILL ends a frozen task too.
+		m.killAll()
+		// Stopping the unit removes its cgroup; the files below catch sub-cgroups an older systemd leaves (runc
+		// does the same).
 		if err := m.sd.stop(); err != nil {
 			return err
 		}
@@ -636,17 +641,23 @@ func (m *Manager) Destroy() error {
 				_ = m.Thaw()
 			}
 		}
-		if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
-			_ = writeFile(d, "cgroup.kill", "1")
-		} else if pids, _ := m.Pids(); len(pids) > 0 {
-			_ = signalAll(pids, unix.SIGKILL)
-		}
+		m.killAll()
 		return false, nil
 	})
 	if err != nil {
 		return fmt.Errorf("remove cgroup: %w", err)
 	}
 	return nil
+}
+
+// killAll sends SIGKILL to every process in the cgroup: cgroup.kill where the kernel has it (v2, Linux 5.14), else
+// each pid. Errors are not returned: Destroy goes on to remove the cgroup, and a process left fails that.
+func (m *Manager) killAll() {
+	if d := m.paths[""]; d != "" && exists(d, "cgroup.kill") {
+		_ = writeFile(d, "cgroup.kill", "1")
+	} else if pids, _ := m.Pids(); len(pids) > 0 {
+		_ = signalAll(pids, unix.SIGKILL)
+	}
 }
 
 // RemoveIdle removes the cgroup directories once no process is left in them, waiting up to the same bound as

@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rt-runtime/rt/internal/namespace"
 	"github.com/rt-runtime/rt/internal/procfs"
+	"github.com/rt-runtime/rt/internal/rawfile"
 )
 
 // CgroupMount is the part of a cgroup or cgroup2 mountinfo entry a "cgroup" mount uses (Options.CgroupMounts).
@@ -79,22 +79,27 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 	return cg, nil
 }
 
-// ownCgroups parses /proc/self/cgroup (cgroups(7)): "ID:controller-list:path".
+// ownCgroups reads this process's cgroups from /proc/self/cgroup. A procfs file, whose reads never block: read
+// with rawfile, as the rest of the init's procfs and cgroupfs reads (os.Open would offer the fd to the poller).
 func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
+	buf, err := rawfile.Read("/proc/self/cgroup", make([]byte, 0, 1024))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
+	return parseOwnCgroups(string(buf)), nil
+}
+
+// parseOwnCgroups parses the lines of /proc/PID/cgroup (cgroups(7)), "ID:controller-list:path", into controller
+// list ("" for the v2 hierarchy) -> path. A path may itself contain ':'.
+func parseOwnCgroups(text string) map[string]string {
 	own := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
+	for line := range strings.Lines(text) {
+		parts := strings.SplitN(strings.TrimSuffix(line, "\n"), ":", 3)
 		if len(parts) == 3 {
 			own[parts[1]] = parts[2]
 		}
 	}
-	return own, sc.Err()
+	return own
 }
 
 // controllers are the v1 controllers (and name=) of a hierarchy: its superblock options without the generic ones.

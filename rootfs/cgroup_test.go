@@ -1,6 +1,7 @@
 package rootfs
 
 import (
+	"maps"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -33,5 +34,33 @@ func TestCgroupHostFromOptions(t *testing.T) {
 	want := []string{"cgroup /sys/fs/cgroup/test-cpu rw,cpu", "cgroup2 /sys/fs/cgroup/test-unified rw"}
 	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("hierarchies = %q, want %q", got, want)
+	}
+}
+
+// TestParseOwnCgroups: /proc/PID/cgroup lines become controller list -> path, v1 and v2 (empty list) alike, a
+// path with ':' kept whole, malformed lines skipped.
+func TestParseOwnCgroups(t *testing.T) {
+	tests := []struct {
+		name string
+		text string
+		want map[string]string
+	}{
+		{"empty", "", map[string]string{}},
+		{"v2", "0::/user.slice/a.scope\n", map[string]string{"": "/user.slice/a.scope"}},
+		{
+			"hybrid",
+			"9:name=systemd:/ct\n4:memory:/ct\n1:cpu,cpuacct:/ct\n0::/ct\n",
+			map[string]string{"name=systemd": "/ct", "memory": "/ct", "cpu,cpuacct": "/ct", "": "/ct"},
+		},
+		{"no final newline", "4:memory:/ct", map[string]string{"memory": "/ct"}},
+		{"colon in path", "0::/a:b:c\n", map[string]string{"": "/a:b:c"}},
+		{"malformed", "garbage\n4:memory\n\n0::/\n", map[string]string{"": "/"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := parseOwnCgroups(tc.text); !maps.Equal(got, tc.want) {
+				t.Errorf("parseOwnCgroups(%q) = %q, want %q", tc.text, got, tc.want)
+			}
+		})
 	}
 }

@@ -397,6 +397,116 @@ func TestTerminalRelayNoCR(t *testing.T) {
 	mustRT(t, "delete", "-f", id)
 }
 
+// TestTerminalRelayDrained: a foreground `run` or `exec -t` with a terminal passes on everything the process wrote
+// before it exited, however slowly its caller reads: the runtime exits only once it has copied what the pty still
+// held (runc: tty.Close waits for its copy, which ends when a read of the pty finds nothing more).
+//
+// The process prints 1 MiB and exits at once. Its caller reads the runtime's stdout, a pipe shrunk to one page,
+// up to the last 10 KiB and stops there until the process has written everything (a file it then creates) and
+// the runtime has exited or 3 s have passed: the rest (a page in the pipe, a read in the runtime's hands, a few
+// KiB left in the pty) can only come through if the runtime waits for its caller. Then it reads to the end and
+// compares byte for byte. The wait bounds a runtime that gives up (rt gave the copy 1 s after the container's
+// delete and lost the pty's rest); a runtime that waits passes whatever the load.
+func TestTerminalRelayDrained(t *testing.T) {
+	t.Parallel()
+	const size, held = 1 << 20, 10 << 10
+	// No "\n": runc clears ONLCR in a goroutine that races the process's first output (TestTerminalRelayNoCR).
+	want := strings.Repeat("0123456789abcdef", size/16)
+	workload := func(marker string) []string {
+		return []string{"sh", "-c", `yes 0123456789abcdef | tr -d '\n' | head -c $0; touch $1`, strconv.Itoa(size), marker}
+	}
+	_, stdin := callerPty(t) // runc relays only from a terminal
+	relayed := func(b string, args ...string) {
+		t.Helper()
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		if _, err := unix.FcntlInt(w.Fd(), unix.F_SETPIPE_SZ, os.Getpagesize()); err != nil {
+			t.Fatal(err)
+		}
+		errF, err := os.CreateTemp(t.TempDir(), "stderr")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer errF.Close()
+		cmd := exec.Command(runtimeBin, append([]string{"--root", stateRoot(t)}, args...)...)
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, w, errF
+		err = startTracked(cmd)
+		w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan error, 1)
+		go func() { exited <- waitTracked(cmd) }()
+		defer time.AfterFunc(cmdTimeout, func() { _ = cmd.Process.Kill() }).Stop()
+		got := make([]byte, size-held, size)
+		if n, err := io.ReadFull(r, got); err != nil {
+			t.Fatalf("%v: %v after %d bytes (%v); stderr %q", args, err, n, <-exited, readFile(errF.Name()))
+		}
+		marker := filepath.Join(b, "rootfs", "tmp", "done")
+		waitFor(t, "the process to have written its output", func() bool { return exists(marker) })
+		var runErr error
+		waited := false
+		select {
+		case runErr = <-exited:
+			waited = true
+		case <-time.After(3 * time.Second):
+		}
+		rest, _ := io.ReadAll(r)
+		got = append(got, rest...)
+		if !waited {
+			runErr = <-exited
+		}
+		if runErr != nil {
+			t.Errorf("%v: %v; stderr %q", args, runErr, readFile(errF.Name()))
+		}
+		if string(got) != want {
+			t.Errorf("%v: relayed %d bytes of %d (the last %q), want all of them", args, len(got), size, got[max(0, len(got)-32):])
+		}
+	}
+	writable := func(s *specs.Spec) { s.Root.Readonly = false }
+
+	b := bundle(t, func(s *specs.Spec) {
+		writable(s)
+		s.Process.Terminal = true
+		s.Process.Args = workload("/tmp/done")
+	})
+	id := newID(t)
+	relayed(b, "run", "--bundle", b, id)
+	assertNoLeak(t, stateRoot(t), id, b)
+
+	b = bundle(t, func(s *specs.Spec) {
+		writable(s)
+		sleeper(s)
+	})
+	id, _ = runDetached(t, b)
+	relayed(b, append([]string{"exec", "-t", id}, workload("/tmp/done")...)...)
+	mustRT(t, "delete", "-f", id)
+}
+
+// TestTerminalRelaySurvivor: `exec -t` returns once its process has exited and its output is passed on, though a
+// child of the process lives on with the terminal open and writes nothing (the pty never hangs up): the runtime
+// waits for what the pty holds, not for the last holder of its slave.
+func TestTerminalRelaySurvivor(t *testing.T) {
+	t.Parallel()
+	_, stdin := callerPty(t) // runc relays only from a terminal
+	id, _ := runDetached(t, bundle(t, sleeper))
+	// The child ignores the SIGHUP the session leader's exit sends to the terminal's foreground process group.
+	cmd, out, errPath := rtBackgroundStdin(t, stdin, "exec", "-t", id, "sh", "-c", "trap '' HUP; sleep 100000 & echo started")
+	if code := waitExit(t, cmd); code != 0 {
+		t.Fatalf("exec -t: exit %d: %s", code, readFile(errPath))
+	}
+	if got := strings.TrimSpace(readFile(out)); got != "started" {
+		t.Errorf("exec -t: stdout %q, want %q", got, "started")
+	}
+	if r := mustRT(t, "exec", id, "pidof", "sleep"); len(strings.Fields(r.Stdout)) != 2 {
+		t.Errorf("sleeps in the container: %q, want the init's and the exec'd child's", r.Stdout)
+	}
+	mustRT(t, "delete", "-f", id)
+}
+
 // callerPty is a pty the test owns, its two ends closed when the test ends: the slave is a caller's terminal.
 func callerPty(t *testing.T) (master console.Console, slave *os.File) {
 	t.Helper()

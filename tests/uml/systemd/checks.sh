@@ -126,6 +126,34 @@ check_kill_delete() {
 	rtc delete "$1" || return 1
 	nothing_left "$1" "$2" "$cg/system.slice/$2"
 }
+# check_delete_frozen ID: delete -f of a paused container, and (rt) a plain delete of a stopped one whose leftover
+# child is frozen and ignores SIGTERM, leave no unit, cgroup, state or process: what is left must be killed before
+# the unit's stop, whose SIGTERM such a task does not act on (systemd waits TimeoutStopSec, 90 s, before SIGKILL;
+# rt's stop gave up after 30 s and the delete failed). The child's "delete took" shows with UML_VERBOSE=1.
+check_delete_frozen() {
+	local id=$1 scope=sdt-$1.scope child
+	bundle "$id" "system.slice:sdt:$id" '["sleep", "1000"]'
+	sdrt run -d --bundle "$work/$id" "$id" </dev/null >"$work/$id.out" 2>&1 || { cat "$work/$id.out"; return 1; }
+	rtc pause "$id" || return 1
+	rtc delete -f "$id" || return 1
+	nothing_left "$id" "$scope" "$cg/system.slice/$scope" || return 1
+	# runc 1.5.3 reports the next container paused and refuses the delete (integration TestDeleteFrozen).
+	[[ $name == rt ]] || return 0
+	# The child ignores SIGTERM, as a daemon that takes its time to stop would: systemd's stop alone would wait.
+	bundle "$id" "system.slice:sdt:$id" '["sh", "-c", "(trap \"\" TERM; exec sleep 1001) >/dev/null 2>&1 & echo left $!"]' \
+		'.linux.namespaces |= map(select(.type != "pid"))'
+	sdrt run -d --bundle "$work/$id" "$id" </dev/null >"$work/$id.out" 2>&1 || { cat "$work/$id.out"; return 1; }
+	poll 20 is_status "$id" stopped || { echo "not stopped: $(status_of "$id")"; return 1; }
+	poll 20 grep -q '^left ' "$work/$id.out" || { echo "no child: $(cat "$work/$id.out")"; return 1; }
+	child=$(sed -n 's/^left //p' "$work/$id.out")
+	echo 1 >"$cg/system.slice/$scope/cgroup.freeze"
+	poll 20 grep -qx 'frozen 1' "$cg/system.slice/$scope/cgroup.events" || { echo "not frozen"; return 1; }
+	local t0=$EPOCHREALTIME
+	rtc delete "$id" || { echo 0 >"$cg/system.slice/$scope/cgroup.freeze"; return 1; }
+	echo "delete took $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
+	poll 20 test ! -d "/proc/$child" || { echo "frozen leftover $child alive"; return 1; }
+	nothing_left "$id" "$scope" "$cg/system.slice/$scope"
+}
 check_slice() {
 	local id=$1 pid want=/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1.slice/cri-$1.scope
 	bundle "$id" "kubepods-burstable-pod1.slice:cri:$id" '["sleep", "1000"]'
@@ -374,6 +402,7 @@ for RUNTIME in $RUNTIMES; do
 	check "pause/resume" check_pause "d1$name" "$s"
 	check "ps and events --stats" check_ps_events "d1$name" "$s"
 	check "kill --all, delete: no unit, job, cgroup or state left" check_kill_delete "d1$name" "$s"
+	check "delete -f of a paused container; delete of a stopped one with a frozen leftover: nothing left" check_delete_frozen "d9$name"
 	check "a nested slice expands as systemd's" check_slice "d2$name"
 	check "a create failing after the unit exists stops it: exit 1, nothing left" check_fails_after_unit "d3$name"
 	check "a second container with the same cgroupsPath fails in one line; the first runs on in its unit" check_same_unit "d8$name"
