@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -146,6 +147,46 @@ func TestReadConfig(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("readConfig(%s) = %v, want %q", tc.path, err, tc.want)
 		}
+		// The refusals are config errors whose one line starts with the path, as main prints them.
+		if want := tc.path + ": " + tc.want; tc.want != "" && (!errors.Is(err, ErrConfig) || err.Error() != want) {
+			t.Errorf("readConfig(%s) = %v, want %q (ErrConfig)", tc.path, err, want)
+		}
+	}
+}
+
+// TestReadConfigSyscallErrors: readConfig's bare open(2), fstat(2) and read(2) fail as *os.File's did, an
+// *os.PathError naming the syscall and the path, so `rt create` prints the same line as before (and runc's
+// "open .../config.json: no such file or directory"), and errors.Is finds the errno's class.
+func TestReadConfigSyscallErrors(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	sock := filepath.Join(dir, "sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	// Regular by fstat, but read(2) at offset 0 of /proc/self/mem fails: nothing is mapped there.
+	mem := filepath.Join(dir, "mem")
+	if err := os.Symlink("/proc/self/mem", mem); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path, want string
+		errno      error
+	}{
+		{missing, "open " + missing + ": no such file or directory", unix.ENOENT},
+		{sock, "open " + sock + ": no such device or address", unix.ENXIO},
+		{mem, "read " + mem + ": input/output error", unix.EIO},
+	} {
+		_, err := readConfig(tc.path)
+		var pe *os.PathError
+		if err == nil || err.Error() != tc.want || !errors.As(err, &pe) || !errors.Is(err, tc.errno) {
+			t.Errorf("readConfig(%s) = %v, want %q (*os.PathError, %v)", tc.path, err, tc.want, tc.errno)
+		}
+	}
+	if _, err := readConfig(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("readConfig(missing) = %v, want fs.ErrNotExist", err)
 	}
 }
 

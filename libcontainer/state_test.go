@@ -431,6 +431,46 @@ func TestStartRecycledPid(t *testing.T) {
 	}
 }
 
+// TestStartZombieInit: an init that exited after create but is not reaped yet (a shim reaps it later) still has its
+// pid, so Start's pidfd_open succeeds; the status check must then find it stopped: ErrState, "has stopped", the
+// exec fifo left alone, as for an init already gone (pidfd_open's ESRCH) and as runc 1.5 (exit 1, nothing started).
+func TestStartZombieInit(t *testing.T) {
+	cmd := startChild(t, "init")
+	pid := cmd.Process.Pid
+	st, err := readProcStat(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, fifoName)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		t.Fatal(err)
+	}
+	c := &Container{dir: dir, state: State{ID: "c", InitPid: pid, InitStartTime: st.startTime,
+		Config: &specs.Spec{Process: &specs.Process{}}}}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	awaitZombie(t, pid)
+	if fd, err := unix.PidfdOpen(pid, 0); err != nil {
+		t.Fatalf("pidfd_open of the zombie: %v, want it to succeed (the case under test)", err)
+	} else {
+		unix.Close(fd)
+	}
+	err = c.Start()
+	if !errors.Is(err, ErrState) || err.Error() != `container "c" has stopped: cannot start it` {
+		t.Fatalf("Start of a zombie init = %v, want ErrState, has stopped", err)
+	}
+	if _, err := os.Lstat(fifo); err != nil {
+		t.Errorf("exec fifo after a failed start: %v, want it left", err)
+	}
+	_ = cmd.Wait()
+	// Reaped: pidfd_open fails with ESRCH; the same error.
+	if err := c.Start(); !errors.Is(err, ErrState) || err.Error() != `container "c" has stopped: cannot start it` {
+		t.Fatalf("Start of a reaped init = %v, want ErrState, has stopped", err)
+	}
+}
+
 func TestSaveLockedAndLoad(t *testing.T) {
 	root := t.TempDir()
 	dir := filepath.Join(root, "c1")

@@ -242,6 +242,30 @@ func TestStartRunsOnce(t *testing.T) {
 	}
 }
 
+// TestStartStopped: start of a created container whose init has since died (killed here) fails with exit 1 and one
+// line naming the container, and leaves a stopped container that delete removes (runc 1.5: "cannot
+// start a container that has stopped", exit 1).
+func TestStartStopped(t *testing.T) {
+	t.Parallel()
+	e := env(t)
+	b := bundle(t, sleeper)
+	id := newID(t)
+	mustRT(t, "create", "--bundle", b, id)
+	mustRT(t, "kill", id, "KILL")
+	waitStatus(t, id, "stopped")
+	r := rt(t, "start", id)
+	if r.Code != 1 {
+		t.Errorf("start of a stopped container: %v, want exit 1", r)
+	}
+	oneLine(t, r, id)
+	oneLine(t, r, "stopped")
+	if got := status(t, id); got != "stopped" {
+		t.Errorf("status after the failed start = %q, want stopped", got)
+	}
+	mustRT(t, "delete", id)
+	assertNoLeak(t, e.root, id, b)
+}
+
 // TestNoPivot: --no-pivot (MS_MOVE + chroot instead of pivot_root) still gives a working container rooted in
 // the rootfs.
 func TestNoPivot(t *testing.T) {
