@@ -1,0 +1,75 @@
+/*
+ * The handler writes the signal's number to a pipe; the Go side reads it (sigrelay.go). It follows the rules of
+ * os/signal's "Go programs that use cgo": SA_ONSTACK (Go threads run on small stacks, the handler runs on the
+ * thread's signal stack); a fault in the synchronous signals is handed to the Go runtime's own handler, which
+ * turns it into a panic or a crash as before; SIGURG (goroutine preemption) and SIGPROF (profiling) stay the
+ * runtime's, and 32 and 33 glibc's (SIGCANCEL, SIGSETXID). The handler calls only getpid(2) and write(2),
+ * which are async-signal-safe (signal-safety(7)), and keeps errno.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sigrelay.h"
+
+static int relay_fd = -1;
+static pid_t relay_pid;
+static struct sigaction go_action[NSIG];
+
+/* fault says whether the kernel raised a synchronous signal for a faulting instruction (si_code > 0); one sent
+ * by kill(2), tgkill(2) or sigqueue(3) has si_code <= 0 and is forwarded, as os/signal would (runc does). */
+static int fault(int sig, const siginfo_t *info)
+{
+	switch (sig) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGFPE:
+	case SIGILL:
+	case SIGTRAP:
+	case SIGSYS:
+		return info->si_code > 0;
+	}
+	return 0;
+}
+
+static void relay(int sig, siginfo_t *info, void *ctx)
+{
+	if (fault(sig, info)) {
+		go_action[sig].sa_sigaction(sig, info, ctx);
+		return;
+	}
+	/* A child between Go's fork and its exec still has this handler for the signals the Go runtime does not
+	 * reset there (SIGPIPE, and SIGHUP/SIGINT when rt started with them ignored): it must not write to what
+	 * may no longer be the pipe. getpid(2) is a system call in glibc >= 2.25, never a stale cache. */
+	if (getpid() != relay_pid)
+		return;
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	/* The write end is non-blocking: with the pipe full (64 KiB of signals unread) one is dropped, as a
+	 * signal already pending is. */
+	if (write(relay_fd, &b, 1) < 0) {
+		/* nothing to do in a handler */
+	}
+	errno = saved;
+}
+
+int rt_catch_signals(int fd)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = relay;
+	/* SA_RESTART as the Go runtime's own handlers; every signal blocked while the handler runs, as there. */
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+	sigfillset(&sa.sa_mask);
+	relay_fd = fd;
+	relay_pid = getpid();
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGURG || sig == SIGPROF || (sig >= 32 && sig < SIGRTMIN))
+			continue;
+		if (sigaction(sig, &sa, &go_action[sig]) != 0)
+			return errno;
+	}
+	return 0;
+}

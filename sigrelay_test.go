@@ -1,0 +1,118 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestSigRelay runs sigRelayHelper in a child (the handlers last until the process exits, so not in the test
+// binary itself) and checks what it reports.
+func TestSigRelay(t *testing.T) {
+	tests := []struct {
+		name string
+		want string
+	}{
+		// Signals sent by a process are relayed, SIGWINCH, a real-time one and a synchronous one among them.
+		{name: "sent", want: "got SIGUSR1 SIGSEGV SIGCHLD SIGWINCH SIGRTMIN+3"},
+		// A fault is still the Go runtime's: a nil dereference panics and can be recovered.
+		{name: "fault", want: "recovered: runtime error: invalid memory address or nil pointer dereference"},
+		// A write to a broken stdout fails with EPIPE and does not kill rt (runtime.sigpipe); SIGPIPE is relayed.
+		{name: "sigpipe", want: "EPIPE, got SIGPIPE"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestSigRelayHelper$")
+			cmd.Env = append(os.Environ(), "RT_SIGRELAY_HELPER="+tc.name)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if tc.name == "sigpipe" {
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Close()
+				defer w.Close()
+				cmd.Stdout = w
+			}
+			err := cmd.Run()
+			if got := strings.TrimSpace(stderr.String()); err != nil || got != tc.want {
+				t.Errorf("helper: %v, stderr %q, want %q", err, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestSigRelayHelper is sigRelayHelper when TestSigRelay runs it, and nothing otherwise.
+func TestSigRelayHelper(t *testing.T) {
+	mode := os.Getenv("RT_SIGRELAY_HELPER")
+	if mode == "" {
+		t.Skip("run by TestSigRelay in a child")
+	}
+	fmt.Fprintln(os.Stderr, sigRelayHelper(mode))
+	os.Exit(0)
+}
+
+func sigRelayHelper(mode string) string {
+	relay, err := catchSignals()
+	if err != nil {
+		return err.Error()
+	}
+	switch mode {
+	case "sent":
+		sent := []unix.Signal{unix.SIGCHLD, unix.SIGUSR1, unix.SIGSEGV, unix.SIGWINCH, unix.Signal(37)}
+		for _, s := range sent {
+			if err := unix.Kill(os.Getpid(), s); err != nil {
+				return err.Error()
+			}
+		}
+		return "got " + strings.Join(relayed(relay, len(sent)), " ")
+	case "fault":
+		return recoverFault()
+	case "sigpipe":
+		_, err := os.Stdout.WriteString("x")
+		if !errors.Is(err, unix.EPIPE) {
+			return fmt.Sprintf("write to a broken stdout: %v, want EPIPE", err)
+		}
+		return "EPIPE, got " + strings.Join(relayed(relay, 1), " ")
+	}
+	return "unknown mode " + mode
+}
+
+// relayed reads n signals from relay and names them in numerical order (the kernel delivers pending ones by
+// number, not in the order sent).
+func relayed(relay *sigRelay, n int) []string {
+	var got []int
+	var buf [64]byte
+	for len(got) < n {
+		sigs, err := relay.next(buf[:])
+		if err != nil {
+			return []string{err.Error()}
+		}
+		for _, b := range sigs {
+			got = append(got, int(b))
+		}
+	}
+	slices.Sort(got)
+	names := make([]string, len(got))
+	for i, s := range got {
+		names[i] = unix.SignalName(unix.Signal(s))
+		if s >= 34 {
+			names[i] = fmt.Sprintf("SIGRTMIN+%d", s-34)
+		}
+	}
+	return names
+}
+
+func recoverFault() (msg string) {
+	defer func() { msg = fmt.Sprint("recovered: ", recover()) }()
+	var p *int
+	*p = 1 //nolint:staticcheck // the fault is the point
+	return "no fault"
+}
