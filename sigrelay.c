@@ -37,12 +37,19 @@ static int fault(int sig, const siginfo_t *info)
 static void relay(int sig, siginfo_t *info, void *ctx)
 {
 	if (fault(sig, info)) {
-		go_action[sig].sa_sigaction(sig, info, ctx);
+		if (go_action[sig].sa_flags & SA_SIGINFO) {
+			go_action[sig].sa_sigaction(sig, info, ctx);
+			return;
+		}
+		/* Not the runtime's handler (it always installs one for these): put the old action back, under
+		 * which the faulting instruction, run again, faults again. */
+		sigaction(sig, &go_action[sig], NULL);
 		return;
 	}
-	/* A child between Go's fork and its exec still has this handler for the signals the Go runtime does not
-	 * reset there (SIGPIPE, and SIGHUP/SIGINT when rt started with them ignored): it must not write to what
-	 * may no longer be the pipe. getpid(2) is a system call in glibc >= 2.25, never a stale cache. */
+	/* A child between Go's fork and its exec still has this handler for the signals whose handler the Go
+	 * runtime did not own before (SIGPIPE, the job-control ones, SIGHUP/SIGINT when rt started with them
+	 * ignored), which it does not reset there: it must not write to what may no longer be the pipe.
+	 * getpid(2) is a system call in glibc >= 2.25, never a stale cache. */
 	if (getpid() != relay_pid)
 		return;
 	int saved = errno;
