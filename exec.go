@@ -92,6 +92,7 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	var signals *sigRelay
 	if !detach {
 		if signals, err = catchSignals(); err != nil {
+			c.Close()
 			return 0, err
 		}
 	}
