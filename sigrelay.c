@@ -2,7 +2,7 @@
  * The handler writes the signal's number to a pipe; the Go side reads it (sigrelay.go). It follows the rules of
  * os/signal's "Go programs that use cgo": SA_ONSTACK (Go threads run on small stacks, the handler runs on the
  * thread's signal stack); a fault in the synchronous signals is handed to the Go runtime's own handler, which
- * turns it into a panic or a crash as before; SIGURG (goroutine preemption) and SIGPROF (profiling) stay the
+ * turns it into a panic or a crash as before, and so is a signal rt raises at itself (raised); SIGURG (goroutine preemption) and SIGPROF (profiling) stay the
  * runtime's, and 32 and 33 glibc's (SIGCANCEL, SIGSETXID). The handler calls only getpid(2) and write(2),
  * which are async-signal-safe (signal-safety(7)), and keeps errno.
  */
@@ -34,10 +34,20 @@ static int fault(int sig, const siginfo_t *info)
 	return 0;
 }
 
+/* raised says whether a thread of rt sent the signal to itself (raise(3): tgkill(2) of its own pid). The Go runtime
+ * does that only to die of a signal (dieFromSignal: its crash() with GOTRACEBACK=crash raises SIGABRT once it no
+ * longer handles it, and expects its handler to apply the default action), and libc's abort(3) to abort: rt's
+ * own end, which the runtime's handler deals with as it would without the relay, never a signal to relay. */
+static int raised(const siginfo_t *info)
+{
+	return info->si_code == SI_TKILL && info->si_pid == getpid();
+}
+
 static void relay(int sig, siginfo_t *info, void *ctx)
 {
-	if (fault(sig, info)) {
-		if (go_action[sig].sa_flags & SA_SIGINFO) {
+	int go_handles = go_action[sig].sa_flags & SA_SIGINFO;
+	if (fault(sig, info) || (go_handles && raised(info))) {
+		if (go_handles) {
 			go_action[sig].sa_sigaction(sig, info, ctx);
 			return;
 		}
@@ -62,8 +72,17 @@ static void relay(int sig, siginfo_t *info, void *ctx)
 	errno = saved;
 }
 
+/* caught says whether rt_catch_signals takes sig: not the uncatchable ones, nor the Go runtime's or glibc's own. */
+static int caught(int sig)
+{
+	return sig != SIGKILL && sig != SIGSTOP && sig != SIGURG && sig != SIGPROF && !(sig >= 32 && sig < SIGRTMIN);
+}
+
 int rt_catch_signals(int fd)
 {
+	/* Once per process: a second call would save this handler as the runtime's and hand a fault to itself. */
+	if (relay_fd >= 0)
+		return EBUSY;
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = relay;
@@ -73,10 +92,17 @@ int rt_catch_signals(int fd)
 	relay_fd = fd;
 	relay_pid = getpid();
 	for (int sig = 1; sig < NSIG; sig++) {
-		if (sig == SIGKILL || sig == SIGSTOP || sig == SIGURG || sig == SIGPROF || (sig >= 32 && sig < SIGRTMIN))
+		if (!caught(sig))
 			continue;
-		if (sigaction(sig, &sa, &go_action[sig]) != 0)
-			return errno;
+		if (sigaction(sig, &sa, &go_action[sig]) != 0) {
+			/* The caller closes the pipe: no handler may be left to write to its number once reused. */
+			int err = errno;
+			while (--sig > 0)
+				if (caught(sig))
+					sigaction(sig, &go_action[sig], NULL);
+			relay_fd = -1;
+			return err;
+		}
 	}
 	return 0;
 }

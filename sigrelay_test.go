@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ func TestSigRelay(t *testing.T) {
 	tests := []struct {
 		name string
 		want string
+		exit int // the helper's exit status; when not 0, want is the start of its stderr
 	}{
 		// Signals sent by a process are relayed, SIGWINCH, a real-time one and a synchronous one among them.
 		{name: "sent", want: "got SIGUSR1 SIGSEGV SIGCHLD SIGWINCH SIGRTMIN+3"},
@@ -25,6 +27,11 @@ func TestSigRelay(t *testing.T) {
 		{name: "fault", want: "recovered: runtime error: invalid memory address or nil pointer dereference"},
 		// A write to a broken stdout fails with EPIPE and does not kill rt (runtime.sigpipe); SIGPIPE is relayed.
 		{name: "sigpipe", want: "EPIPE, got SIGPIPE"},
+		// A signal rt raises at itself is the runtime's (its crash with GOTRACEBACK=crash raises SIGABRT), not
+		// relayed to the container: the runtime's handler dies of it, printing its name, exit status 2.
+		{name: "raise", want: "SIGABRT: abort", exit: 2},
+		// A second relay in one process is refused: it would take the first relay's handler for the runtime's.
+		{name: "twice", want: "sigaction: device or resource busy"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -42,7 +49,14 @@ func TestSigRelay(t *testing.T) {
 				cmd.Stdout = w
 			}
 			err := cmd.Run()
-			if got := strings.TrimSpace(stderr.String()); err != nil || got != tc.want {
+			got := strings.TrimSpace(stderr.String())
+			if tc.exit != 0 {
+				if cmd.ProcessState.ExitCode() != tc.exit || !strings.HasPrefix(got, tc.want) {
+					t.Errorf("helper: %v, stderr %q, want exit status %d and a stderr starting %q", err, got, tc.exit, tc.want)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
 				t.Errorf("helper: %v, stderr %q, want %q", err, got, tc.want)
 			}
 		})
@@ -75,6 +89,18 @@ func sigRelayHelper(mode string) string {
 		return "got " + strings.Join(relayed(relay, len(sent)), " ")
 	case "fault":
 		return recoverFault()
+	case "raise":
+		// Locked, so that the signal is delivered to this thread before tgkill(2) returns.
+		runtime.LockOSThread()
+		if err := unix.Tgkill(unix.Getpid(), unix.Gettid(), unix.SIGABRT); err != nil {
+			return err.Error()
+		}
+		return "SIGABRT raised, and rt lived on"
+	case "twice":
+		if _, err := catchSignals(); err != nil {
+			return err.Error()
+		}
+		return "a second relay set"
 	case "sigpipe":
 		_, err := os.Stdout.WriteString("x")
 		if !errors.Is(err, unix.EPIPE) {
