@@ -3,7 +3,7 @@
  * os/signal's "Go programs that use cgo": SA_ONSTACK (Go threads run on small stacks, the handler runs on the
  * thread's signal stack); a fault in the synchronous signals is handed to the Go runtime's own handler, which
  * turns it into a panic or a crash as before, and so is a signal rt raises at itself (raised); SIGURG (goroutine preemption) and SIGPROF (profiling) stay the
- * runtime's, and 32 and 33 glibc's (SIGCANCEL, SIGSETXID). The handler calls only getpid(2) and write(2),
+ * runtime's, and 32 to 34 the libc's (see caught). The handler calls only getpid(2) and write(2),
  * which are async-signal-safe (signal-safety(7)), and keeps errno.
  */
 #define _GNU_SOURCE
@@ -72,10 +72,13 @@ static void relay(int sig, siginfo_t *info, void *ctx)
 	errno = saved;
 }
 
-/* caught says whether rt_catch_signals takes sig: not the uncatchable ones, nor the Go runtime's or glibc's own. */
+/* caught says whether rt_catch_signals takes sig: not the uncatchable ones, nor the Go runtime's, nor 32 to 34, which
+ * the runtime leaves to the libc (glibc's SIGCANCEL and SIGSETXID, musl's SIGSYNCCALL; runtime/sigtab_linux_generic.go)
+ * and os/signal never catches. 34 (glibc's SIGRTMIN) so keeps its default action, as in runc: a foreground run
+ * dies of it rather than relaying it. */
 static int caught(int sig)
 {
-	return sig != SIGKILL && sig != SIGSTOP && sig != SIGURG && sig != SIGPROF && !(sig >= 32 && sig < SIGRTMIN);
+	return sig != SIGKILL && sig != SIGSTOP && sig != SIGURG && sig != SIGPROF && !(sig >= 32 && sig <= 34);
 }
 
 int rt_catch_signals(int fd)

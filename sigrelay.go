@@ -21,7 +21,7 @@ import (
 type sigRelay struct{ fd int }
 
 // catchSignals makes rt catch, from now until it exits, every signal it forwards, as runc's signal.Notify() does:
-// every catchable signal but SIGURG (the runtime's preemption), SIGPROF (its profiler) and glibc's 32 and 33,
+// every catchable signal but SIGURG (the runtime's preemption), SIGPROF (its profiler) and 32 to 34 (the libc's),
 // with SIGCHLD and SIGWINCH among them for forwardAndWait. A signal that comes before the container's process
 // exists waits in the pipe.
 func catchSignals() (*sigRelay, error) {

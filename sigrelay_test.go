@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -30,6 +31,9 @@ func TestSigRelay(t *testing.T) {
 		// A signal rt raises at itself is the runtime's (its crash with GOTRACEBACK=crash raises SIGABRT), not
 		// relayed to the container: the runtime's handler dies of it, printing its name, exit status 2.
 		{name: "raise", want: "SIGABRT: abort", exit: 2},
+		// What os/signal's Notify of every signal leaves alone stays so: 34 (glibc's SIGRTMIN, musl's SIGSYNCCALL)
+		// keeps its default action, as in runc; SIGUSR1 and SIGRTMIN+1 (35) are caught.
+		{name: "caught", want: "SIGUSR1 caught, 34 not caught, 35 caught"},
 		// A second relay in one process is refused: it would take the first relay's handler for the runtime's.
 		{name: "twice", want: "sigaction: device or resource busy"},
 	}
@@ -96,6 +100,28 @@ func sigRelayHelper(mode string) string {
 			return err.Error()
 		}
 		return "SIGABRT raised, and rt lived on"
+	case "caught":
+		status, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return err.Error()
+		}
+		_, cgt, _ := strings.Cut(string(status), "SigCgt:\t")
+		mask, err := strconv.ParseUint(strings.Fields(cgt)[0], 16, 64)
+		if err != nil {
+			return err.Error()
+		}
+		var out []string
+		for _, s := range []unix.Signal{unix.SIGUSR1, 34, 35} {
+			name := unix.SignalName(s)
+			if name == "" {
+				name = strconv.Itoa(int(s))
+			}
+			if mask&(1<<(s-1)) == 0 {
+				name += " not"
+			}
+			out = append(out, name+" caught")
+		}
+		return strings.Join(out, ", ")
 	case "twice":
 		if _, err := catchSignals(); err != nil {
 			return err.Error()
