@@ -145,6 +145,28 @@ func TestRunForwardsEarlySignal(t *testing.T) {
 	}
 }
 
+// TestRunDiesOfSignal34: signal 34 (glibc's SIGRTMIN) is not caught by a foreground `run`, which dies of it and
+// leaves the container running: the Go runtime leaves 32 to 34 to the libc (musl's SIGSYNCCALL is 34), so
+// os/signal's Notify of every signal, runc's, never catches it.
+func TestRunDiesOfSignal34(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("/probe", "signals", "42"))
+	id := newID(t)
+	cmd, out, _ := rtBackground(t, "run", "--bundle", b, id)
+	t.Cleanup(func() { rt(t, "delete", "--force", id) })
+	waitOutput(t, out, "ready\n")
+	if err := cmd.Process.Signal(sigRTMin); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd)
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != sigRTMin {
+		t.Errorf("run ended with %v, want killed by signal 34", cmd.ProcessState)
+	}
+	if got := status(t, id); got != "running" {
+		t.Errorf("container status after run died = %q, want running", got)
+	}
+}
+
 // TestExecForwardsSignals: a signal sent to a foreground `exec` reaches the process it runs in the container.
 func TestExecForwardsSignals(t *testing.T) {
 	t.Parallel()
