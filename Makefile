@@ -53,14 +53,14 @@ test: deps rt probe unit lint integration test-crash conformance test-cgroupv2 t
 unit:
 	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/integration)
 
-## lint: gofmt, go vet, golangci-lint, shellcheck, and -Wall -Werror for the nsenter C
+## lint: gofmt, go vet, golangci-lint, shellcheck, and -Wall -Werror for the C (nsenter, the signal relay)
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^tests/.*/testdata/')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GO) vet ./...
 	@test -x $(GOBIN_DIR)/golangci-lint || GOBIN=$(GOBIN_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GOBIN_DIR)/golangci-lint run ./...
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
-	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c
+	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c sigrelay.c
 	gcc -Wall -Wextra -Werror -fsyntax-only tests/bench/csrc/*.c
 
 ## integration: the integration suite as root against ./rt (RUNTIME=build/peers/runc-v1.5.3/runc, the reference, or /usr/sbin/runc)

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -90,10 +89,12 @@ func execProcess(cliCtx *cli.Context) (int, error) {
 	if pidfdConn != nil {
 		defer pidfdConn.Close()
 	}
-	var signals chan os.Signal
+	var signals *sigRelay
 	if !detach {
-		signals = make(chan os.Signal, 128)
-		signal.Notify(signals)
+		if signals, err = catchSignals(); err != nil {
+			c.Close()
+			return 0, err
+		}
 	}
 	pid, err := c.Exec(process, &io, libcontainer.ExecOptions{IgnorePaused: cliCtx.Bool("ignore-paused"), SubCgroups: sub})
 	c.Close()

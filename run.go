@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 
@@ -32,7 +31,7 @@ var runCommand = &cli.Command{
 	Flags:     runFlags,
 	Action: func(cliCtx *cli.Context) error {
 		detach := cliCtx.Bool("detach")
-		var signals chan os.Signal
+		var signals *sigRelay
 		if !detach {
 			if !cliCtx.Bool("no-subreaper") {
 				// Orphans of a container without its own pid namespace come back to rt, which reaps them.
@@ -41,8 +40,10 @@ var runCommand = &cli.Command{
 				}
 			}
 			// Before the init exists, so that neither its SIGCHLD nor a signal for it is missed.
-			signals = make(chan os.Signal, 128)
-			signal.Notify(signals)
+			var err error
+			if signals, err = catchSignals(); err != nil {
+				return err
+			}
 		}
 		id, bundle, named, err := runTarget(cliCtx)
 		if err != nil {
@@ -165,23 +166,30 @@ func deleteAfterRun(created *libcontainer.Container) error {
 	return c.Delete(true)
 }
 
-// forwardAndWait relays every signal rt gets to pid and reaps children until pid exits; it returns pid's exit code
-// (128+signal when killed). SIGCHLD is rt's own, SIGURG belongs to the Go runtime's preemption, and with a
-// terminal relay SIGWINCH resizes the pty instead. The signals stay caught until rt exits (no signal.Stop, whose
-// rt_sigaction(2) of every signal would only precede the exit): one that comes while a foreground run deletes the
-// container waits in the channel rather than killing rt half-way.
-func forwardAndWait(pid int, signals chan os.Signal, relay *ttyRelay) (int, error) {
+// forwardAndWait relays every signal rt gets (catchSignals) to pid and reaps children until pid exits; it returns
+// pid's exit code (128+signal when killed). SIGCHLD is rt's own, and with a terminal relay SIGWINCH resizes the pty
+// instead. The signals stay caught until rt exits (the handlers are never reset, which would only precede the
+// exit): one that comes while a foreground run deletes the container waits in the pipe rather than killing rt
+// half-way.
+func forwardAndWait(pid int, signals *sigRelay, relay *ttyRelay) (int, error) {
+	var buf [64]byte
 	for {
 		if code, done, err := reap(pid); done || err != nil {
 			return code, err
 		}
-		sig := (<-signals).(unix.Signal)
-		switch {
-		case sig == unix.SIGCHLD || sig == unix.SIGURG:
-		case sig == unix.SIGWINCH && relay != nil:
-			relay.resize()
-		default:
-			_ = unix.Kill(pid, sig)
+		sigs, err := signals.next(buf[:])
+		if err != nil {
+			return 0, err
+		}
+		for _, b := range sigs {
+			sig := unix.Signal(b)
+			switch {
+			case sig == unix.SIGCHLD:
+			case sig == unix.SIGWINCH && relay != nil:
+				relay.resize()
+			default:
+				_ = unix.Kill(pid, sig)
+			}
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,6 +157,70 @@ func TestRunTerminalRelay(t *testing.T) {
 	}
 	if !strings.Contains(relayed, "/dev/pts/") {
 		t.Errorf("relayed output %q, want the container's tty name", relayed)
+	}
+	assertNoLeak(t, stateRoot(t), id, b)
+}
+
+// TestRunTerminalResize: a foreground `run` that relays a terminal gives the container's pty its caller's size again
+// on SIGWINCH (rather than forwarding it: the kernel then sends the container's foreground group its own SIGWINCH),
+// as runc does.
+func TestRunTerminalResize(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		// wait returns early for a trapped signal, so the trap runs at once.
+		s.Process.Args = []string{"sh", "-c", `trap 'stty size' WINCH; trap 'exit 42' TERM; echo ready; ` +
+			`while :; do sleep 1 & wait $!; done`}
+	})
+	id := newID(t)
+	master, slave := callerPty(t)
+	if err := master.Resize(console.WinSize{Height: 24, Width: 80}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(runtimeBin, "--root", stateRoot(t), "run", "--bundle", b, id)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if err := startTracked(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = waitTracked(cmd)
+		}
+	})
+	var mu sync.Mutex
+	var relayed bytes.Buffer
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, err := master.Read(buf)
+			mu.Lock()
+			relayed.Write(buf[:n])
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	output := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return relayed.String()
+	}
+	// "ready" relayed: the relay has started, after giving the pty the 24x80 size.
+	waitFor(t, "ready on the terminal", func() bool { return strings.Contains(output(), "ready") })
+	if err := master.Resize(console.WinSize{Height: 50, Width: 132}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(unix.SIGWINCH); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the new size 50 132 seen in the container", func() bool { return strings.Contains(output(), "50 132") })
+	if err := cmd.Process.Signal(unix.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != 42 {
+		t.Errorf("run exit = %d, want 42; the terminal got %q", code, output())
 	}
 	assertNoLeak(t, stateRoot(t), id, b)
 }

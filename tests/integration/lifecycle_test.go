@@ -3,16 +3,19 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -82,11 +85,12 @@ func TestRunStdio(t *testing.T) {
 }
 
 // TestRunForwardsSignals: a signal sent to a foreground `run` reaches the container's init (runc forwards every
-// signal it can catch), here TERM, which the probe answers by exiting 42.
+// signal it can catch), here TERM, which the probe answers by exiting 42; SIGRTMIN+3 among them, systemd's
+// "halt" (a systemd container's manager is stopped with it).
 func TestRunForwardsSignals(t *testing.T) {
 	t.Parallel()
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP} {
-		name := unix.SignalName(sig)
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGUSR1, syscall.SIGHUP, sigRTMin + 3} {
+		name := signalName(sig)
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			b := bundle(t, withArgs("/probe", "signals", "42"))
@@ -106,6 +110,81 @@ func TestRunForwardsSignals(t *testing.T) {
 				t.Errorf("run exit = %d, want 42 (the container's status)", code)
 			}
 		})
+	}
+}
+
+// sigRTMin is glibc's SIGRTMIN (34; 32 and 33 are its own), which the probe and systemd count from.
+const sigRTMin = syscall.Signal(34)
+
+// signalName is the probe's name of sig: unix.SignalName's, or SIGRTMIN+n.
+func signalName(sig syscall.Signal) string {
+	if sig >= sigRTMin {
+		return fmt.Sprintf("SIGRTMIN+%d", sig-sigRTMin)
+	}
+	return unix.SignalName(sig)
+}
+
+// TestRunForwardsEarlySignal: a signal that comes after `run` started but before the container has (here from a
+// createRuntime hook, which the runtime itself runs between creating and starting) is not lost: it reaches the
+// init once that runs. Without a pid namespace, so that SIGTERM's default action applies to the init (the init
+// of a pid namespace ignores a signal it has no handler for, and the probe could not have installed one yet).
+func TestRunForwardsEarlySignal(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, func(s *specs.Spec) {
+		sleeper(s)
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(ns specs.LinuxNamespace) bool {
+			return ns.Type == specs.PIDNamespace
+		})
+		// The hook is the runtime's child: $PPID is the foreground run.
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "kill -TERM $PPID"}}}}
+	})
+	cmd, _, errPath := rtBackground(t, "run", "--bundle", b, newID(t))
+	if code := waitExit(t, cmd); code != 128+int(syscall.SIGTERM) {
+		t.Errorf("run exit = %d, want %d (the init killed by the forwarded SIGTERM); stderr: %s", code,
+			128+int(syscall.SIGTERM), readFile(errPath))
+	}
+}
+
+// TestRunDiesOfSignal34: signal 34 (glibc's SIGRTMIN) is not caught by a foreground `run`, which dies of it and
+// leaves the container running: the Go runtime leaves 32 to 34 to the libc (musl's SIGSYNCCALL is 34), so
+// os/signal's Notify of every signal, runc's, never catches it.
+func TestRunDiesOfSignal34(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, withArgs("/probe", "signals", "42"))
+	id := newID(t)
+	cmd, out, _ := rtBackground(t, "run", "--bundle", b, id)
+	t.Cleanup(func() { rt(t, "delete", "--force", id) })
+	waitOutput(t, out, "ready\n")
+	if err := cmd.Process.Signal(sigRTMin); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd)
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != sigRTMin {
+		t.Errorf("run ended with %v, want killed by signal 34", cmd.ProcessState)
+	}
+	if got := status(t, id); got != "running" {
+		t.Errorf("container status after run died = %q, want running", got)
+	}
+}
+
+// TestExecForwardsSignals: a signal sent to a foreground `exec` reaches the process it runs in the container.
+func TestExecForwardsSignals(t *testing.T) {
+	t.Parallel()
+	b := bundle(t, sleeper)
+	id, _ := runDetached(t, b)
+	cmd, out, _ := rtBackground(t, "exec", id, "/probe", "signals", "42")
+	waitOutput(t, out, "ready\n")
+	for _, sig := range []syscall.Signal{syscall.SIGUSR2, sigRTMin + 3} {
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		waitOutput(t, out, "got "+signalName(sig)+"\n")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if code := waitExit(t, cmd); code != 42 {
+		t.Errorf("exec exit = %d, want 42 (the process's status)", code)
 	}
 }
 

@@ -385,16 +385,21 @@ func ifaces() ([]Iface, error) {
 
 // signals prints "ready" once the handlers are installed, so a test knows when signalling is meaningful, then
 // one "got SIGNAME" line per signal. SIGTERM ends it with the given exit code. The set is explicit: Go's
-// runtime uses SIGURG for preemption, so "all signals" would print noise.
+// runtime uses SIGURG for preemption, so "all signals" would print noise. SIGRTMIN+3 (glibc's numbering: 37) is
+// systemd's "halt", which a systemd container's manager is stopped with.
 func signals(args []string) error {
 	code, _ := strconv.Atoi(strings.Join(args, ""))
 	ch := make(chan os.Signal, 16)
 	signal.Notify(ch, unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGTERM,
-		unix.SIGALRM, unix.SIGWINCH)
+		unix.SIGALRM, unix.SIGWINCH, unix.Signal(34+3))
 	fmt.Println("ready")
 	for sig := range ch {
 		s, _ := sig.(unix.Signal)
-		fmt.Println("got", unix.SignalName(s))
+		name := unix.SignalName(s)
+		if s >= 34 {
+			name = fmt.Sprintf("SIGRTMIN+%d", s-34)
+		}
+		fmt.Println("got", name)
 		if s == unix.SIGTERM {
 			os.Exit(code)
 		}
