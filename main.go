@@ -60,7 +60,7 @@ func newApp() *cli.App {
 	cli.VersionPrinter = func(cliCtx *cli.Context) {
 		fmt.Fprint(cliCtx.App.Writer, versionText())
 	}
-	return &cli.App{
+	app := &cli.App{
 		Name:    "rt",
 		Usage:   "a daemonless OCI container runtime",
 		Version: version,
@@ -88,6 +88,8 @@ func newApp() *cli.App {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		},
 	}
+	cacheFlagNames(app)
+	return app
 }
 
 func versionText() string {
@@ -227,7 +229,7 @@ func flagName(arg string) string {
 func flagsWithValue(flags []cli.Flag) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range flags {
-		if _, ok := f.(*cli.BoolFlag); ok {
+		if df, ok := f.(cli.DocGenerationFlag); ok && !df.TakesValue() {
 			continue
 		}
 		for _, n := range f.Names() {

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// unwrapped returns the urfave/cli flag inside one of rt's flag types, or nil for any other type.
+func unwrapped(f cli.Flag) cli.Flag {
+	switch f := f.(type) {
+	case *boolFlag:
+		return f.BoolFlag
+	case *stringFlag:
+		return f.StringFlag
+	case *intFlag:
+		return f.IntFlag
+	case *durationFlag:
+		return f.DurationFlag
+	case *stringSliceFlag:
+		return f.StringSliceFlag
+	}
+	return nil
+}
+
+// allFlags lists the app's flags, every command's, and urfave/cli's help and version flags.
+func allFlags(app *cli.App) []cli.Flag {
+	flags := append([]cli.Flag{cli.HelpFlag, cli.VersionFlag}, app.Flags...)
+	for _, cmd := range app.Commands {
+		flags = append(flags, cmd.Flags...)
+	}
+	return flags
+}
+
+// TestFlagNamesAsUrfave checks that every flag rt gives urfave/cli has its names cached, and that they are the
+// names urfave/cli's FlagNames (the regexp) gives.
+func TestFlagNamesAsUrfave(t *testing.T) {
+	app := newApp()
+	for _, f := range allFlags(app) {
+		inner := unwrapped(f)
+		if inner == nil {
+			t.Errorf("flag %q is a %T: add its type to withNames", f.Names(), f)
+			continue
+		}
+		if got, want := f.Names(), inner.Names(); !slices.Equal(got, want) {
+			t.Errorf("Names() = %q, urfave/cli's FlagNames gives %q", got, want)
+		}
+	}
+}
+
+// helpTexts runs `rt --help` and `rt CMD --help` for every command and returns what each printed.
+func helpTexts(t *testing.T, app *cli.App) map[string]string {
+	t.Helper()
+	texts := map[string]string{}
+	args := [][]string{{"rt", "--help"}, {"rt", "--version"}}
+	for _, cmd := range app.Commands {
+		args = append(args, []string{"rt", cmd.Name, "--help"})
+	}
+	for _, a := range args {
+		var out bytes.Buffer
+		app.Writer = &out
+		if err := app.Run(a); err != nil {
+			t.Fatalf("%q: %v", a, err)
+		}
+		texts[a[1]+" "+a[len(a)-1]] = out.String()
+	}
+	return texts
+}
+
+// TestHelpAsUrfave checks that the flags with cached names print the same help and version text as urfave/cli's own.
+func TestHelpAsUrfave(t *testing.T) {
+	got := helpTexts(t, newApp())
+
+	plain := newApp()
+	help, version := cli.HelpFlag, cli.VersionFlag
+	t.Cleanup(func() { cli.HelpFlag, cli.VersionFlag = help, version })
+	cli.HelpFlag, cli.VersionFlag = unwrapped(help), unwrapped(version)
+	unwrap := func(flags []cli.Flag) []cli.Flag {
+		var out []cli.Flag
+		for _, f := range flags {
+			if inner := unwrapped(f); inner != nil && f != help {
+				out = append(out, inner)
+			}
+		}
+		return out
+	}
+	plain.Flags = unwrap(plain.Flags)
+	for i, cmd := range plain.Commands {
+		c := *cmd
+		c.Flags = unwrap(cmd.Flags)
+		c.HelpName = "" // set to "rt NAME" by the first app's Setup
+		plain.Commands[i] = &c
+	}
+	want := helpTexts(t, plain)
+	if len(got) != len(want) {
+		t.Fatalf("%d help texts, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n%s\nwant (urfave/cli's flags):\n%s", k, got[k], w)
+		}
+	}
+}
