@@ -25,10 +25,12 @@ func unwrapped(f cli.Flag) cli.Flag {
 	return nil
 }
 
-// allFlags lists the app's flags, every command's, and urfave/cli's help and version flags.
+// allFlags lists the app's flags, every command's (with names cached, as main does for the command it runs), and
+// urfave/cli's help and version flags.
 func allFlags(app *cli.App) []cli.Flag {
 	flags := append([]cli.Flag{cli.HelpFlag, cli.VersionFlag}, app.Flags...)
 	for _, cmd := range app.Commands {
+		cacheFlagNames(cmd.Flags)
 		flags = append(flags, cmd.Flags...)
 	}
 	return flags
@@ -71,7 +73,9 @@ func helpTexts(t *testing.T, app *cli.App) map[string]string {
 
 // TestHelpAsUrfave checks that the flags with cached names print the same help and version text as urfave/cli's own.
 func TestHelpAsUrfave(t *testing.T) {
-	got := helpTexts(t, newApp())
+	app := newApp()
+	allFlags(app)
+	got := helpTexts(t, app)
 
 	plain := newApp()
 	help, version := cli.HelpFlag, cli.VersionFlag

@@ -52,6 +52,9 @@ func main() {
 		libcontainer.Init()
 	}
 	app := newApp()
+	if _, cmd := findCommand(app, os.Args); cmd != nil {
+		cacheFlagNames(cmd.Flags)
+	}
 	err := app.Run(reorderArgs(app, os.Args))
 	os.Exit(report(err))
 }
@@ -88,7 +91,9 @@ func newApp() *cli.App {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		},
 	}
-	cacheFlagNames(app)
+	cli.HelpFlag = withNames(cli.HelpFlag)
+	cli.VersionFlag = withNames(cli.VersionFlag)
+	cacheFlagNames(app.Flags)
 	return app
 }
 
@@ -180,18 +185,7 @@ func withContainer(act func(*libcontainer.Container) error) cli.ActionFunc {
 // `rt update ID --memory 1M` parse as with runc. exec and ps keep their trailing arguments: they belong to the
 // process. A "--" ends the flags.
 func reorderArgs(app *cli.App, args []string) []string {
-	globalsWithValue := flagsWithValue(app.Flags)
-	i := 1
-	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
-		if name := flagName(args[i]); globalsWithValue[name] && !strings.Contains(args[i], "=") {
-			i++
-		}
-		i++
-	}
-	if i >= len(args) {
-		return args
-	}
-	cmd := app.Command(args[i])
+	i, cmd := findCommand(app, args)
 	if cmd == nil || cmd.Name == "exec" || cmd.Name == "ps" {
 		return args
 	}
@@ -217,6 +211,23 @@ func reorderArgs(app *cli.App, args []string) []string {
 	out := append([]string{}, args[:i+1]...)
 	out = append(out, flags...)
 	return append(out, positional...)
+}
+
+// findCommand returns the index in args of the command named after the global flags, and the command; nil if
+// there is none or it is unknown.
+func findCommand(app *cli.App, args []string) (int, *cli.Command) {
+	globalsWithValue := flagsWithValue(app.Flags)
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if name := flagName(args[i]); globalsWithValue[name] && !strings.Contains(args[i], "=") {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) {
+		return i, nil
+	}
+	return i, app.Command(args[i])
 }
 
 func flagName(arg string) string {
