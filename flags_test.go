@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/urfave/cli/v2"
@@ -105,5 +107,49 @@ func TestHelpAsUrfave(t *testing.T) {
 		if got[k] != w {
 			t.Errorf("%s:\n%s\nwant (urfave/cli's flags):\n%s", k, got[k], w)
 		}
+	}
+}
+
+// TestPrepareApp checks that the app trimmed to the command run (prepareApp) prints and returns what the whole app
+// does, help and version included.
+func TestPrepareApp(t *testing.T) {
+	root := t.TempDir()
+	tests := [][]string{
+		{"rt", "--help", "state"},
+		{"rt", "-h", "state"},
+		{"rt", "--version", "state"},
+		{"rt", "-v=true", "state"},
+		{"rt", "--debug", "--help=true", "kill"},
+		{"rt", "state", "--help"},
+		{"rt", "state", "-h"},
+		{"rt", "rm", "--help"},
+		{"rt", "--log-format", "json", "update", "--help"},
+		{"rt", "--root", root, "state", "nosuch"},
+		{"rt", "--root", root, "state", "--nosuch"},
+		{"rt", "--root", root, "kill", "nosuch", "9", "--all"},
+		{"rt", "--root", root, "list", "-q"},
+		{"rt", "--nosuch", "state", "x"},
+		{"rt", "nosuch"},
+		{"rt"},
+	}
+	run := func(args []string, prepare func(*cli.App, []string) []string) string {
+		app := newApp()
+		for i, cmd := range app.Commands { // fresh copies: Setup of an earlier run changed the shared commands
+			c := *cmd
+			c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
+			app.Commands[i] = &c
+		}
+		var out bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &out
+		err := app.Run(prepare(app, slices.Clone(args)))
+		return fmt.Sprintf("%s\nerror: %v", out.String(), err)
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
+			got := run(args, prepareApp)
+			if want := run(args, reorderArgs); got != want {
+				t.Errorf("prepared app:\n%s\nwhole app:\n%s", got, want)
+			}
+		})
 	}
 }

@@ -52,10 +52,7 @@ func main() {
 		libcontainer.Init()
 	}
 	app := newApp()
-	if _, cmd := findCommand(app, os.Args); cmd != nil {
-		cacheFlagNames(cmd.Flags)
-	}
-	err := app.Run(reorderArgs(app, os.Args))
+	err := app.Run(prepareApp(app, os.Args))
 	os.Exit(report(err))
 }
 
@@ -211,6 +208,20 @@ func reorderArgs(app *cli.App, args []string) []string {
 	out := append([]string{}, args[:i+1]...)
 	out = append(out, flags...)
 	return append(out, positional...)
+}
+
+// prepareApp readies app for the one command in args and returns the arguments to run it with (reorderArgs).
+// urfave/cli's Setup prepares every command of the app (flag categories, help name, duplicate check: ~80k
+// instructions for 17 commands) though a run uses one, so the app keeps only the command named. Nothing lists the
+// commands once one is named: `rt --help CMD` prints CMD's help, `rt --version CMD` the version (TestPrepareApp).
+func prepareApp(app *cli.App, args []string) []string {
+	_, cmd := findCommand(app, args)
+	if cmd == nil {
+		return args
+	}
+	cacheFlagNames(cmd.Flags)
+	app.Commands = []*cli.Command{cmd}
+	return reorderArgs(app, args)
 }
 
 // findCommand returns the index in args of the command named after the global flags, and the command; nil if
