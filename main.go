@@ -53,7 +53,7 @@ func main() {
 		libcontainer.Init()
 	}
 	app := newApp()
-	err := app.Run(reorderArgs(app, os.Args))
+	err := app.Run(prepareApp(app, os.Args))
 	os.Exit(report(err))
 }
 
@@ -61,7 +61,7 @@ func newApp() *cli.App {
 	cli.VersionPrinter = func(cliCtx *cli.Context) {
 		fmt.Fprint(cliCtx.App.Writer, versionText())
 	}
-	return &cli.App{
+	app := &cli.App{
 		Name:    "rt",
 		Usage:   "a daemonless OCI container runtime",
 		Version: version,
@@ -92,6 +92,10 @@ func newApp() *cli.App {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		},
 	}
+	cli.HelpFlag = withNames(cli.HelpFlag)
+	cli.VersionFlag = withNames(cli.VersionFlag)
+	cacheFlagNames(app.Flags)
+	return app
 }
 
 func versionText() string {
@@ -181,18 +185,7 @@ func withContainer(cliCtx *cli.Context, act func(*libcontainer.Container) error)
 // `rt update ID --memory 1M` parse as with runc. exec and ps keep their trailing arguments: they belong to the
 // process. A "--" ends the flags.
 func reorderArgs(app *cli.App, args []string) []string {
-	globalsWithValue := flagsWithValue(app.Flags)
-	i := 1
-	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
-		if name := flagName(args[i]); globalsWithValue[name] && !strings.Contains(args[i], "=") {
-			i++
-		}
-		i++
-	}
-	if i >= len(args) {
-		return args
-	}
-	cmd := app.Command(args[i])
+	i, cmd := findCommand(app, args)
 	if cmd == nil || cmd.Name == "exec" || cmd.Name == "ps" {
 		return args
 	}
@@ -220,41 +213,53 @@ func reorderArgs(app *cli.App, args []string) []string {
 	return append(out, positional...)
 }
 
+// prepareApp readies app for the one command in args and returns the arguments to run it with (reorderArgs).
+// urfave/cli's Setup prepares every command of the app (flag categories, help name, duplicate check: ~80k
+// instructions for 17 commands) though a run uses one, so the app keeps only the command named. Nothing lists the
+// commands once one is named: `rt --help CMD` prints CMD's help, `rt --version CMD` the version (TestPrepareApp).
+func prepareApp(app *cli.App, args []string) []string {
+	_, cmd := findCommand(app, args)
+	if cmd == nil {
+		return args
+	}
+	cacheFlagNames(cmd.Flags)
+	app.Commands = []*cli.Command{cmd}
+	return reorderArgs(app, args)
+}
+
+// findCommand returns the index in args of the command named after the global flags, and the command; nil if
+// there is none or it is unknown.
+func findCommand(app *cli.App, args []string) (int, *cli.Command) {
+	globalsWithValue := flagsWithValue(app.Flags)
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") && args[i] != "--" {
+		if name := flagName(args[i]); globalsWithValue[name] && !strings.Contains(args[i], "=") {
+			i++
+		}
+		i++
+	}
+	if i >= len(args) {
+		return i, nil
+	}
+	return i, app.Command(args[i])
+}
+
 func flagName(arg string) string {
 	name := strings.TrimLeft(arg, "-")
 	name, _, _ = strings.Cut(name, "=")
 	return name
 }
 
-// flagsWithValue lists the names (and aliases) of the flags that take a value. It reads each flag's Name and
-// Aliases itself: urfave/cli's Names() passes every name through a regexp (FlagNames strips a v1-style "name, n"),
-// which was ~0.15 ms of each command's CPU here; rt's names have no comma or space, so the two agree
-// (TestFlagsWithValueNames). A flag type not listed falls back to Names().
+// flagsWithValue lists the names (and aliases) of the flags that take a value. rt's flags are wrapped (flags.go) so
+// that Names() is computed once, not by urfave/cli's regexp on every call.
 func flagsWithValue(flags []cli.Flag) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range flags {
-		var name string
-		var aliases []string
-		switch f := f.(type) {
-		case *cli.BoolFlag:
-			continue
-		case *cli.StringFlag:
-			name, aliases = f.Name, f.Aliases
-		case *cli.IntFlag:
-			name, aliases = f.Name, f.Aliases
-		case *cli.StringSliceFlag:
-			name, aliases = f.Name, f.Aliases
-		case *cli.DurationFlag:
-			name, aliases = f.Name, f.Aliases
-		default:
-			for _, n := range f.Names() {
-				m[n] = true
-			}
+		if df, ok := f.(cli.DocGenerationFlag); ok && !df.TakesValue() {
 			continue
 		}
-		m[name] = true
-		for _, a := range aliases {
-			m[a] = true
+		for _, n := range f.Names() {
+			m[n] = true
 		}
 	}
 	return m

@@ -67,8 +67,8 @@ func TestReorderArgs(t *testing.T) {
 	}
 }
 
-// TestFlagsWithValueNames: flagsWithValue, which reads Name and Aliases, names the same flags as urfave/cli's
-// Names() for the global flags and every command's.
+// TestFlagsWithValueNames: flagsWithValue names every name and alias of the flags that are not booleans, wrapped
+// (flags.go) or not, for the global flags and every command's.
 func TestFlagsWithValueNames(t *testing.T) {
 	app := newApp()
 	lists := map[string][]cli.Flag{"global": app.Flags}
@@ -78,7 +78,8 @@ func TestFlagsWithValueNames(t *testing.T) {
 	for name, flags := range lists {
 		want := map[string]bool{}
 		for _, f := range flags {
-			if _, ok := f.(*cli.BoolFlag); ok {
+			switch f.(type) {
+			case *cli.BoolFlag, *boolFlag:
 				continue
 			}
 			for _, n := range f.Names() {

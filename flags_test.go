@@ -1,0 +1,160 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/urfave/cli/v2"
+)
+
+// unwrapped returns the urfave/cli flag inside one of rt's flag types, or nil for any other type.
+func unwrapped(f cli.Flag) cli.Flag {
+	switch f := f.(type) {
+	case *boolFlag:
+		return f.BoolFlag
+	case *stringFlag:
+		return f.StringFlag
+	case *intFlag:
+		return f.IntFlag
+	case *durationFlag:
+		return f.DurationFlag
+	case *stringSliceFlag:
+		return f.StringSliceFlag
+	}
+	return nil
+}
+
+// allFlags lists the app's flags, every command's (with names cached, as main does for the command it runs), and
+// urfave/cli's help and version flags.
+func allFlags(app *cli.App) []cli.Flag {
+	flags := append([]cli.Flag{cli.HelpFlag, cli.VersionFlag}, app.Flags...)
+	for _, cmd := range app.Commands {
+		cacheFlagNames(cmd.Flags)
+		flags = append(flags, cmd.Flags...)
+	}
+	return flags
+}
+
+// TestFlagNamesAsUrfave checks that every flag rt gives urfave/cli has its names cached, and that they are the
+// names urfave/cli's FlagNames (the regexp) gives.
+func TestFlagNamesAsUrfave(t *testing.T) {
+	app := newApp()
+	for _, f := range allFlags(app) {
+		inner := unwrapped(f)
+		if inner == nil {
+			t.Errorf("flag %q is a %T: add its type to withNames", f.Names(), f)
+			continue
+		}
+		if got, want := f.Names(), inner.Names(); !slices.Equal(got, want) {
+			t.Errorf("Names() = %q, urfave/cli's FlagNames gives %q", got, want)
+		}
+	}
+}
+
+// helpTexts runs `rt --help` and `rt CMD --help` for every command and returns what each printed.
+func helpTexts(t *testing.T, app *cli.App) map[string]string {
+	t.Helper()
+	texts := map[string]string{}
+	args := [][]string{{"rt", "--help"}, {"rt", "--version"}}
+	for _, cmd := range app.Commands {
+		args = append(args, []string{"rt", cmd.Name, "--help"})
+	}
+	for _, a := range args {
+		var out bytes.Buffer
+		app.Writer = &out
+		if err := app.Run(a); err != nil {
+			t.Fatalf("%q: %v", a, err)
+		}
+		texts[a[1]+" "+a[len(a)-1]] = out.String()
+	}
+	return texts
+}
+
+// TestHelpAsUrfave checks that the flags with cached names print the same help and version text as urfave/cli's own.
+func TestHelpAsUrfave(t *testing.T) {
+	app := newApp()
+	allFlags(app)
+	got := helpTexts(t, app)
+
+	plain := newApp()
+	help, version := cli.HelpFlag, cli.VersionFlag
+	t.Cleanup(func() { cli.HelpFlag, cli.VersionFlag = help, version })
+	cli.HelpFlag, cli.VersionFlag = unwrapped(help), unwrapped(version)
+	unwrap := func(flags []cli.Flag) []cli.Flag {
+		var out []cli.Flag
+		for _, f := range flags {
+			if f == help {
+				continue
+			}
+			if inner := unwrapped(f); inner != nil {
+				f = inner
+			}
+			// A flag built afresh by newApp (checkpoint's, restore's) is not wrapped in plain.
+			out = append(out, f)
+		}
+		return out
+	}
+	plain.Flags = unwrap(plain.Flags)
+	for i, cmd := range plain.Commands {
+		c := *cmd
+		c.Flags = unwrap(cmd.Flags)
+		c.HelpName = "" // set to "rt NAME" by the first app's Setup
+		plain.Commands[i] = &c
+	}
+	want := helpTexts(t, plain)
+	if len(got) != len(want) {
+		t.Fatalf("%d help texts, want %d", len(got), len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s:\n%s\nwant (urfave/cli's flags):\n%s", k, got[k], w)
+		}
+	}
+}
+
+// TestPrepareApp checks that the app trimmed to the command run (prepareApp) prints and returns what the whole app
+// does, help and version included.
+func TestPrepareApp(t *testing.T) {
+	root := t.TempDir()
+	tests := [][]string{
+		{"rt", "--help", "state"},
+		{"rt", "-h", "state"},
+		{"rt", "--version", "state"},
+		{"rt", "-v=true", "state"},
+		{"rt", "--debug", "--help=true", "kill"},
+		{"rt", "state", "--help"},
+		{"rt", "state", "-h"},
+		{"rt", "rm", "--help"},
+		{"rt", "--log-format", "json", "update", "--help"},
+		{"rt", "--root", root, "state", "nosuch"},
+		{"rt", "--root", root, "state", "--nosuch"},
+		{"rt", "--root", root, "kill", "nosuch", "9", "--all"},
+		{"rt", "--root", root, "list", "-q"},
+		{"rt", "--nosuch", "state", "x"},
+		{"rt", "nosuch"},
+		{"rt"},
+	}
+	run := func(args []string, prepare func(*cli.App, []string) []string) string {
+		app := newApp()
+		for i, cmd := range app.Commands { // fresh copies: Setup of an earlier run changed the shared commands
+			c := *cmd
+			c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
+			app.Commands[i] = &c
+		}
+		var out bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &out
+		err := app.Run(prepare(app, slices.Clone(args)))
+		return fmt.Sprintf("%s\nerror: %v", out.String(), err)
+	}
+	for _, args := range tests {
+		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
+			got := run(args, prepareApp)
+			if want := run(args, reorderArgs); got != want {
+				t.Errorf("prepared app:\n%s\nwhole app:\n%s", got, want)
+			}
+		})
+	}
+}
