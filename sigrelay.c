@@ -2,9 +2,9 @@
  * The handler writes the signal's number to a pipe; the Go side reads it (sigrelay.go). It follows the rules of
  * os/signal's "Go programs that use cgo": SA_ONSTACK (Go threads run on small stacks, the handler runs on the
  * thread's signal stack); a fault in the synchronous signals is handed to the Go runtime's own handler, which
- * turns it into a panic or a crash as before, and so is a signal rt raises at itself (raised); SIGURG (goroutine preemption) and SIGPROF (profiling) stay the
- * runtime's, and 32 to 34 the libc's (see caught). The handler calls only getpid(2) and write(2),
- * which are async-signal-safe (signal-safety(7)), and keeps errno.
+ * turns it into a panic or a crash as before, and so is a signal rt raises at itself (raised); SIGURG (goroutine
+ * preemption) and SIGPROF (profiling) stay the runtime's, and 32 to 34 the libc's (see caught). The handler calls
+ * only getpid(2) and write(2), which are async-signal-safe (signal-safety(7)), and keeps errno.
  */
 #define _GNU_SOURCE
 #include <errno.h>
