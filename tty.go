@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/containerd/console"
 	"golang.org/x/sys/unix"
@@ -15,9 +16,8 @@ import (
 // ttyRelay copies between rt's own stdio and the pty master of a foreground process with a terminal (run -t,
 // exec -t), with rt's terminal in raw mode and window size changes passed on.
 type ttyRelay struct {
-	master  *os.File
+	master  *os.File        // non-blocking, in the runtime's poller: never call its Fd, which makes it blocking
 	current console.Console // rt's terminal, nil when stdin is not one
-	exited  int             // an eventfd that stop makes readable: the process has exited
 	done    chan struct{}   // closed when the output copy has ended; nil until start
 }
 
@@ -51,12 +51,26 @@ func consoleFor(terminal, detach bool, socket string) (func(*os.File) error, *tt
 			master.Close()
 			return fmt.Errorf("process.terminal: clear ONLCR: %w", err)
 		}
-		exited, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
+		// A non-blocking copy in the poller: the copy's reads wait there, so stop can end the wait (a read
+		// deadline), and the reads after it find EAGAIN rather than block. Blocking reads after a poll could sleep
+		// for ever in a survivor's silence: a ^C (or tcflush) on the slave empties the master between the two.
+		fd, err := unix.FcntlInt(master.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		master.Close()
 		if err != nil {
-			master.Close()
-			return fmt.Errorf("process.terminal: %w", os.NewSyscallError("eventfd", err))
+			return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fcntl F_DUPFD_CLOEXEC", err))
 		}
-		r.master, r.exited = master, exited
+		if err := unix.SetNonblock(fd, true); err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("process.terminal: %w", os.NewSyscallError("fcntl F_SETFL", err))
+		}
+		// Non-blocking, so os.NewFile puts it in the poller; a file outside it takes no deadline, and stop could
+		// not end its reads.
+		r.master = os.NewFile(uintptr(fd), "/dev/ptmx")
+		if err := r.master.SetReadDeadline(time.Time{}); err != nil {
+			r.master.Close()
+			r.master = nil
+			return fmt.Errorf("process.terminal: relay the pty: %w", err)
+		}
 		return nil
 	}, r, nil
 }
@@ -78,35 +92,47 @@ func (r *ttyRelay) start() {
 }
 
 // copyOut copies the process's output to rt's stdout until the pty has nothing more to give: every slave fd is
-// closed and the pty is empty (read fails with EIO), or the process has exited (stop) and nothing is left to read,
-// as runc's copy ends (its read that finds EAGAIN or EIO after tty.Close). A surviving child that still holds the
-// slave (no pid namespace, exec) cannot keep rt waiting, and a write to stdout waits as long as rt's caller does:
-// what the process wrote before it exited is never cut off.
+// closed and the pty is empty (read fails with EIO), or the process has exited (stop) and a read finds nothing
+// (EAGAIN), as runc's copy ends (its read that finds EAGAIN or EIO after tty.Close). A surviving child that still
+// holds the slave (no pid namespace, exec) cannot keep rt waiting, and a write to stdout waits as long as rt's
+// caller does: what the process wrote before it exited is never cut off.
 func (r *ttyRelay) copyOut() {
 	defer close(r.done)
-	master := int(r.master.Fd())
-	fds := []unix.PollFd{{Fd: int32(master), Events: unix.POLLIN}, {Fd: int32(r.exited), Events: unix.POLLIN}}
 	buf := make([]byte, 32<<10)
 	for {
-		// poll(2) of a pty waits for output still on its way to the reader (n_tty_poll flushes the tty's buffer
-		// work first), so "nothing to read" once the process is gone is the end of its output.
-		if _, err := unix.Poll(fds, -1); err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return
-		}
-		if fds[0].Revents == 0 {
-			return // woken by stop alone
-		}
-		n, err := unix.Read(master, buf)
+		n, err := r.master.Read(buf) // waits in the poller until there is output, EIO or stop's deadline
 		if n > 0 {
 			if _, err := os.Stdout.Write(buf[:n]); err != nil {
 				return
 			}
 		}
-		if err != nil && err != unix.EINTR || n == 0 && err == nil {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		}
+		if err != nil {
 			return // EIO: the last slave fd is closed and the pty empty
+		}
+	}
+	// The process has exited: what it wrote is in the pty (a read of a pty waits for the tty's buffer work, n_tty_read
+	// flushes it first), so the first read that finds nothing ends its output. Past the deadline, reads go through
+	// Control, which the deadline does not refuse.
+	rc, err := r.master.SyscallConn()
+	if err != nil {
+		return
+	}
+	for {
+		var n int
+		var rerr error
+		if err := rc.Control(func(fd uintptr) { n, rerr = unix.Read(int(fd), buf) }); err != nil {
+			return
+		}
+		if n > 0 {
+			if _, err := os.Stdout.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if rerr != nil && rerr != unix.EINTR || n == 0 && rerr == nil {
+			return // EAGAIN: nothing left; EIO: the last slave fd is closed and the pty empty
 		}
 	}
 }
@@ -116,10 +142,15 @@ func (r *ttyRelay) resize() {
 	if r == nil || r.current == nil || r.master == nil {
 		return
 	}
-	if ws, err := r.current.Size(); err == nil {
-		if m, err := console.ConsoleFromFile(r.master); err == nil {
-			_ = m.Resize(ws)
-		}
+	ws, err := r.current.Size()
+	if err != nil {
+		return
+	}
+	// By the raw fd: console.ConsoleFromFile would call Fd, which makes the master blocking.
+	if rc, err := r.master.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) {
+			_ = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: ws.Height, Col: ws.Width})
+		})
 	}
 }
 
@@ -130,11 +161,10 @@ func (r *ttyRelay) stop() {
 		return
 	}
 	if r.done != nil {
-		// Any non-zero 8-byte value makes the eventfd readable (eventfd(2)).
-		_, _ = unix.Write(r.exited, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+		// Ends the copy's wait in the poller, not a read or write under way: copyOut then reads what is left.
+		_ = r.master.SetReadDeadline(time.Now())
 		<-r.done
 	}
-	unix.Close(r.exited)
 	r.master.Close()
 	if r.current != nil {
 		_ = r.current.Reset()
