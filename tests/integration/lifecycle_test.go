@@ -155,6 +155,9 @@ func TestRunDiesOfSignal34(t *testing.T) {
 	cmd, out, _ := rtBackground(t, "run", "--bundle", b, id)
 	t.Cleanup(func() { rt(t, "delete", "--force", id) })
 	waitOutput(t, out, "ready\n")
+	// The workload can print before rt's start has removed the exec fifo (runc's order too): until then the status
+	// is "created", and a run killed in between would leave it so.
+	waitStatus(t, id, "running")
 	if err := cmd.Process.Signal(sigRTMin); err != nil {
 		t.Fatal(err)
 	}
