@@ -186,6 +186,11 @@ func withContainer(cliCtx *cli.Context, act func(*libcontainer.Container) error)
 // process. A "--" ends the flags.
 func reorderArgs(app *cli.App, args []string) []string {
 	i, cmd := findCommand(app, args)
+	return reorderCommandArgs(args, i, cmd)
+}
+
+// reorderCommandArgs is reorderArgs for the command cmd found at args[i] (findCommand).
+func reorderCommandArgs(args []string, i int, cmd *cli.Command) []string {
 	if cmd == nil || cmd.Name == "exec" || cmd.Name == "ps" {
 		return args
 	}
@@ -218,13 +223,13 @@ func reorderArgs(app *cli.App, args []string) []string {
 // instructions for 17 commands) though a run uses one, so the app keeps only the command named. Nothing lists the
 // commands once one is named: `rt --help CMD` prints CMD's help, `rt --version CMD` the version (TestPrepareApp).
 func prepareApp(app *cli.App, args []string) []string {
-	_, cmd := findCommand(app, args)
+	i, cmd := findCommand(app, args)
 	if cmd == nil {
 		return args
 	}
 	cacheFlagNames(cmd.Flags)
 	app.Commands = []*cli.Command{cmd}
-	return reorderArgs(app, args)
+	return reorderCommandArgs(args, i, cmd)
 }
 
 // findCommand returns the index in args of the command named after the global flags, and the command; nil if
