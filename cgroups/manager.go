@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +43,10 @@ var ErrBelowUsage = errors.New("memory limit is below current usage")
 
 // Manager controls one container's cgroup. A Manager does no locking; callers serialise on the container lock.
 type Manager struct {
-	paths map[string]string
-	h     *host          // nil: the real host, looked up when first needed
-	sd    *systemdDriver // the systemd driver's unit (systemd.go); nil for the cgroupfs driver
+	paths   map[string]string
+	dirList []string       // dirs(), worked out on first use
+	h       *host          // nil: the real host, looked up when first needed
+	sd      *systemdDriver // the systemd driver's unit (systemd.go); nil for the cgroupfs driver
 }
 
 // New returns a manager for the container cgroup named by the spec's linux.cgroupsPath (empty means the container
@@ -95,21 +95,24 @@ func (m *Manager) unifiedOnly() bool {
 }
 
 // dirs returns the distinct directories (co-mounted v1 controllers share one), the unified one last, sorted so the
-// order of writes is stable.
+// order of writes is stable. It is worked out once per Manager (Create, Apply and Destroy each walk it): the paths
+// never change. The slice is shared: do not modify it.
 func (m *Manager) dirs() []string {
-	seen := map[string]bool{}
-	var out []string
+	if m.dirList != nil || len(m.paths) == 0 {
+		return m.dirList
+	}
+	out := make([]string, 0, len(m.paths))
 	for k, d := range m.paths {
-		if k == "" || d == "" || seen[d] {
-			continue
+		if k != "" && d != "" {
+			out = append(out, d)
 		}
-		seen[d] = true
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if d := m.paths[""]; d != "" && !slices.Contains(out, d) {
 		out = append(out, d)
 	}
-	sort.Strings(out)
-	if d := m.paths[""]; d != "" && !seen[d] {
-		out = append(out, d)
-	}
+	m.dirList = out
 	return out
 }
 
