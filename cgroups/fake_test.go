@@ -7,7 +7,12 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
+
+// The plain files of the fake hosts keep what was written: a shorter value must replace a longer one whole, as a
+// control file's write does.
+func init() { writeFlags |= unix.O_TRUNC }
 
 // v1Controllers are the hierarchies a fake v1/hybrid host mounts, one directory each, as on this machine.
 var v1Controllers = []string{"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "hugetlb", "net_cls", "net_prio", "rdma"}

@@ -16,9 +16,8 @@ import (
 )
 
 // writeFile writes val to an existing cgroup control file. It never creates the file: a missing file means the
-// controller or the feature is absent, which callers turn into ErrNotSupported. O_TRUNC is harmless on cgroupfs
-// (the kernel ignores it) and keeps the plain-file test trees honest; cgroupfs holds no symlinks a container could
-// plant.
+// controller or the feature is absent, which callers turn into ErrNotSupported. cgroupfs holds no symlinks a
+// container could plant.
 //
 // It is open(2), write(2), close(2) and nothing else: an *os.File would add two fcntl(2) and two epoll_ctl(2)
 // calls per write (kernfs files are pollable, so Go registers them with its poller), and the container start
@@ -42,10 +41,16 @@ type controlFile struct {
 	fd   int
 }
 
+// writeFlags are the open(2) flags of a control file to write: O_WRONLY alone, as runc's cgroups.WriteFile opens
+// them. O_TRUNC would change nothing in what the kernel takes (a kernfs file has no size to cut) but would cost a
+// truncate, a setattr and the allocation of the file's attributes on each open; the plain-file test trees, whose
+// files do keep what was written, add it (fake_test.go).
+var writeFlags = unix.O_WRONLY
+
 // openControl opens an existing control file for writing, as writeFile does.
 func openControl(dir, name string) (controlFile, error) {
 	p := filepath.Join(dir, name)
-	fd, err := rawfile.Open(p, unix.O_WRONLY|unix.O_TRUNC)
+	fd, err := rawfile.Open(p, writeFlags)
 	if err != nil {
 		return controlFile{}, err
 	}

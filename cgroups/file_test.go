@@ -38,7 +38,12 @@ func TestMkdirAll(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			made, err := mkdirAll(filepath.Join(root, tt.dir))
+			// mkdirAll appends to what the caller made before: a directory of another hierarchy.
+			made, err := mkdirAll([]string{"before"}, filepath.Join(root, tt.dir))
+			if len(made) == 0 || made[0] != "before" {
+				t.Fatalf("mkdirAll = %q, want it to start with the caller's %q", made, "before")
+			}
+			made = made[1:]
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || len(made) != 0 {
 					t.Fatalf("mkdirAll = %q, %v; want nothing made and %v", made, err, tt.wantErr)

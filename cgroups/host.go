@@ -1,16 +1,13 @@
 package cgroups
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/rt-runtime/rt/internal/procfs"
 	"github.com/rt-runtime/rt/internal/rawfile"
@@ -69,15 +66,12 @@ func readHost() (*host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read cgroup mounts: %w", err)
 	}
-	f, err := rawfile.OpenFile("/proc/self/cgroup", unix.O_RDONLY)
+	// One read(2) into a buffer the size of the usual file (a line per hierarchy), no *os.File or bufio.Scanner.
+	buf, err := rawfile.Read("/proc/self/cgroup", make([]byte, 0, 1024))
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	h, err := parseHost(mounts, f)
-	if err != nil {
-		return nil, err
-	}
+	h := parseHost(mounts, string(buf))
 	h.devices = attachDeviceFilter
 	h.prime = h.primePath()
 	h.mounts = mounts
@@ -126,10 +120,11 @@ func Mode() string {
 	return h.mode
 }
 
-// parseHost builds a host from the cgroup mounts and the contents of /proc/self/cgroup.
-func parseHost(mounts []*mountinfo.Info, procCgroup io.Reader) (*host, error) {
-	h := &host{v1: map[string]string{}, own: map[string]string{}}
-	mountRoot := map[string]string{}
+// parseHost builds a host from the cgroup mounts and the contents of /proc/self/cgroup. The maps are sized for a
+// host's usual dozen hierarchies, so that filling them does not grow them.
+func parseHost(mounts []*mountinfo.Info, procCgroup string) *host {
+	h := &host{v1: make(map[string]string, 16), own: make(map[string]string, 16)}
+	mountRoot := make(map[string]string, 16)
 	for _, m := range mounts {
 		switch m.FSType {
 		case "cgroup2":
@@ -166,9 +161,8 @@ func parseHost(mounts []*mountinfo.Info, procCgroup io.Reader) (*host, error) {
 	}
 
 	// /proc/self/cgroup: "hierarchy-ID:controller-list:cgroup-path" (cgroups(7)); v2 is "0::path".
-	sc := bufio.NewScanner(procCgroup)
-	for sc.Scan() {
-		parts := strings.SplitN(sc.Text(), ":", 3)
+	for line := range strings.Lines(procCgroup) {
+		parts := strings.SplitN(strings.TrimSuffix(line, "\n"), ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
@@ -188,8 +182,5 @@ func parseHost(mounts []*mountinfo.Info, procCgroup io.Reader) (*host, error) {
 			h.own[n] = filepath.Clean("/" + p)
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
-	}
-	return h, nil
+	return h
 }

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -44,9 +43,10 @@ var ErrBelowUsage = errors.New("memory limit is below current usage")
 
 // Manager controls one container's cgroup. A Manager does no locking; callers serialise on the container lock.
 type Manager struct {
-	paths map[string]string
-	h     *host          // nil: the real host, looked up when first needed
-	sd    *systemdDriver // the systemd driver's unit (systemd.go); nil for the cgroupfs driver
+	paths   map[string]string
+	dirList []string       // dirs(), worked out on first use
+	h       *host          // nil: the real host, looked up when first needed
+	sd      *systemdDriver // the systemd driver's unit (systemd.go); nil for the cgroupfs driver
 }
 
 // New returns a manager for the container cgroup named by the spec's linux.cgroupsPath (empty means the container
@@ -95,21 +95,24 @@ func (m *Manager) unifiedOnly() bool {
 }
 
 // dirs returns the distinct directories (co-mounted v1 controllers share one), the unified one last, sorted so the
-// order of writes is stable.
+// order of writes is stable. It is worked out once per Manager (Create, Apply and Destroy each walk it): the paths
+// never change. The slice is shared: do not modify it.
 func (m *Manager) dirs() []string {
-	seen := map[string]bool{}
-	var out []string
+	if m.dirList != nil || len(m.paths) == 0 {
+		return m.dirList
+	}
+	out := make([]string, 0, len(m.paths))
 	for k, d := range m.paths {
-		if k == "" || d == "" || seen[d] {
-			continue
+		if k != "" && d != "" {
+			out = append(out, d)
 		}
-		seen[d] = true
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if d := m.paths[""]; d != "" && !slices.Contains(out, d) {
 		out = append(out, d)
 	}
-	sort.Strings(out)
-	if d := m.paths[""]; d != "" && !seen[d] {
-		out = append(out, d)
-	}
+	m.dirList = out
 	return out
 }
 
@@ -125,7 +128,10 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	if m.sd != nil {
 		return nil // systemd makes the unit's cgroup in Apply, with the init in it
 	}
-	var made []string
+	dirs := m.dirs()
+	// Sized for the usual case, one new directory per hierarchy: one allocation, not a slice grown through a
+	// size class per doubling (each a first touch of fresh heap pages).
+	made := make([]string, 0, len(dirs))
 	defer func() {
 		if retErr != nil {
 			for i := len(made) - 1; i >= 0; i-- {
@@ -133,11 +139,13 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 			}
 		}
 	}()
-	for _, d := range m.dirs() {
+	for _, d := range dirs {
 		// mkdir first, the reuse check only when the directory was already there: one syscall for a new cgroup
 		// instead of a failed read, two stats and the mkdir.
-		created, err := mkdirAll(d)
-		made = append(made, created...)
+		n := len(made)
+		var err error
+		made, err = mkdirAll(made, d)
+		created := made[n:]
 		if err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -214,20 +222,20 @@ func (m *Manager) checkReusable(dir string) error {
 	return nil
 }
 
-// mkdirAll is os.MkdirAll that reports the directories it made (none when dir existed), so a failed Create
+// mkdirAll is os.MkdirAll that appends to made the directories it made (none when dir existed), so a failed Create
 // removes only its own. It tries mkdir(2) on dir itself first and climbs only on ENOENT, so the usual case, a new
 // cgroup under an existing parent, is one syscall.
-func mkdirAll(dir string) ([]string, error) {
+func mkdirAll(made []string, dir string) ([]string, error) {
 	err := unix.Mkdir(dir, 0o755)
 	switch {
 	case err == nil:
-		return []string{dir}, nil
+		return append(made, dir), nil
 	case errors.Is(err, unix.EEXIST):
-		return nil, nil
+		return made, nil
 	case !errors.Is(err, unix.ENOENT) || filepath.Dir(dir) == dir:
-		return nil, &os.PathError{Op: "mkdir", Path: dir, Err: err}
+		return made, &os.PathError{Op: "mkdir", Path: dir, Err: err}
 	}
-	made, err := mkdirAll(filepath.Dir(dir))
+	made, err = mkdirAll(made, filepath.Dir(dir))
 	if err != nil {
 		return made, err
 	}
@@ -258,16 +266,21 @@ func primeAttach(procs string) {
 		return
 	}
 	primeOnce.Do(func() {
+		// Opened here, so that the goroutine allocates nothing: it may run on another P, whose allocation cache
+		// would take fresh heap pages (page faults) for the path's bytes. The open does not wait; the write does.
+		fd, err := unix.Open(procs, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return
+		}
 		go func() {
-			fd, err := unix.Open(procs, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return
-			}
-			_, _ = unix.Write(fd, []byte("0"))
+			_, _ = unix.Write(fd, primeProcs[:])
 			_ = unix.Close(fd)
 		}()
 	})
 }
+
+// primeProcs is what primeAttach writes: "0", the writing process itself.
+var primeProcs = [1]byte{'0'}
 
 // enableControllers turns on, in every ancestor of dir below the mount point, each controller the ancestor has
 // (cgroup.controllers) but has not yet delegated (cgroup.subtree_control), as runc's fs2 CreateCgroupPath does,

@@ -57,10 +57,7 @@ func TestParseHost(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h, err := parseHost(tc.mounts, strings.NewReader(tc.cgroup))
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := parseHost(tc.mounts, tc.cgroup)
 			if h.mode != tc.mode || h.unified != tc.unified {
 				t.Errorf("mode %q unified %q, want %q %q", h.mode, h.unified, tc.mode, tc.unified)
 			}
