@@ -92,7 +92,6 @@ func TestHelpAsUrfave(t *testing.T) {
 			if inner := unwrapped(f); inner != nil {
 				f = inner
 			}
-			// A flag built afresh by newApp (checkpoint's, restore's) is not wrapped in plain.
 			out = append(out, f)
 		}
 		return out

@@ -84,7 +84,7 @@ func newApp() *cli.App {
 		Commands: []*cli.Command{
 			createCommand, startCommand, runCommand, stateCommand, listCommand, killCommand, deleteCommand,
 			execCommand, psCommand, pauseCommand, resumeCommand, updateCommand, eventsCommand, specCommand,
-			featuresCommand, checkpointCommand(), restoreCommand(),
+			featuresCommand, checkpointCommand, restoreCommand,
 		},
 		// Errors are reported once, by report; urfave/cli must not print them or exit on its own.
 		ExitErrHandler: func(*cli.Context, error) {},
