@@ -261,23 +261,50 @@ func setupUser(p *specs.Process, setgroups bool) error {
 			return fmt.Errorf("process.user.additionalGids: %w", os.NewSyscallError("setgroups", err))
 		}
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl", err)
-	}
-	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("process.user.gid %d: %w", u.GID, os.NewSyscallError("setresgid", err))
-	}
-	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("process.user.uid %d: %w", u.UID, os.NewSyscallError("setresuid", err))
-	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl", err)
+	if err := setUserIDs(int(u.UID), int(u.GID)); err != nil {
+		return err
 	}
 	umask := uint32(0o022) // runc's default
 	if u.Umask != nil {
 		umask = *u.Umask
 	}
 	unix.Umask(int(umask))
+	return nil
+}
+
+// setresgid and setresuid are unix's, apart from tests (setUserIDs).
+var (
+	setresgid = unix.Setresgid
+	setresuid = unix.Setresuid
+)
+
+// setUserIDs sets the real, effective and saved gid, then uid, to gid and uid; capabilities survive the uid change
+// (PR_SET_KEEPCAPS) for setupProcess to set them to the config's sets right after.
+//
+// An id the thread already has as all three is left alone: setresuid(2) and setresgid(2) to the ids in place change
+// nothing, not the capabilities either (credentials(7), capabilities(7) "Effect of user ID changes on
+// capabilities": only a change from or to 0 does), while Go's syscall.Setresuid and Setresgid, which unix's call,
+// apply the change to every thread of the process: in rt, a cgo binary, through glibc's setxid broadcast (a signal
+// to each thread, whose handler makes the call, and a wait for all of them; syscall.AllThreadsSyscall's
+// stop-the-world without cgo). A container running as the user rt runs as (root, the default) skips both.
+func setUserIDs(uid, gid int) error {
+	if r, e, s := unix.Getresgid(); r != gid || e != gid || s != gid {
+		if err := setresgid(gid, gid, gid); err != nil {
+			return fmt.Errorf("process.user.gid %d: %w", gid, os.NewSyscallError("setresgid", err))
+		}
+	}
+	if r, e, s := unix.Getresuid(); r == uid && e == uid && s == uid {
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
+	if err := setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("process.user.uid %d: %w", uid, os.NewSyscallError("setresuid", err))
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
 	return nil
 }
 
