@@ -22,13 +22,6 @@ import (
 // The roles: a container's init (init_container.go) and a process joining a running container (init_exec.go); the
 // steps they share are here (setupProcess, execve) and take what they need as arguments.
 func Init() {
-	// Go's poller (an epoll fd and an eventfd, made on first use) must never sit on 3..3+N-1, where the preserved
-	// fds are moved before the exec ("netpoll failed" once one is written over). Made now, while every fd up to the
-	// last one passed is taken, it lands above them all; a pipe registers with the poller.
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
-	}
 	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rt init: this command is run by rt itself, not by hand")
@@ -72,6 +65,7 @@ func runInit(sockp **os.File) error {
 		if err := json.Unmarshal(m.payload, &cfg); err != nil {
 			return fmt.Errorf("decode init config: %w", err)
 		}
+		startPoller(cfg.PreserveFDs)
 		// The socket above the preserved fds (5...), which go to 3... before the exec.
 		if sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs); err != nil {
 			return err
@@ -88,6 +82,7 @@ func runInit(sockp **os.File) error {
 	if err := json.Unmarshal(m.payload, &cfg); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
 	}
+	startPoller(cfg.PreserveFDs)
 	// Move the socket and the fifo above the preserved fds (5...), which go to 3... before the exec.
 	sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs)
 	if err != nil {
@@ -95,6 +90,23 @@ func runInit(sockp **os.File) error {
 	}
 	*sockp = sock
 	return containerInit(&cfg, sock, mountFds)
+}
+
+// startPoller starts Go's poller (an epoll fd and an eventfd, made on first use) when there are preserved fds: it
+// must never sit on 3..3+n-1, where they are moved before the exec ("netpoll failed" once one is written over).
+// Called before the init frees any fd (the socket's and the fifo's moves), while every fd up to the last one passed
+// is taken, it lands above them all; a pipe registers with the poller. Without preserved fds nothing is moved, and
+// the init does not need the poller: the socket is a blocking fd, read without it (os.NewFile), and the fourteen
+// syscalls of a pipe and the poller's start are saved; whatever starts the poller later (a hook's pipes) may put it
+// anywhere.
+func startPoller(n int) {
+	if n == 0 {
+		return
+	}
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 }
 
 // moveFd duplicates f to the lowest free fd at or above min, close-on-exec, and closes f.
