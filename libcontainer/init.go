@@ -22,13 +22,6 @@ import (
 // The roles: a container's init (init_container.go) and a process joining a running container (init_exec.go); the
 // steps they share are here (setupProcess, execve) and take what they need as arguments.
 func Init() {
-	// Go's poller (an epoll fd and an eventfd, made on first use) must never sit on 3..3+N-1, where the preserved
-	// fds are moved before the exec ("netpoll failed" once one is written over). Made now, while every fd up to the
-	// last one passed is taken, it lands above them all; a pipe registers with the poller.
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
-	}
 	fd, err := strconv.Atoi(os.Getenv(nsenter.EnvInitSock))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rt init: this command is run by rt itself, not by hand")
@@ -72,6 +65,7 @@ func runInit(sockp **os.File) error {
 		if err := json.Unmarshal(m.payload, &cfg); err != nil {
 			return fmt.Errorf("decode init config: %w", err)
 		}
+		startPoller(cfg.PreserveFDs)
 		// The socket above the preserved fds (5...), which go to 3... before the exec.
 		if sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs); err != nil {
 			return err
@@ -88,6 +82,7 @@ func runInit(sockp **os.File) error {
 	if err := json.Unmarshal(m.payload, &cfg); err != nil {
 		return fmt.Errorf("decode init config: %w", err)
 	}
+	startPoller(cfg.PreserveFDs)
 	// Move the socket and the fifo above the preserved fds (5...), which go to 3... before the exec.
 	sock, err = moveFd(sock, fifoFd+1+cfg.PreserveFDs)
 	if err != nil {
@@ -95,6 +90,23 @@ func runInit(sockp **os.File) error {
 	}
 	*sockp = sock
 	return containerInit(&cfg, sock, mountFds)
+}
+
+// startPoller starts Go's poller (an epoll fd and an eventfd, made on first use) when there are preserved fds: it
+// must never sit on 3..3+n-1, where they are moved before the exec ("netpoll failed" once one is written over).
+// Called before the init frees any fd (the socket's and the fifo's moves), while every fd up to the last one passed
+// is taken, it lands above them all; a pipe registers with the poller. Without preserved fds nothing is moved, and
+// the init does not need the poller: the socket is a blocking fd, read without it (os.NewFile), and the fourteen
+// syscalls of a pipe and the poller's start are saved; whatever starts the poller later (a hook's pipes) may put it
+// anywhere.
+func startPoller(n int) {
+	if n == 0 {
+		return
+	}
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
 }
 
 // moveFd duplicates f to the lowest free fd at or above min, close-on-exec, and closes f.
@@ -261,23 +273,50 @@ func setupUser(p *specs.Process, setgroups bool) error {
 			return fmt.Errorf("process.user.additionalGids: %w", os.NewSyscallError("setgroups", err))
 		}
 	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl", err)
-	}
-	if err := unix.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("process.user.gid %d: %w", u.GID, os.NewSyscallError("setresgid", err))
-	}
-	if err := unix.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("process.user.uid %d: %w", u.UID, os.NewSyscallError("setresuid", err))
-	}
-	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
-		return os.NewSyscallError("prctl", err)
+	if err := setUserIDs(int(u.UID), int(u.GID)); err != nil {
+		return err
 	}
 	umask := uint32(0o022) // runc's default
 	if u.Umask != nil {
 		umask = *u.Umask
 	}
 	unix.Umask(int(umask))
+	return nil
+}
+
+// setresgid and setresuid are unix's, apart from tests (setUserIDs).
+var (
+	setresgid = unix.Setresgid
+	setresuid = unix.Setresuid
+)
+
+// setUserIDs sets the real, effective and saved gid, then uid, to gid and uid; capabilities survive the uid change
+// (PR_SET_KEEPCAPS) for setupProcess to set them to the config's sets right after.
+//
+// An id the thread already has as all three is left alone: setresuid(2) and setresgid(2) to the ids in place change
+// nothing, not the capabilities either (credentials(7), capabilities(7) "Effect of user ID changes on
+// capabilities": only a change from or to 0 does), while Go's syscall.Setresuid and Setresgid, which unix's call,
+// apply the change to every thread of the process: in rt, a cgo binary, through glibc's setxid broadcast (a signal
+// to each thread, whose handler makes the call, and a wait for all of them; syscall.AllThreadsSyscall's
+// stop-the-world without cgo). A container running as the user rt runs as (root, the default) skips both.
+func setUserIDs(uid, gid int) error {
+	if r, e, s := unix.Getresgid(); r != gid || e != gid || s != gid {
+		if err := setresgid(gid, gid, gid); err != nil {
+			return fmt.Errorf("process.user.gid %d: %w", gid, os.NewSyscallError("setresgid", err))
+		}
+	}
+	if r, e, s := unix.Getresuid(); r == uid && e == uid && s == uid {
+		return nil
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
+	if err := setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("process.user.uid %d: %w", uid, os.NewSyscallError("setresuid", err))
+	}
+	if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 0, 0, 0, 0); err != nil {
+		return os.NewSyscallError("prctl", err)
+	}
 	return nil
 }
 

@@ -155,3 +155,43 @@ func setIDs(set *unix.CPUSet) []int {
 	}
 	return ids
 }
+
+// TestSetUserIDs: ids the thread already has as its real, effective and saved ones are not set again: setresuid
+// and setresgid apply a change to every thread of the process (glibc's setxid broadcast, a signal to each), which
+// the init of a container running as rt's own user (root) paid for nothing. Other ids are set, gid first.
+func TestSetUserIDs(t *testing.T) {
+	uid, gid := os.Getuid(), os.Getgid()
+	if r, e, s := unix.Getresuid(); r != uid || e != uid || s != uid {
+		t.Skipf("real, effective and saved uids differ: %d %d %d", r, e, s)
+	}
+	if r, e, s := unix.Getresgid(); r != gid || e != gid || s != gid {
+		t.Skipf("real, effective and saved gids differ: %d %d %d", r, e, s)
+	}
+	var calls []string
+	defer func(g, u func(int, int, int) error) { setresgid, setresuid = g, u }(setresgid, setresuid)
+	setresgid = func(r, e, s int) error { calls = append(calls, fmt.Sprintf("setresgid %d %d %d", r, e, s)); return nil }
+	setresuid = func(r, e, s int) error { calls = append(calls, fmt.Sprintf("setresuid %d %d %d", r, e, s)); return nil }
+	tests := []struct {
+		name     string
+		uid, gid int
+		want     []string
+	}{
+		{name: "both in place", uid: uid, gid: gid},
+		{name: "other gid", uid: uid, gid: gid + 1, want: []string{fmt.Sprintf("setresgid %d %d %d", gid+1, gid+1, gid+1)}},
+		{name: "other uid", uid: uid + 1, gid: gid, want: []string{fmt.Sprintf("setresuid %d %d %d", uid+1, uid+1, uid+1)}},
+		{name: "both other", uid: uid + 1, gid: gid + 1, want: []string{
+			fmt.Sprintf("setresgid %d %d %d", gid+1, gid+1, gid+1), fmt.Sprintf("setresuid %d %d %d", uid+1, uid+1, uid+1),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			calls = nil
+			if err := setUserIDs(tt.uid, tt.gid); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(calls, tt.want) {
+				t.Errorf("setUserIDs(%d, %d) calls %q, want %q", tt.uid, tt.gid, calls, tt.want)
+			}
+		})
+	}
+}

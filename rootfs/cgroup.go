@@ -47,8 +47,8 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 		return p.cg, nil
 	}
 	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
-		return nil, &os.PathError{Op: "statfs", Path: "/sys/fs/cgroup", Err: err}
+	if err := unix.Statfs(cgroupRoot, &st); err != nil {
+		return nil, &os.PathError{Op: "statfs", Path: cgroupRoot, Err: err}
 	}
 	cg := &cgroupHost{unified: st.Type == unix.CGROUP2_SUPER_MAGIC}
 	if !cg.unified {
@@ -68,7 +68,7 @@ func (p *preparer) cgroupHost() (*cgroupHost, error) {
 		seen := map[string]bool{}
 		for _, m := range ms {
 			// Only the host's own hierarchies under /sys/fs/cgroup, each once (bind mounts of them are skipped).
-			if filepath.Dir(m.Mountpoint) != "/sys/fs/cgroup" || seen[m.Mountpoint] {
+			if filepath.Dir(m.Mountpoint) != cgroupRoot || seen[m.Mountpoint] {
 				continue
 			}
 			seen[m.Mountpoint] = true
@@ -143,6 +143,9 @@ func (p *preparer) hostDir(cg *cgroupHost, m *mountinfo.Info) (string, bool, err
 	return "", false, nil
 }
 
+// cgroupRoot is where the host's cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
 // defaultCgroupFlags are the flags of the tmpfs a v1 cgroup mount is built on (runc).
 const defaultCgroupFlags = unix.MS_NOEXEC | unix.MS_NOSUID | unix.MS_NODEV
 
@@ -166,7 +169,7 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 			return err
 		}
 		// In a user namespace without a cgroup namespace cgroup2 cannot be mounted: bind it instead (runc).
-		src := "/sys/fs/cgroup"
+		src := cgroupRoot
 		if dir := p.opts.CgroupPaths[""]; dir != "" {
 			src = dir
 		}
@@ -184,13 +187,25 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 		return err
 	}
 	defer t.Close()
+	hosts := -1 // the host's /sys/fs/cgroup, for the binds
+	if !cgroupns && len(cg.mounts) > 0 {
+		// The container's directories are looked up from one handle of /sys/fs/cgroup (every hierarchy is under it,
+		// cgroupHost): a walk from "/" crossed /sys and /sys/fs too, kernfs directories whose every lookup takes
+		// kernfs's lock and revalidates (9 hierarchies: 10 us more than the open and close of the handle).
+		fd, err := unix.Open(cgroupRoot, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return &os.PathError{Op: "open", Path: cgroupRoot, Err: err}
+		}
+		defer unix.Close(fd)
+		hosts = fd
+	}
 	var comounted []string
 	for _, h := range cg.mounts {
 		name := filepath.Base(h.Mountpoint)
 		if strings.Contains(name, ",") {
 			comounted = append(comounted, name)
 		}
-		if err := p.mountHierarchy(t, cg, h, filepath.Join(dest, name), cgroupns, o); err != nil {
+		if err := p.mountHierarchy(t, cg, h, filepath.Join(dest, name), hosts, o); err != nil {
 			return err
 		}
 	}
@@ -207,12 +222,12 @@ func (p *preparer) mountCgroup(m *specs.Mount, dest string, o mountOpts) error {
 }
 
 // mountHierarchy mounts the v1 (or hybrid cgroup2) hierarchy h at its directory in the cgroup tmpfs t, sub in the
-// container: a new instance in a cgroup namespace, else a bind of the container's cgroup there (skipped when it has
-// none in h).
-func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, sub string, cgroupns bool, o mountOpts) error {
+// container: a new instance in a cgroup namespace (hosts < 0), else a bind of the container's cgroup there (skipped
+// when it has none in h), looked up from hosts, a handle of the host's /sys/fs/cgroup.
+func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, sub string, hosts int, o mountOpts) error {
 	var ht *tree
 	var err error
-	if cgroupns {
+	if hosts < 0 {
 		ho := o
 		ho.flags &^= unix.MS_BIND | unix.MS_REC
 		ho.data = strings.Join(controllers(h), ",")
@@ -226,7 +241,7 @@ func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, su
 			return nil
 		}
 		o.flags |= unix.MS_BIND | unix.MS_REC
-		ht, err = bindTree(&specs.Mount{Source: dir}, o, "", nil)
+		ht, err = hostTree(hosts, dir, o)
 	}
 	if err != nil {
 		return err
@@ -236,6 +251,23 @@ func (p *preparer) mountHierarchy(t *tree, cg *cgroupHost, h *mountinfo.Info, su
 		return err
 	}
 	return ht.setPropagation(o, sub)
+}
+
+// hostTree is bindTree of the host directory dir, under /sys/fs/cgroup, looked up from hosts, a handle of it.
+func hostTree(hosts int, dir string, o mountOpts) (*tree, error) {
+	rel, ok := strings.CutPrefix(dir, cgroupRoot+"/")
+	if !ok {
+		return bindTree(&specs.Mount{Source: dir}, o, "", nil)
+	}
+	t, err := cloneTree(hosts, rel, dir, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.finish(o, nil); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
 }
 
 // comountLinks makes cpu -> cpu,cpuacct style symlinks for comounted hierarchies in the cgroup tmpfs t; existing

@@ -20,11 +20,11 @@ import (
 // Everything is done by fd with the new mount API (open_tree(2), move_mount(2), fsmount(2)), so it needs no /proc
 // and follows no path twice.
 func Finalize(spec *specs.Spec) error {
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := openDir("/")
 	if err != nil {
-		return fmt.Errorf("open /: %w", err)
+		return err
 	}
-	defer root.Close()
+	defer root.close()
 	var lnx specs.Linux
 	if spec.Linux != nil {
 		lnx = *spec.Linux
@@ -92,12 +92,12 @@ func remountReadonly(path string) error {
 // openTarget resolves p under the (already pivoted) root with one openat2(2) RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS
 // lookup (pathrs-lite where the kernel has no openat2); a missing path is (nil, nil): the spec's masked and
 // read-only paths are ignored when absent, as runc does.
-func openTarget(root *os.File, p string) (*handle, error) {
+func openTarget(root *rootDir, p string) (*handle, error) {
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: inRootResolve}
-	h, err := openat2(int(root.Fd()), filepath.Clean("/"+p), &how)
+	h, err := openat2(root.fd, filepath.Clean("/"+p), &how)
 	if errors.Is(err, unix.ENOSYS) {
 		var f *os.File
-		if f, err = pathrs.OpenatInRoot(root, p); err == nil {
+		if f, err = pathrs.OpenatInRoot(root.file(), p); err == nil {
 			h = fileHandle(f)
 		}
 	}
@@ -109,7 +109,7 @@ func openTarget(root *os.File, p string) (*handle, error) {
 
 // readonlyPath binds p onto itself recursively and makes the top mount read-only; mount_setattr(2) sets only
 // MOUNT_ATTR_RDONLY, so nosuid, nodev, noexec and the atime mode are kept (runc keeps them from statfs).
-func readonlyPath(root *os.File, p string) error {
+func readonlyPath(root *rootDir, p string) error {
 	f, err := openTarget(root, p)
 	if f == nil || err != nil {
 		return err
@@ -128,8 +128,8 @@ func readonlyPath(root *os.File, p string) error {
 
 // devNull opens the container's /dev/null and checks by fstat(2) of that very fd that it is the 1:3 character
 // device: masking with a file the container planted there would expose it over /proc (CVE-2025-31133).
-func devNull(root *os.File) (*handle, error) {
-	fd, err := unix.Openat(int(root.Fd()), "dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func devNull(root *rootDir) (*handle, error) {
+	fd, err := unix.Openat(root.fd, "dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &os.PathError{Op: "openat", Path: "/dev/null", Err: err}
 	}
@@ -150,7 +150,7 @@ func devNull(root *os.File) (*handle, error) {
 // over every directory, the first attached and the others clones of it (runc 1.5 masks directories with one
 // shared tmpfs).
 type masker struct {
-	root  *os.File
+	root  *rootDir
 	null  *handle
 	tmpfs int // the masking tmpfs once made (attached at the first directory), else -1
 }

@@ -43,9 +43,10 @@ var noOpenat2 atomic.Bool
 // fstat(2), neither of which an O_PATH handle needs; with hundreds of handles per container start that was a
 // third of the rootfs syscalls. The zero fd is never used: a closed handle has fd -1.
 type handle struct {
-	fd   int
-	name string
-	file *os.File // set when the descriptor came from pathrs-lite as an *os.File, which then owns it
+	fd       int
+	name     string
+	file     *os.File // set when the descriptor came from pathrs-lite as an *os.File, which then owns it
+	borrowed bool     // the descriptor is the rootfs's own (rootDir.self): Close leaves it open
 }
 
 func newHandle(fd int, name string) *handle { return &handle{fd: fd, name: name} }
@@ -60,6 +61,10 @@ func (h *handle) Name() string { return h.name }
 // directory descriptor has no data to lose, and the descriptor is gone either way (close(2) NOTES).
 func (h *handle) Close() {
 	if h.fd < 0 {
+		return
+	}
+	if h.borrowed {
+		h.fd = -1
 		return
 	}
 	if h.file != nil {
@@ -104,26 +109,53 @@ func openat(dirfd int, name string, flags int, mode uint32, path string) (*handl
 // rootDir is the rootfs, held open as an O_PATH handle on the bind mount Prepare made, so every lookup starts at
 // the same directory even if the host path is swapped.
 type rootDir struct {
-	f    *os.File // for pathrs-lite, which takes an *os.File
 	fd   int
-	path string // canonical host path of f, to verify where a handle landed
+	f    *os.File // fd as an *os.File for pathrs-lite, made on the first use (file), which then owns fd
+	path string   // canonical host path of fd, to verify where a handle landed
+}
+
+// openDir opens the directory path as an O_PATH handle, named path. unix.Open, not os.OpenFile, whose *os.File
+// costs two fcntl(2) calls more on every open (it tries to make the descriptor non-blocking, which an O_PATH one
+// refuses).
+func openDir(path string) (*rootDir, error) {
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return &rootDir{fd: fd, path: path}, nil
 }
 
 // openRoot opens root as an O_PATH directory handle and records its canonical path as the kernel sees it.
 func openRoot(root string) (*rootDir, error) {
-	f, err := os.OpenFile(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	r, err := openDir(root)
 	if err != nil {
 		return nil, err
 	}
-	p, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
-	if err != nil {
-		_ = f.Close()
+	if r.path, err = os.Readlink("/proc/self/fd/" + strconv.Itoa(r.fd)); err != nil {
+		r.close()
 		return nil, err
 	}
-	return &rootDir{f: f, fd: int(f.Fd()), path: p}, nil
+	return r, nil
 }
 
-func (r *rootDir) close() { _ = r.f.Close() }
+// file is the handle as an *os.File, for pathrs-lite (kernels without openat2 only).
+func (r *rootDir) file() *os.File {
+	if r.f == nil {
+		r.f = os.NewFile(uintptr(r.fd), r.path)
+	}
+	return r.f
+}
+
+// self is the rootfs's own handle as a handle that Close leaves open: "/" inside the rootfs, without a lookup.
+func (r *rootDir) self() *handle { return &handle{fd: r.fd, name: "/", borrowed: true} }
+
+func (r *rootDir) close() {
+	if r.f != nil {
+		_ = r.f.Close()
+	} else {
+		_ = unix.Close(r.fd)
+	}
+}
 
 // fdPath is the magic link through which mount(2) and friends reach what h refers to, without a path walk the
 // container could redirect (runc mounts through /proc/thread-self/fd the same way).
@@ -205,8 +237,11 @@ func (r *rootDir) mkdirAll(dest string) (*handle, string, error) {
 // every directory is created where its parent's handle is, inside the rootfs. A dangling symlink in the way is
 // followed by reading it (never through it) and creating its target instead; links counts them.
 func (r *rootDir) mkdirIn(dest string, links *int) (*handle, string, error) {
+	if dest == "/" {
+		return r.self(), "/", nil // the parent of /proc, /sys, /dev...: no lookup of what r already is
+	}
 	h, p, err := r.lookup(dest, unix.O_DIRECTORY)
-	if err == nil || !errors.Is(err, unix.ENOENT) || dest == "/" {
+	if err == nil || !errors.Is(err, unix.ENOENT) {
 		return h, p, err
 	}
 	return r.mkdirMissing(dest, links)
@@ -224,15 +259,13 @@ func (r *rootDir) mkdirMissing(dest string, links *int) (*handle, string, error)
 	}
 	defer parent.Close()
 	path := filepath.Join(parentPath, base)
+	// dest was just found missing: mkdirat(2) first, no lookup of the name before it. EEXIST is a racing creator,
+	// a dangling symlink or another file: the one-name lookup below tells which, as it would have before a mkdirat.
+	if err := unix.Mkdirat(parent.fd, base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return nil, "", &os.PathError{Op: "mkdirat", Path: path, Err: err}
+	}
 	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: oneStepResolve}
 	h, err := openat2(parent.fd, base, &how)
-	if errors.Is(err, unix.ENOENT) {
-		// EEXIST is a racing creator or a dangling symlink: the lookup below tells which.
-		if err := unix.Mkdirat(parent.fd, base, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-			return nil, "", &os.PathError{Op: "mkdirat", Path: path, Err: err}
-		}
-		h, err = openat2(parent.fd, base, &how)
-	}
 	if err == nil {
 		return h, path, nil
 	}
@@ -369,7 +402,7 @@ func fileHandle(f *os.File) *handle { return &handle{fd: int(f.Fd()), name: f.Na
 
 // openLegacy is open on a kernel without openat2 (before 5.6): pathrs-lite's emulation, re-verified.
 func (r *rootDir) openLegacy(dest string) (*handle, string, error) {
-	f, err := pathrs.OpenatInRoot(r.f, dest)
+	f, err := pathrs.OpenatInRoot(r.file(), dest)
 	if err != nil {
 		return nil, "", err
 	}
@@ -381,7 +414,7 @@ func (r *rootDir) openLegacy(dest string) (*handle, string, error) {
 // securejoin.SecureJoin first and the creation retried on the result (still with MkdirAllHandle, so a race can
 // only fail, never escape).
 func (r *rootDir) mkdirAllLegacy(dest string) (*handle, string, error) {
-	f, err := pathrs.MkdirAllHandle(r.f, dest, 0o755)
+	f, err := pathrs.MkdirAllHandle(r.file(), dest, 0o755)
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
 		resolved, jerr := securejoin.SecureJoin(r.path, dest)
 		if jerr != nil {
@@ -394,7 +427,7 @@ func (r *rootDir) mkdirAllLegacy(dest string) (*handle, string, error) {
 			rel = resolved[len(r.path):]
 		}
 		if rel != filepath.Clean("/"+dest) {
-			f, err = pathrs.MkdirAllHandle(r.f, rel, 0o755)
+			f, err = pathrs.MkdirAllHandle(r.file(), rel, 0o755)
 		}
 	}
 	if err != nil {

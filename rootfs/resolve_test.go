@@ -222,3 +222,55 @@ func TestMkdirAllRoot(t *testing.T) {
 		t.Error("MkdirAll(/a) in a missing rootfs succeeded")
 	}
 }
+
+// TestMkdirAllTopLevel: "/" is the rootfs's own handle (no lookup), which closing the handle mkdirAll returns leaves
+// open; directories at the top are made on it.
+func TestMkdirAllTopLevel(t *testing.T) {
+	root, _ := resolveTree(t)
+	r, err := openRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	h, p, err := r.mkdirAll("/")
+	if err != nil || p != "/" {
+		t.Fatalf("mkdirAll(/) = %q, %v; want /", p, err)
+	}
+	h.Close()
+	h, p, err = r.mkdirAll("/new")
+	if err != nil || p != "/new" {
+		t.Fatalf("mkdirAll(/new) after closing the handle of / = %q, %v; want /new", p, err)
+	}
+	h.Close()
+	if st, err := os.Lstat(filepath.Join(root, "new")); err != nil || !st.IsDir() {
+		t.Errorf("/new not made: %v", err)
+	}
+	if h, _, err := r.open("/a/b"); err != nil {
+		t.Errorf("open(/a/b) after closing the handles: %v", err)
+	} else {
+		h.Close()
+	}
+}
+
+// TestMkdirMissingExisting: mkdirMissing makes the directory without looking the name up first; a name that has
+// appeared meanwhile is taken only if it is a directory (a file is ENOTDIR and stays as it was).
+func TestMkdirMissingExisting(t *testing.T) {
+	root, _ := resolveTree(t)
+	r, err := openRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.close()
+	links := 0
+	h, p, err := r.mkdirMissing("/a/b", &links)
+	if err != nil || p != "/a/b" {
+		t.Fatalf("mkdirMissing(/a/b), an existing directory = %q, %v; want /a/b", p, err)
+	}
+	h.Close()
+	if _, _, err := r.mkdirMissing("/file", &links); !errors.Is(err, unix.ENOTDIR) {
+		t.Errorf("mkdirMissing(/file), an existing file: %v, want ENOTDIR", err)
+	}
+	if st, err := os.Lstat(filepath.Join(root, "file")); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("/file changed: %v %v", st, err)
+	}
+}

@@ -118,11 +118,24 @@ func Prepare(spec *specs.Spec, root string, opts *Options) (retErr error) {
 		if lnx.RootfsPropagation == "" {
 			parentProp = 0 // private unless a slave was asked for
 		}
-		if err := parentPrivate(root, parentProp); err != nil {
-			return err
+		// Once "/" is rslave or rprivate no mount is shared: the bind cannot propagate anywhere and pivot_root(2)
+		// accepts its parent as it is. What parentPrivate's walk up to the parent mount (one mount(2) per level up to
+		// the mount point: 6 for the bench's rootfs) would leave that counts is then the bind's own propagation, a
+		// clone's of its parent: the bind is made first and given it itself, private unless a slave was asked for
+		// (a clone of a slave is a slave of the same master, of a private mount private).
+		noShared := prop&unix.MS_REC != 0 && prop&(unix.MS_SLAVE|unix.MS_PRIVATE) != 0
+		if !noShared {
+			if err := parentPrivate(root, parentProp); err != nil {
+				return err
+			}
 		}
 		if err := mountPath(root, root, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("bind rootfs onto itself: %w", err)
+		}
+		if noShared && prop&unix.MS_PRIVATE == 0 && parentProp&unix.MS_SLAVE == 0 {
+			if err := mountPath("", root, "", unix.MS_PRIVATE, ""); err != nil {
+				return fmt.Errorf("make rootfs private: %w", err)
+			}
 		}
 	}
 	r, err := openRoot(root) // after the bind, so lookups start on the new mount

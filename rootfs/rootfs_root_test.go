@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,6 +58,7 @@ var scenarios = map[string]func(p params) []error{
 	"idmap":           scenarioIdmap,
 	"devnull-planted": scenarioDevNullPlanted,
 	"ptmx-planted":    scenarioPtmxPlanted,
+	"propagation":     scenarioPropagation,
 }
 
 func runScenario(name string) int {
@@ -171,6 +173,7 @@ func TestRootfsInNamespace(t *testing.T) {
 		{name: "userns", userns: true},
 		{name: "idmap"},
 		{name: "devnull-planted"},
+		{name: "propagation"},
 		{name: "ptmx-planted", setup: func(t *testing.T, p *params) {
 			// The rootfs's own /dev (no /dev mount in the spec) has a ptmx that points outside.
 			mustSymlink(t, p.Outside+"/ptmx", filepath.Join(p.Root, "dev", "ptmx"))
@@ -602,6 +605,60 @@ func scenarioReadonlyRoot(p params) []error {
 	}
 	if m := ms["/"]; m == nil || strings.Contains(m.Optional, "shared:") || strings.Contains(m.Optional, "master:") {
 		c.errorf("/ not private: %+v", m)
+	}
+	return c.errs
+}
+
+// scenarioPropagation: the container's "/" has the propagation linux.rootfsPropagation asks for, from a rootfs that
+// is a shared mount of its own (as on a host whose mounts are shared, systemd's): private by default and with
+// rprivate, a slave with rslave. Prepare's rslave "/" makes the rootfs a slave: without the walk to its parent
+// mount (runc's rootfsParentMountPropagation), the bind is what is made private.
+func scenarioPropagation(p params) []error {
+	var c checker
+	if err := unix.Mount(p.Root, p.Root, "", unix.MS_BIND, ""); err != nil {
+		return []error{fmt.Errorf("bind rootfs: %w", err)}
+	}
+	if err := unix.Mount("", p.Root, "", unix.MS_SHARED, ""); err != nil {
+		return []error{fmt.Errorf("make rootfs shared: %w", err)}
+	}
+	// Each case in a mount namespace of its own, on a thread that is thrown away afterwards.
+	for _, tt := range []struct{ prop, want string }{{"", "private"}, {"rprivate", "private"}, {"rslave", "slave"}} {
+		done := make(chan error)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread, in its own mount namespace, exits with the goroutine
+			done <- func() error {
+				if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_FS); err != nil {
+					return os.NewSyscallError("unshare", err)
+				}
+				spec := defaultSpec()
+				spec.Linux.RootfsPropagation = tt.prop
+				if err := setup(spec, p.Root, false); err != nil {
+					return err
+				}
+				ms, err := mounts()
+				if err != nil {
+					return err
+				}
+				m := ms["/"]
+				if m == nil {
+					return errors.New("no mount at /")
+				}
+				got := "private"
+				switch {
+				case strings.Contains(m.Optional, "shared:"):
+					got = "shared"
+				case strings.Contains(m.Optional, "master:"):
+					got = "slave"
+				}
+				if got != tt.want {
+					return fmt.Errorf("/ is %s (%q), want %s", got, m.Optional, tt.want)
+				}
+				return nil
+			}()
+		}()
+		if err := <-done; err != nil {
+			c.errorf("rootfsPropagation %q: %v", tt.prop, err)
+		}
 	}
 	return c.errs
 }
