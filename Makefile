@@ -60,7 +60,7 @@ lint:
 	@test -x $(GOBIN_DIR)/golangci-lint || GOBIN=$(GOBIN_DIR) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_VERSION)
 	GOEXPERIMENT=$(RT_GOEXPERIMENT) $(GOBIN_DIR)/golangci-lint run ./...
 	shellcheck $$(git ls-files '*.sh' '.ci/run')
-	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c sigrelay.c
+	gcc -Wall -Wextra -Werror -fsyntax-only nsenter/*.c sigrelay.c mallocarena.c
 	gcc -Wall -Wextra -Werror -fsyntax-only tests/bench/csrc/*.c
 
 ## integration: the integration suite as root against ./rt (RUNTIME=build/peers/runc-v1.5.3/runc, the reference, or /usr/sbin/runc)

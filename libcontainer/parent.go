@@ -72,9 +72,14 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		// glibc's rseq registration off in the init: a thread the Go runtime starts once a profile that denies
 		// rseq(2) is loaded would otherwise abort the init ("rseq registration failed", glibc >= 2.35 treats any
 		// errno but ENOSYS as fatal). GOMAXPROCS=1: the init's Go runtime starts with one P, so with fewer threads
-		// and hand-offs between them. The workload gets its own environment at execve.
+		// and hand-offs between them. GODEBUG (runtime settings read before its first allocation; go.dev/pkg/runtime):
+		// memprofilerate=0, or the first allocation, made before the runtime sees that nothing reads a memory
+		// profile, records a sample (a 1.4 MiB hash table mapped, a stack walked); profstackdepth=0, or every thread
+		// gets two 1 KiB stack buffers for profiles the init never takes. The workload gets its own environment at
+		// execve (TestInitRuntimeEnv).
 		Env: []string{
 			nsenter.EnvInitSock + "=" + strconv.Itoa(initSockFd), "GLIBC_TUNABLES=glibc.pthread.rseq=0", "GOMAXPROCS=1",
+			"GODEBUG=memprofilerate=0,profstackdepth=0",
 		},
 		Sys: &syscall.SysProcAttr{},
 	}

@@ -155,3 +155,32 @@ func uidOf(flags []string) int {
 	}
 	return 0
 }
+
+// TestInitRuntimeEnv: `rt init` runs with the Go runtime settings startInit gives it (one P; no memory profile
+// sample at start, no per-thread profile buffers), and the workload, which gets its own environment at execve,
+// has none of them.
+func TestInitRuntimeEnv(t *testing.T) {
+	t.Parallel()
+	rtOnly(t, "the settings are rt's own init's")
+	id := newID(t)
+	mustRT(t, "create", "--bundle", bundle(t, func(s *specs.Spec) { s.Process.Args = []string{"sleep", "100000"} }), id)
+	environ, err := os.ReadFile("/proc/" + strconv.Itoa(state(t, id).Pid) + "/environ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	initEnv := strings.Split(string(environ), "\x00")
+	for _, kv := range []string{"GOMAXPROCS=1", "GODEBUG=memprofilerate=0,profstackdepth=0"} {
+		if !slices.Contains(initEnv, kv) {
+			t.Errorf("created init's environment %q lacks %s", environ, kv)
+		}
+	}
+	rt(t, "delete", "--force", id)
+	r := mustRT(t, "run", "--bundle", bundle(t, func(s *specs.Spec) {
+		s.Process.Args = []string{"cat", "/proc/self/environ"}
+	}), newID(t))
+	for _, k := range []string{"GOMAXPROCS=", "GODEBUG="} {
+		if strings.Contains(r.Stdout, k) {
+			t.Errorf("the workload's environment %q has the init's %s", r.Stdout, k)
+		}
+	}
+}
