@@ -37,8 +37,8 @@ type parentProcess struct {
 }
 
 // startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
-// fd 4. cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it (clone3
-// CLONE_INTO_CGROUP), with no migration afterwards.
+// fd 4. cgroupDir, on a pure cgroup v2 or a hybrid host, is the container's v2 cgroup: the child is cloned straight
+// into it (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
 func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
 	// The exe handle first: below the socket's fds, it usually sits where the child's fd shuffling never writes
 	// (childFdsSafe), with no dup needed, which matters when RLIMIT_NOFILE leaves little room.
@@ -84,9 +84,11 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	}
 	inCgroup := false
 	if cgroupDir != "" {
-		if cg, err := os.Open(cgroupDir); err == nil {
-			defer cg.Close()
-			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, int(cg.Fd())
+		// A raw fd, not an os.File: os.Open would start the Go runtime's poller (an epoll and an eventfd, two more
+		// fds while the child is forked, which a low RLIMIT_NOFILE does not have).
+		if cg, err := unix.Open(cgroupDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			defer unix.Close(cg)
+			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, cg
 			inCgroup = true
 		}
 	}
@@ -186,12 +188,13 @@ func (p *parentProcess) abort() {
 	_ = p.boot.wait()
 }
 
-// place puts the bootstrap child in the cgroup (apply; not when startInit cloned it into the cgroup: a second
-// cgroup.procs write would be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's
-// execCPUAffinity.initial, or else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container
-// process inherits both through clone(2). Done from the host and before the child is told anything, while it is
-// single-threaded and its /proc files still belong to the caller: inside a user namespace the process could not
-// lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
+// place puts the bootstrap child in the cgroup (apply: the systemd driver's unit, or where the child does not join
+// by itself, Container.cgroupJoin; not when startInit cloned it into the cgroup: a second cgroup.procs write would
+// be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's execCPUAffinity.initial, or
+// else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container process inherits both through
+// clone(2). Done from the host and before the child is told anything, while it is single-threaded and its /proc
+// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
+// once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
 	pid := p.boot.pid
 	if apply != nil && !p.inCgroup {
