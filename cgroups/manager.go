@@ -119,8 +119,8 @@ func (m *Manager) dirs() []string {
 // Create makes the cgroup directories and enables the controllers the container may need; it refuses an existing
 // cgroup that has processes in it or is frozen. r may be nil; limits are written by Set.
 //
-// On the real host, once the directories are made, it starts in the background the wait that the first
-// cgroup.procs write would otherwise do inside Apply (see primeAttach).
+// On the real host with the systemd driver, once the directories are made, it starts in the background the wait
+// that the first cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	if err := m.checkUnified(r); err != nil {
 		return err
@@ -175,10 +175,12 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 			return err
 		}
 	}
-	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it. Not
-	// on a pure v2 host, where no attach follows: the init is cloned into the cgroup (clone3 CLONE_INTO_CGROUP,
-	// libcontainer's startInit), which takes the lock only for reading.
-	if !m.unifiedOnly() {
+	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it. Only
+	// for the systemd driver, whose unit start attaches the init by pid: with cgroupfs no attach follows, as the
+	// init's bootstrap is cloned into the v2 cgroup (clone3 CLONE_INTO_CGROUP, libcontainer's startInit) and moves
+	// itself into the v1 ones (nsenter.c join_cgroup), neither of which waits for a grace period; a priming write
+	// would only make them wait for cgroup_mutex. Not on a pure v2 host either, as before.
+	if m.sd != nil && !m.unifiedOnly() {
 		primeAttach(m.host().prime)
 	}
 	return nil

@@ -127,7 +127,8 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		NewUserNS:    namespace.Creates(spec, specs.UserNamespace),
 		PreserveFDs:  len(opts.IO.ExtraFiles),
 	}
-	p, err := startInit(&opts.IO, fifo, c.cloneCgroup())
+	tasks, into, joins := c.cgroupJoin()
+	p, err := startInit(&opts.IO, fifo, into)
 	if err != nil {
 		return c, err
 	}
@@ -140,7 +141,11 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			p.abort()
 		}
 	}()
-	if err := p.place(c.cg.Apply, "", oomScoreAdj(spec.Process)); err != nil {
+	apply := c.cg.Apply
+	if joins && (into == "" || p.inCgroup) {
+		apply = nil
+	}
+	if err := p.place(apply, "", oomScoreAdj(spec.Process)); err != nil {
 		if errors.Is(err, cgroups.ErrUnitExists) {
 			return c, classErr(ErrExist, "%w", err)
 		}
@@ -148,6 +153,9 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 	}
 	crashpoint("create:placed")
 	boot := initBootstrap(spec.Linux)
+	if apply == nil {
+		boot.CgroupTasks = tasks
+	}
 	if err := p.sendBootstrap(&boot); err != nil {
 		return c, err
 	}
@@ -304,12 +312,24 @@ func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
 	return r.CPU
 }
 
-// cloneCgroup is the cgroup to clone the init into, on a host where one v2 directory is the whole cgroup.
-func (c *Container) cloneCgroup() string {
-	if cgroups.Mode() != "v2" || c.state.CgroupUnit != nil { // systemd makes a unit's cgroup once the init exists
-		return ""
+// cgroupJoin is how the init's bootstrap child joins the container's cgroup with no cgroup.procs write of its pid
+// by the parent, which would wait for an RCU grace period (nsenter.c join_cgroup): it is cloned into the v2
+// directory, into (clone3 CLONE_INTO_CGROUP, startInit), and moves itself into each v1 cgroup through its tasks
+// file, first thing (nsenter.Bootstrap.CgroupTasks). joins is false with the systemd driver, which makes a unit's
+// cgroup once the init exists (Apply).
+func (c *Container) cgroupJoin() (tasks []string, into string, joins bool) {
+	if c.state.CgroupUnit != nil {
+		return nil, "", false
 	}
-	return c.state.CgroupPaths[""]
+	seen := map[string]bool{}
+	for k, d := range c.state.CgroupPaths {
+		if k != "" && d != "" && !seen[d] {
+			seen[d] = true
+			tasks = append(tasks, filepath.Join(d, "tasks"))
+		}
+	}
+	slices.Sort(tasks)
+	return tasks, c.state.CgroupPaths[""], true
 }
 
 // setResources writes the container's limits. It runs once the init is ready and waiting on the fifo, as runc's

@@ -123,3 +123,36 @@ func TestCgroupMounts(t *testing.T) {
 		})
 	}
 }
+
+// TestCgroupJoin: the bootstrap child joins each v1 cgroup once through its tasks file (co-mounted controllers share
+// a directory), in a stable order, and is cloned into the v2 one; with the systemd driver the unit's start places it.
+func TestCgroupJoin(t *testing.T) {
+	tests := []struct {
+		name      string
+		state     State
+		wantTasks []string
+		wantInto  string
+		wantJoins bool
+	}{
+		{name: "no cgroup", wantJoins: true},
+		{name: "v2", state: State{CgroupPaths: map[string]string{"": "/sys/fs/cgroup/c"}},
+			wantInto: "/sys/fs/cgroup/c", wantJoins: true},
+		{name: "hybrid", state: State{CgroupPaths: map[string]string{
+			"pids": "/sys/fs/cgroup/pids/c", "cpu": "/sys/fs/cgroup/cpu,cpuacct/c", "cpuacct": "/sys/fs/cgroup/cpu,cpuacct/c",
+			"": "/sys/fs/cgroup/unified/c",
+		}}, wantTasks: []string{"/sys/fs/cgroup/cpu,cpuacct/c/tasks", "/sys/fs/cgroup/pids/c/tasks"},
+			wantInto: "/sys/fs/cgroup/unified/c", wantJoins: true},
+		{name: "systemd", state: State{
+			CgroupPaths: map[string]string{"pids": "/sys/fs/cgroup/pids/u.scope"}, CgroupUnit: &cgroups.SystemdUnit{Name: "u.scope"},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &Container{state: tc.state}
+			tasks, into, joins := c.cgroupJoin()
+			if !reflect.DeepEqual(tasks, tc.wantTasks) || into != tc.wantInto || joins != tc.wantJoins {
+				t.Errorf("cgroupJoin = %q, %q, %v; want %q, %q, %v", tasks, into, joins, tc.wantTasks, tc.wantInto, tc.wantJoins)
+			}
+		})
+	}
+}

@@ -32,13 +32,16 @@ type parentProcess struct {
 	boot *bootstrapChild
 	sock *os.File
 	pid  int // the container process (init or exec'd), from syncPid
+	// exe is the sealed copy of rt's binary the child was exec'd from, kept open until the bootstrap records are
+	// sent (closeExe).
+	exe *os.File
 	// inCgroup: the child was cloned into the container's cgroup (startInit's cgroupDir), so place need not move it.
 	inCgroup bool
 }
 
 // startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
-// fd 4. cgroupDir, on a pure cgroup v2 host, is the container's cgroup: the child is cloned straight into it (clone3
-// CLONE_INTO_CGROUP), with no migration afterwards.
+// fd 4. cgroupDir, on a pure cgroup v2 or a hybrid host, is the container's v2 cgroup: the child is cloned straight
+// into it (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
 func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
 	// The exe handle first: below the socket's fds, it usually sits where the child's fd shuffling never writes
 	// (childFdsSafe), with no dup needed, which matters when RLIMIT_NOFILE leaves little room.
@@ -46,7 +49,12 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	if err != nil {
 		return nil, err
 	}
-	defer func() { exe.Close() }()
+	kept := false
+	defer func() {
+		if !kept {
+			exe.Close()
+		}
+	}()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, os.NewSyscallError("socketpair", err)
@@ -89,9 +97,11 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	}
 	inCgroup := false
 	if cgroupDir != "" {
-		if cg, err := os.Open(cgroupDir); err == nil {
-			defer cg.Close()
-			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, int(cg.Fd())
+		// A raw fd, not an os.File: os.Open would start the Go runtime's poller (an epoll and an eventfd, two more
+		// fds while the child is forked, which a low RLIMIT_NOFILE does not have).
+		if cg, err := unix.Open(cgroupDir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			defer unix.Close(cg)
+			attr.Sys.UseCgroupFD, attr.Sys.CgroupFD = true, cg
 			inCgroup = true
 		}
 	}
@@ -124,7 +134,19 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 		sock.Close()
 		return nil, fmt.Errorf("start init: %w", err)
 	}
-	return &parentProcess{boot: &bootstrapChild{pid: pid}, sock: sock, inCgroup: inCgroup}, nil
+	kept = true
+	return &parentProcess{boot: &bootstrapChild{pid: pid}, sock: sock, exe: exe, inCgroup: inCgroup}, nil
+}
+
+// closeExe closes the sealed binary once the child no longer waits on the parent. Closing a detached mount (roExe)
+// waits for an expedited RCU grace period (namespace_unlock -> synchronize_rcu_expedited, after it has let go of
+// namespace_sem), 0.05-0.4 ms here: done as startInit returned, the child waited that long for its bootstrap
+// records; done once they are sent, it overlaps with the child's namespace work.
+func (p *parentProcess) closeExe() {
+	if p.exe != nil {
+		p.exe.Close()
+		p.exe = nil
+	}
 }
 
 // bootstrapChild is the `rt init` process startInit forked, until it has been waited for.
@@ -179,6 +201,7 @@ func (b *bootstrapChild) kill() {
 // bootstrap child. They are killed before the socket closes, so that the child never sees the EOF and reports an
 // error of its own: the error is the parent's, one line.
 func (p *parentProcess) abort() {
+	p.closeExe()
 	if p.pid > 0 {
 		_ = unix.Kill(p.pid, unix.SIGKILL)
 	}
@@ -191,12 +214,13 @@ func (p *parentProcess) abort() {
 	_ = p.boot.wait()
 }
 
-// place puts the bootstrap child in the cgroup (apply; not when startInit cloned it into the cgroup: a second
-// cgroup.procs write would be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's
-// execCPUAffinity.initial, or else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container
-// process inherits both through clone(2). Done from the host and before the child is told anything, while it is
-// single-threaded and its /proc files still belong to the caller: inside a user namespace the process could not
-// lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
+// place puts the bootstrap child in the cgroup (apply: the systemd driver's unit, or where the child does not join
+// by itself, Container.cgroupJoin; not when startInit cloned it into the cgroup: a second cgroup.procs write would
+// be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's execCPUAffinity.initial, or
+// else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container process inherits both through
+// clone(2). Done from the host and before the child is told anything, while it is single-threaded and its /proc
+// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
+// once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
 	pid := p.boot.pid
 	if apply != nil && !p.inCgroup {
@@ -219,9 +243,11 @@ func (p *parentProcess) place(apply func(pid int) error, affinity string, oomSco
 	return nil
 }
 
-// sendBootstrap sends the nsenter constructor its records.
+// sendBootstrap sends the nsenter constructor its records, then closes the sealed binary (closeExe).
 func (p *parentProcess) sendBootstrap(boot *nsenter.Bootstrap) error {
-	if _, err := p.sock.Write(boot.Encode(nil)); err != nil {
+	_, err := p.sock.Write(boot.Encode(nil))
+	p.closeExe()
+	if err != nil {
 		return fmt.Errorf("send bootstrap: %w", p.childError(err))
 	}
 	return nil

@@ -1,11 +1,15 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rt-runtime/rt/nsenter"
 )
 
 func TestExitCode(t *testing.T) {
@@ -66,4 +70,33 @@ func TestBootstrapChildWait(t *testing.T) {
 			t.Errorf("second wait() = %v, want signal: killed", err)
 		}
 	})
+}
+
+// TestSendBootstrapClosesExe: the sealed binary stays open until the records are sent, and sendBootstrap closes it
+// then, so that its close (an RCU grace period for a detached mount) overlaps with the child's namespace work.
+func TestSendBootstrapClosesExe(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(os.NewSyscallError("socketpair", err))
+	}
+	sock, child := os.NewFile(uintptr(fds[0]), "parent"), os.NewFile(uintptr(fds[1]), "child")
+	defer sock.Close()
+	defer child.Close()
+	exe, err := os.Open(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No child: nothing here may signal or wait for a pid (bootstrapChild.kill of a made-up pid would be kill(2) of
+	// that pid, or of every process for -1), so no abort either.
+	p := &parentProcess{sock: sock, exe: exe}
+	if err := p.sendBootstrap(&nsenter.Bootstrap{}); err != nil {
+		t.Fatal(err)
+	}
+	if p.exe != nil {
+		t.Errorf("exe still held after sendBootstrap")
+	}
+	if _, err := exe.Stat(); !errors.Is(err, os.ErrClosed) {
+		t.Errorf("exe after sendBootstrap: Stat = %v, want it closed", err)
+	}
+	p.closeExe() // a second close (abort's after a failed send) is a no-op
 }

@@ -24,12 +24,15 @@ import (
 //
 //	parent (create.go, exec.go)           bootstrap child (nsenter.c)            container process (`rt init`)
 //	---------------------------           ---------------------------            -----------------------------
-//	start `rt init`; place it in the
-//	cgroup (create), write its
+//	start `rt init` (create: cloned
+//	into the v2 cgroup, or placed in
+//	a systemd unit), write its
 //	oom_score_adj
-//	bootstrap records (clone flags,  -->  read them; open timens_offsets and
-//	  ns paths, time offsets)             every ns path; setns: the others,
-//	                                      the user ns, what is left
+//	bootstrap records (clone flags,  -->  read them (create: join each v1
+//	  ns paths, time offsets, v1          cgroup as its record comes); open
+//	  cgroups' tasks files)               timens_offsets and every ns path;
+//	                                      setns: the others, the user ns,
+//	                                      what is left
 //	write uid_map/gid_map            <--  [new user ns] unshare, syncUsermap
 //	syncUsermapDone                  -->  setresuid/setresgid 0, unshare the
 //	                                      rest, write timens_offsets

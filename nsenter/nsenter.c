@@ -117,6 +117,23 @@ static void read_full(void *buf, size_t len)
 	}
 }
 
+// join_cgroup moves this process into the cgroup v1 cgroup whose `tasks` file is path by writing "0", the writing
+// thread (cgroups(7)): the process is single-threaded, so the thread is all of it, and the container process cloned
+// later starts there. A thread that moves itself takes no cgroup_threadgroup_rwsem (kernel/cgroup/cgroup.c,
+// cgroup_procs_write_start), where the parent's write of a pid to cgroup.procs takes it for writing: the first
+// writer after an idle spell waits for an RCU grace period (percpu_down_write -> rcu_sync_enter), 1-10 ms here,
+// holding cgroup_mutex, which every other cgroup change on the host then waits for too.
+static void join_cgroup(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		fail("nsenter: open %s", path);
+	if (write(fd, "0", 1) != 1)
+		fail("nsenter: join cgroup: write %s", path);
+	close(fd);
+}
+
 static void read_bootstrap(struct bootstrap *b)
 {
 	for (;;) {
@@ -157,6 +174,11 @@ static void read_bootstrap(struct bootstrap *b)
 			break;
 		case REC_NONDUMPABLE:
 			b->nondumpable = 1;
+			break;
+		case REC_CGROUP_TASKS:
+			// Joined as it comes: before any namespace is joined or made, from the host's mount namespace,
+			// and before the clone, which then inherits it.
+			join_cgroup(payload);
 			break;
 		default:
 			errno = EINVAL;

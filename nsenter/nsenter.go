@@ -35,6 +35,7 @@ const (
 	recNsPath      = C.REC_NS_PATH
 	recTimeOffsets = C.REC_TIME_OFFSETS
 	recNonDumpable = C.REC_NONDUMPABLE
+	recCgroupTasks = C.REC_CGROUP_TASKS
 )
 
 // nsName is the constructor's name for the namespace of clone flag flag (nsenter.h ns_name), "unknown" for
@@ -57,6 +58,9 @@ type Bootstrap struct {
 	// NonDumpable keeps the process out of reach of ptrace and /proc until it execs: an exec'd process always, a
 	// container's init when rt runs as root (see initBootstrap).
 	NonDumpable bool
+	// CgroupTasks are the `tasks` files of the cgroup v1 cgroups the child moves itself into, first, by writing "0"
+	// (nsenter.c join_cgroup): no RCU grace period to wait for, unlike the parent's write of its pid.
+	CgroupTasks []string
 }
 
 // Encode appends the bootstrap records, ending with the end record, to buf.
@@ -72,6 +76,9 @@ func (b *Bootstrap) Encode(buf []byte) []byte {
 	}
 	if b.NonDumpable {
 		buf = AppendMsg(buf, recNonDumpable, nil)
+	}
+	for _, t := range b.CgroupTasks {
+		buf = AppendMsg(buf, recCgroupTasks, []byte(t))
 	}
 	return AppendMsg(buf, recEnd, nil)
 }

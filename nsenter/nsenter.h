@@ -25,6 +25,7 @@ extern unsigned long rt_caller_timerslack;
 #define REC_NS_PATH 2
 #define REC_TIME_OFFSETS 3
 #define REC_NONDUMPABLE 4
+#define REC_CGROUP_TASKS 5
 
 // Messages child -> parent, framed the same way.
 #define MSG_ERROR 100

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,6 +47,8 @@ func helperInit(env string) int {
 	lines = append(lines, "sid "+strconv.Itoa(sid))
 	dumpable, _ := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0)
 	lines = append(lines, "dumpable "+strconv.Itoa(dumpable))
+	cg, _ := os.ReadFile("/proc/self/cgroup")
+	lines = append(lines, "cgroups "+strings.ReplaceAll(strings.TrimSpace(string(cg)), "\n", ";"))
 	for _, ns := range helperNamespaces {
 		link, err := os.Readlink("/proc/self/ns/" + ns)
 		if err != nil {
@@ -78,7 +81,7 @@ func TestNamespaceTable(t *testing.T) {
 // TestWireTypes: record types are distinct and end with 0; message types are distinct and none is a record type,
 // so a frame read out of place is never taken for another.
 func TestWireTypes(t *testing.T) {
-	recs := []uint32{recEnd, recCloneFlags, recNsPath, recTimeOffsets, recNonDumpable}
+	recs := []uint32{recEnd, recCloneFlags, recNsPath, recTimeOffsets, recNonDumpable, recCgroupTasks}
 	msgs := []uint32{MsgError, MsgUsermap, MsgUsermapDone, MsgPid}
 	seen := map[uint32]bool{}
 	for _, v := range append(recs, msgs...) {
@@ -144,6 +147,8 @@ func decodeBootstrap(t *testing.T, recs []record) Bootstrap {
 				t.Fatalf("non-dumpable record with %d bytes", len(r.payload))
 			}
 			b.NonDumpable = true
+		case recCgroupTasks:
+			b.CgroupTasks = append(b.CgroupTasks, string(r.payload))
 		case recEnd:
 			if len(r.payload) != 0 {
 				t.Fatalf("end record with %d bytes", len(r.payload))
@@ -170,6 +175,8 @@ func TestBootstrapEncode(t *testing.T) {
 			wantRecs: []uint32{recCloneFlags, recTimeOffsets, recEnd}},
 		{name: "non-dumpable", in: Bootstrap{Join: []NsPath{{Type: unix.CLONE_NEWPID, Path: "/proc/1/ns/pid"}}, NonDumpable: true},
 			wantRecs: []uint32{recCloneFlags, recNsPath, recNonDumpable, recEnd}},
+		{name: "cgroup tasks in order", in: Bootstrap{CgroupTasks: []string{"/sys/fs/cgroup/cpu/c/tasks", "/sys/fs/cgroup/pids/c/tasks"}},
+			wantRecs: []uint32{recCloneFlags, recCgroupTasks, recCgroupTasks, recEnd}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -461,6 +468,8 @@ func TestConstructor(t *testing.T) {
 		newNs    []string          // namespaces that must differ from ours
 		wantPid1 bool
 		wantDump string // PR_GET_DUMPABLE in the init; "" = 1, as for any process exec'd by root
+		// wantCgroup is a line the init's /proc/self/cgroup must have.
+		wantCgroup string
 	}{
 		{name: "no namespaces", buf: func() []byte { return (&Bootstrap{}).Encode(nil) }, wantNs: map[string]string{}},
 		{name: "new uts ipc net", root: true, buf: func() []byte {
@@ -479,6 +488,17 @@ func TestConstructor(t *testing.T) {
 		}, wantNs: map[string]string{"uts": "target", "ipc": "target"}},
 		// CVE-2016-9962: a process entering a running container stays non-dumpable until it execs.
 		{name: "non-dumpable", buf: func() []byte { return (&Bootstrap{NonDumpable: true}).Encode(nil) }, wantDump: "0"},
+		// The bootstrap joins a v1 cgroup itself; the init it clones starts there.
+		{name: "join v1 cgroup", root: true, buf: func() []byte {
+			return (&Bootstrap{CgroupTasks: []string{v1Cgroup(t, "join") + "/tasks"}}).Encode(nil)
+		}, wantCgroup: fmt.Sprintf("pids:/rt-nsenter-test-%d-join", os.Getpid())},
+		// It joins before it makes the cgroup namespace, which so has that cgroup for its root (cgroup_namespaces(7)).
+		{name: "join v1 cgroup then new cgroup ns", root: true, buf: func() []byte {
+			return (&Bootstrap{CloneFlags: unix.CLONE_NEWCGROUP, CgroupTasks: []string{v1Cgroup(t, "ns") + "/tasks"}}).Encode(nil)
+		}, newNs: []string{"cgroup"}, wantCgroup: "pids:/"},
+		{name: "join missing cgroup", buf: func() []byte {
+			return (&Bootstrap{CgroupTasks: []string{"/nonexistent/tasks"}}).Encode(nil)
+		}, wantErr: "nsenter: open /nonexistent/tasks: No such file or directory"},
 		{name: "join missing path", buf: func() []byte {
 			return (&Bootstrap{Join: []NsPath{{Type: unix.CLONE_NEWUTS, Path: "/nonexistent/ns"}}}).Encode(nil)
 		}, wantErr: "nsenter: open uts namespace /nonexistent/ns: No such file or directory"},
@@ -555,6 +575,12 @@ func TestConstructor(t *testing.T) {
 			if wantDump == "" {
 				wantDump = "1"
 			}
+			if tc.wantCgroup != "" && !slices.ContainsFunc(strings.Split(report["cgroups"], ";"), func(l string) bool {
+				_, rest, _ := strings.Cut(l, ":") // "ID:controllers:path"
+				return rest == tc.wantCgroup
+			}) {
+				t.Errorf("init's cgroups %q, want a line %q", report["cgroups"], tc.wantCgroup)
+			}
 			if report["dumpable"] != wantDump {
 				t.Errorf("init dumpable %s, want %s", report["dumpable"], wantDump)
 			}
@@ -583,4 +609,25 @@ func TestConstructor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// v1Cgroup makes a cgroup of the test's own, named after suffix, in the host's cgroup v1 pids hierarchy (skipping
+// the test where there is none) and removes it once the test and the processes in it are done.
+func v1Cgroup(t *testing.T, suffix string) string {
+	t.Helper()
+	const mnt = "/sys/fs/cgroup/pids"
+	var fs unix.Statfs_t
+	if err := unix.Statfs(mnt, &fs); err != nil || fs.Type != unix.CGROUP_SUPER_MAGIC {
+		t.Skip("no cgroup v1 pids hierarchy at " + mnt)
+	}
+	dir := fmt.Sprintf("%s/rt-nsenter-test-%d-%s", mnt, os.Getpid(), suffix)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Rmdir(dir); err != nil {
+			t.Errorf("rmdir %s: %v", dir, err)
+		}
+	})
+	return dir
 }
