@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -12,7 +13,7 @@ import (
 )
 
 func TestParseHost(t *testing.T) {
-	tests := []struct {
+	type hostCase struct {
 		name    string
 		mounts  []*mountinfo.Info
 		cgroup  string
@@ -20,7 +21,8 @@ func TestParseHost(t *testing.T) {
 		unified string
 		v1      map[string]string
 		own     map[string]string
-	}{
+	}
+	tests := []hostCase{
 		{
 			name: "hybrid like this machine",
 			mounts: []*mountinfo.Info{
@@ -55,6 +57,23 @@ func TestParseHost(t *testing.T) {
 			own:    map[string]string{"cpu": "/inner", "cpuacct": "/inner"},
 		},
 	}
+	// A file longer than readHost's first buffer: every hierarchy of a v1 host, each in a long nested path (a pod's
+	// slice and a 64-hex container scope); and its last line without a newline.
+	long := "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod0a1b2c3d.slice/cri-containerd-" +
+		strings.Repeat("ab", 32) + ".scope"
+	want := hostCase{name: "every hierarchy, long paths, no final newline", mode: "v1", v1: map[string]string{}, own: map[string]string{}}
+	var lines []string
+	for i, c := range v1Controllers {
+		want.mounts = append(want.mounts, &mountinfo.Info{FSType: "cgroup", Mountpoint: "/sys/fs/cgroup/" + c, Root: "/", VFSOptions: "rw," + c})
+		lines = append(lines, strconv.Itoa(i+1)+":"+c+":"+long)
+		want.v1[c] = "/sys/fs/cgroup/" + c
+		want.own[c] = long
+	}
+	want.cgroup = strings.Join(lines, "\n")
+	if len(want.cgroup) <= 1024 {
+		t.Fatalf("the long case is %d bytes, not more than readHost's 1 KiB buffer", len(want.cgroup))
+	}
+	tests = append(tests, want)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := parseHost(tc.mounts, tc.cgroup)
