@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,6 +136,17 @@ func TestPrepareApp(t *testing.T) {
 		{"rt", "--nosuch", "state", "x"},
 		{"rt", "nosuch"},
 		{"rt"},
+		{"rt", "--help"},
+		{"rt", "--version"},
+		{"rt", "-v"},
+		{"rt", "--root", root, "--version"},
+		{"rt", "help"},
+		{"rt", "h"},
+		{"rt", "help", "state"},
+		{"rt", "h", "rm"},
+		{"rt", "--debug", "help", "kill", "extra"},
+		{"rt", "help", "help"},
+		{"rt", "help", "nosuch"},
 	}
 	run := func(args []string, prepare func(*cli.App, []string) []string) string {
 		app := newApp()
@@ -146,13 +158,82 @@ func TestPrepareApp(t *testing.T) {
 		var out bytes.Buffer
 		app.Writer, app.ErrWriter = &out, &out
 		err := app.Run(prepare(app, slices.Clone(args)))
-		return fmt.Sprintf("%s\nerror: %v", out.String(), err)
+		return fmt.Sprintf("%s\nerror: %v\nexit: %d", out.String(), err, exitCode(err))
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
 			got := run(args, prepareApp)
-			if want := run(args, reorderArgs); got != want {
+			whole := func(app *cli.App, args []string) []string {
+				app.HideHelpCommand = false // every command, runc's help command too
+				return reorderArgs(app, args)
+			}
+			if want := run(args, whole); got != want {
 				t.Errorf("prepared app:\n%s\nwhole app:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// exitCode is report's exit status for err, without printing it.
+func exitCode(err error) int {
+	var code cli.ExitCoder
+	if errors.As(err, &code) {
+		return code.ExitCode()
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// TestHelpCommand checks rt's help command against runc 1.5's: listed last in COMMANDS as "help, h"; `help` and `h`
+// print what --help prints, `help CMD` what `CMD --help` prints, exit 0; `help nosuch` prints nothing and exits 3.
+func TestHelpCommand(t *testing.T) {
+	run := func(args ...string) (string, error) {
+		app := newApp()
+		for i, cmd := range app.Commands { // fresh copies: Setup of an earlier run changed the shared commands
+			c := *cmd
+			c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
+			app.Commands[i] = &c
+		}
+		var out bytes.Buffer
+		app.Writer, app.ErrWriter = &out, &out
+		err := app.Run(prepareApp(app, append([]string{"rt"}, args...)))
+		return out.String(), err
+	}
+	appHelp, err := run("--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	commands := strings.Split(strings.TrimSpace(strings.Split(strings.Split(appHelp, "COMMANDS:\n")[1], "\n\n")[0]), "\n")
+	if last := strings.Fields(commands[len(commands)-1]); len(last) < 3 || last[0] != "help," || last[1] != "h" {
+		t.Errorf("last command listed %q, want \"help, h ...\" (runc's)", commands[len(commands)-1])
+	}
+	stateHelp, err := run("state", "--help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+		code int
+	}{
+		{name: "help", args: []string{"help"}, want: appHelp},
+		{name: "h", args: []string{"h"}, want: appHelp},
+		{name: "help command", args: []string{"help", "state"}, want: stateHelp},
+		{name: "h command", args: []string{"h", "state"}, want: stateHelp},
+		{name: "after global flags", args: []string{"--debug", "help", "state"}, want: stateHelp},
+		{name: "unknown command", args: []string{"help", "nosuch"}, code: 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := run(tc.args...)
+			if got != tc.want {
+				t.Errorf("printed:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if code := exitCode(err); code != tc.code {
+				t.Errorf("exit %d (%v), want %d", code, err, tc.code)
 			}
 		})
 	}

@@ -77,6 +77,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto"},
 			&cli.StringFlag{Name: "criu", Hidden: true, Usage: "accepted for runc compatibility; unused"},
 		},
+		// runc's `help, h` command is urfave/cli's own; prepareApp shows it when the app may list or run it.
 		HideHelpCommand: true,
 		// A repeated flag's values are kept whole, as runc's (urfave/cli v1) are: `exec -e A=1,2` sets A to "1,2".
 		DisableSliceFlagSeparator: true,
@@ -139,6 +140,11 @@ func report(err error) int {
 	var code *exitCodeError
 	if errors.As(err, &code) {
 		return code.code
+	}
+	// urfave/cli's "No help topic for 'X'" (`rt help X`, `rt X`) exits 3, as runc's does.
+	var cliCode cli.ExitCoder
+	if errors.As(err, &cliCode) {
+		return cliCode.ExitCode()
 	}
 	return 1
 }
@@ -222,9 +228,12 @@ func reorderCommandArgs(args []string, i int, cmd *cli.Command) []string {
 // urfave/cli's Setup prepares every command of the app (flag categories, help name, duplicate check: ~80k
 // instructions for 17 commands) though a run uses one, so the app keeps only the command named. Nothing lists the
 // commands once one is named: `rt --help CMD` prints CMD's help, `rt --version CMD` the version (TestPrepareApp).
+// Nor do they list or run the help command, so urfave/cli adds it (runc's `help, h`, listed last) only when no
+// other command is named, and not for a bare `rt --version` (go-runc's call), which prints the version only.
 func prepareApp(app *cli.App, args []string) []string {
 	i, cmd := findCommand(app, args)
 	if cmd == nil {
+		app.HideHelpCommand = len(args) == 2 && (args[1] == "--version" || args[1] == "-v")
 		return args
 	}
 	cacheFlagNames(cmd.Flags)

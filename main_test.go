@@ -500,6 +500,8 @@ func TestReport(t *testing.T) {
 		{name: "wrapped usage", err: fmt.Errorf("kill: %w: rt kill", errUsage), wantCode: 1, wantLog: true},
 		{name: "process exit status", err: &exitError{code: 137}, wantCode: 137},
 		{name: "exec failure", err: fmt.Errorf("exec: %w", &exitCodeError{err: errors.New("no such file"), code: 255}), wantCode: 255, wantLog: true},
+		// runc: `runc help nosuch` and `runc nosuch` exit 3.
+		{name: "no help topic", err: cli.Exit("No help topic for 'nosuch'", 3), wantCode: 3, wantLog: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

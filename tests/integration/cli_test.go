@@ -258,6 +258,38 @@ func TestCheckpointRestoreHelp(t *testing.T) {
 	}
 }
 
+// TestHelpCommand: runc 1.5 lists "help, h" last in COMMANDS; `help` and `h` print what --help prints and
+// `help CMD` / `h CMD` what `CMD --help` prints, exit 0; `help nosuch` prints nothing on stdout, an error, exit 3.
+func TestHelpCommand(t *testing.T) {
+	t.Parallel()
+	appHelp := mustRT(t, "--help").Stdout
+	_, listed, _ := strings.Cut(appHelp, "COMMANDS:\n")
+	listed, _, _ = strings.Cut(listed, "\n\n")
+	commands := strings.Split(strings.TrimRight(listed, "\n"), "\n")
+	if last := strings.Fields(commands[len(commands)-1]); len(last) < 3 || last[0] != "help," || last[1] != "h" {
+		t.Errorf("last command listed %q, want \"help, h ...\"", commands[len(commands)-1])
+	}
+	stateHelp := mustRT(t, "state", "--help").Stdout
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, appHelp},
+		{[]string{"h"}, appHelp},
+		{[]string{"help", "state"}, stateHelp},
+		{[]string{"h", "state"}, stateHelp},
+	} {
+		if r := mustRT(t, tc.args...); r.Stdout != tc.want || r.Stderr != "" {
+			t.Errorf("%v: stdout %q, stderr %q; want stdout %q", tc.args, r.Stdout, r.Stderr, tc.want)
+		}
+	}
+	r := rt(t, "help", "nosuch")
+	if r.Code != 3 || r.Stdout != "" {
+		t.Errorf("help nosuch: %v, want exit 3 and no stdout", r)
+	}
+	oneLine(t, r, "No help topic for 'nosuch'")
+}
+
 // TestPackageInitAllocatesNothing: rt's own packages allocate nothing in package initialisation, which every rt
 // process runs before main, `rt init` too (issue 15): their tables and the command tree are data, or built when first
 // needed. GODEBUG=inittrace=1 prints one line per package with an init: "init PKG @T, D ms clock, B bytes, N allocs".
