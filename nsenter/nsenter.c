@@ -128,7 +128,7 @@ static void join_cgroup(const char *path)
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		fail("nsenter: open %s", path);
+		fail("nsenter: join cgroup: open %s", path);
 	if (write(fd, "0", 1) != 1)
 		fail("nsenter: join cgroup: write %s", path);
 	close(fd);
