@@ -114,39 +114,3 @@ func TestReadWriteFile(t *testing.T) {
 		})
 	}
 }
-
-func TestPrimePath(t *testing.T) {
-	tests := []struct {
-		name string
-		h    host
-		want string
-	}{
-		{
-			name: "hybrid picks a v1 controller, never the named hierarchy",
-			h: host{
-				v1:      map[string]string{"name=systemd": "/cg/systemd", "memory": "/cg/memory", "pids": "/cg/pids"},
-				unified: "/cg/unified",
-				own:     map[string]string{"name=systemd": "/s", "memory": "/m/x", "pids": "/", "": "/"},
-			},
-			want: "/cg/pids/cgroup.procs",
-		},
-		{
-			name: "own cgroup below the root",
-			h:    host{v1: map[string]string{"memory": "/cg/memory"}, own: map[string]string{"memory": "/m/x"}},
-			want: "/cg/memory/m/x/cgroup.procs",
-		},
-		{
-			name: "pure v2 uses our own unified cgroup",
-			h:    host{v1: map[string]string{}, unified: "/cg", own: map[string]string{"": "/user.slice/s.scope"}},
-			want: "/cg/user.slice/s.scope/cgroup.procs",
-		},
-		{name: "only a named hierarchy", h: host{v1: map[string]string{"name=systemd": "/cg/systemd"}, own: map[string]string{}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.h.primePath(); got != tt.want {
-				t.Errorf("primePath = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}

@@ -26,9 +26,6 @@ type host struct {
 	// created, when set, is told of each directory Create makes: the plain-file tests use it to add the control
 	// files the kernel would create. Nil on the real host.
 	created func(dir string)
-	// prime is the cgroup.procs of a cgroup this process is in, which Create writes in the background to get the
-	// kernel's attach lock ready for Apply (primeAttach); "" (the plain-file tests) for none.
-	prime string
 	// mounts are the cgroup and cgroup2 entries of the mount table the host was read from (Mounts).
 	mounts []*mountinfo.Info
 }
@@ -73,7 +70,6 @@ func readHost() (*host, error) {
 	}
 	h := parseHost(mounts, string(buf))
 	h.devices = attachDeviceFilter
-	h.prime = h.primePath()
 	h.mounts = mounts
 	return h, nil
 }
@@ -88,25 +84,6 @@ func Mounts() ([]*mountinfo.Info, error) {
 		return nil, err
 	}
 	return h.mounts, nil
-}
-
-// primeOrder is the order in which a hierarchy is picked for primeAttach: v1 controllers first (a v1 cgroup has no
-// "no internal processes" rule, so the no-op migration is accepted), never a named hierarchy such as name=systemd
-// whose manager may watch it, and the unified tree last.
-var primeOrder = []string{"pids", "freezer", "devices", "memory", "cpu", "cpuacct", "blkio", "cpuset", "perf_event", "net_cls", "net_prio", "hugetlb"}
-
-// primePath is the cgroup.procs file primeAttach writes: this process's own cgroup in the first mounted
-// hierarchy of primeOrder, else in the unified one.
-func (h *host) primePath() string {
-	for _, c := range primeOrder {
-		if mnt := h.v1[c]; mnt != "" {
-			return filepath.Join(mnt, h.own[c], "cgroup.procs")
-		}
-	}
-	if h.unified != "" {
-		return filepath.Join(h.unified, h.own[""], "cgroup.procs")
-	}
-	return ""
 }
 
 // Mode reports the host's cgroup layout: "v2" (only the unified hierarchy), "hybrid" (v1 controllers plus a cgroup2

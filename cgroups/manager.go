@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -118,9 +117,6 @@ func (m *Manager) dirs() []string {
 
 // Create makes the cgroup directories and enables the controllers the container may need; it refuses an existing
 // cgroup that has processes in it or is frozen. r may be nil; limits are written by Set.
-//
-// On the real host with the systemd driver, once the directories are made, it starts in the background the wait
-// that the first cgroup.procs write would otherwise do inside Apply (see primeAttach).
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 	if err := m.checkUnified(r); err != nil {
 		return err
@@ -174,14 +170,6 @@ func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {
 		if err := m.fillCpuset(d, made); err != nil {
 			return err
 		}
-	}
-	// Not before the mkdirs: the priming write holds cgroup_mutex through the grace period, and mkdir needs it. Only
-	// for the systemd driver, whose unit start attaches the init by pid: with cgroupfs no attach follows, as the
-	// init's bootstrap is cloned into the v2 cgroup (clone3 CLONE_INTO_CGROUP, libcontainer's startInit) and moves
-	// itself into the v1 ones (nsenter.c join_cgroup), neither of which waits for a grace period; a priming write
-	// would only make them wait for cgroup_mutex. Not on a pure v2 host either, as before.
-	if m.sd != nil && !m.unifiedOnly() {
-		primeAttach(m.host().prime)
 	}
 	return nil
 }
@@ -249,40 +237,6 @@ func mkdirAll(made []string, dir string) ([]string, error) {
 	}
 	return append(made, dir), nil
 }
-
-// primeOnce makes primeAttach start at most one priming write per process.
-var primeOnce sync.Once
-
-// primeAttach starts, in the background, a write of "0" (the writing process itself, cgroups(7)) to procs, the
-// cgroup.procs of a cgroup this process is already in: a migration to where the process already is, which changes
-// nothing but takes and releases the kernel's global cgroup_threadgroup_rwsem for writing. The first writer after
-// an idle spell waits in percpu_down_write -> rcu_sync_enter for a full RCU grace period (kernel/rcu/sync.c),
-// 8-20 ms on this host, holding cgroup_mutex; a writer within a grace period of the last one does not wait. Create
-// starts it after its mkdirs (which need cgroup_mutex), so the period runs while the caller makes the exec fifo and
-// forks and execs the init, and Apply, which the init waits for, waits only for what is left of it. Only the first
-// call per process writes; "" (no hierarchy, or a plain-file test host) and a failed write change nothing: Apply
-// then waits as it would have anyway. Every priming costs the host what any first attach costs (one grace period
-// of slower fork(2)/exit(2) and of blocked cgroup changes), so it is only done where an attach follows.
-func primeAttach(procs string) {
-	if procs == "" {
-		return
-	}
-	primeOnce.Do(func() {
-		// Opened here, so that the goroutine allocates nothing: it may run on another P, whose allocation cache
-		// would take fresh heap pages (page faults) for the path's bytes. The open does not wait; the write does.
-		fd, err := unix.Open(procs, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return
-		}
-		go func() {
-			_, _ = unix.Write(fd, primeProcs[:])
-			_ = unix.Close(fd)
-		}()
-	})
-}
-
-// primeProcs is what primeAttach writes: "0", the writing process itself.
-var primeProcs = [1]byte{'0'}
 
 // enableControllers turns on, in every ancestor of dir below the mount point, each controller the ancestor has
 // (cgroup.controllers) but has not yet delegated (cgroup.subtree_control), as runc's fs2 CreateCgroupPath does,

@@ -141,6 +141,8 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 			p.abort()
 		}
 	}()
+	// The parent moves the child only where it does not join by itself: the systemd driver's unit, or a v2 cgroup
+	// startInit could not clone it into (then the v1 ones by pid too, as before).
 	apply := c.cg.Apply
 	if joins && (into == "" || p.inCgroup) {
 		apply = nil

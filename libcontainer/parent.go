@@ -41,7 +41,10 @@ type parentProcess struct {
 
 // startInit starts `rt init` with one end of a new socketpair at fd 3 and, for a container's init, the exec fifo at
 // fd 4. cgroupDir, on a pure cgroup v2 or a hybrid host, is the container's v2 cgroup: the child is cloned straight
-// into it (clone3 CLONE_INTO_CGROUP), with no migration afterwards.
+// into it (clone3 CLONE_INTO_CGROUP), with no migration afterwards. A clone the cgroup refuses (a threaded or
+// "domain invalid" cgroup, EOPNOTSUPP; one with controllers enabled below it, EBUSY) is tried again without it, as
+// runc's exec does (process_linux.go startWithCgroupFD): inCgroup is then false and the caller moves the child
+// itself (Apply), whose error names the cgroup, where the fork's would name only the binary.
 func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProcess, error) {
 	// The exe handle first: below the socket's fds, it usually sits where the child's fd shuffling never writes
 	// (childFdsSafe), with no dup needed, which matters when RLIMIT_NOFILE leaves little room.
@@ -120,7 +123,12 @@ func startInit(stdio *ProcessIO, fifo *os.File, cgroupDir string) (*parentProces
 	err = nsenter.WithCallerTimerSlack(func() error {
 		path := "/proc/self/fd/" + strconv.Itoa(int(exe.Fd()))
 		var err error
-		if pid, err = syscall.ForkExec(path, []string{"rt", "init"}, attr); err != nil {
+		pid, err = syscall.ForkExec(path, []string{"rt", "init"}, attr)
+		if err != nil && inCgroup {
+			attr.Sys.UseCgroupFD, inCgroup = false, false
+			pid, err = syscall.ForkExec(path, []string{"rt", "init"}, attr)
+		}
+		if err != nil {
 			return &os.PathError{Op: "fork/exec", Path: path, Err: err} // os/exec's words
 		}
 		return nil

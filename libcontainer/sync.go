@@ -25,12 +25,14 @@ import (
 //	parent (create.go, exec.go)           bootstrap child (nsenter.c)            container process (`rt init`)
 //	---------------------------           ---------------------------            -----------------------------
 //	start `rt init` (create: cloned
-//	into the v2 cgroup, or placed in
-//	a systemd unit), write its
+//	into the v2 cgroup; moved in by
+//	pid only for a systemd unit or a
+//	refused clone), write its
 //	oom_score_adj
 //	bootstrap records (clone flags,  -->  read them (create: join each v1
 //	  ns paths, time offsets, v1          cgroup as its record comes); open
-//	  cgroups' tasks files)               timens_offsets and every ns path;
+//	  cgroups' tasks files); close        timens_offsets and every ns path;
+//	  the sealed binary
 //	                                      setns: the others, the user ns,
 //	                                      what is left
 //	write uid_map/gid_map            <--  [new user ns] unshare, syncUsermap

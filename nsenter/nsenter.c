@@ -3,8 +3,9 @@
 // setns(2) into a user or mount namespace, and unshare(CLONE_NEWUSER), require a single-threaded caller, and a new
 // pid or time namespace only applies to children. So this constructor runs first, in the process that the parent
 // exec'd as `rt init`, and does all namespace work there: it reads the bootstrap records (up to REC_END; the config
-// that follows later is the Go init's), joins and creates the namespaces, asks the parent for uid/gid maps
-// (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID) and exits. The protocol
+// that follows later is the Go init's), joining a container's v1 cgroups as their records come (join_cgroup: moving
+// itself, which only a single thread can do for the whole process), joins and creates the namespaces, asks the
+// parent for uid/gid maps (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID) and exits. The protocol
 // and its one diagram: libcontainer/sync.go.
 //
 // Every failure is sent to the parent as MSG_ERROR with a message naming the operation, then the child exits 1.
@@ -128,7 +129,7 @@ static void join_cgroup(const char *path)
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		fail("nsenter: open %s", path);
+		fail("nsenter: join cgroup: open %s", path);
 	if (write(fd, "0", 1) != 1)
 		fail("nsenter: join cgroup: write %s", path);
 	close(fd);

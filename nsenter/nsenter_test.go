@@ -498,7 +498,7 @@ func TestConstructor(t *testing.T) {
 		}, newNs: []string{"cgroup"}, wantCgroup: "pids:/"},
 		{name: "join missing cgroup", buf: func() []byte {
 			return (&Bootstrap{CgroupTasks: []string{"/nonexistent/tasks"}}).Encode(nil)
-		}, wantErr: "nsenter: open /nonexistent/tasks: No such file or directory"},
+		}, wantErr: "nsenter: join cgroup: open /nonexistent/tasks: No such file or directory"},
 		{name: "join missing path", buf: func() []byte {
 			return (&Bootstrap{Join: []NsPath{{Type: unix.CLONE_NEWUTS, Path: "/nonexistent/ns"}}}).Encode(nil)
 		}, wantErr: "nsenter: open uts namespace /nonexistent/ns: No such file or directory"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"runtime"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // These tests pin cgroup behaviours of runc 1.5 that its own suite checks (cgroups.bats, exec.bats, update.bats,
@@ -463,4 +465,67 @@ func TestSchedulerDeadlineNarrowedCpus(t *testing.T) {
 	if r.Code == 0 || !strings.Contains(r.Stderr, "process scheduler can't be used together with AllowedCPUs") {
 		t.Errorf("exec of SCHED_DEADLINE into a container with cpus 0: %v, want runc's refusal", r)
 	}
+}
+
+// TestCgroupJoinRefused: a cgroup that refuses the container's first process fails create with one line naming that
+// cgroup and exit status 1, and leaves no state directory, no cgroup the runtime made and no process: a v2 cgroup
+// that refuses processes ("domain invalid": a sibling is threaded, EOPNOTSUPP; rt's clone into it is refused, and it
+// moves the child by pid instead, as runc always does) and a v1 one that refuses the process's own join (a
+// SCHED_FIFO runtime joining a cpu cgroup with no realtime bandwidth, EINVAL: rt's bootstrap writes the tasks file).
+func TestCgroupJoinRefused(t *testing.T) {
+	t.Parallel()
+	unified := ""
+	for _, m := range []string{"/sys/fs/cgroup", "/sys/fs/cgroup/unified"} {
+		var fs unix.Statfs_t
+		if unix.Statfs(m, &fs) == nil && fs.Type == unix.CGROUP2_SUPER_MAGIC {
+			unified = m
+		}
+	}
+	refused := func(t *testing.T, wrapper []string, cgroupsPath, want, premade string) {
+		t.Helper()
+		id := newID(t)
+		b := bundle(t, withCgroupsPath(cgroupsPath))
+		r := rtUnder(t, wrapper, nil, "create", "--bundle", b, id)
+		if r.Code != 1 {
+			t.Errorf("create in a cgroup that refuses the process: %v, want exit 1", r)
+		}
+		oneLine(t, r, want)
+		assertNoLeak(t, stateRoot(t), id, b)
+		for _, dir := range cgroupHierarchyDirs(t, cgroupsPath) {
+			if dir != premade {
+				waitFor(t, "no cgroup "+dir, func() bool { return !exists(dir) })
+			}
+		}
+	}
+	t.Run("v2 domain invalid", func(t *testing.T) {
+		t.Parallel()
+		if unified == "" {
+			t.Skip("no cgroup2 mount")
+		}
+		if isRunc && unified != "/sys/fs/cgroup" {
+			t.Skip("runc 1.5 leaves the container out of a hybrid host's unified hierarchy")
+		}
+		parent := ownCgroupsPath(t)
+		top := filepath.Join(unified, parent)
+		for _, d := range []string{top, top + "/threaded", top + "/leaf"} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := os.WriteFile(top+"/threaded/cgroup.type", []byte("threaded"), 0); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, nil, parent+"/leaf", top+"/leaf", top+"/leaf")
+	})
+	t.Run("v1 join refused", func(t *testing.T) {
+		t.Parallel()
+		if !exists("/sys/fs/cgroup/cpu/cpu.rt_runtime_us") {
+			t.Skip("no cgroup v1 cpu controller with realtime group scheduling")
+		}
+		if _, err := exec.LookPath("chrt"); err != nil {
+			t.Fatal("chrt (util-linux):", err)
+		}
+		cg := ownCgroupsPath(t)
+		refused(t, []string{"chrt", "-f", "1"}, cg, "/sys/fs/cgroup/cpu"+cg, "")
+	})
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -278,6 +279,12 @@ func rt(t *testing.T, args ...string) result {
 // rtStdin is rt with stdin fed from the given bytes (nil: /dev/null).
 func rtStdin(t *testing.T, stdin []byte, args ...string) result {
 	t.Helper()
+	return rtUnder(t, nil, stdin, args...)
+}
+
+// rtUnder is rtStdin with the runtime started by the command wrapper (e.g. chrt -f 1) rather than directly.
+func rtUnder(t *testing.T, wrapper []string, stdin []byte, args ...string) result {
+	t.Helper()
 	e := env(t)
 	outF, err := os.CreateTemp(e.base, "stdout")
 	if err != nil {
@@ -291,7 +298,8 @@ func rtStdin(t *testing.T, stdin []byte, args ...string) result {
 	defer errF.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, runtimeBin, append([]string{"--root", e.root}, args...)...)
+	argv := append(append(slices.Clone(wrapper), runtimeBin, "--root", e.root), args...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	// A container process may hold the stdin pipe after the runtime is killed on timeout: do not wait for it.
 	cmd.WaitDelay = time.Second
 	if stdin != nil {
