@@ -299,6 +299,10 @@ var (
 // apply the change to every thread of the process: in rt, a cgo binary, through glibc's setxid broadcast (a signal
 // to each thread, whose handler makes the call, and a wait for all of them; syscall.AllThreadsSyscall's
 // stop-the-world without cgo). A container running as the user rt runs as (root, the default) skips both.
+//
+// getresuid(2) reports an id not mapped in the caller's user namespace as the overflow id (65534, the usual
+// "nobody"), which would then read as already set while the kernel's is another; the ids compared here are mapped:
+// in a user namespace, created or joined, nsenter has made the thread its root (setresuid 0) before Go starts.
 func setUserIDs(uid, gid int) error {
 	if r, e, s := unix.Getresgid(); r != gid || e != gid || s != gid {
 		if err := setresgid(gid, gid, gid); err != nil {

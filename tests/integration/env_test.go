@@ -157,30 +157,77 @@ func uidOf(flags []string) int {
 }
 
 // TestInitRuntimeEnv: `rt init` runs with the Go runtime settings startInit gives it (one P; no memory profile
-// sample at start, no per-thread profile buffers), and the workload, which gets its own environment at execve,
-// has none of them.
+// sample at start, no per-thread profile buffers), whatever GODEBUG and GOMAXPROCS rt's caller has: each once, with
+// startInit's value.
 func TestInitRuntimeEnv(t *testing.T) {
 	t.Parallel()
 	rtOnly(t, "the settings are rt's own init's")
 	id := newID(t)
-	mustRT(t, "create", "--bundle", bundle(t, func(s *specs.Spec) { s.Process.Args = []string{"sleep", "100000"} }), id)
+	b := bundle(t, func(s *specs.Spec) { s.Process.Args = []string{"sleep", "100000"} })
+	cmd := exec.Command(runtimeBin, "--root", env(t).root, "create", "--bundle", b, id)
+	cmd.Env = append(os.Environ(), callerGoEnv...)
+	// Not a pipe: the created init holds its stdio (rt's helper).
+	if err := runTracked(cmd); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	defer rt(t, "delete", "--force", id)
 	environ, err := os.ReadFile("/proc/" + strconv.Itoa(state(t, id).Pid) + "/environ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	initEnv := strings.Split(string(environ), "\x00")
-	for _, kv := range []string{"GOMAXPROCS=1", "GODEBUG=memprofilerate=0,profstackdepth=0"} {
-		if !slices.Contains(initEnv, kv) {
-			t.Errorf("created init's environment %q lacks %s", environ, kv)
+	for k, want := range map[string]string{"GOMAXPROCS": "1", "GODEBUG": "memprofilerate=0,profstackdepth=0"} {
+		if got := envValues(initEnv, k); !slices.Equal(got, []string{want}) {
+			t.Errorf("created init's %s = %q, want [%q] (environment %q)", k, got, want, environ)
 		}
 	}
-	rt(t, "delete", "--force", id)
-	r := mustRT(t, "run", "--bundle", bundle(t, func(s *specs.Spec) {
-		s.Process.Args = []string{"cat", "/proc/self/environ"}
-	}), newID(t))
-	for _, k := range []string{"GOMAXPROCS=", "GODEBUG="} {
-		if strings.Contains(r.Stdout, k) {
-			t.Errorf("the workload's environment %q has the init's %s", r.Stdout, k)
+}
+
+// callerGoEnv is Go runtime settings in rt's caller's environment, which the init's own must not add to.
+var callerGoEnv = []string{"GODEBUG=madvdontneed=1", "GOMAXPROCS=3"}
+
+// TestRuntimeEnvNotPassedOn: neither the init's Go runtime settings (startInit's GODEBUG and GOMAXPROCS) nor the
+// caller's reach the workload, run or exec'd, or the createContainer and startContainer hooks without env of their
+// own, which get none and the process's.
+func TestRuntimeEnvNotPassedOn(t *testing.T) {
+	t.Parallel()
+	dump := func(file string) specs.Hook {
+		return specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "env > " + file}}
+	}
+	id := newID(t)
+	b := bundle(t, func(s *specs.Spec) {
+		s.Root.Readonly = false // the hooks write their environments in the rootfs
+		s.Hooks = &specs.Hooks{
+			CreateContainer: []specs.Hook{dump("./hookenv-create")}, // in the rootfs, before pivot_root
+			StartContainer:  []specs.Hook{dump("/hookenv-start")},
+		}
+		s.Process.Args = []string{"sh", "-c", "cat /proc/self/environ /hookenv-create /hookenv-start; echo END; sleep 100000"}
+	})
+	stdout := filepath.Join(t.TempDir(), "stdout")
+	run := exec.Command(runtimeBin, "--root", env(t).root, "run", "--detach", "--bundle", b, id)
+	run.Env = append(os.Environ(), callerGoEnv...)
+	out, err := os.Create(stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	run.Stdout, run.Stderr = out, out
+	if err := runTracked(run); err != nil {
+		t.Fatalf("run: %v: %s", err, readFile(stdout))
+	}
+	defer rt(t, "delete", "--force", id)
+	exe := exec.Command(runtimeBin, "--root", env(t).root, "exec", id, "cat", "/proc/self/environ")
+	exe.Env = append(os.Environ(), callerGoEnv...)
+	exeOut, err := outputTracked(exe)
+	if err != nil {
+		t.Fatalf("exec: %v: %s", err, exeOut)
+	}
+	ran := waitOutput(t, stdout, "END\n")
+	for what, env := range map[string]string{"run's workload and the hooks": ran, "exec's process": string(exeOut)} {
+		for _, k := range []string{"GOMAXPROCS=", "GODEBUG="} {
+			if strings.Contains(env, k) {
+				t.Errorf("%s: environment %q has %s", what, env, k)
+			}
 		}
 	}
 }
