@@ -149,16 +149,8 @@ func TestPrepareApp(t *testing.T) {
 		{"rt", "help", "nosuch"},
 	}
 	run := func(args []string, prepare func(*cli.App, []string) []string) string {
-		app := newApp()
-		for i, cmd := range app.Commands { // fresh copies: Setup of an earlier run changed the shared commands
-			c := *cmd
-			c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
-			app.Commands[i] = &c
-		}
-		var out bytes.Buffer
-		app.Writer, app.ErrWriter = &out, &out
-		err := app.Run(prepare(app, slices.Clone(args)))
-		return fmt.Sprintf("%s\nerror: %v\nexit: %d", out.String(), err, exitCode(err))
+		out, err := runApp(args, prepare)
+		return fmt.Sprintf("%s\nerror: %v\nexit: %d", out, err, exitCode(err))
 	}
 	for _, args := range tests {
 		t.Run(strings.Join(args[1:], " "), func(t *testing.T) {
@@ -172,6 +164,21 @@ func TestPrepareApp(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runApp runs a fresh copy of main's app (Setup of an earlier run changed the shared commands) on args, as
+// prepare makes them ready, and returns what it wrote to stdout and stderr, and its error.
+func runApp(args []string, prepare func(*cli.App, []string) []string) (string, error) {
+	app := newApp()
+	for i, cmd := range app.Commands {
+		c := *cmd
+		c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
+		app.Commands[i] = &c
+	}
+	var out bytes.Buffer
+	app.Writer, app.ErrWriter = &out, &out
+	err := app.Run(prepare(app, slices.Clone(args)))
+	return out.String(), err
 }
 
 // exitCode is report's exit status for err, without printing it.
@@ -189,18 +196,7 @@ func exitCode(err error) int {
 // TestHelpCommand checks rt's help command against runc 1.5's: listed last in COMMANDS as "help, h"; `help` and `h`
 // print what --help prints, `help CMD` what `CMD --help` prints, exit 0; `help nosuch` prints nothing and exits 3.
 func TestHelpCommand(t *testing.T) {
-	run := func(args ...string) (string, error) {
-		app := newApp()
-		for i, cmd := range app.Commands { // fresh copies: Setup of an earlier run changed the shared commands
-			c := *cmd
-			c.HelpName, c.Subcommands, c.BashComplete = "", nil, nil
-			app.Commands[i] = &c
-		}
-		var out bytes.Buffer
-		app.Writer, app.ErrWriter = &out, &out
-		err := app.Run(prepareApp(app, append([]string{"rt"}, args...)))
-		return out.String(), err
-	}
+	run := func(args ...string) (string, error) { return runApp(append([]string{"rt"}, args...), prepareApp) }
 	appHelp, err := run("--help")
 	if err != nil {
 		t.Fatal(err)
