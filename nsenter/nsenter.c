@@ -5,8 +5,8 @@
 // exec'd as `rt init`, and does all namespace work there: it reads the bootstrap records (up to REC_END; the config
 // that follows later is the Go init's), joining a container's v1 cgroups as their records come (join_cgroup: moving
 // itself, which only a single thread can do for the whole process), joins and creates the namespaces, asks the
-// parent for uid/gid maps (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID) and exits. The protocol
-// and its one diagram: libcontainer/sync.go.
+// parent for uid/gid maps (MSG_USERMAP), clones the container process with CLONE_PARENT, reports its pid (MSG_PID)
+// and exits. The protocol and its one diagram: libcontainer/sync.go.
 //
 // Every failure is sent to the parent as MSG_ERROR with a message naming the operation, then the child exits 1.
 // The parent reports it; nothing is printed here.
