@@ -115,6 +115,24 @@ func (m *Manager) dirs() []string {
 	return out
 }
 
+// SelfJoin is how a process about to be started joins the cgroup with no write of its pid by the caller, whose first
+// cgroup.procs write after a quiet spell waits for an RCU grace period holding cgroup_mutex: tasks are the v1
+// `tasks` files it writes "0" to itself, moving the writing thread, which takes no global lock (one per directory:
+// co-mounted controllers share one), and unified is the v2 directory to clone it into (clone3 CLONE_INTO_CGROUP).
+// ok is false for the systemd driver, whose unit's cgroup exists only once Apply has made it with the process in it.
+func (m *Manager) SelfJoin() (tasks []string, unified string, ok bool) {
+	if m.sd != nil {
+		return nil, "", false
+	}
+	unified = m.paths[""]
+	for _, d := range m.dirs() {
+		if d != unified {
+			tasks = append(tasks, filepath.Join(d, "tasks"))
+		}
+	}
+	return tasks, unified, true
+}
+
 // Create makes the cgroup directories and enables the controllers the container may need; it refuses an existing
 // cgroup that has processes in it or is frozen. r may be nil; limits are written by Set.
 func (m *Manager) Create(r *specs.LinuxResources) (retErr error) {

@@ -127,7 +127,8 @@ func Create(root, id string, opts *CreateOpts) (c *Container, retErr error) {
 		NewUserNS:    namespace.Creates(spec, specs.UserNamespace),
 		PreserveFDs:  len(opts.IO.ExtraFiles),
 	}
-	tasks, into, joins := c.cgroupJoin()
+	// The bootstrap child joins the cgroup by itself (nsenter.c join_cgroup), but for the systemd driver's unit.
+	tasks, into, joins := c.cg.SelfJoin()
 	p, err := startInit(&opts.IO, fifo, into)
 	if err != nil {
 		return c, err
@@ -312,26 +313,6 @@ func cpuOf(r *specs.LinuxResources) *specs.LinuxCPU {
 		return nil
 	}
 	return r.CPU
-}
-
-// cgroupJoin is how the init's bootstrap child joins the container's cgroup with no cgroup.procs write of its pid
-// by the parent, which would wait for an RCU grace period (nsenter.c join_cgroup): it is cloned into the v2
-// directory, into (clone3 CLONE_INTO_CGROUP, startInit), and moves itself into each v1 cgroup through its tasks
-// file, first thing (nsenter.Bootstrap.CgroupTasks). joins is false with the systemd driver, which makes a unit's
-// cgroup once the init exists (Apply).
-func (c *Container) cgroupJoin() (tasks []string, into string, joins bool) {
-	if c.state.CgroupUnit != nil {
-		return nil, "", false
-	}
-	seen := map[string]bool{}
-	for k, d := range c.state.CgroupPaths {
-		if k != "" && d != "" && !seen[d] {
-			seen[d] = true
-			tasks = append(tasks, filepath.Join(d, "tasks"))
-		}
-	}
-	slices.Sort(tasks)
-	return tasks, c.state.CgroupPaths[""], true
 }
 
 // setResources writes the container's limits. It runs once the init is ready and waiting on the fifo, as runc's

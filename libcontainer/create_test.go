@@ -149,9 +149,9 @@ func TestCgroupJoin(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := &Container{state: tc.state}
-			tasks, into, joins := c.cgroupJoin()
+			tasks, into, joins := c.cgroup().SelfJoin()
 			if !reflect.DeepEqual(tasks, tc.wantTasks) || into != tc.wantInto || joins != tc.wantJoins {
-				t.Errorf("cgroupJoin = %q, %q, %v; want %q, %q, %v", tasks, into, joins, tc.wantTasks, tc.wantInto, tc.wantJoins)
+				t.Errorf("SelfJoin = %q, %q, %v; want %q, %q, %v", tasks, into, joins, tc.wantTasks, tc.wantInto, tc.wantJoins)
 			}
 		})
 	}

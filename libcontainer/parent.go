@@ -223,7 +223,7 @@ func (p *parentProcess) abort() {
 }
 
 // place puts the bootstrap child in the cgroup (apply: the systemd driver's unit, or where the child does not join
-// by itself, Container.cgroupJoin; not when startInit cloned it into the cgroup: a second cgroup.procs write would
+// by itself, cgroups.Manager.SelfJoin; not when startInit cloned it into the cgroup: a second cgroup.procs write would
 // be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's execCPUAffinity.initial, or
 // else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container process inherits both through
 // clone(2). Done from the host and before the child is told anything, while it is single-threaded and its /proc
