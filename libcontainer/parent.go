@@ -35,7 +35,7 @@ type parentProcess struct {
 	// exe is the sealed copy of rt's binary the child was exec'd from, kept open until the bootstrap records are
 	// sent (closeExe).
 	exe *os.File
-	// inCgroup: the child was cloned into the container's cgroup (startInit's cgroupDir), so place need not move it.
+	// inCgroup: the child was cloned into the container's cgroup (startInit's cgroupDir), so it need not be moved.
 	inCgroup bool
 }
 
@@ -222,16 +222,15 @@ func (p *parentProcess) abort() {
 	_ = p.boot.wait()
 }
 
-// place puts the bootstrap child in the cgroup (apply: the systemd driver's unit, or where the child does not join
-// by itself, cgroups.Manager.SelfJoin; not when startInit cloned it into the cgroup: a second cgroup.procs write would
-// be a migration to where it is), sets its CPU affinity (affinity, an exec'd process's execCPUAffinity.initial, or
-// else all CPUs of its cpuset) and writes oomScoreAdj to it, from which the container process inherits both through
-// clone(2). Done from the host and before the child is told anything, while it is single-threaded and its /proc
-// files still belong to the caller: inside a user namespace the process could not lower the score (proc(5)), and
-// once it is non-dumpable an unprivileged caller could not write it.
+// place puts the bootstrap child in the cgroup with apply, where the caller has the parent do it (nil where the child
+// joins by itself: cgroups.Manager.SelfJoin, startInit's clone into the cgroup), sets its CPU affinity (affinity,
+// an exec'd process's execCPUAffinity.initial, or else all CPUs of its cpuset) and writes oomScoreAdj to it, from
+// which the container process inherits both through clone(2). Done from the host and before the child is told
+// anything, while it is single-threaded and its /proc files still belong to the caller: inside a user namespace the
+// process could not lower the score (proc(5)), and once it is non-dumpable an unprivileged caller could not write it.
 func (p *parentProcess) place(apply func(pid int) error, affinity string, oomScoreAdj *int) error {
 	pid := p.boot.pid
-	if apply != nil && !p.inCgroup {
+	if apply != nil {
 		if err := apply(pid); err != nil {
 			return err
 		}
